@@ -1,0 +1,247 @@
+//! The command line: `run`, `check`, `bench` and `params`. Reads files and prints; errors are
+//! handled once here and turned into messages and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+use crate::layout::{self, Layout, Severity};
+use crate::report::{self, RunConfig};
+use crate::shipped;
+
+/// Tierlab: a sandbox for learning how web systems scale.
+#[derive(Debug, Parser)]
+#[command(name = "tierlab", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Simulate a layout headless and print a summary (or JSON).
+    Run {
+        /// The layout file (RON), or the name of a shipped layout such as `mm4.ron`.
+        file: String,
+        /// Measured simulated seconds, after the warm-up.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Seed of the random generator (default: the layout's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated seconds run first and not counted.
+        #[arg(long, default_value_t = 0.0)]
+        warmup: f64,
+        /// Run R seeds in parallel and report 95 % confidence intervals.
+        #[arg(long)]
+        replications: Option<usize>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every problem of a layout: errors (it cannot run) and warnings.
+    Check {
+        /// The layout file (RON), or the name of a shipped layout.
+        file: String,
+    },
+    /// Measure simulated requests per wall-clock second on layouts (median of repeats).
+    Bench {
+        /// Layout files; default: the shipped mm4.ron and three-tier.ron.
+        files: Vec<String>,
+        /// Simulated seconds per repeat.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Repeats; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+    /// Print the parameter table (Markdown) that README.md and the inspector use.
+    Params,
+}
+
+/// Parse arguments and run; the exit code says whether it worked.
+pub fn main_with(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => {
+            let layout = load("request-flow.ron")?;
+            let sim = report::run(&layout, &RunConfig::default()).map_err(problems_error)?;
+            print!("{}", report::summary_text(&report::run_json(&sim, 0.0)));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Run {
+            file,
+            seconds,
+            seed,
+            warmup,
+            replications,
+            json,
+        }) => {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= 1e6) {
+                anyhow::bail!("--seconds must be more than 0 and at most 1000000, not {seconds}");
+            }
+            if !(warmup.is_finite() && (0.0..=1e6).contains(&warmup)) {
+                anyhow::bail!("--warmup must be from 0 to 1000000, not {warmup}");
+            }
+            let layout = load(&file)?;
+            let config = RunConfig {
+                seconds,
+                warmup_s: warmup,
+                seed,
+                ..Default::default()
+            };
+            match replications {
+                Some(r) => {
+                    if !(1..=1000).contains(&r) {
+                        anyhow::bail!("--replications must be from 1 to 1000, not {r}");
+                    }
+                    let seeds = report::replication_seeds(seed.unwrap_or(layout.seed), r);
+                    let rep =
+                        report::replications(&layout, &config, &seeds).map_err(problems_error)?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&rep)?);
+                    } else {
+                        print!("{}", report::replications_text(&rep));
+                    }
+                }
+                None => {
+                    let sim = report::run(&layout, &config).map_err(problems_error)?;
+                    let r = report::run_json(&sim, warmup);
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&r)?);
+                    } else {
+                        print!("{}", report::summary_text(&r));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Check { file }) => {
+            let layout = load(&file)?;
+            let problems = layout::check(&layout);
+            let errors = problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            for p in &problems {
+                println!("{p}");
+            }
+            println!(
+                "{file}: {errors} error(s), {} warning(s)",
+                problems.len() - errors
+            );
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Some(Cmd::Bench {
+            files,
+            seconds,
+            repeat,
+        }) => {
+            let files = if files.is_empty() {
+                vec!["mm4.ron".to_string(), "three-tier.ron".to_string()]
+            } else {
+                files
+            };
+            for f in files {
+                let layout = load(&f)?;
+                let r = bench(&layout, seconds, repeat.max(1)).map_err(problems_error)?;
+                println!(
+                    "{f}: {:.2} million simulated requests per second (median of {}; min {:.2}, max {:.2}; {} requests per repeat)",
+                    r.median / 1e6,
+                    repeat.max(1),
+                    r.min / 1e6,
+                    r.max / 1e6,
+                    r.requests
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Params) => {
+            print!("{}", layout::params::markdown_table());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Benchmark figures: simulated client requests per wall-clock second.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchResult {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub requests: u64,
+}
+
+/// Run `layout` for `seconds` of simulated time `repeat` times through the same path as
+/// `tierlab run` (Sim::new, series and traces on, metrics at the end) and time it.
+pub fn bench(
+    layout: &Layout,
+    seconds: f64,
+    repeat: usize,
+) -> Result<BenchResult, Vec<layout::Problem>> {
+    let mut rates = Vec::new();
+    let mut requests = 0;
+    for _ in 0..repeat {
+        let start = Instant::now();
+        let sim = report::run(
+            layout,
+            &RunConfig {
+                seconds,
+                ..Default::default()
+            },
+        )?;
+        let r = report::run_json(&sim, 0.0);
+        let wall = start.elapsed().as_secs_f64();
+        requests = r.requests.arrived;
+        rates.push(requests as f64 / wall);
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(BenchResult {
+        median: rates[rates.len() / 2],
+        min: rates[0],
+        max: rates[rates.len() - 1],
+        requests,
+    })
+}
+
+/// Read a layout from a path, or from the shipped layouts by file name.
+pub fn load(file: &str) -> Result<Layout> {
+    let path = Path::new(file);
+    let text = if path.exists() {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {file}"))?
+    } else if let Some(text) = shipped::find(file) {
+        text.to_string()
+    } else {
+        anyhow::bail!(
+            "{file}: no such file (shipped layouts: {})",
+            shipped::names().collect::<Vec<_>>().join(", ")
+        );
+    };
+    layout::from_ron(&text).map_err(|e| anyhow::anyhow!("{}:{e}", display(path)))
+}
+
+fn display(p: &Path) -> String {
+    PathBuf::from(p).display().to_string()
+}
+
+fn problems_error(problems: Vec<layout::Problem>) -> anyhow::Error {
+    let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    anyhow::anyhow!("the layout cannot run:\n{}", lines.join("\n"))
+}

@@ -1,0 +1,509 @@
+//! Validation: every problem of a layout at once, by node name.
+//!
+//! Errors mean the layout cannot run; warnings mean it runs but probably not as meant (a
+//! balancer without backends fails its requests with `no_backend`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::node::{KeyDist, KindTag, LoopMode, NodeKind};
+use super::params::{self, fmt_num};
+use super::{Command, Layout, NodeId};
+
+/// How bad a problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The layout runs, but probably not as meant.
+    Warning,
+    /// The layout cannot run.
+    Error,
+}
+
+/// One problem, attached to the node it concerns when there is one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub node: Option<NodeId>,
+    /// The node's name (or a place such as `wire a -> b`), for messages.
+    pub place: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}: {}: {}", self.place, self.message)
+    }
+}
+
+/// Which kinds may call which: the one table of allowed wires.
+///
+/// | caller        | may call                          |
+/// |---------------|-----------------------------------|
+/// | client        | load balancer, app server         |
+/// | load balancer | app server, load balancer         |
+/// | app server    | database, load balancer           |
+/// | database      | nothing (replication is not a call) |
+pub fn may_call(from: KindTag, to: KindTag) -> bool {
+    use KindTag::*;
+    matches!(
+        (from, to),
+        (Client, LoadBalancer)
+            | (Client, AppServer)
+            | (LoadBalancer, AppServer)
+            | (LoadBalancer, LoadBalancer)
+            | (AppServer, Database)
+            | (AppServer, LoadBalancer)
+    )
+}
+
+/// Why a wire from `from` to `to` is refused, in words, or `None` when it is allowed.
+pub fn wire_refusal(from: KindTag, to: KindTag) -> Option<String> {
+    if may_call(from, to) {
+        return None;
+    }
+    let allowed: Vec<&str> = KindTag::ALL
+        .iter()
+        .filter(|&&t| may_call(from, t))
+        .map(|t| t.label())
+        .collect();
+    let article = |s: &str| {
+        if s.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        }
+    };
+    Some(if allowed.is_empty() {
+        format!(
+            "{} {} cannot call anything (it only answers calls)",
+            article(from.label()),
+            from.label()
+        )
+    } else {
+        format!(
+            "{} {} cannot call {} {}; it may call: {}",
+            article(from.label()),
+            from.label(),
+            article(to.label()),
+            to.label(),
+            allowed.join(", ")
+        )
+    })
+}
+
+/// Every problem of the layout, errors first, then in node order.
+pub fn check(layout: &Layout) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut err = |node: Option<NodeId>, place: String, message: String| {
+        out.push(Problem {
+            severity: Severity::Error,
+            node,
+            place,
+            message,
+        })
+    };
+    let lname = |id: NodeId| layout.name_of(id);
+
+    if !(params::layout::TICK_MS_MIN..=params::layout::TICK_MS_MAX).contains(&layout.tick_ms) {
+        err(
+            None,
+            "layout".into(),
+            format!(
+                "tick_ms = {} is out of range: it must be from {} to {} ms",
+                layout.tick_ms,
+                params::layout::TICK_MS_MIN,
+                params::layout::TICK_MS_MAX
+            ),
+        );
+    }
+
+    // Ids and names.
+    let mut ids = BTreeSet::new();
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in &layout.nodes {
+        if !ids.insert(n.id) {
+            err(
+                Some(n.id),
+                lname(n.id),
+                format!("id {} is used by more than one node", n.id),
+            );
+        }
+        *names.entry(n.name.as_str()).or_default() += 1;
+        if n.name.trim().is_empty() {
+            err(Some(n.id), lname(n.id), "the node has no name".into());
+        }
+        // Parameter ranges, from the one metadata table.
+        for p in params::params_of(n.kind.tag()) {
+            if let Some(v) = p.get(&n.kind)
+                && let Err(msg) = p.validate(v)
+            {
+                err(Some(n.id), lname(n.id), msg);
+            }
+        }
+        if let NodeKind::Client(c) = &n.kind {
+            if c.mode == LoopMode::Closed && c.users > 100_000 {
+                err(
+                    Some(n.id),
+                    lname(n.id),
+                    format!(
+                        "a closed-loop client may have at most 100000 users, not {}",
+                        c.users
+                    ),
+                );
+            }
+            if c.key_dist == KeyDist::Zipf && c.key_zipf_alpha <= 0.0 {
+                err(
+                    Some(n.id),
+                    lname(n.id),
+                    "key_dist is zipf but key_zipf_alpha is 0: use uniform".into(),
+                );
+            }
+        }
+    }
+    for (name, count) in &names {
+        if *count > 1 && !name.trim().is_empty() {
+            err(
+                None,
+                (*name).to_string(),
+                format!("{count} nodes are called \"{name}\"; names must be unique"),
+            );
+        }
+    }
+
+    // Wires.
+    let mut seen = BTreeSet::new();
+    for w in &layout.wires {
+        let place = format!("wire {} -> {}", lname(w.from), lname(w.to));
+        let (Some(a), Some(b)) = (layout.node(w.from), layout.node(w.to)) else {
+            let missing = if layout.node(w.from).is_none() {
+                w.from
+            } else {
+                w.to
+            };
+            err(None, place, format!("there is no node with id {missing}"));
+            continue;
+        };
+        if w.from == w.to {
+            err(Some(w.from), place, "a node cannot call itself".into());
+            continue;
+        }
+        if let Some(why) = wire_refusal(a.kind.tag(), b.kind.tag()) {
+            err(Some(w.from), place.clone(), why);
+        }
+        if !seen.insert((w.from, w.to)) {
+            err(
+                Some(w.from),
+                place.clone(),
+                "this wire is there twice".into(),
+            );
+        }
+        if !(0.0..=params::layout::WIRE_LATENCY_MS_MAX).contains(&w.latency_ms) {
+            err(
+                Some(w.from),
+                place,
+                format!(
+                    "latency_ms = {} is out of range: it must be from 0 to {} ms",
+                    w.latency_ms,
+                    fmt_num(params::layout::WIRE_LATENCY_MS_MAX)
+                ),
+            );
+        }
+    }
+    if has_cycle(layout) {
+        err(
+            None,
+            "wires".into(),
+            "the wires form a loop, so a request could call around it forever".into(),
+        );
+    }
+
+    // Goals.
+    for g in &layout.goals {
+        if g.at_most.is_none() == g.at_least.is_none() {
+            err(
+                None,
+                format!("goal {}", g.metric.name()),
+                "a goal needs exactly one of at_most or at_least".into(),
+            );
+        }
+    }
+
+    // Script.
+    for s in &layout.script {
+        let place = format!("script at {} s", s.at_s);
+        if !(s.at_s.is_finite() && s.at_s >= 0.0) {
+            err(None, place.clone(), "at_s must be 0 or more".into());
+        }
+        check_command(layout, &s.command, &place, &mut err);
+    }
+
+    // Warnings: it runs, but probably not as meant.
+    let mut warn = Vec::new();
+    if !layout.nodes.iter().any(|n| n.kind.tag() == KindTag::Client) {
+        warn.push((
+            None,
+            "layout".to_string(),
+            "there is no client, so no traffic".to_string(),
+        ));
+    }
+    for n in &layout.nodes {
+        let outgoing = layout.wires_from(n.id).count();
+        match n.kind.tag() {
+            KindTag::Client if outgoing == 0 => warn.push((
+                Some(n.id),
+                lname(n.id),
+                "the client is wired to nothing: its requests fail with no_backend".into(),
+            )),
+            KindTag::LoadBalancer if outgoing == 0 => warn.push((
+                Some(n.id),
+                lname(n.id),
+                "the balancer has no backends: its requests fail with no_backend".into(),
+            )),
+            KindTag::Client | KindTag::AppServer => {
+                for w in layout.wires_from(n.id) {
+                    if let Some(t) = layout.node(w.to)
+                        && t.kind.count() > 1
+                        && n.kind.tag() == KindTag::Client
+                    {
+                        warn.push((
+                            Some(n.id),
+                            lname(n.id),
+                            format!(
+                                "wired straight to the pool \"{}\": without a balancer the client \
+                                 spreads over its members round-robin, as plain DNS would",
+                                t.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut problems = out;
+    problems.extend(warn.into_iter().map(|(node, place, message)| Problem {
+        severity: Severity::Warning,
+        node,
+        place,
+        message,
+    }));
+    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    problems
+}
+
+fn check_command(
+    layout: &Layout,
+    cmd: &Command,
+    place: &str,
+    err: &mut impl FnMut(Option<NodeId>, String, String),
+) {
+    match cmd {
+        Command::AddNode(n) => {
+            if layout.node(n.id).is_some() {
+                err(
+                    Some(n.id),
+                    place.to_string(),
+                    format!("add_node: id {} is already used", n.id),
+                );
+            }
+        }
+        Command::AddWire(w) => {
+            for id in [w.from, w.to] {
+                if layout.node(id).is_none() && !added_by_script(layout, id) {
+                    err(
+                        None,
+                        place.to_string(),
+                        format!("add_wire: there is no node with id {id}"),
+                    );
+                }
+            }
+        }
+        Command::RemoveWire { from, to } => {
+            for id in [*from, *to] {
+                if layout.node(id).is_none() && !added_by_script(layout, id) {
+                    err(
+                        None,
+                        place.to_string(),
+                        format!("remove_wire: there is no node with id {id}"),
+                    );
+                }
+            }
+        }
+        Command::SetParam { node, param, value } => {
+            let Some(n) = layout.node(*node) else {
+                if !added_by_script(layout, *node) {
+                    err(
+                        None,
+                        place.to_string(),
+                        format!("set_param: there is no node with id {node}"),
+                    );
+                }
+                return;
+            };
+            match params::find(n.kind.tag(), param) {
+                None => err(
+                    Some(*node),
+                    place.to_string(),
+                    format!(
+                        "set_param: a {} has no parameter `{param}`; it has: {}",
+                        n.kind.tag().label(),
+                        params::params_of(n.kind.tag())
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Some(meta) => {
+                    if let Err(msg) = meta.validate(*value) {
+                        err(Some(*node), place.to_string(), format!("set_param: {msg}"));
+                    }
+                }
+            }
+        }
+        Command::SetQps { qps, .. } | Command::RampQps { qps, .. } => {
+            check_node_exists(layout, cmd, place, err);
+            if let Some(meta) = params::find(KindTag::Client, "qps")
+                && let Err(msg) = meta.validate(*qps)
+            {
+                err(cmd.node(), place.to_string(), msg);
+            }
+            if let Command::RampQps { over_s, .. } = cmd
+                && !(over_s.is_finite() && *over_s >= 0.0)
+            {
+                err(
+                    cmd.node(),
+                    place.to_string(),
+                    "over_s must be 0 or more".into(),
+                );
+            }
+        }
+        Command::Slow { factor, .. } => {
+            check_node_exists(layout, cmd, place, err);
+            if !(factor.is_finite() && (0.01..=1000.0).contains(factor)) {
+                err(
+                    cmd.node(),
+                    place.to_string(),
+                    format!("slow: factor = {factor} must be from 0.01 to 1000"),
+                );
+            }
+        }
+        _ => check_node_exists(layout, cmd, place, err),
+    }
+}
+
+fn check_node_exists(
+    layout: &Layout,
+    cmd: &Command,
+    place: &str,
+    err: &mut impl FnMut(Option<NodeId>, String, String),
+) {
+    if let Some(id) = cmd.node()
+        && layout.node(id).is_none()
+        && !added_by_script(layout, id)
+    {
+        err(
+            None,
+            place.to_string(),
+            format!("the command names node id {id}, which does not exist"),
+        );
+    }
+}
+
+fn added_by_script(layout: &Layout, id: NodeId) -> bool {
+    layout
+        .script
+        .iter()
+        .any(|s| matches!(&s.command, Command::AddNode(n) if n.id == id))
+}
+
+/// True when the call wires contain a directed cycle (depth-first search, in id order).
+fn has_cycle(layout: &Layout) -> bool {
+    let mut adj: BTreeMap<NodeId, Vec<NodeId>> = BTreeMap::new();
+    for w in &layout.wires {
+        adj.entry(w.from).or_default().push(w.to);
+    }
+    // 0 = unseen, 1 = on the stack, 2 = done.
+    let mut state: BTreeMap<NodeId, u8> = BTreeMap::new();
+    for start in adj.keys().copied() {
+        if state.get(&start).copied().unwrap_or(0) != 0 {
+            continue;
+        }
+        let mut stack = vec![(start, 0usize)];
+        state.insert(start, 1);
+        while let Some((node, i)) = stack.pop() {
+            let next = adj.get(&node).and_then(|v| v.get(i)).copied();
+            match next {
+                Some(n) => {
+                    stack.push((node, i + 1));
+                    match state.get(&n).copied().unwrap_or(0) {
+                        1 => return true,
+                        0 => {
+                            state.insert(n, 1);
+                            stack.push((n, 0));
+                        }
+                        _ => {}
+                    }
+                }
+                None => {
+                    state.insert(node, 2);
+                }
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::from_ron;
+
+    fn problems(text: &str) -> Vec<String> {
+        let layout = from_ron(text).unwrap_or_else(|e| panic!("{e}"));
+        check(&layout).iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn every_problem_at_once_by_name() {
+        let p = problems(
+            r#"(tick_ms: 0, nodes: [
+                (id: 1, name: "users", kind: client(qps: -5)),
+                (id: 2, name: "db", kind: database()),
+                (id: 3, name: "lb", kind: load_balancer()),
+                (id: 4, name: "app", kind: app_server(count: 999)),
+            ], wires: [(from: 2, to: 3), (from: 1, to: 9)])"#,
+        );
+        let all = p.join("\n");
+        assert!(all.contains("tick_ms"), "{all}");
+        assert!(all.contains("users: qps = -5 is out of range"), "{all}");
+        assert!(all.contains("app: count = 999"), "{all}");
+        assert!(all.contains("a database cannot call anything"), "{all}");
+        assert!(all.contains("no node with id 9"), "{all}");
+        assert!(
+            all.contains("warning: lb: the balancer has no backends"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn refusal_says_what_may_be_called() {
+        let why = wire_refusal(KindTag::AppServer, KindTag::Client).unwrap_or_default();
+        assert_eq!(
+            why,
+            "an app server cannot call a client; it may call: load balancer, database"
+        );
+        assert!(wire_refusal(KindTag::Client, KindTag::LoadBalancer).is_none());
+    }
+
+    #[test]
+    fn loops_are_errors() {
+        let p = problems(
+            r#"(nodes: [(id: 1, name: "a", kind: load_balancer()), (id: 2, name: "b", kind: load_balancer())],
+                wires: [(from: 1, to: 2), (from: 2, to: 1)])"#,
+        );
+        assert!(p.iter().any(|s| s.contains("loop")), "{p:?}");
+    }
+}

@@ -1,0 +1,190 @@
+//! Commands: every runtime change to a simulation, one type.
+//!
+//! The window sends them to the running core, the layout's `script` schedules them at simulated
+//! times, and the core's command log records them with their tick, so that a run is
+//! layout + seed + command log and replays exactly.
+
+use serde::{Deserialize, Serialize};
+
+use super::node::LbAlgorithm;
+use super::{Node, NodeId, Wire};
+
+/// A node, or one member of an app-server pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub node: NodeId,
+    /// The pool member (0-based); `None` means every member.
+    #[serde(default)]
+    pub member: Option<u32>,
+}
+
+impl Target {
+    /// The whole node (every member of a pool).
+    pub fn node(node: NodeId) -> Target {
+        Target { node, member: None }
+    }
+
+    /// One member of a pool.
+    pub fn member(node: NodeId, member: u32) -> Target {
+        Target {
+            node,
+            member: Some(member),
+        }
+    }
+}
+
+/// One runtime change. In RON: `kill(node: 3, member: 1)`, `set_qps(node: 1, qps: 5000)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Crash a node: its queued and running requests fail with `node_down`, new ones too.
+    Kill(Target),
+    /// Bring a killed node back, empty.
+    Revive(Target),
+    /// Multiply a node's service times by `factor` (1 restores normal speed).
+    Slow { target: Target, factor: f64 },
+    /// Set a client's open-loop rate at once (a step; two steps make a spike).
+    SetQps { node: NodeId, qps: f64 },
+    /// Move a client's rate linearly to `qps` over `over_s` seconds.
+    RampQps { node: NodeId, qps: f64, over_s: f64 },
+    /// Set any numeric parameter from the metadata table, e.g. `workers`, `count`, `read_share`.
+    SetParam {
+        node: NodeId,
+        param: String,
+        value: f64,
+    },
+    /// Change a balancer's algorithm.
+    SetAlgorithm {
+        node: NodeId,
+        algorithm: LbAlgorithm,
+    },
+    /// Add a node (its id must be new).
+    AddNode(Node),
+    /// Remove a node and its wires; requests inside it fail with `node_removed`.
+    RemoveNode(NodeId),
+    /// Add a wire.
+    AddWire(Wire),
+    /// Remove the wire from `from` to `to`; calls waiting on it fail with `wire_removed`.
+    RemoveWire { from: NodeId, to: NodeId },
+}
+
+impl Command {
+    /// The node the command is about, if it is about one.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Command::Kill(t) | Command::Revive(t) | Command::Slow { target: t, .. } => Some(t.node),
+            Command::SetQps { node, .. }
+            | Command::RampQps { node, .. }
+            | Command::SetParam { node, .. }
+            | Command::SetAlgorithm { node, .. }
+            | Command::RemoveNode(node) => Some(*node),
+            Command::AddNode(n) => Some(n.id),
+            Command::AddWire(w) => Some(w.from),
+            Command::RemoveWire { from, .. } => Some(*from),
+        }
+    }
+}
+
+/// A command scheduled in the layout at a simulated time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scripted {
+    /// Simulated seconds from the start; applied at the first tick boundary at or after it.
+    pub at_s: f64,
+    pub command: Command,
+}
+
+impl Command {
+    /// True for commands that change the layout (and so what is saved); the others (faults,
+    /// traffic steps and ramps) are events of a run.
+    pub fn edits_layout(&self) -> bool {
+        matches!(
+            self,
+            Command::SetParam { .. }
+                | Command::SetAlgorithm { .. }
+                | Command::AddNode(_)
+                | Command::RemoveNode(_)
+                | Command::AddWire(_)
+                | Command::RemoveWire { .. }
+        )
+    }
+
+    /// Apply a layout-editing command to `layout`. Runtime-only commands leave it unchanged.
+    /// On error, `layout` is unchanged and the message says why.
+    pub fn apply_to(&self, layout: &mut super::Layout) -> Result<(), String> {
+        let name = |l: &super::Layout, id: NodeId| l.name_of(id);
+        match self {
+            Command::SetParam { node, param, value } => {
+                let Some(n) = layout.node_mut(*node) else {
+                    return Err(format!("there is no node with id {node}"));
+                };
+                let tag = n.kind.tag();
+                let Some(meta) = super::params::find(tag, param) else {
+                    return Err(format!("a {} has no parameter `{param}`", tag.label()));
+                };
+                meta.set(&mut n.kind, *value)
+                    .map_err(|e| format!("{}: {e}", n.name))
+            }
+            Command::SetAlgorithm { node, algorithm } => match layout.node_mut(*node) {
+                Some(super::Node {
+                    kind: super::NodeKind::LoadBalancer(p),
+                    ..
+                }) => {
+                    p.algorithm = *algorithm;
+                    Ok(())
+                }
+                Some(n) => Err(format!("{} is not a load balancer", n.name)),
+                None => Err(format!("there is no node with id {node}")),
+            },
+            Command::AddNode(n) => {
+                if layout.node(n.id).is_some() || n.id.0 < layout.next_id {
+                    return Err(format!("node id {} is already used", n.id));
+                }
+                layout.nodes.push(n.clone());
+                layout.next_id = layout.next_id.max(n.id.0 + 1);
+                Ok(())
+            }
+            Command::RemoveNode(id) => {
+                if layout.node(*id).is_none() {
+                    return Err(format!("there is no node with id {id}"));
+                }
+                layout.nodes.retain(|n| n.id != *id);
+                layout.wires.retain(|w| w.from != *id && w.to != *id);
+                Ok(())
+            }
+            Command::AddWire(w) => {
+                if layout
+                    .wires
+                    .iter()
+                    .any(|x| x.from == w.from && x.to == w.to)
+                {
+                    return Err(format!(
+                        "{} is already wired to {}",
+                        name(layout, w.from),
+                        name(layout, w.to)
+                    ));
+                }
+                layout.wires.push(w.clone());
+                Ok(())
+            }
+            Command::RemoveWire { from, to } => {
+                let before = layout.wires.len();
+                layout.wires.retain(|w| !(w.from == *from && w.to == *to));
+                if layout.wires.len() == before {
+                    return Err(format!(
+                        "there is no wire from {} to {}",
+                        name(layout, *from),
+                        name(layout, *to)
+                    ));
+                }
+                Ok(())
+            }
+            Command::Kill(_)
+            | Command::Revive(_)
+            | Command::Slow { .. }
+            | Command::SetQps { .. }
+            | Command::RampQps { .. } => Ok(()),
+        }
+    }
+}

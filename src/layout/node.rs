@@ -1,0 +1,263 @@
+//! Node kinds and their parameters. Units live in the field names; defaults come from `Default`
+//! and agree with the metadata table in `params.rs` (a unit test checks that).
+
+use serde::{Deserialize, Serialize};
+
+/// What a node is, with its parameters. In RON: `client(qps: 3600)`, `app_server(count: 3)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Client(ClientParams),
+    LoadBalancer(BalancerParams),
+    AppServer(AppParams),
+    Database(DbParams),
+}
+
+/// The kind of a node without its parameters: for tables, palettes and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindTag {
+    Client,
+    LoadBalancer,
+    AppServer,
+    Database,
+}
+
+impl KindTag {
+    /// Every kind, in palette order.
+    pub const ALL: [KindTag; 4] = [
+        KindTag::Client,
+        KindTag::LoadBalancer,
+        KindTag::AppServer,
+        KindTag::Database,
+    ];
+
+    /// The name as written in files (`load_balancer`).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            KindTag::Client => "client",
+            KindTag::LoadBalancer => "load_balancer",
+            KindTag::AppServer => "app_server",
+            KindTag::Database => "database",
+        }
+    }
+
+    /// The name for people ("load balancer").
+    pub fn label(self) -> &'static str {
+        match self {
+            KindTag::Client => "client",
+            KindTag::LoadBalancer => "load balancer",
+            KindTag::AppServer => "app server",
+            KindTag::Database => "database",
+        }
+    }
+
+    /// A node of this kind with default parameters.
+    pub fn default_kind(self) -> NodeKind {
+        match self {
+            KindTag::Client => NodeKind::Client(ClientParams::default()),
+            KindTag::LoadBalancer => NodeKind::LoadBalancer(BalancerParams::default()),
+            KindTag::AppServer => NodeKind::AppServer(AppParams::default()),
+            KindTag::Database => NodeKind::Database(DbParams::default()),
+        }
+    }
+}
+
+impl NodeKind {
+    /// This kind without its parameters.
+    pub fn tag(&self) -> KindTag {
+        match self {
+            NodeKind::Client(_) => KindTag::Client,
+            NodeKind::LoadBalancer(_) => KindTag::LoadBalancer,
+            NodeKind::AppServer(_) => KindTag::AppServer,
+            NodeKind::Database(_) => KindTag::Database,
+        }
+    }
+
+    /// How many simulated instances the node stands for (a pool's `count`, else 1).
+    pub fn count(&self) -> u32 {
+        match self {
+            NodeKind::AppServer(p) => p.count,
+            _ => 1,
+        }
+    }
+}
+
+/// Open loop: requests arrive at a rate whatever happens to earlier ones.
+/// Closed loop: a fixed number of users, each waiting for its reply and then thinking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopMode {
+    #[default]
+    Open,
+    Closed,
+}
+
+/// How open-loop arrivals are spaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    /// Exponential gaps: a Poisson process.
+    #[default]
+    Poisson,
+    /// Equal gaps of 1/qps.
+    Constant,
+}
+
+/// How request keys are drawn from `1..=keys`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyDist {
+    #[default]
+    Uniform,
+    /// Zipf with exponent `key_zipf_alpha`: key 1 is the hottest.
+    Zipf,
+}
+
+/// A client: where traffic comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientParams {
+    pub mode: LoopMode,
+    pub arrivals: Arrivals,
+    /// Open loop: requests per second.
+    pub qps: f64,
+    /// Closed loop: concurrent users. Open loop: the user population requests are drawn from.
+    pub users: u32,
+    /// Closed loop: mean think time between a reply and the user's next request (exponential).
+    pub think_ms: f64,
+    /// Share of requests that are reads (the rest are writes), 0 to 1.
+    pub read_share: f64,
+    /// Number of distinct keys.
+    pub keys: u32,
+    pub key_dist: KeyDist,
+    pub key_zipf_alpha: f64,
+    /// Zipf exponent of user activity in open loop (0: every user equally busy).
+    pub user_zipf_alpha: f64,
+}
+
+impl Default for ClientParams {
+    fn default() -> Self {
+        ClientParams {
+            mode: LoopMode::Open,
+            arrivals: Arrivals::Poisson,
+            qps: 100.0,
+            users: 1000,
+            think_ms: 1000.0,
+            read_share: 0.9,
+            keys: 10_000,
+            key_dist: KeyDist::Uniform,
+            key_zipf_alpha: 1.0,
+            user_zipf_alpha: 0.0,
+        }
+    }
+}
+
+/// A balancing algorithm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LbAlgorithm {
+    #[default]
+    RoundRobin,
+    Random,
+}
+
+impl LbAlgorithm {
+    /// Every algorithm, in menu order.
+    pub const ALL: [LbAlgorithm; 2] = [LbAlgorithm::RoundRobin, LbAlgorithm::Random];
+
+    /// The name as written in files.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            LbAlgorithm::RoundRobin => "round_robin",
+            LbAlgorithm::Random => "random",
+        }
+    }
+}
+
+/// A load balancer: spreads requests over the app servers it is wired to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalancerParams {
+    pub algorithm: LbAlgorithm,
+    /// Time the balancer adds to each request on its way in.
+    pub latency_ms: f64,
+}
+
+impl Default for BalancerParams {
+    fn default() -> Self {
+        BalancerParams {
+            algorithm: LbAlgorithm::RoundRobin,
+            latency_ms: 0.1,
+        }
+    }
+}
+
+/// The shape of a service-time distribution; its mean is set separately.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceDist {
+    Constant,
+    #[default]
+    Exponential,
+    /// Log-normal with coefficient of variation `service_cv`.
+    LogNormal,
+}
+
+/// An app server, or a pool of `count` identical ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppParams {
+    /// Members of the pool (1: a single server).
+    pub count: u32,
+    /// Requests served at once per member. A worker stays held while it waits on downstream calls.
+    pub workers: u32,
+    /// Requests that may wait for a worker; one more fails with `queue_full`.
+    pub queue_capacity: u32,
+    pub service: ServiceDist,
+    /// Mean CPU time per request.
+    pub service_ms: f64,
+    /// Coefficient of variation of a log-normal service time.
+    pub service_cv: f64,
+}
+
+impl Default for AppParams {
+    fn default() -> Self {
+        AppParams {
+            count: 1,
+            workers: 8,
+            queue_capacity: 1000,
+            service: ServiceDist::Exponential,
+            service_ms: 5.0,
+            service_cv: 1.0,
+        }
+    }
+}
+
+/// A database: serves reads and writes with its own workers and queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbParams {
+    pub workers: u32,
+    pub queue_capacity: u32,
+    pub service: ServiceDist,
+    /// Mean time to serve a read.
+    pub read_ms: f64,
+    /// Mean time to serve a write.
+    pub write_ms: f64,
+    /// Coefficient of variation of a log-normal service time.
+    pub service_cv: f64,
+}
+
+impl Default for DbParams {
+    fn default() -> Self {
+        DbParams {
+            workers: 16,
+            queue_capacity: 1000,
+            service: ServiceDist::Exponential,
+            read_ms: 2.0,
+            write_ms: 5.0,
+            service_cv: 1.0,
+        }
+    }
+}

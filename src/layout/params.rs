@@ -1,0 +1,399 @@
+//! The one table of numeric parameter metadata: name, unit, default, valid range and help text.
+//!
+//! `check` validates ranges with it, the README's parameter table is generated from it
+//! (`tierlab params`), and the window's inspector builds its widgets from it, so the three can
+//! never disagree. Ranges are written here and nowhere else.
+
+use super::node::{KindTag, NodeKind};
+
+/// Metadata of one numeric parameter of one node kind.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamMeta {
+    pub kind: KindTag,
+    /// The field name in the file, e.g. `service_ms`.
+    pub name: &'static str,
+    /// Unit for display, e.g. "ms", "1/s", "" for a plain count.
+    pub unit: &'static str,
+    pub default: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Whole numbers only.
+    pub integer: bool,
+    pub help: &'static str,
+    get: fn(&NodeKind) -> Option<f64>,
+    set: fn(&mut NodeKind, f64),
+}
+
+impl ParamMeta {
+    /// The parameter's value on `kind`, or `None` when `kind` is another kind.
+    pub fn get(&self, kind: &NodeKind) -> Option<f64> {
+        (self.get)(kind)
+    }
+
+    /// Set the parameter on `kind` if `value` is valid; otherwise say why, naming the range.
+    pub fn set(&self, kind: &mut NodeKind, value: f64) -> Result<(), String> {
+        self.validate(value)?;
+        if kind.tag() != self.kind {
+            return Err(format!(
+                "`{}` is a parameter of a {}, not of a {}",
+                self.name,
+                self.kind.label(),
+                kind.tag().label()
+            ));
+        }
+        (self.set)(kind, value);
+        Ok(())
+    }
+
+    /// `Ok` when `value` is inside the range (and whole, for whole-number parameters).
+    pub fn validate(&self, value: f64) -> Result<(), String> {
+        if !value.is_finite() {
+            return Err(format!("{} must be a number, not {value}", self.name));
+        }
+        if value < self.min || value > self.max {
+            return Err(format!(
+                "{} = {} is out of range: it must be from {} to {}{}",
+                self.name,
+                fmt_num(value),
+                fmt_num(self.min),
+                fmt_num(self.max),
+                if self.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", self.unit)
+                }
+            ));
+        }
+        if self.integer && value.fract() != 0.0 {
+            return Err(format!("{} must be a whole number, not {value}", self.name));
+        }
+        Ok(())
+    }
+}
+
+/// A number without a trailing `.0`.
+pub fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+macro_rules! param {
+    ($kind:ident, $variant:ident, $field:ident, $ty:ty, $unit:expr, $default:expr, $min:expr, $max:expr, $int:expr, $help:expr) => {
+        ParamMeta {
+            kind: KindTag::$kind,
+            name: stringify!($field),
+            unit: $unit,
+            default: $default,
+            min: $min,
+            max: $max,
+            integer: $int,
+            help: $help,
+            get: |k| match k {
+                NodeKind::$variant(p) => Some(p.$field as f64),
+                _ => None,
+            },
+            set: |k, v| {
+                if let NodeKind::$variant(p) = k {
+                    p.$field = v as $ty;
+                }
+            },
+        }
+    };
+}
+
+/// Every numeric parameter of every kind, in inspector order.
+pub static PARAMS: &[ParamMeta] = &[
+    param!(
+        Client,
+        Client,
+        qps,
+        f64,
+        "1/s",
+        100.0,
+        0.0,
+        10_000_000.0,
+        false,
+        "Open loop: requests per second arriving from this client"
+    ),
+    param!(
+        Client,
+        Client,
+        users,
+        u32,
+        "",
+        1000.0,
+        1.0,
+        10_000_000.0,
+        true,
+        "Closed loop: concurrent users. Open loop: the population requests are drawn from"
+    ),
+    param!(
+        Client,
+        Client,
+        think_ms,
+        f64,
+        "ms",
+        1000.0,
+        0.0,
+        3_600_000.0,
+        false,
+        "Closed loop: mean think time between a reply and the next request"
+    ),
+    param!(
+        Client,
+        Client,
+        read_share,
+        f64,
+        "",
+        0.9,
+        0.0,
+        1.0,
+        false,
+        "Share of requests that are reads; the rest are writes"
+    ),
+    param!(
+        Client,
+        Client,
+        keys,
+        u32,
+        "",
+        10_000.0,
+        1.0,
+        100_000_000.0,
+        true,
+        "Number of distinct keys requests are spread over"
+    ),
+    param!(
+        Client,
+        Client,
+        key_zipf_alpha,
+        f64,
+        "",
+        1.0,
+        0.0,
+        5.0,
+        false,
+        "Zipf exponent of key popularity (used when key_dist is zipf)"
+    ),
+    param!(
+        Client,
+        Client,
+        user_zipf_alpha,
+        f64,
+        "",
+        0.0,
+        0.0,
+        5.0,
+        false,
+        "Zipf exponent of user activity: 0 makes every user equally busy"
+    ),
+    param!(
+        LoadBalancer,
+        LoadBalancer,
+        latency_ms,
+        f64,
+        "ms",
+        0.1,
+        0.0,
+        10_000.0,
+        false,
+        "Time the balancer adds to each request"
+    ),
+    param!(
+        AppServer,
+        AppServer,
+        count,
+        u32,
+        "",
+        1.0,
+        1.0,
+        256.0,
+        true,
+        "Servers in the pool; the balancer spreads over them"
+    ),
+    param!(
+        AppServer,
+        AppServer,
+        workers,
+        u32,
+        "",
+        8.0,
+        1.0,
+        10_000.0,
+        true,
+        "Requests each server works on at once; a worker is held while waiting on calls"
+    ),
+    param!(
+        AppServer,
+        AppServer,
+        queue_capacity,
+        u32,
+        "",
+        1000.0,
+        0.0,
+        10_000_000.0,
+        true,
+        "Requests that may wait for a worker; more fail with queue_full"
+    ),
+    param!(
+        AppServer,
+        AppServer,
+        service_ms,
+        f64,
+        "ms",
+        5.0,
+        0.0,
+        3_600_000.0,
+        false,
+        "Mean CPU time per request"
+    ),
+    param!(
+        AppServer,
+        AppServer,
+        service_cv,
+        f64,
+        "",
+        1.0,
+        0.0,
+        100.0,
+        false,
+        "Coefficient of variation of log-normal service times"
+    ),
+    param!(
+        Database,
+        Database,
+        workers,
+        u32,
+        "",
+        16.0,
+        1.0,
+        10_000.0,
+        true,
+        "Queries served at once"
+    ),
+    param!(
+        Database,
+        Database,
+        queue_capacity,
+        u32,
+        "",
+        1000.0,
+        0.0,
+        10_000_000.0,
+        true,
+        "Queries that may wait for a worker; more fail with queue_full"
+    ),
+    param!(
+        Database,
+        Database,
+        read_ms,
+        f64,
+        "ms",
+        2.0,
+        0.0,
+        3_600_000.0,
+        false,
+        "Mean time to serve a read"
+    ),
+    param!(
+        Database,
+        Database,
+        write_ms,
+        f64,
+        "ms",
+        5.0,
+        0.0,
+        3_600_000.0,
+        false,
+        "Mean time to serve a write"
+    ),
+    param!(
+        Database,
+        Database,
+        service_cv,
+        f64,
+        "",
+        1.0,
+        0.0,
+        100.0,
+        false,
+        "Coefficient of variation of log-normal service times"
+    ),
+];
+
+/// The parameters of one kind, in inspector order.
+pub fn params_of(kind: KindTag) -> impl Iterator<Item = &'static ParamMeta> {
+    PARAMS.iter().filter(move |p| p.kind == kind)
+}
+
+/// The parameter `name` of `kind`, if it exists.
+pub fn find(kind: KindTag, name: &str) -> Option<&'static ParamMeta> {
+    params_of(kind).find(|p| p.name == name)
+}
+
+/// Layout-wide settings that have ranges too.
+pub mod layout {
+    /// Tick length range, in ms.
+    pub const TICK_MS_MIN: f64 = 0.001;
+    pub const TICK_MS_MAX: f64 = 1000.0;
+    /// Wire latency range, in ms.
+    pub const WIRE_LATENCY_MS_MAX: f64 = 60_000.0;
+}
+
+/// The parameter table as Markdown, for README.md (`tierlab params`).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| kind | parameter | unit | default | range | meaning |\n|---|---|---|---|---|---|\n",
+    );
+    for p in PARAMS {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} to {} | {} |\n",
+            p.kind.file_name(),
+            p.name,
+            p.unit,
+            fmt_num(p.default),
+            fmt_num(p.min),
+            fmt_num(p.max),
+            p.help
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_defaults_match_the_types_defaults() {
+        for p in PARAMS {
+            let kind = p.kind.default_kind();
+            let Some(v) = p.get(&kind) else {
+                panic!("{} does not read from a {}", p.name, p.kind.label());
+            };
+            assert_eq!(v, p.default, "default of {}.{}", p.kind.file_name(), p.name);
+            assert!(
+                p.min <= p.default && p.default <= p.max,
+                "{} default in range",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn set_refuses_out_of_range_and_keeps_the_value() {
+        let mut kind = KindTag::AppServer.default_kind();
+        let Some(count) = find(KindTag::AppServer, "count") else {
+            panic!("count is in the table");
+        };
+        let err = count.set(&mut kind, 300.0).err();
+        assert!(err.is_some_and(|e| e.contains("1 to 256")));
+        assert_eq!(count.get(&kind), Some(1.0));
+        assert!(count.set(&mut kind, 3.0).is_ok());
+        assert_eq!(kind.count(), 3);
+        assert!(count.set(&mut kind, 2.5).is_err());
+    }
+}

@@ -1,0 +1,52 @@
+//! Tierlab: a sandbox for learning and exploring how web systems scale.
+//!
+//! # Codemap
+//!
+//! - [`layout`]: the saved file. Serde types only: nodes, wires, seed, tick length, goals and
+//!   scripted [`layout::Command`]s; RON text in and out (`file.rs`); `check` lists every problem
+//!   at once; `params.rs` is the one table of parameter metadata (unit, default, range, help)
+//!   that drives `check`, the docs and the inspector.
+//! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
+//!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
+//!   `traces()`. One instance ("unit") per client, balancer, database and pool member, each
+//!   with its own random stream; calls travel along wires; balancers pick with the algorithms
+//!   in `sim/balance.rs`.
+//! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
+//!   confidence intervals (rayon). The serialisable types live here, not in the core.
+//! - [`cli`]: `tierlab run | check | bench | params`; reads files; `anyhow` at this edge only.
+//! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
+//!
+//! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
+//! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
+//!
+//! # Architecture invariants
+//!
+//! - `sim` imports no GUI crate, does no file or network I/O, never reads the wall clock,
+//!   starts no thread and prints nothing. Time moves only when the caller calls `tick()`; the
+//!   window turns wall-clock time into a number of ticks, the core only counts them.
+//!   `tests/it/tidy.rs` greps `src/sim/` for violations.
+//! - Nothing in `sim` iterates in hash order: instances live in a `Vec` indexed by a stable
+//!   slot, lookups use `BTreeMap`, events are ordered by (time, sequence number).
+//! - Randomness comes from one generator named by its algorithm, PCG-64 MCG
+//!   (`rand_pcg::Pcg64Mcg`), one stream per instance derived from the seed and the instance's
+//!   id with SplitMix64 (`sim/hash.rs`, a named fixed hash). `rand`'s `thread_rng` and `StdRng`
+//!   are not even compiled in.
+//! - Same layout + seed + command log = bit-identical results, stepped one tick at a time or
+//!   many at once; traces are sampled by request id, so turning them on changes no result.
+//! - Conservation after every tick: arrived = completed + failed + in flight
+//!   (a `debug_assert` in `Sim::tick`, and a test).
+//! - Memory is bounded: series are fixed-size rings, traces a bounded deque; queues have
+//!   capacities.
+//! - `layout` knows nothing of `sim`, files or the GUI; `sim` state has no serde derives; the
+//!   only serialisable output types are in `report`.
+//! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
+//!
+//! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
+//! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
+//! clap, anyhow, std::fs. `main.rs` -> `cli`.
+
+pub mod cli;
+pub mod layout;
+pub mod report;
+pub mod shipped;
+pub mod sim;

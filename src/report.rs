@@ -1,0 +1,417 @@
+//! Metrics to reports: the JSON object of `tierlab run --json`, the readable summary table,
+//! goals met or missed, and confidence intervals over replications. The serialisable types live
+//! here, not in the core.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::layout::{Goal, GoalMetric, Layout, Problem};
+use crate::sim::{Metrics, Sim, SimConfig, TraceConfig};
+
+/// How long and how to run a layout headless.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunConfig {
+    /// Measured simulated seconds, after the warm-up.
+    pub seconds: f64,
+    /// Simulated seconds run first and not counted.
+    pub warmup_s: f64,
+    /// Overrides the layout's seed.
+    pub seed: Option<u64>,
+    pub trace: TraceConfig,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            seconds: 60.0,
+            warmup_s: 0.0,
+            seed: None,
+            trace: TraceConfig::default(),
+        }
+    }
+}
+
+/// Run a layout headless for `config.warmup_s + config.seconds` of simulated time.
+pub fn run(layout: &Layout, config: &RunConfig) -> Result<Sim, Vec<Problem>> {
+    let mut sim = Sim::new(
+        layout,
+        SimConfig {
+            seed: config.seed,
+            warmup_s: config.warmup_s,
+            trace: config.trace,
+        },
+    )?;
+    sim.run_until_s(config.warmup_s + config.seconds);
+    Ok(sim)
+}
+
+/// The `requests` object.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RequestsJson {
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub in_flight: u64,
+}
+
+/// The `latency_ms` object.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LatencyJson {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// One entry of `nodes`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct NodeJson {
+    /// `node.member`, e.g. `"3.0"`.
+    pub id: String,
+    pub node: u32,
+    pub member: u32,
+    pub name: String,
+    pub kind: &'static str,
+    pub alive: bool,
+    pub calls: u64,
+    pub served: u64,
+    pub failed: u64,
+    pub cpu_utilization: f64,
+    pub worker_utilization: f64,
+    pub mean_queue: f64,
+    pub max_queue: u32,
+    pub offered_load: f64,
+    pub unstable: bool,
+}
+
+/// One entry of `goals`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct GoalJson {
+    pub metric: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    pub value: f64,
+    pub met: bool,
+}
+
+/// The JSON object `tierlab run --json` prints for one run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RunJson {
+    pub layout: String,
+    pub seed: u64,
+    pub simulated_seconds: f64,
+    pub warmup_seconds: f64,
+    pub measured_seconds: f64,
+    pub requests: RequestsJson,
+    /// Failed requests by reason, sorted by name.
+    pub failures: BTreeMap<&'static str, u64>,
+    /// Calls between nodes (every hop of every request).
+    pub calls: u64,
+    pub throughput_rps: f64,
+    pub latency_ms: LatencyJson,
+    pub nodes: Vec<NodeJson>,
+    pub goals: Vec<GoalJson>,
+    /// Scripted commands the running system refused.
+    pub notes: Vec<String>,
+}
+
+/// The value of a goal's metric in `m`.
+pub fn goal_value(metric: GoalMetric, m: &Metrics) -> f64 {
+    let l = &m.latency_ms;
+    match metric {
+        GoalMetric::LatencyMeanMs => l.mean,
+        GoalMetric::LatencyP50Ms => l.p50,
+        GoalMetric::LatencyP95Ms => l.p95,
+        GoalMetric::LatencyP99Ms => l.p99,
+        GoalMetric::LatencyMaxMs => l.max,
+        GoalMetric::FailureShare => {
+            let done = m.requests.completed + m.requests.failed;
+            if done == 0 {
+                0.0
+            } else {
+                m.requests.failed as f64 / done as f64
+            }
+        }
+        GoalMetric::ThroughputRps => m.throughput_rps,
+    }
+}
+
+/// Each goal, met or missed.
+pub fn goals(goals: &[Goal], m: &Metrics) -> Vec<GoalJson> {
+    goals
+        .iter()
+        .map(|g| {
+            let value = goal_value(g.metric, m);
+            let met = g.at_most.is_none_or(|x| value <= x) && g.at_least.is_none_or(|x| value >= x);
+            GoalJson {
+                metric: g.metric.name(),
+                at_most: g.at_most,
+                at_least: g.at_least,
+                value,
+                met,
+            }
+        })
+        .collect()
+}
+
+/// The report of one finished run.
+pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
+    let m = sim.metrics();
+    let layout = sim.layout();
+    RunJson {
+        layout: layout.name.clone(),
+        seed: m.seed,
+        simulated_seconds: m.simulated_s,
+        warmup_seconds: warmup_s,
+        measured_seconds: m.measured_s,
+        requests: RequestsJson {
+            arrived: m.requests.arrived,
+            completed: m.requests.completed,
+            failed: m.requests.failed,
+            in_flight: m.requests.in_flight,
+        },
+        failures: m.failures.iter().map(|(r, n)| (r.name(), *n)).collect(),
+        calls: m.calls,
+        throughput_rps: m.throughput_rps,
+        latency_ms: LatencyJson {
+            mean: m.latency_ms.mean,
+            p50: m.latency_ms.p50,
+            p95: m.latency_ms.p95,
+            p99: m.latency_ms.p99,
+            max: m.latency_ms.max,
+        },
+        nodes: m
+            .nodes
+            .iter()
+            .map(|n| NodeJson {
+                id: n.id.to_string(),
+                node: n.id.node.0,
+                member: n.id.member,
+                name: n.name.clone(),
+                kind: n.kind.file_name(),
+                alive: n.alive,
+                calls: n.calls,
+                served: n.served,
+                failed: n.failed,
+                cpu_utilization: n.cpu_utilization,
+                worker_utilization: n.worker_utilization,
+                mean_queue: n.mean_queue,
+                max_queue: n.max_queue,
+                offered_load: n.offered_load,
+                unstable: n.unstable,
+            })
+            .collect(),
+        goals: goals(&layout.goals, &m),
+        notes: sim.notes().to_vec(),
+    }
+}
+
+/// A figure over replications: mean and 95 % confidence interval (Student t).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Interval {
+    pub mean: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+    pub half_width: f64,
+}
+
+/// Mean and 95 % confidence interval of `xs`.
+pub fn interval(xs: &[f64]) -> Interval {
+    let n = xs.len();
+    let mean = if n == 0 {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / n as f64
+    };
+    let half_width = if n < 2 {
+        0.0
+    } else {
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        t95(n - 1) * (var / n as f64).sqrt()
+    };
+    Interval {
+        mean,
+        ci95_low: mean - half_width,
+        ci95_high: mean + half_width,
+        half_width,
+    }
+}
+
+/// Two-sided 95 % quantile of Student's t with `df` degrees of freedom.
+fn t95(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => T[df - 1],
+        31..=60 => 2.000,
+        61..=120 => 1.980,
+        _ => 1.960,
+    }
+}
+
+/// The JSON of `tierlab run --replications R`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplicationsJson {
+    pub layout: String,
+    pub replications: usize,
+    pub seeds: Vec<u64>,
+    pub throughput_rps: Interval,
+    pub failure_share: Interval,
+    pub latency_ms: BTreeMap<&'static str, Interval>,
+    pub runs: Vec<RunJson>,
+}
+
+/// The seeds of `r` replications starting from `base`: base, base+1, ...
+pub fn replication_seeds(base: u64, r: usize) -> Vec<u64> {
+    (0..r as u64).map(|i| base.wrapping_add(i)).collect()
+}
+
+/// Run `seeds` in parallel (rayon) and summarise each headline figure with a 95 % interval.
+pub fn replications(
+    layout: &Layout,
+    config: &RunConfig,
+    seeds: &[u64],
+) -> Result<ReplicationsJson, Vec<Problem>> {
+    let runs: Result<Vec<RunJson>, Vec<Problem>> = seeds
+        .par_iter()
+        .map(|&seed| {
+            let c = RunConfig {
+                seed: Some(seed),
+                ..config.clone()
+            };
+            run(layout, &c).map(|sim| run_json(&sim, config.warmup_s))
+        })
+        .collect();
+    let runs = runs?;
+    let pick = |f: &dyn Fn(&RunJson) -> f64| interval(&runs.iter().map(f).collect::<Vec<_>>());
+    let mut latency = BTreeMap::new();
+    latency.insert("mean", pick(&|r| r.latency_ms.mean));
+    latency.insert("p50", pick(&|r| r.latency_ms.p50));
+    latency.insert("p95", pick(&|r| r.latency_ms.p95));
+    latency.insert("p99", pick(&|r| r.latency_ms.p99));
+    Ok(ReplicationsJson {
+        layout: layout.name.clone(),
+        replications: runs.len(),
+        seeds: seeds.to_vec(),
+        throughput_rps: pick(&|r| r.throughput_rps),
+        failure_share: pick(&|r| {
+            let done = r.requests.completed + r.requests.failed;
+            if done == 0 {
+                0.0
+            } else {
+                r.requests.failed as f64 / done as f64
+            }
+        }),
+        latency_ms: latency,
+        runs,
+    })
+}
+
+/// The readable summary of one run.
+pub fn summary_text(r: &RunJson) -> String {
+    let mut s = String::new();
+    let title = if r.layout.is_empty() {
+        "layout".to_string()
+    } else {
+        r.layout.clone()
+    };
+    s.push_str(&format!(
+        "{title}: {:.1} s simulated ({:.1} s measured after {:.1} s warm-up), seed {}\n\n",
+        r.simulated_seconds, r.measured_seconds, r.warmup_seconds, r.seed
+    ));
+    let q = &r.requests;
+    s.push_str(&format!(
+        "requests   {} arrived, {} completed, {} failed, {} in flight\n",
+        q.arrived, q.completed, q.failed, q.in_flight
+    ));
+    if !r.failures.is_empty() {
+        let f: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        s.push_str(&format!("failures   {}\n", f.join(", ")));
+    }
+    s.push_str(&format!("throughput {:.1} requests/s\n", r.throughput_rps));
+    let l = &r.latency_ms;
+    s.push_str(&format!(
+        "latency    mean {:.3} ms, p50 {:.3}, p95 {:.3}, p99 {:.3}, max {:.3}\n\n",
+        l.mean, l.p50, l.p95, l.p99, l.max
+    ));
+    let w = r
+        .nodes
+        .iter()
+        .map(|n| n.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    s.push_str(&format!(
+        "{:<w$}  {:<13}  {:>10}  {:>10}  {:>8}  {:>5}  {:>5}  {:>9}  {:>9}\n",
+        "node", "kind", "served", "failed", "load", "cpu", "held", "mean q", "max q"
+    ));
+    for n in &r.nodes {
+        s.push_str(&format!(
+            "{:<w$}  {:<13}  {:>10}  {:>10}  {:>8}  {:>4.0}%  {:>4.0}%  {:>9.2}  {:>9}{}{}\n",
+            n.name,
+            n.kind,
+            n.served,
+            n.failed,
+            if n.kind == "client" || n.kind == "load_balancer" {
+                "-".to_string()
+            } else {
+                format!("{:.2}", n.offered_load)
+            },
+            n.cpu_utilization * 100.0,
+            n.worker_utilization * 100.0,
+            n.mean_queue,
+            n.max_queue,
+            if n.alive { "" } else { "  (down)" },
+            if n.unstable { "  UNSTABLE" } else { "" },
+        ));
+    }
+    if !r.goals.is_empty() {
+        s.push('\n');
+        for g in &r.goals {
+            let (op, x) = match (g.at_most, g.at_least) {
+                (Some(x), _) => ("<=", x),
+                (_, Some(x)) => (">=", x),
+                _ => ("?", f64::NAN),
+            };
+            s.push_str(&format!(
+                "goal {} {op} {x}: {} ({:.4})\n",
+                g.metric,
+                if g.met { "met" } else { "MISSED" },
+                g.value
+            ));
+        }
+    }
+    for n in &r.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}
+
+/// The readable summary of replications.
+pub fn replications_text(r: &ReplicationsJson) -> String {
+    let mut s = format!(
+        "{}: {} replications, seeds {:?}\n\n",
+        r.layout, r.replications, r.seeds
+    );
+    let row = |name: &str, i: &Interval| {
+        format!(
+            "{name:<16} {:>12.4}  ± {:<10.4} (95 % CI {:.4} to {:.4})\n",
+            i.mean, i.half_width, i.ci95_low, i.ci95_high
+        )
+    };
+    s.push_str(&row("throughput_rps", &r.throughput_rps));
+    s.push_str(&row("failure_share", &r.failure_share));
+    for (k, v) in &r.latency_ms {
+        s.push_str(&row(&format!("latency_{k}_ms"), v));
+    }
+    s
+}

@@ -1,0 +1,357 @@
+//! Applying commands to the running system, at tick boundaries, and the command log.
+//!
+//! Layout edits go through `Command::apply_to` on a copy of the layout and `layout::check`
+//! first, so the running system only ever takes a change a saved file could also hold. Then the
+//! running instances are patched in place: warm queues and state elsewhere stay as they are.
+
+use crate::layout::{self, Command, LoopMode, NodeId, NodeKind, Target};
+
+use super::queue::Ev;
+use super::request::FailReason;
+use super::unit::Role;
+use super::{CallState, Sim};
+
+/// Where a command came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CommandSource {
+    /// Given at run time (the window, a test).
+    User,
+    /// The layout's script.
+    Script,
+}
+
+/// A command as applied, with the tick at whose start it took effect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedCommand {
+    pub tick: u64,
+    pub command: Command,
+    pub source: CommandSource,
+}
+
+impl Sim {
+    /// Apply `command` now, at the current tick boundary, and record it in the log.
+    /// A command the layout cannot take is refused with the reason, and nothing changes.
+    pub fn apply(&mut self, command: Command) -> Result<(), String> {
+        self.apply_from(command, CommandSource::User)
+    }
+
+    /// Queue `command` for the start of tick `tick` (now, if that has passed).
+    pub fn schedule(&mut self, tick: u64, command: Command, source: CommandSource) {
+        self.pending_seq += 1;
+        let entry = (tick, self.pending_seq, command, source);
+        // Keep the queue sorted by (tick, source, order): at one tick, user commands come
+        // before scripted ones, as they do live (the window applies between ticks).
+        let key = |e: &(u64, u64, Command, CommandSource)| (e.0, e.3, e.1);
+        let at = self.pending.partition_point(|e| key(e) <= key(&entry));
+        self.pending.insert(at, entry);
+    }
+
+    /// The saved form of the run's user commands: scripted commands at their simulated times,
+    /// to append to a layout's script and replay a demo.
+    pub fn log_as_script(&self) -> Vec<layout::Scripted> {
+        self.log
+            .iter()
+            .filter(|e| e.source == CommandSource::User)
+            .map(|e| layout::Scripted {
+                at_s: (e.tick * self.tick_ns) as f64 / 1e9,
+                command: e.command.clone(),
+            })
+            .collect()
+    }
+
+    pub(super) fn apply_due(&mut self) {
+        while self.pending.first().is_some_and(|e| e.0 <= self.tick) {
+            let (_, _, command, source) = self.pending.remove(0);
+            if let Err(why) = self.apply_from(command.clone(), source) {
+                self.notes.push(format!(
+                    "tick {}: {:?} was refused: {why}",
+                    self.tick, command
+                ));
+            }
+        }
+    }
+
+    fn apply_from(&mut self, command: Command, source: CommandSource) -> Result<(), String> {
+        if command.edits_layout() {
+            let mut next = self.layout.clone();
+            command.apply_to(&mut next)?;
+            let errors: Vec<String> = layout::check(&next)
+                .into_iter()
+                .filter(|p| p.severity == layout::Severity::Error)
+                .map(|p| p.to_string())
+                .collect();
+            if !errors.is_empty() {
+                return Err(errors.join("; "));
+            }
+            let before = std::mem::replace(&mut self.layout, next);
+            self.patch(&command, &before);
+        } else {
+            self.apply_runtime(&command)?;
+        }
+        self.log.push(super::LoggedCommand {
+            tick: self.tick,
+            command,
+            source,
+        });
+        Ok(())
+    }
+
+    /// The instances a target names.
+    fn targets(&self, t: Target) -> Result<Vec<u32>, String> {
+        let Some(node) = self.layout.node(t.node) else {
+            return Err(format!("there is no node with id {}", t.node));
+        };
+        let members = self.members(t.node);
+        match t.member {
+            None => Ok(members),
+            Some(m) => match self.unit_index.get(&(t.node, m)) {
+                Some(&i) if !self.units[i as usize].removed => Ok(vec![i]),
+                _ => Err(format!(
+                    "{} has no member {m} (it has {})",
+                    node.name,
+                    members.len()
+                )),
+            },
+        }
+    }
+
+    fn apply_runtime(&mut self, command: &Command) -> Result<(), String> {
+        match command {
+            Command::Kill(t) => {
+                for i in self.targets(*t)? {
+                    self.kill(i, FailReason::NodeDown);
+                }
+            }
+            Command::Revive(t) => {
+                for i in self.targets(*t)? {
+                    let now = self.now_ns;
+                    let u = &mut self.units[i as usize];
+                    if !u.alive {
+                        u.integrate(now);
+                        u.alive = true;
+                        u.slow = 1.0;
+                        self.start_traffic_if_client(i);
+                    }
+                }
+            }
+            Command::Slow { target, factor } => {
+                if !(factor.is_finite() && (0.01..=1000.0).contains(factor)) {
+                    return Err(format!("slow: factor = {factor} must be from 0.01 to 1000"));
+                }
+                for i in self.targets(*target)? {
+                    self.units[i as usize].slow = *factor;
+                }
+            }
+            Command::SetQps { node, qps } | Command::RampQps { node, qps, .. } => {
+                if let Some(meta) = layout::params::find(layout::node::KindTag::Client, "qps") {
+                    meta.validate(*qps)?;
+                }
+                let units = self.targets(Target::node(*node))?;
+                let over_ns = match command {
+                    Command::RampQps { over_s, .. } => layout::s_to_ns(*over_s),
+                    _ => 0,
+                };
+                let now = self.now_ns;
+                for i in units {
+                    let Role::Client(c) = &mut self.units[i as usize].role else {
+                        return Err(format!("{} is not a client", self.layout.name_of(*node)));
+                    };
+                    c.ramp_epoch = c.ramp_epoch.wrapping_add(1);
+                    if over_ns == 0 {
+                        c.qps = *qps;
+                        c.ramp = None;
+                        self.schedule_arrival(i);
+                    } else {
+                        c.ramp = Some((now, c.qps, now + over_ns, *qps));
+                        let epoch = c.ramp_epoch;
+                        self.events.push(now, Ev::Ramp { unit: i, epoch });
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn start_traffic_if_client(&mut self, unit: u32) {
+        if let Role::Client(c) = &self.units[unit as usize].role {
+            match c.params.mode {
+                LoopMode::Open => self.schedule_arrival(unit),
+                LoopMode::Closed => self.start_traffic(unit),
+            }
+        }
+    }
+
+    /// Take an instance down: every call inside it fails with `reason`.
+    fn kill(&mut self, unit: u32, reason: FailReason) {
+        let now = self.now_ns;
+        {
+            let u = &mut self.units[unit as usize];
+            if !u.alive {
+                return;
+            }
+            u.integrate(now);
+            u.alive = false;
+            u.queue.clear();
+            u.serving = 0;
+            u.held = 0;
+        }
+        if let Role::Client(c) = &mut self.units[unit as usize].role {
+            // A dead client sends nothing; its users' pending thinks find it dead and stop.
+            c.arrival_epoch = c.arrival_epoch.wrapping_add(1);
+            c.arrival_pending = false;
+        }
+        // Fail, in slot order, every call the instance holds.
+        let inside: Vec<u32> = (0..self.calls.len() as u32)
+            .filter(|&i| {
+                let c = &self.calls[i as usize];
+                c.callee == unit
+                    && matches!(
+                        c.state,
+                        CallState::Queued | CallState::Service | CallState::Waiting
+                    )
+            })
+            .collect();
+        for call in inside {
+            self.reject(call, reason);
+        }
+    }
+
+    /// Patch the running instances after a layout edit (`before` is the previous layout).
+    fn patch(&mut self, command: &Command, before: &layout::Layout) {
+        match command {
+            Command::SetParam { node, .. } | Command::SetAlgorithm { node, .. } => {
+                let Some(n) = self.layout.node(*node).cloned() else {
+                    return;
+                };
+                let old_count = before.node(*node).map_or(1, |b| b.kind.count());
+                let new_count = n.kind.count();
+                if new_count > old_count {
+                    self.add_units(n.id, &n.kind, &n.name, old_count);
+                } else if new_count < old_count {
+                    for m in new_count..old_count {
+                        if let Some(&i) = self.unit_index.get(&(n.id, m)) {
+                            self.remove_unit(i);
+                        }
+                    }
+                }
+                let old_qps = match before.node(*node).map(|b| &b.kind) {
+                    Some(NodeKind::Client(p)) => p.qps,
+                    _ => f64::NAN,
+                };
+                for i in self.members(n.id) {
+                    self.units[i as usize].set_params(&n.kind);
+                    // More workers: start queued calls at once.
+                    self.drain_queue(i);
+                }
+                if let NodeKind::Client(p) = &n.kind
+                    && p.qps != old_qps
+                {
+                    for i in self.members(n.id) {
+                        self.schedule_arrival(i);
+                    }
+                }
+                self.rebuild_routes();
+            }
+            Command::AddNode(n) => {
+                self.add_units(n.id, &n.kind, &n.name, 0);
+                self.rebuild_routes();
+                for i in self.members(n.id) {
+                    self.start_traffic(i);
+                }
+            }
+            Command::RemoveNode(id) => {
+                let units: Vec<u32> = self
+                    .unit_index
+                    .range((*id, 0)..=(*id, u32::MAX))
+                    .map(|(_, &i)| i)
+                    .collect();
+                for i in units {
+                    self.remove_unit(i);
+                }
+                self.drop_wire_calls(|from, to| from == *id || to == *id);
+                self.rebuild_routes();
+            }
+            Command::AddWire(_) => self.rebuild_routes(),
+            Command::RemoveWire { from, to } => {
+                self.drop_wire_calls(|f, t| f == *from && t == *to);
+                self.rebuild_routes();
+            }
+            _ => {}
+        }
+    }
+
+    /// Give free workers to queued calls, oldest first.
+    pub(super) fn drain_queue(&mut self, unit: u32) {
+        let now = self.now_ns;
+        loop {
+            let u = &mut self.units[unit as usize];
+            if u.held >= u.workers || !u.alive {
+                return;
+            }
+            u.integrate(now);
+            let Some(next) = u.queue.pop_front() else {
+                return;
+            };
+            self.start(next);
+        }
+    }
+
+    /// Remove an instance: calls inside fail with `node_removed`.
+    fn remove_unit(&mut self, unit: u32) {
+        self.kill(unit, FailReason::NodeRemoved);
+        let u = &mut self.units[unit as usize];
+        u.removed = true;
+        u.alive = false;
+    }
+
+    /// Callers waiting on a call over a removed wire fail with `wire_removed`; the orphaned
+    /// call goes on, and its reply is dropped.
+    fn drop_wire_calls(&mut self, on_wire: impl Fn(NodeId, NodeId) -> bool) {
+        let waiting: Vec<u32> = (0..self.calls.len() as u32)
+            .filter(|&i| {
+                let c = &self.calls[i as usize];
+                if c.state == CallState::Free
+                    || c.parent == super::NONE
+                    || c.parent == super::ORPHAN
+                {
+                    return false;
+                }
+                let (from, to) = (
+                    self.units[c.caller as usize].node,
+                    self.units[c.callee as usize].node,
+                );
+                on_wire(from, to)
+                    && self.calls[c.parent as usize].epoch == c.parent_epoch
+                    && self.calls[c.parent as usize].state == CallState::Waiting
+            })
+            .map(|i| self.calls[i as usize].parent)
+            .collect();
+        for parent in waiting {
+            if self.calls[parent as usize].state == CallState::Waiting {
+                self.finish(parent, Some(FailReason::WireRemoved));
+            }
+        }
+        // Top-level calls on a removed client wire: the client's request fails.
+        let top: Vec<u32> = (0..self.calls.len() as u32)
+            .filter(|&i| {
+                let c = &self.calls[i as usize];
+                c.state != CallState::Free
+                    && c.state != CallState::Replying
+                    && c.parent == super::NONE
+                    && on_wire(
+                        self.units[c.caller as usize].node,
+                        self.units[c.callee as usize].node,
+                    )
+            })
+            .collect();
+        for call in top {
+            let req = self.calls[call as usize].req;
+            if self.reqs[req as usize].live {
+                // Detach: the request ends now; the call carries on as an orphan.
+                self.calls[call as usize].parent = super::ORPHAN;
+                self.finish_request(req, Some(FailReason::WireRemoved));
+            }
+        }
+    }
+}

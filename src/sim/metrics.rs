@@ -1,0 +1,108 @@
+//! What a run measured: plain data, no serde (the report module has the serialisable form).
+
+use hdrhistogram::Histogram;
+
+use crate::layout::{KindTag, NodeId};
+
+use super::request::FailReason;
+
+/// The request counters of a run, counting requests that arrived after the warm-up.
+/// `arrived == completed + failed + in_flight` after every tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub arrived: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub in_flight: u64,
+}
+
+/// Latency summary, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LatencyMs {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// An instance's stable id: its node and, in a pool, its member index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnitId {
+    pub node: NodeId,
+    pub member: u32,
+}
+
+impl std::fmt::Display for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.node, self.member)
+    }
+}
+
+/// What one instance did since the warm-up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeMetrics {
+    pub id: UnitId,
+    pub name: String,
+    pub kind: KindTag,
+    /// True while the instance is up.
+    pub alive: bool,
+    /// Calls that reached it.
+    pub calls: u64,
+    pub served: u64,
+    pub failed: u64,
+    /// Time workers spent serving (CPU), over worker time available, 0 to 1.
+    pub cpu_utilization: f64,
+    /// Time workers were held (serving or waiting on downstream calls), 0 to 1.
+    pub worker_utilization: f64,
+    /// Time-weighted mean queue length.
+    pub mean_queue: f64,
+    pub max_queue: u32,
+    /// Expected CPU demand of the calls that arrived, over the capacity: 1 or more is unstable.
+    pub offered_load: f64,
+    /// Offered load at or above capacity: the queue grows without bound.
+    pub unstable: bool,
+    pub queue_now: u32,
+    pub workers: u32,
+}
+
+/// The metrics of a run at its current time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    pub seed: u64,
+    /// Simulated time so far, seconds.
+    pub simulated_s: f64,
+    /// Simulated time since the warm-up ended, seconds (what rates are measured over).
+    pub measured_s: f64,
+    pub requests: RequestCounts,
+    /// Failed requests by reason (after the warm-up), in `FailReason::ALL` order, zeros left out.
+    pub failures: Vec<(FailReason, u64)>,
+    /// Calls made between nodes (each hop of each request), after the warm-up.
+    pub calls: u64,
+    pub throughput_rps: f64,
+    pub latency_ms: LatencyMs,
+    /// Per instance, sorted by id.
+    pub nodes: Vec<NodeMetrics>,
+}
+
+/// Read a latency summary (ms) out of a histogram of nanoseconds.
+pub fn latency_summary(h: &Histogram<u64>, sum_ns: u128) -> LatencyMs {
+    let n = h.len();
+    if n == 0 {
+        return LatencyMs::default();
+    }
+    let ms = |ns: u64| ns as f64 / 1e6;
+    LatencyMs {
+        mean: sum_ns as f64 / n as f64 / 1e6,
+        p50: ms(h.value_at_quantile(0.50)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    }
+}
+
+/// A latency histogram in nanoseconds: 1 ns to one hour, 3 significant figures.
+#[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("constant histogram bounds")
+}

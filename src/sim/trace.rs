@@ -1,0 +1,133 @@
+//! A bounded sample of request traces: every hop with its times and every decision with its
+//! reason. A request is traced when its id is a multiple of `every`, never by drawing from the
+//! simulation's generator, so turning traces on or off changes no result.
+
+use std::collections::VecDeque;
+
+use super::request::Outcome;
+
+/// One message on a wire: a request going down or a reply coming back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hop {
+    /// Instance indexes (see `Sim::unit_info`).
+    pub from: u32,
+    pub to: u32,
+    pub depart_ns: u64,
+    pub arrive_ns: u64,
+    /// True for a reply travelling back to the caller.
+    pub reply: bool,
+    /// True when the reply carries a failure.
+    pub failed: bool,
+}
+
+/// A choice a node made for the request, in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub at_ns: u64,
+    pub unit: u32,
+    pub text: String,
+}
+
+/// Everything that happened to one sampled request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    pub request_id: u64,
+    pub client: u32,
+    pub user: u32,
+    pub key: u32,
+    pub read: bool,
+    pub born_ns: u64,
+    pub end_ns: Option<u64>,
+    pub outcome: Option<Outcome>,
+    pub hops: Vec<Hop>,
+    pub decisions: Vec<Decision>,
+}
+
+/// Trace settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceConfig {
+    /// Trace requests whose id is a multiple of this; 0 turns tracing off.
+    pub every: u64,
+    /// Finished traces kept (the oldest are dropped).
+    pub capacity: usize,
+}
+
+impl Default for TraceConfig {
+    fn default() -> Self {
+        TraceConfig {
+            every: 1000,
+            capacity: 2000,
+        }
+    }
+}
+
+/// Traces in progress and the last finished ones.
+#[derive(Clone, Debug, Default)]
+pub struct Traces {
+    pub config: TraceConfig,
+    /// In progress, by slot; `None` slots are free.
+    pub open: Vec<Option<Trace>>,
+    free: Vec<u32>,
+    /// Finished, oldest first, at most `config.capacity`.
+    pub done: VecDeque<Trace>,
+    /// Traces ever finished (held or dropped).
+    pub finished: u64,
+}
+
+/// "No trace" in a request's trace slot.
+pub const NO_TRACE: u32 = u32::MAX;
+
+impl Traces {
+    /// A trace store with these settings.
+    pub fn new(config: TraceConfig) -> Self {
+        Traces {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Whether request `id` is sampled.
+    pub fn wants(&self, id: u64) -> bool {
+        self.config.every > 0 && id.is_multiple_of(self.config.every)
+    }
+
+    /// Open a trace; returns its slot.
+    pub fn open(&mut self, t: Trace) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.open[slot as usize] = Some(t);
+                slot
+            }
+            None => {
+                self.open.push(Some(t));
+                (self.open.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The open trace in `slot`, if any.
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Trace> {
+        if slot == NO_TRACE {
+            return None;
+        }
+        self.open.get_mut(slot as usize).and_then(|t| t.as_mut())
+    }
+
+    /// Finish the trace in `slot`.
+    pub fn close(&mut self, slot: u32, end_ns: u64, outcome: Outcome) {
+        let Some(mut t) = self.open.get_mut(slot as usize).and_then(|t| t.take()) else {
+            return;
+        };
+        self.free.push(slot);
+        t.end_ns = Some(end_ns);
+        t.outcome = Some(outcome);
+        self.finished += 1;
+        if self.config.capacity == 0 {
+            return;
+        }
+        if self.done.len() >= self.config.capacity {
+            self.done.pop_front();
+        }
+        self.done.push_back(t);
+    }
+}

@@ -1,0 +1,3 @@
+//! Tierlab's integration tests: one binary, one module per area.
+
+mod tidy;
