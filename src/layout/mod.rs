@@ -64,6 +64,13 @@ pub struct Wire {
     pub to: NodeId,
     #[serde(default)]
     pub latency_ms: f64,
+    /// A backend's weight for weighted balancing (wires from a balancer only).
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A goal the run is judged against, for example "p99 under 50 ms".

@@ -157,21 +157,91 @@ impl Default for ClientParams {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LbAlgorithm {
+    /// Each backend in turn.
     #[default]
     RoundRobin,
+    /// Smooth weighted round-robin, as nginx does it (weights on the wires).
+    WeightedRoundRobin,
+    /// Uniformly at random.
     Random,
+    /// The backend with the fewest requests in flight (L4: open connections).
+    LeastConnections,
+    /// The fewest in flight per unit of weight.
+    WeightedLeastConnections,
+    /// Two backends at random, the less loaded of the two.
+    PowerOfTwo,
+    /// A hash ring over the request key with `virtual_nodes` points per backend.
+    ConsistentHash,
+    /// Rendezvous (highest random weight) hashing on the request key.
+    Rendezvous,
+    /// Maglev hashing on the request key (a lookup table, Google's Maglev).
+    Maglev,
+    /// Sticky by the user's session cookie: a user stays on the server first chosen for them.
+    StickyCookie,
+    /// Sticky by a hash of the client's address (what an L4 balancer can do).
+    StickyIp,
 }
 
 impl LbAlgorithm {
     /// Every algorithm, in menu order.
-    pub const ALL: [LbAlgorithm; 2] = [LbAlgorithm::RoundRobin, LbAlgorithm::Random];
+    pub const ALL: [LbAlgorithm; 11] = [
+        LbAlgorithm::RoundRobin,
+        LbAlgorithm::WeightedRoundRobin,
+        LbAlgorithm::Random,
+        LbAlgorithm::LeastConnections,
+        LbAlgorithm::WeightedLeastConnections,
+        LbAlgorithm::PowerOfTwo,
+        LbAlgorithm::ConsistentHash,
+        LbAlgorithm::Rendezvous,
+        LbAlgorithm::Maglev,
+        LbAlgorithm::StickyCookie,
+        LbAlgorithm::StickyIp,
+    ];
 
     /// The name as written in files.
     pub fn file_name(self) -> &'static str {
         match self {
             LbAlgorithm::RoundRobin => "round_robin",
+            LbAlgorithm::WeightedRoundRobin => "weighted_round_robin",
             LbAlgorithm::Random => "random",
+            LbAlgorithm::LeastConnections => "least_connections",
+            LbAlgorithm::WeightedLeastConnections => "weighted_least_connections",
+            LbAlgorithm::PowerOfTwo => "power_of_two",
+            LbAlgorithm::ConsistentHash => "consistent_hash",
+            LbAlgorithm::Rendezvous => "rendezvous",
+            LbAlgorithm::Maglev => "maglev",
+            LbAlgorithm::StickyCookie => "sticky_cookie",
+            LbAlgorithm::StickyIp => "sticky_ip",
         }
+    }
+
+    /// The name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            LbAlgorithm::RoundRobin => "round-robin",
+            LbAlgorithm::WeightedRoundRobin => "weighted round-robin",
+            LbAlgorithm::Random => "random",
+            LbAlgorithm::LeastConnections => "least-connections",
+            LbAlgorithm::WeightedLeastConnections => "weighted least-connections",
+            LbAlgorithm::PowerOfTwo => "power of two choices",
+            LbAlgorithm::ConsistentHash => "consistent hashing",
+            LbAlgorithm::Rendezvous => "rendezvous hashing",
+            LbAlgorithm::Maglev => "Maglev hashing",
+            LbAlgorithm::StickyCookie => "sticky (cookie)",
+            LbAlgorithm::StickyIp => "sticky (client address)",
+        }
+    }
+
+    /// Whether an L4 balancer, which sees connections but not requests, can run it: it cannot
+    /// see keys or cookies.
+    pub fn allowed_at_l4(self) -> bool {
+        !matches!(
+            self,
+            LbAlgorithm::ConsistentHash
+                | LbAlgorithm::Rendezvous
+                | LbAlgorithm::Maglev
+                | LbAlgorithm::StickyCookie
+        )
     }
 }
 
@@ -182,6 +252,8 @@ pub struct BalancerParams {
     pub algorithm: LbAlgorithm,
     /// Time the balancer adds to each request on its way in.
     pub latency_ms: f64,
+    /// Points per backend on a consistent-hash ring.
+    pub virtual_nodes: u32,
 }
 
 impl Default for BalancerParams {
@@ -189,6 +261,7 @@ impl Default for BalancerParams {
         BalancerParams {
             algorithm: LbAlgorithm::RoundRobin,
             latency_ms: 0.1,
+            virtual_nodes: 100,
         }
     }
 }

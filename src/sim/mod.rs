@@ -899,7 +899,10 @@ impl Sim {
                 last_pick,
                 ..
             } => {
-                let Some((i, why)) = balancer.pick(backends, &mut u.rng) else {
+                let view = balance::RequestView::default();
+                let Some(balance::Pick { index: i, why }) =
+                    balancer.pick(backends, &view, &mut u.rng)
+                else {
                     return self.reject(call, FailReason::NoBackend);
                 };
                 let to = backends[i].unit;
@@ -1092,9 +1095,15 @@ impl Sim {
                 to_node: w.to,
                 units: self.members(w.to),
                 latency_ns: layout::ms_to_ns(w.latency_ms),
+                weight: w.weight,
                 next: 0,
             });
         }
+        let ids: Vec<(u64, u64)> = self
+            .units
+            .iter()
+            .map(|u| (u64::from(u.node.0), u64::from(u.member)))
+            .collect();
         for u in &mut self.units {
             let mut routes = by_node.get(&u.node).cloned().unwrap_or_default();
             for r in &mut routes {
@@ -1112,7 +1121,13 @@ impl Sim {
                 backend_latency_ns.clear();
                 for r in &routes {
                     for &unit in &r.units {
-                        backends.push(balance::Backend { unit });
+                        backends.push(balance::Backend {
+                            unit,
+                            key: hash::mix(&[ids[unit as usize].0, ids[unit as usize].1]),
+                            weight: r.weight.max(1),
+                            in_flight: 0,
+                            healthy: true,
+                        });
                         backend_latency_ns.push(r.latency_ns);
                     }
                 }

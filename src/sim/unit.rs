@@ -183,6 +183,8 @@ pub struct Route {
     pub to_node: NodeId,
     pub units: Vec<u32>,
     pub latency_ns: u64,
+    /// The wire's weight (for weighted balancing).
+    pub weight: u32,
     /// Round-robin cursor over `units` when the caller is not a balancer.
     pub next: usize,
 }
@@ -279,7 +281,7 @@ impl Unit {
                 stream(seed, node.0, member, Stream::Content),
             ))),
             NodeKind::LoadBalancer(p) => Role::Balancer {
-                balancer: Balancer::new(p.algorithm),
+                balancer: Balancer::new(p.algorithm, p.virtual_nodes),
                 latency_ns: ms_to_ns(p.latency_ms),
                 backends: Vec::new(),
                 backend_latency_ns: Vec::new(),
@@ -345,7 +347,7 @@ impl Unit {
             ) => {
                 *latency_ns = ms_to_ns(p.latency_ms);
                 if balancer.algorithm() != p.algorithm {
-                    *balancer = Balancer::new(p.algorithm);
+                    *balancer = Balancer::new(p.algorithm, p.virtual_nodes);
                 }
             }
             (Role::Server { service }, NodeKind::AppServer(p)) => {
