@@ -191,7 +191,7 @@ impl Sim {
                 latency: metrics::new_histogram(),
                 latency_sum_ns: 0,
                 live_all: 0,
-                interval_latency: metrics::new_histogram(),
+                interval_latency: metrics::new_interval_histogram(),
                 interval_completed: 0,
                 interval_failed: 0,
             },
@@ -401,17 +401,15 @@ impl Sim {
             } else {
                 self.next_sample_ns.min(self.warmup_ns)
             };
-            let next = self.events.peek_time().filter(|&t| t < end);
-            match next {
-                Some(t) if t < boundary => {
-                    let Some((t, ev)) = self.events.pop() else {
-                        break;
-                    };
-                    self.now_ns = t;
-                    self.handle(ev);
-                }
-                _ if boundary < end => self.boundary(boundary),
-                _ => break,
+            let limit = boundary.min(end);
+            while let Some((t, ev)) = self.events.pop_before(limit) {
+                self.now_ns = t;
+                self.handle(ev);
+            }
+            if boundary < end {
+                self.boundary(boundary);
+            } else {
+                break;
             }
         }
     }
@@ -626,7 +624,7 @@ impl Sim {
                 self.totals.interval_completed += 1;
                 self.totals
                     .interval_latency
-                    .saturating_record(latency_ns.max(1));
+                    .saturating_record((latency_ns / 1000).max(1));
                 if counted {
                     self.totals.completed += 1;
                     self.totals.latency.saturating_record(latency_ns.max(1));
@@ -873,7 +871,7 @@ impl Sim {
         let service_ns = if u.slow == 1.0 {
             service_ns
         } else {
-            (service_ns as f64 * u.slow).round() as u64
+            unit::ns(service_ns as f64 * u.slow)
         };
         u.integrate(now);
         u.held += 1;
@@ -1011,16 +1009,16 @@ impl Sim {
             .push((t.interval_completed as f64 / interval_s) as f32);
         s.failures_per_s
             .push((t.interval_failed as f64 / interval_s) as f32);
-        let q = |h: &Histogram<u64>, x: f64| {
-            if h.is_empty() {
-                0.0
-            } else {
-                (h.value_at_quantile(x) as f64 / 1e6) as f32
+        let mut q = [0.0f32; 3];
+        if !t.interval_latency.is_empty() {
+            let values = t.interval_latency.value_at_quantiles([0.50, 0.95, 0.99]);
+            for (slot, us) in q.iter_mut().zip(values) {
+                *slot = (us as f64 / 1e3) as f32;
             }
-        };
-        s.latency_p50_ms.push(q(&t.interval_latency, 0.50));
-        s.latency_p95_ms.push(q(&t.interval_latency, 0.95));
-        s.latency_p99_ms.push(q(&t.interval_latency, 0.99));
+        }
+        s.latency_p50_ms.push(q[0]);
+        s.latency_p95_ms.push(q[1]);
+        s.latency_p99_ms.push(q[2]);
         s.in_flight.push(t.live_all as f32);
         t.interval_latency.reset();
         t.interval_completed = 0;

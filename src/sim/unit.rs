@@ -13,6 +13,13 @@ use crate::layout::{
 use super::balance::{Backend, Balancer};
 use super::rng::{SimRng, Stream, stream};
 
+/// A non-negative duration in ns, rounded to the nearest nanosecond. (`f64::round` is a libm
+/// call; adding one half and truncating is the same for non-negative values and much faster.)
+#[inline]
+pub fn ns(x: f64) -> u64 {
+    (x + 0.5) as u64
+}
+
 /// How long a server works on a call.
 #[derive(Clone, Debug)]
 pub struct ServiceModel {
@@ -76,7 +83,7 @@ impl ServiceModel {
                 None => mean,
             },
         };
-        x.round() as u64
+        ns(x)
     }
 }
 
@@ -147,13 +154,13 @@ impl ClientState {
             }
             Arrivals::Constant => mean_ns,
         };
-        Some((gap.round() as u64).max(1))
+        Some(ns(gap).max(1))
     }
 
     /// A think time for a closed-loop user.
     pub fn think_ns(&self, rng: &mut SimRng) -> u64 {
         let e: f64 = Exp1.sample(rng);
-        (e * self.params.think_ms * 1e6).round() as u64
+        ns(e * self.params.think_ms * 1e6)
     }
 
     /// Draw (key, read) for a request.
