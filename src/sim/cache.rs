@@ -473,6 +473,7 @@ mod tests {
         const MEASURED: u32 = 400_000;
         const SEEDS: [u64; 3] = [11, 22, 33];
         let mut worst = 0.0f64;
+        let mut lines = String::new();
         for alpha in [0.8, 1.0] {
             let weights: Vec<f64> = (1..=KEYS).map(|i| (i as f64).powf(-alpha)).collect();
             let total: f64 = weights.iter().sum();
@@ -501,14 +502,14 @@ mod tests {
                     let measured = (c.counters().hits - before.hits) as f64 / f64::from(MEASURED);
                     let error_points = 100.0 * (measured - predicted);
                     worst = worst.max(error_points.abs());
-                    show(&format!(
+                    lines.push_str(&format!(
                         "LRU Zipf alpha {alpha:.1} capacity {capacity} seed {seed}: measured \
-                         {measured:.4}, Che {predicted:.4}, error {error_points:+.2} points"
+                         {measured:.4}, Che {predicted:.4}, error {error_points:+.2} points\n"
                     ));
                     assert!(error_points.abs() < 2.0, "{measured} vs {predicted}");
                 }
             }
         }
-        show(&format!("LRU vs Che: worst error {worst:.2} points"));
+        show(&format!("{lines}LRU vs Che: worst error {worst:.2} points"));
     }
 }
