@@ -23,6 +23,10 @@ pub mod series;
 pub mod trace;
 pub mod unit;
 
+pub mod cache;
+pub mod ring;
+pub mod sizing;
+
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
