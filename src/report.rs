@@ -76,6 +76,8 @@ pub struct NodeJson {
     pub name: String,
     pub kind: &'static str,
     pub alive: bool,
+    /// Marked down by a balancer's health checks.
+    pub marked_down: bool,
     pub calls: u64,
     pub served: u64,
     pub failed: u64,
@@ -110,8 +112,18 @@ pub struct RunJson {
     pub requests: RequestsJson,
     /// Failed requests by reason, sorted by name.
     pub failures: BTreeMap<&'static str, u64>,
-    /// Calls between nodes (every hop of every request).
+    /// Calls between nodes (every hop of every request, retries included).
     pub calls: u64,
+    /// Calls resent after a failure or timeout.
+    pub retries: u64,
+    /// Calls made per call that would have been made without retries.
+    pub amplification: f64,
+    /// Users who had logged in but found no session where their request landed.
+    pub session_misses: u64,
+    /// Sessions that died with the box that held them.
+    pub sessions_lost: u64,
+    /// Busiest app server's served calls over the mean (1: even).
+    pub load_max_over_mean: f64,
     pub throughput_rps: f64,
     pub latency_ms: LatencyJson,
     pub nodes: Vec<NodeJson>,
@@ -177,6 +189,11 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
         },
         failures: m.failures.iter().map(|(r, n)| (r.name(), *n)).collect(),
         calls: m.calls,
+        retries: m.retries,
+        amplification: m.amplification,
+        session_misses: m.session_misses,
+        sessions_lost: m.sessions_lost,
+        load_max_over_mean: m.load_max_over_mean,
         throughput_rps: m.throughput_rps,
         latency_ms: LatencyJson {
             mean: m.latency_ms.mean,
@@ -195,6 +212,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 name: n.name.clone(),
                 kind: n.kind.file_name(),
                 alive: n.alive,
+                marked_down: n.marked_down,
                 calls: n.calls,
                 served: n.served,
                 failed: n.failed,
@@ -338,6 +356,24 @@ pub fn summary_text(r: &RunJson) -> String {
         s.push_str(&format!("failures   {}\n", f.join(", ")));
     }
     s.push_str(&format!("throughput {:.1} requests/s\n", r.throughput_rps));
+    if r.retries > 0 {
+        s.push_str(&format!(
+            "retries    {} (amplification {:.2} calls per call)\n",
+            r.retries, r.amplification
+        ));
+    }
+    if r.session_misses > 0 || r.sessions_lost > 0 {
+        s.push_str(&format!(
+            "sessions   {} misses (users logged out), {} lost with their server\n",
+            r.session_misses, r.sessions_lost
+        ));
+    }
+    if r.load_max_over_mean > 0.0 {
+        s.push_str(&format!(
+            "spread     busiest app server at {:.2} x the mean\n",
+            r.load_max_over_mean
+        ));
+    }
     let l = &r.latency_ms;
     s.push_str(&format!(
         "latency    mean {:.3} ms, p50 {:.3}, p95 {:.3}, p99 {:.3}, max {:.3}\n\n",
@@ -370,7 +406,12 @@ pub fn summary_text(r: &RunJson) -> String {
             n.worker_utilization * 100.0,
             n.mean_queue,
             n.max_queue,
-            if n.alive { "" } else { "  (down)" },
+            match (n.alive, n.marked_down) {
+                (true, false) => "",
+                (true, true) => "  (up, marked down)",
+                (false, false) => "  (down, still sent traffic)",
+                (false, true) => "  (down, marked down)",
+            },
             if n.unstable { "  UNSTABLE" } else { "" },
         ));
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::node::{KeyDist, KindTag, LoopMode, NodeKind};
+use super::node::{KeyDist, KindTag, Layer, LoopMode, NodeKind, Sessions};
 use super::params::{self, fmt_num};
 use super::{Command, Layout, NodeId};
 
@@ -40,22 +40,27 @@ impl std::fmt::Display for Problem {
 
 /// Which kinds may call which: the one table of allowed wires.
 ///
-/// | caller        | may call                          |
-/// |---------------|-----------------------------------|
-/// | client        | load balancer, app server         |
-/// | load balancer | app server, load balancer         |
-/// | app server    | database, load balancer           |
-/// | database      | nothing (replication is not a call) |
+/// | caller        | may call                                            |
+/// |---------------|-----------------------------------------------------|
+/// | client        | entry, load balancer, app server                    |
+/// | entry         | load balancer                                       |
+/// | load balancer | app server, load balancer                           |
+/// | app server    | load balancer, session store, database              |
+/// | session store | nothing                                             |
+/// | database      | nothing (replication is not a call)                 |
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;
     matches!(
         (from, to),
-        (Client, LoadBalancer)
+        (Client, Entry)
+            | (Client, LoadBalancer)
             | (Client, AppServer)
+            | (Entry, LoadBalancer)
             | (LoadBalancer, AppServer)
             | (LoadBalancer, LoadBalancer)
             | (AppServer, Database)
             | (AppServer, LoadBalancer)
+            | (AppServer, SessionStore)
     )
 }
 
@@ -161,6 +166,94 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
                     "key_dist is zipf but key_zipf_alpha is 0: use uniform".into(),
                 );
             }
+            for p in &c.paths {
+                if !(p.share.is_finite() && p.share >= 0.0 && p.path.starts_with('/')) {
+                    err(
+                        Some(n.id),
+                        lname(n.id),
+                        format!(
+                            "path \"{}\" with share {}: a path starts with / and its share is 0 or more",
+                            p.path, p.share
+                        ),
+                    );
+                }
+            }
+            if !c.paths.is_empty() && c.paths.iter().map(|p| p.share).sum::<f64>() <= 0.0 {
+                err(
+                    Some(n.id),
+                    lname(n.id),
+                    "the path shares add up to 0".into(),
+                );
+            }
+        }
+        if let NodeKind::LoadBalancer(b) = &n.kind {
+            if b.layer == Layer::L4 {
+                if !b.algorithm.allowed_at_l4() {
+                    err(
+                        Some(n.id),
+                        lname(n.id),
+                        format!(
+                            "an L4 balancer cannot use {}: it sees connections, not request \
+                             keys or cookies (use L7, or round_robin, weighted_round_robin, \
+                             random, least_connections, weighted_least_connections, \
+                             power_of_two or sticky_ip)",
+                            b.algorithm.file_name()
+                        ),
+                    );
+                }
+                if !b.path_rules.is_empty() {
+                    err(
+                        Some(n.id),
+                        lname(n.id),
+                        "an L4 balancer cannot route by path: it never sees the request (make it \
+                         L7)"
+                        .into(),
+                    );
+                }
+                if b.l7_latency_ms > 0.0 {
+                    err(
+                        Some(n.id),
+                        lname(n.id),
+                        "l7_latency_ms is set on an L4 balancer, which does no TLS termination"
+                            .into(),
+                    );
+                }
+            }
+            for r in &b.path_rules {
+                if !layout.wires.iter().any(|w| w.from == n.id && w.to == r.to) {
+                    err(
+                        Some(n.id),
+                        lname(n.id),
+                        format!(
+                            "the rule for {} sends to {}, but the balancer is not wired to it",
+                            r.prefix,
+                            lname(r.to)
+                        ),
+                    );
+                }
+                if !r.prefix.starts_with('/') {
+                    err(
+                        Some(n.id),
+                        lname(n.id),
+                        format!("path prefix \"{}\" must start with /", r.prefix),
+                    );
+                }
+            }
+        }
+        if let NodeKind::AppServer(a) = &n.kind
+            && a.sessions == Sessions::Store
+            && !layout.wires.iter().any(|w| {
+                w.from == n.id
+                    && layout
+                        .node(w.to)
+                        .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
+            })
+        {
+            err(
+                Some(n.id),
+                lname(n.id),
+                "sessions: store, but the server is not wired to a session store".into(),
+            );
         }
     }
     for (name, count) in &names {
@@ -200,16 +293,57 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
                 "this wire is there twice".into(),
             );
         }
-        if !(0.0..=params::layout::WIRE_LATENCY_MS_MAX).contains(&w.latency_ms) {
-            err(
-                Some(w.from),
-                place,
-                format!(
-                    "latency_ms = {} is out of range: it must be from 0 to {} ms",
-                    w.latency_ms,
-                    fmt_num(params::layout::WIRE_LATENCY_MS_MAX)
-                ),
-            );
+        use params::layout as pl;
+        let ranges = [
+            (
+                "latency_ms",
+                w.latency_ms,
+                0.0,
+                pl::WIRE_LATENCY_MS_MAX,
+                " ms",
+            ),
+            (
+                "timeout_ms",
+                w.timeout_ms,
+                0.0,
+                pl::WIRE_TIMEOUT_MS_MAX,
+                " ms",
+            ),
+            (
+                "retries",
+                f64::from(w.retries),
+                0.0,
+                f64::from(pl::WIRE_RETRIES_MAX),
+                "",
+            ),
+            (
+                "backoff_ms",
+                w.backoff_ms,
+                0.0,
+                pl::WIRE_BACKOFF_MS_MAX,
+                " ms",
+            ),
+            ("retry_budget", w.retry_budget, 0.0, 1.0, ""),
+            (
+                "weight",
+                f64::from(w.weight),
+                1.0,
+                f64::from(pl::WIRE_WEIGHT_MAX),
+                "",
+            ),
+        ];
+        for (name, v, lo, hi, unit) in ranges {
+            if !(lo..=hi).contains(&v) {
+                err(
+                    Some(w.from),
+                    place.clone(),
+                    format!(
+                        "{name} = {v} is out of range: it must be from {} to {}{unit}",
+                        fmt_num(lo),
+                        fmt_num(hi)
+                    ),
+                );
+            }
         }
     }
     if has_cycle(layout) {
@@ -261,6 +395,38 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
                 Some(n.id),
                 lname(n.id),
                 "the balancer has no backends: its requests fail with no_backend".into(),
+            )),
+            KindTag::LoadBalancer => {
+                if let NodeKind::LoadBalancer(b) = &n.kind
+                    && !matches!(
+                        b.algorithm,
+                        crate::layout::LbAlgorithm::StickyCookie
+                            | crate::layout::LbAlgorithm::StickyIp
+                    )
+                {
+                    for w in layout.wires_from(n.id) {
+                        if let Some(t) = layout.node(w.to)
+                            && let NodeKind::AppServer(a) = &t.kind
+                            && a.sessions == Sessions::Local
+                            && t.kind.count() + (layout.wires_from(n.id).count() as u32) > 2
+                        {
+                            warn.push((
+                                Some(n.id),
+                                lname(n.id),
+                                format!(
+                                    "{} keeps sessions in memory but {} is not sticky: users \
+                                     will be logged out when they land on another server",
+                                    t.name, n.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            KindTag::Entry if outgoing == 0 => warn.push((
+                Some(n.id),
+                lname(n.id),
+                "the entry points at no balancer: its requests fail with no_backend".into(),
             )),
             KindTag::Client | KindTag::AppServer => {
                 for w in layout.wires_from(n.id) {
@@ -493,7 +659,7 @@ mod tests {
         let why = wire_refusal(KindTag::AppServer, KindTag::Client).unwrap_or_default();
         assert_eq!(
             why,
-            "an app server cannot call a client; it may call: load balancer, database"
+            "an app server cannot call a client; it may call: load balancer, session store, database"
         );
         assert!(wire_refusal(KindTag::Client, KindTag::LoadBalancer).is_none());
     }

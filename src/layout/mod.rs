@@ -17,8 +17,9 @@ pub use check::{Problem, Severity, check};
 pub use command::{Command, Scripted, Target};
 pub use file::{LoadError, from_ron, to_ron};
 pub use node::{
-    AppParams, Arrivals, BalancerParams, ClientParams, DbParams, KeyDist, KindTag, LbAlgorithm,
-    LoopMode, NodeKind, ServiceDist,
+    AppParams, Arrivals, BalancerParams, ClientParams, DbParams, EntryMode, EntryParams, KeyDist,
+    KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, PathRule, PathShare, ServiceDist, Sessions,
+    StoreParams,
 };
 
 /// The layout format version this build writes. Every format change bumps it, and
@@ -67,6 +68,39 @@ pub struct Wire {
     /// A backend's weight for weighted balancing (wires from a balancer only).
     #[serde(default = "one")]
     pub weight: u32,
+    /// The caller gives up on a call after this long (0: waits forever).
+    #[serde(default)]
+    pub timeout_ms: f64,
+    /// How often the caller retries a failed or timed-out call on this wire.
+    #[serde(default)]
+    pub retries: u32,
+    /// Wait before the first retry; doubles each retry, with full jitter.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: f64,
+    /// Retries allowed as a share of calls on this wire (0.1: at most one retry per ten
+    /// calls; 0: no budget, every retry allowed).
+    #[serde(default)]
+    pub retry_budget: f64,
+}
+
+fn default_backoff() -> f64 {
+    10.0
+}
+
+impl Wire {
+    /// A plain wire with this latency and no timeout or retries.
+    pub fn new(from: NodeId, to: NodeId, latency_ms: f64) -> Wire {
+        Wire {
+            from,
+            to,
+            latency_ms,
+            weight: 1,
+            timeout_ms: 0.0,
+            retries: 0,
+            backoff_ms: default_backoff(),
+            retry_budget: 0.0,
+        }
+    }
 }
 
 fn one() -> u32 {

@@ -341,6 +341,14 @@ pub mod layout {
     pub const TICK_MS_MAX: f64 = 1000.0;
     /// Wire latency range, in ms.
     pub const WIRE_LATENCY_MS_MAX: f64 = 60_000.0;
+    /// Wire timeout range, in ms (0: none).
+    pub const WIRE_TIMEOUT_MS_MAX: f64 = 600_000.0;
+    /// Retries per call at most.
+    pub const WIRE_RETRIES_MAX: u32 = 10;
+    /// Retry backoff range, in ms.
+    pub const WIRE_BACKOFF_MS_MAX: f64 = 600_000.0;
+    /// Wire weight range.
+    pub const WIRE_WEIGHT_MAX: u32 = 1000;
 }
 
 /// The parameter table as Markdown, for README.md (`tierlab params`).

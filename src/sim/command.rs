@@ -195,6 +195,13 @@ impl Sim {
             u.queue.clear();
             u.serving = 0;
             u.held = 0;
+            // A crash loses the sessions kept in the box's memory (or in the store).
+            if let Role::Server { sessions, .. } = &mut u.role {
+                let lost = sessions.clear();
+                if now >= self.warmup_ns {
+                    self.totals.sessions_lost += lost;
+                }
+            }
         }
         if let Role::Client(c) = &mut self.units[unit as usize].role {
             // A dead client sends nothing; its users' pending thinks find it dead and stop.
@@ -257,7 +264,7 @@ impl Sim {
                 self.add_units(n.id, &n.kind, &n.name, 0);
                 self.rebuild_routes();
                 for i in self.members(n.id) {
-                    self.start_traffic(i);
+                    self.start_unit(i);
                 }
             }
             Command::RemoveNode(id) => {

@@ -47,6 +47,8 @@ pub struct NodeMetrics {
     pub kind: KindTag,
     /// True while the instance is up.
     pub alive: bool,
+    /// A balancer's health checks have marked it down.
+    pub marked_down: bool,
     /// Calls that reached it.
     pub calls: u64,
     pub served: u64,
@@ -77,8 +79,19 @@ pub struct Metrics {
     pub requests: RequestCounts,
     /// Failed requests by reason (after the warm-up), in `FailReason::ALL` order, zeros left out.
     pub failures: Vec<(FailReason, u64)>,
-    /// Calls made between nodes (each hop of each request), after the warm-up.
+    /// Calls made between nodes (each hop of each request, retries included), after the
+    /// warm-up.
     pub calls: u64,
+    /// Calls resent after a failure or timeout.
+    pub retries: u64,
+    /// Calls made per call that would have been made without retries: calls / (calls - retries).
+    pub amplification: f64,
+    /// Users who had logged in but found no session where their request landed.
+    pub session_misses: u64,
+    /// Sessions that died with the server (or store) that held them.
+    pub sessions_lost: u64,
+    /// Busiest app server's served calls over the mean of all app servers (1: even spread).
+    pub load_max_over_mean: f64,
     pub throughput_rps: f64,
     pub latency_ms: LatencyMs,
     /// Per instance, sorted by id.

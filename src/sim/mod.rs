@@ -14,7 +14,10 @@
 
 pub mod balance;
 mod command;
+pub mod entry;
+mod flow;
 pub mod hash;
+pub mod lb;
 pub mod metrics;
 pub mod queue;
 pub mod request;
@@ -31,7 +34,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::layout::{self, Command, KindTag, Layout, LoopMode, NodeId, NodeKind, Problem};
+use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use command::{CommandSource, LoggedCommand};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
@@ -39,16 +42,27 @@ pub use request::{FailReason, Outcome};
 pub use series::Series;
 pub use trace::{Trace, TraceConfig, Traces};
 
-use balance::explain;
 use queue::{Ev, EventQueue};
 use series::SAMPLE_NS;
-use trace::{Decision, Hop, NO_TRACE};
 use unit::{Role, Unit};
 
 /// "None" in a slot field.
 const NONE: u32 = u32::MAX;
-/// The parent of a top-level call whose client stopped waiting (its wire was removed).
+/// The parent of a call nobody waits for any more (timed out, or its wire was removed).
 const ORPHAN: u32 = u32::MAX - 1;
+/// Most retry tokens a wire's budget saves up: a burst of this many retries is allowed at the
+/// start of an outage, then retries are held to the budget's share of calls.
+const RETRY_TOKENS_MAX: f64 = 10.0;
+
+/// A wire's timeout and retry settings, and its retry budget's tokens.
+#[derive(Clone, Debug, Default)]
+struct WirePolicy {
+    timeout_ns: u64,
+    retries: u32,
+    backoff_ns: u64,
+    budget: f64,
+    tokens: f64,
+}
 
 /// How to run a layout (what the command line and the window choose, not the file).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -87,16 +101,28 @@ struct Call {
     caller: u32,
     callee: u32,
     latency_ns: u64,
+    /// The wire's timeout and retry policy.
+    policy: u32,
     /// Next downstream route of an app server.
     stage: u16,
+    /// Attempts of the current downstream call that have failed and been retried.
+    attempt: u8,
+    /// Where a balancer placed this call (to release its in-flight count).
+    lb: flow::LbSlot,
     fail: Option<FailReason>,
 }
 
 /// One client request (a slot reused once no call refers to it).
 #[derive(Clone, Debug)]
 struct Req {
+    id: u64,
     client: u32,
     user: u32,
+    /// The user's identity across the run (client node and user): session cookie and address.
+    user_key: u64,
+    key: u32,
+    /// Index into the client's paths, or `unit::NO_PATH`.
+    path: u16,
     read: bool,
     born_ns: u64,
     counted: bool,
@@ -105,6 +131,8 @@ struct Req {
     /// The client's wait plus every call still referring to this slot.
     refs: u32,
     trace: u32,
+    /// Client-level attempts that failed and were retried.
+    attempt: u8,
 }
 
 /// Run-wide counters.
@@ -116,6 +144,10 @@ struct Totals {
     in_flight: u64,
     failed_by: [u64; FailReason::ALL.len()],
     calls: u64,
+    /// Retries (calls resent after a failure or timeout), after the warm-up.
+    retries: u64,
+    session_misses: u64,
+    sessions_lost: u64,
     latency: Histogram<u64>,
     latency_sum_ns: u128,
     /// All live requests, counted or not.
@@ -141,6 +173,9 @@ pub struct Sim {
     events: EventQueue,
     units: Vec<Unit>,
     unit_index: BTreeMap<(NodeId, u32), u32>,
+    /// Wire policies, append-only; index 0 is "no timeout, no retries".
+    policies: Vec<WirePolicy>,
+    policy_index: BTreeMap<(NodeId, NodeId), u32>,
     calls: Vec<Call>,
     free_calls: Vec<u32>,
     reqs: Vec<Req>,
@@ -180,6 +215,8 @@ impl Sim {
             events: EventQueue::default(),
             units: Vec::new(),
             unit_index: BTreeMap::new(),
+            policies: vec![WirePolicy::default()],
+            policy_index: BTreeMap::new(),
             calls: Vec::new(),
             free_calls: Vec::new(),
             reqs: Vec::new(),
@@ -192,6 +229,9 @@ impl Sim {
                 in_flight: 0,
                 failed_by: [0; FailReason::ALL.len()],
                 calls: 0,
+                retries: 0,
+                session_misses: 0,
+                sessions_lost: 0,
                 latency: metrics::new_histogram(),
                 latency_sum_ns: 0,
                 live_all: 0,
@@ -212,7 +252,7 @@ impl Sim {
         }
         sim.rebuild_routes();
         for i in 0..sim.units.len() as u32 {
-            sim.start_traffic(i);
+            sim.start_unit(i);
         }
         let script = sim.layout.script.clone();
         for s in script {
@@ -303,9 +343,10 @@ impl Sim {
             busy_workers: u.held,
             workers: u.workers,
             last_pick: match &u.role {
-                Role::Balancer { last_pick, .. } => *last_pick,
+                Role::Balancer(lb) => lb.last_pick,
                 _ => None,
             },
+            marked_down: self.marked_down(index),
         })
     }
 
@@ -341,9 +382,23 @@ impl Sim {
         let mut nodes: Vec<NodeMetrics> = self
             .units
             .iter()
-            .filter(|u| !u.removed)
-            .map(|u| node_metrics(u, now))
+            .enumerate()
+            .filter(|(_, u)| !u.removed)
+            .map(|(i, u)| node_metrics(u, now, self.marked_down(i as u32)))
             .collect();
+        let app_served: Vec<f64> = nodes
+            .iter()
+            .filter(|n| n.kind == KindTag::AppServer)
+            .map(|n| n.served as f64)
+            .collect();
+        let mean = app_served.iter().sum::<f64>() / app_served.len().max(1) as f64;
+        let load_max_over_mean = if mean > 0.0 {
+            app_served.iter().copied().fold(0.0, f64::max) / mean
+        } else {
+            0.0
+        };
+        let t = &self.totals;
+        let first_attempts = t.calls.saturating_sub(t.retries);
         nodes.sort_by_key(|n| n.id);
         let failures = FailReason::ALL
             .iter()
@@ -356,7 +411,16 @@ impl Sim {
             measured_s,
             requests: self.counts(),
             failures,
-            calls: self.totals.calls,
+            calls: t.calls,
+            retries: t.retries,
+            amplification: if first_attempts > 0 {
+                t.calls as f64 / first_attempts as f64
+            } else {
+                1.0
+            },
+            session_misses: t.session_misses,
+            sessions_lost: t.sessions_lost,
+            load_max_over_mean,
             throughput_rps: if measured_s > 0.0 {
                 self.totals.completed as f64 / measured_s
             } else {
@@ -457,548 +521,28 @@ impl Sim {
                 }
             }
             Ev::Ramp { unit, epoch } => self.on_ramp(unit, epoch),
+            Ev::Timeout { call, epoch } => self.on_timeout(call, epoch),
+            Ev::Retry { call, epoch } => self.on_retry(call, epoch),
+            Ev::ClientRetry { req, id } => self.on_client_retry(req, id),
+            Ev::Probe { unit } => self.on_probe(unit),
+            Ev::ProbeFail { unit, backend } => self.on_probe_fail(unit, backend),
+            Ev::EntryCheck { unit } => self.on_entry_check(unit),
+        }
+    }
+
+    /// Start what a new instance does by itself: traffic, health probes, heartbeats.
+    fn start_unit(&mut self, unit: u32) {
+        match self.units[unit as usize].kind {
+            KindTag::Client => self.start_traffic(unit),
+            KindTag::LoadBalancer => self.start_probes(unit),
+            KindTag::Entry => self.start_entry_checks(unit),
+            _ => {}
         }
     }
 
     fn call_is(&self, call: u32, epoch: u32, state: CallState) -> bool {
         let c = &self.calls[call as usize];
         c.epoch == epoch && c.state == state
-    }
-
-    // ----- Traffic -----
-
-    /// Begin a client's arrivals (open loop) or its users' first think (closed loop).
-    fn start_traffic(&mut self, unit: u32) {
-        let u = &mut self.units[unit as usize];
-        let Role::Client(c) = &mut u.role else {
-            return;
-        };
-        match c.params.mode {
-            LoopMode::Open => self.schedule_arrival(unit),
-            LoopMode::Closed => {
-                let users = c.params.users;
-                for user in 0..users {
-                    let u = &mut self.units[unit as usize];
-                    let Role::Client(c) = &mut u.role else {
-                        return;
-                    };
-                    let think = c.think_ns(&mut u.rng);
-                    self.events
-                        .push(self.now_ns + think, Ev::Think { unit, user });
-                }
-            }
-        }
-    }
-
-    /// Schedule the next open-loop arrival of a client at its current rate.
-    fn schedule_arrival(&mut self, unit: u32) {
-        let now = self.now_ns;
-        let u = &mut self.units[unit as usize];
-        let Role::Client(c) = &mut u.role else {
-            return;
-        };
-        c.arrival_epoch = c.arrival_epoch.wrapping_add(1);
-        c.arrival_pending = false;
-        if let Some(gap) = c.gap_ns(&mut u.rng) {
-            c.arrival_pending = true;
-            let epoch = c.arrival_epoch;
-            self.events.push(now + gap, Ev::Arrival { unit, epoch });
-        }
-    }
-
-    fn on_arrival(&mut self, unit: u32, epoch: u32) {
-        let u = &mut self.units[unit as usize];
-        let Role::Client(c) = &mut u.role else {
-            return;
-        };
-        if c.arrival_epoch != epoch || !u.alive || u.removed {
-            return;
-        }
-        let user = c.draw_user();
-        self.issue(unit, user);
-        self.schedule_arrival(unit);
-    }
-
-    fn on_ramp(&mut self, unit: u32, epoch: u32) {
-        let now = self.now_ns;
-        let u = &mut self.units[unit as usize];
-        let Role::Client(c) = &mut u.role else {
-            return;
-        };
-        let Some((t0, q0, t1, q1)) = c.ramp else {
-            return;
-        };
-        if c.ramp_epoch != epoch {
-            return;
-        }
-        if now >= t1 {
-            c.qps = q1;
-            c.ramp = None;
-        } else {
-            let f = (now - t0) as f64 / (t1 - t0) as f64;
-            c.qps = q0 + (q1 - q0) * f;
-            self.events
-                .push((now + SAMPLE_NS).min(t1), Ev::Ramp { unit, epoch });
-        }
-        // Poisson arrivals are memoryless, so redrawing the next one at the new rate is exact.
-        self.schedule_arrival(unit);
-    }
-
-    /// A client sends a new request from `user`.
-    fn issue(&mut self, client: u32, user: u32) {
-        let now = self.now_ns;
-        let id = self.next_req_id;
-        self.next_req_id += 1;
-        let counted = now >= self.warmup_ns;
-        let u = &mut self.units[client as usize];
-        let Role::Client(c) = &mut u.role else {
-            return;
-        };
-        let (key, read) = c.draw_content();
-        // Pick the destination: clients spread over their wires' instances round-robin, as
-        // plain DNS does.
-        let total: usize = u.routes.iter().map(|r| r.units.len()).sum();
-        let dest = if total == 0 {
-            None
-        } else {
-            let mut i = c.next_dest % total;
-            c.next_dest = (c.next_dest + 1) % total;
-            let mut found = None;
-            for r in &u.routes {
-                if i < r.units.len() {
-                    found = Some((r.units[i], r.latency_ns));
-                    break;
-                }
-                i -= r.units.len();
-            }
-            found
-        };
-        u.stats.calls += 1;
-        if counted {
-            self.totals.arrived += 1;
-            self.totals.in_flight += 1;
-        }
-        self.totals.live_all += 1;
-        let trace = if self.traces.wants(id) {
-            self.traces.open(Trace {
-                request_id: id,
-                client,
-                user,
-                key,
-                read,
-                born_ns: now,
-                end_ns: None,
-                outcome: None,
-                hops: Vec::new(),
-                decisions: Vec::new(),
-            })
-        } else {
-            NO_TRACE
-        };
-        let req = self.alloc_req(Req {
-            client,
-            user,
-            read,
-            born_ns: now,
-            counted,
-            live: true,
-            refs: 1,
-            trace,
-        });
-        match dest {
-            None => self.finish_request(req, Some(FailReason::NoBackend)),
-            Some((to, latency_ns)) => {
-                let call = self.alloc_call(req, NONE, client, to, latency_ns);
-                self.send(call);
-            }
-        }
-    }
-
-    /// The client has its answer (or its failure).
-    fn finish_request(&mut self, req: u32, fail: Option<FailReason>) {
-        let now = self.now_ns;
-        let r = &mut self.reqs[req as usize];
-        r.live = false;
-        let latency_ns = now - r.born_ns;
-        let (client, user, counted, trace, read) = (r.client, r.user, r.counted, r.trace, r.read);
-        r.trace = NO_TRACE;
-        self.totals.live_all -= 1;
-        match fail {
-            None => {
-                self.totals.interval_completed += 1;
-                self.totals
-                    .interval_latency
-                    .saturating_record((latency_ns / 1000).max(1));
-                if counted {
-                    self.totals.completed += 1;
-                    self.totals.latency.saturating_record(latency_ns.max(1));
-                    self.totals.latency_sum_ns += u128::from(latency_ns);
-                }
-            }
-            Some(reason) => {
-                self.totals.interval_failed += 1;
-                if counted {
-                    self.totals.failed += 1;
-                    self.totals.failed_by[reason.index()] += 1;
-                }
-            }
-        }
-        if counted {
-            self.totals.in_flight -= 1;
-        }
-        let cu = &mut self.units[client as usize];
-        if fail.is_some() {
-            cu.stats.failed += 1;
-        } else {
-            cu.stats.served += 1;
-        }
-        if trace != NO_TRACE {
-            let outcome = match fail {
-                Some(r) => Outcome::Failed(r),
-                None if read => Outcome::Read,
-                None => Outcome::Write,
-            };
-            self.traces.close(trace, now, outcome);
-        }
-        // A closed-loop user thinks, then asks again.
-        if let Role::Client(c) = &mut cu.role
-            && c.params.mode == LoopMode::Closed
-            && cu.alive
-            && !cu.removed
-            && user < c.params.users
-        {
-            let think = c.think_ns(&mut cu.rng);
-            self.events
-                .push(now + think, Ev::Think { unit: client, user });
-        }
-        self.release_req(req);
-    }
-
-    // ----- Calls -----
-
-    fn alloc_req(&mut self, r: Req) -> u32 {
-        match self.free_reqs.pop() {
-            Some(i) => {
-                self.reqs[i as usize] = r;
-                i
-            }
-            None => {
-                self.reqs.push(r);
-                (self.reqs.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release_req(&mut self, req: u32) {
-        let r = &mut self.reqs[req as usize];
-        r.refs -= 1;
-        if r.refs == 0 {
-            self.free_reqs.push(req);
-        }
-    }
-
-    fn alloc_call(&mut self, req: u32, parent: u32, caller: u32, callee: u32, lat: u64) -> u32 {
-        self.reqs[req as usize].refs += 1;
-        let parent_epoch = if parent == NONE {
-            0
-        } else {
-            self.calls[parent as usize].epoch
-        };
-        if self.reqs[req as usize].counted {
-            self.totals.calls += 1;
-        }
-        let fresh = |epoch: u32| Call {
-            epoch,
-            state: CallState::Transit,
-            req,
-            parent,
-            parent_epoch,
-            caller,
-            callee,
-            latency_ns: lat,
-            stage: 0,
-            fail: None,
-        };
-        match self.free_calls.pop() {
-            Some(i) => {
-                let epoch = self.calls[i as usize].epoch;
-                self.calls[i as usize] = fresh(epoch);
-                i
-            }
-            None => {
-                self.calls.push(fresh(0));
-                (self.calls.len() - 1) as u32
-            }
-        }
-    }
-
-    fn free_call(&mut self, call: u32) {
-        let c = &mut self.calls[call as usize];
-        c.state = CallState::Free;
-        c.epoch = c.epoch.wrapping_add(1);
-        let req = c.req;
-        self.free_calls.push(call);
-        self.release_req(req);
-    }
-
-    /// Record a hop on the request's trace, if it is traced and still live.
-    fn trace_hop(&mut self, call: u32, reply: bool) {
-        let c = &self.calls[call as usize];
-        let r = &self.reqs[c.req as usize];
-        if r.trace == NO_TRACE || !r.live {
-            return;
-        }
-        let (from, to) = if reply {
-            (c.callee, c.caller)
-        } else {
-            (c.caller, c.callee)
-        };
-        let hop = Hop {
-            from,
-            to,
-            depart_ns: self.now_ns,
-            arrive_ns: self.now_ns + c.latency_ns,
-            reply,
-            failed: reply && c.fail.is_some(),
-        };
-        if let Some(t) = self.traces.get_mut(r.trace) {
-            t.hops.push(hop);
-        }
-    }
-
-    fn trace_decision(&mut self, req: u32, unit: u32, text: impl FnOnce(&Sim) -> String) {
-        let r = &self.reqs[req as usize];
-        if r.trace == NO_TRACE || !r.live {
-            return;
-        }
-        let slot = r.trace;
-        let text = text(self);
-        let at_ns = self.now_ns;
-        if let Some(t) = self.traces.get_mut(slot) {
-            t.decisions.push(Decision { at_ns, unit, text });
-        }
-    }
-
-    /// Put a call on its wire towards the callee.
-    fn send(&mut self, call: u32) {
-        self.trace_hop(call, false);
-        let c = &mut self.calls[call as usize];
-        c.state = CallState::Transit;
-        if c.latency_ns == 0 {
-            self.deliver(call);
-        } else {
-            let ev = Ev::Deliver {
-                call,
-                epoch: c.epoch,
-            };
-            self.events.push(self.now_ns + c.latency_ns, ev);
-        }
-    }
-
-    /// Send a call's reply (or failure) back over its wire.
-    fn send_reply(&mut self, call: u32) {
-        self.calls[call as usize].state = CallState::Replying;
-        self.trace_hop(call, true);
-        let c = &self.calls[call as usize];
-        if c.latency_ns == 0 {
-            self.reply(call);
-        } else {
-            let ev = Ev::Reply {
-                call,
-                epoch: c.epoch,
-            };
-            self.events.push(self.now_ns + c.latency_ns, ev);
-        }
-    }
-
-    /// The callee refuses or drops a call that holds no worker there.
-    fn reject(&mut self, call: u32, reason: FailReason) {
-        let c = &mut self.calls[call as usize];
-        c.fail.get_or_insert(reason);
-        self.units[c.callee as usize].stats.failed += 1;
-        self.send_reply(call);
-    }
-
-    /// A call reaches its callee.
-    fn deliver(&mut self, call: u32) {
-        let now = self.now_ns;
-        let (unit, read) = {
-            let c = &self.calls[call as usize];
-            (c.callee, self.reqs[c.req as usize].read)
-        };
-        let u = &mut self.units[unit as usize];
-        u.stats.calls += 1;
-        if u.removed {
-            return self.reject(call, FailReason::NodeRemoved);
-        }
-        if !u.alive {
-            return self.reject(call, FailReason::NodeDown);
-        }
-        match &u.role {
-            Role::Balancer { latency_ns, .. } => {
-                let done_at = now + latency_ns;
-                let c = &mut self.calls[call as usize];
-                c.state = CallState::Service;
-                let ev = Ev::Done {
-                    call,
-                    epoch: c.epoch,
-                };
-                self.events.push(done_at, ev);
-            }
-            Role::Server { service } => {
-                u.stats.demand_ns += service.mean_ns(read) * u.slow;
-                if u.held < u.workers {
-                    self.start(call);
-                } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
-                    u.integrate(now);
-                    u.queue.push_back(call);
-                    u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
-                    self.calls[call as usize].state = CallState::Queued;
-                } else {
-                    self.reject(call, FailReason::QueueFull);
-                }
-            }
-            Role::Client(_) => self.reject(call, FailReason::NoBackend),
-        }
-    }
-
-    /// A server gives a worker to a call and starts serving it.
-    fn start(&mut self, call: u32) {
-        let now = self.now_ns;
-        let c = &mut self.calls[call as usize];
-        let read = self.reqs[c.req as usize].read;
-        let u = &mut self.units[c.callee as usize];
-        let Role::Server { service } = &u.role else {
-            return;
-        };
-        let service_ns = service.sample_ns(read, &mut u.rng);
-        let service_ns = if u.slow == 1.0 {
-            service_ns
-        } else {
-            unit::ns(service_ns as f64 * u.slow)
-        };
-        u.integrate(now);
-        u.held += 1;
-        u.serving += 1;
-        c.state = CallState::Service;
-        let ev = Ev::Done {
-            call,
-            epoch: c.epoch,
-        };
-        self.events.push(now + service_ns, ev);
-    }
-
-    /// The callee finished its own work on a call.
-    fn done(&mut self, call: u32) {
-        let now = self.now_ns;
-        let unit = self.calls[call as usize].callee;
-        let u = &mut self.units[unit as usize];
-        match &mut u.role {
-            Role::Balancer {
-                balancer,
-                backends,
-                backend_latency_ns,
-                last_pick,
-                ..
-            } => {
-                let view = balance::RequestView::default();
-                let Some(balance::Pick { index: i, why }) =
-                    balancer.pick(backends, &view, &mut u.rng)
-                else {
-                    return self.reject(call, FailReason::NoBackend);
-                };
-                let to = backends[i].unit;
-                let lat = backend_latency_ns[i];
-                *last_pick = Some(to);
-                let req = self.calls[call as usize].req;
-                self.trace_decision(req, unit, |sim| {
-                    explain(why, to, &|i| sim.units[i as usize].name.clone())
-                });
-                self.calls[call as usize].state = CallState::Waiting;
-                let child = self.alloc_call(req, call, unit, to, lat);
-                self.send(child);
-            }
-            Role::Server { .. } => {
-                u.integrate(now);
-                u.serving -= 1;
-                self.proceed(call);
-            }
-            Role::Client(_) => {}
-        }
-    }
-
-    /// An app server makes its next downstream call, or answers when it has made them all.
-    fn proceed(&mut self, call: u32) {
-        let (unit, stage, req) = {
-            let c = &self.calls[call as usize];
-            (c.callee, c.stage as usize, c.req)
-        };
-        let u = &mut self.units[unit as usize];
-        let Some(route) = u.routes.get_mut(stage) else {
-            return self.finish(call, None);
-        };
-        if route.units.is_empty() {
-            return self.finish(call, Some(FailReason::NoBackend));
-        }
-        let i = route.next % route.units.len();
-        route.next = (i + 1) % route.units.len();
-        let (to, lat) = (route.units[i], route.latency_ns);
-        let c = &mut self.calls[call as usize];
-        c.stage += 1;
-        c.state = CallState::Waiting;
-        let child = self.alloc_call(req, call, unit, to, lat);
-        self.send(child);
-    }
-
-    /// A call is finished at its callee: free the worker, take the next queued call, reply.
-    fn finish(&mut self, call: u32, fail: Option<FailReason>) {
-        let now = self.now_ns;
-        let c = &mut self.calls[call as usize];
-        if let Some(f) = fail {
-            c.fail.get_or_insert(f);
-        }
-        let failed = c.fail.is_some();
-        let unit = c.callee;
-        let u = &mut self.units[unit as usize];
-        if failed {
-            u.stats.failed += 1;
-        } else {
-            u.stats.served += 1;
-        }
-        if let Role::Server { .. } = u.role {
-            u.integrate(now);
-            u.held -= 1;
-            self.drain_queue(unit);
-        }
-        self.send_reply(call);
-    }
-
-    /// A reply reaches the caller.
-    fn reply(&mut self, call: u32) {
-        let (parent, parent_epoch, req, fail) = {
-            let c = &self.calls[call as usize];
-            (c.parent, c.parent_epoch, c.req, c.fail)
-        };
-        if parent == NONE {
-            self.finish_request(req, fail);
-            self.free_call(call);
-            return;
-        }
-        self.free_call(call);
-        if parent == ORPHAN {
-            return;
-        }
-        let p = &self.calls[parent as usize];
-        if p.epoch != parent_epoch || p.state != CallState::Waiting {
-            // The caller gave up on this call (it failed or was killed meanwhile).
-            return;
-        }
-        let is_balancer = matches!(self.units[p.callee as usize].role, Role::Balancer { .. });
-        match fail {
-            Some(reason) => self.finish(parent, Some(reason)),
-            None if is_balancer => self.finish(parent, None),
-            None => self.proceed(parent),
-        }
     }
 
     // ----- Series -----
@@ -1089,17 +633,26 @@ impl Sim {
     /// Recompute every instance's downstream routes from the layout's wires, keeping cursors.
     fn rebuild_routes(&mut self) {
         let mut by_node: BTreeMap<NodeId, Vec<unit::Route>> = BTreeMap::new();
-        for w in &self.layout.wires {
-            if self.layout.node(w.to).is_none() {
+        let wires = self.layout.wires.clone();
+        for w in &wires {
+            let Some(to) = self.layout.node(w.to) else {
                 continue;
-            }
+            };
+            let to_kind = to.kind.tag();
+            let policy = self.policy_for(w);
             by_node.entry(w.from).or_default().push(unit::Route {
                 to_node: w.to,
                 units: self.members(w.to),
                 latency_ns: layout::ms_to_ns(w.latency_ms),
                 weight: w.weight,
+                policy,
+                to_kind,
                 next: 0,
             });
+        }
+        // An app server looks the session up first, then makes its other calls in wire order.
+        for routes in by_node.values_mut() {
+            routes.sort_by_key(|r| r.to_kind != KindTag::SessionStore);
         }
         let ids: Vec<(u64, u64)> = self
             .units
@@ -1113,28 +666,91 @@ impl Sim {
                     r.next = old.next;
                 }
             }
-            if let Role::Balancer {
-                backends,
-                backend_latency_ns,
-                ..
-            } = &mut u.role
-            {
-                backends.clear();
-                backend_latency_ns.clear();
+            if let Role::Balancer(lb) = &mut u.role {
+                let mut groups: Vec<lb::Group> = Vec::new();
+                let named: Vec<(String, NodeId)> = lb
+                    .params
+                    .path_rules
+                    .iter()
+                    .map(|r| (r.prefix.clone(), r.to))
+                    .collect();
+                let mut group_of = |prefix: Option<String>| -> usize {
+                    if let Some(i) = groups.iter().position(|g| g.prefix == prefix) {
+                        return i;
+                    }
+                    groups.push(lb::Group {
+                        prefix,
+                        backends: Vec::new(),
+                        latency_ns: Vec::new(),
+                        policy: Vec::new(),
+                        balancer: balance::Balancer::new(
+                            lb.params.algorithm,
+                            lb.params.virtual_nodes,
+                        ),
+                    });
+                    groups.len() - 1
+                };
+                // The default group first, then one per rule.
+                let _ = group_of(None);
+                let mut placements: Vec<(usize, &unit::Route)> = Vec::new();
                 for r in &routes {
+                    let rules: Vec<&String> = named
+                        .iter()
+                        .filter(|(_, to)| *to == r.to_node)
+                        .map(|(p, _)| p)
+                        .collect();
+                    if rules.is_empty() {
+                        placements.push((0, r));
+                    }
+                    for p in rules {
+                        placements.push((group_of(Some(p.clone())), r));
+                    }
+                }
+                for (gi, r) in placements {
                     for &unit in &r.units {
-                        backends.push(balance::Backend {
+                        let g = &mut groups[gi];
+                        g.backends.push(balance::Backend {
                             unit,
                             key: hash::mix(&[ids[unit as usize].0, ids[unit as usize].1]),
                             weight: r.weight.max(1),
                             in_flight: 0,
                             healthy: true,
                         });
-                        backend_latency_ns.push(r.latency_ns);
+                        g.latency_ns.push(r.latency_ns);
+                        g.policy.push(r.policy);
                     }
                 }
+                lb.set_groups(groups);
+            }
+            if let Role::Entry(e) = &mut u.role {
+                e.set_targets(routes.iter().map(|r| r.units.len()).sum());
             }
             u.routes = routes;
+        }
+    }
+
+    /// The policy slot of a wire: created on first sight, updated in place after.
+    fn policy_for(&mut self, w: &layout::Wire) -> u32 {
+        let fresh = WirePolicy {
+            timeout_ns: layout::ms_to_ns(w.timeout_ms),
+            retries: w.retries,
+            backoff_ns: layout::ms_to_ns(w.backoff_ms),
+            budget: w.retry_budget,
+            tokens: RETRY_TOKENS_MAX,
+        };
+        match self.policy_index.get(&(w.from, w.to)) {
+            Some(&i) => {
+                let p = &mut self.policies[i as usize];
+                let tokens = p.tokens;
+                *p = WirePolicy { tokens, ..fresh };
+                i
+            }
+            None => {
+                self.policies.push(fresh);
+                let i = (self.policies.len() - 1) as u32;
+                self.policy_index.insert((w.from, w.to), i);
+                i
+            }
         }
     }
 }
@@ -1152,9 +768,11 @@ pub struct UnitInfo<'a> {
     pub workers: u32,
     /// A balancer's latest pick (an instance index).
     pub last_pick: Option<u32>,
+    /// A balancer's health checks have marked it down.
+    pub marked_down: bool,
 }
 
-fn node_metrics(u: &Unit, now: u64) -> NodeMetrics {
+fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
     let mut u2 = u.clone();
     u2.integrate(now);
     let s = &u2.stats;
@@ -1173,6 +791,7 @@ fn node_metrics(u: &Unit, now: u64) -> NodeMetrics {
         name: u.name.clone(),
         kind: u.kind,
         alive: u.alive,
+        marked_down,
         calls: s.calls,
         served: s.served,
         failed: s.failed,

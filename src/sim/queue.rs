@@ -24,6 +24,18 @@ pub enum Ev {
     Reply { call: u32, epoch: u32 },
     /// A ramp moves a client's rate one step.
     Ramp { unit: u32, epoch: u32 },
+    /// The caller of a call stops waiting for it.
+    Timeout { call: u32, epoch: u32 },
+    /// A caller's backoff is over: it retries its failed call.
+    Retry { call: u32, epoch: u32 },
+    /// A client's backoff is over: it resends request slot `req` (if it is still request `id`).
+    ClientRetry { req: u32, id: u32 },
+    /// A balancer probes its backends.
+    Probe { unit: u32 },
+    /// A balancer's probe of `backend` timed out.
+    ProbeFail { unit: u32, backend: u32 },
+    /// An entry's heartbeat or DNS check.
+    EntryCheck { unit: u32 },
 }
 
 /// An event and its sort key: the time in the high 64 bits, the sequence number in the low

@@ -1,16 +1,18 @@
 //! A simulated instance ("unit"): one client, balancer, database, or one member of an app pool.
 //! Each keeps its own queue, workers, random stream and statistics.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use rand::RngExt as _;
 use rand_distr::{Distribution as _, Exp1, LogNormal, Zipf};
 
 use crate::layout::{
-    Arrivals, ClientParams, KeyDist, KindTag, LoopMode, NodeId, NodeKind, ServiceDist, ms_to_ns,
+    Arrivals, ClientParams, KeyDist, KindTag, LoopMode, NodeId, NodeKind, ServiceDist, Sessions,
 };
 
-use super::balance::{Backend, Balancer};
+use super::cache::{Cache, Policy};
+use super::entry::EntryState;
+use super::lb::LbState;
 use super::rng::{SimRng, Stream, stream};
 
 /// A non-negative duration in ns, rounded to the nearest nanosecond. (`f64::round` is a libm
@@ -87,6 +89,9 @@ impl ServiceModel {
     }
 }
 
+/// "No path" in a request's path index.
+pub const NO_PATH: u16 = u16::MAX;
+
 /// A client's traffic state.
 #[derive(Clone, Debug)]
 pub struct ClientState {
@@ -104,6 +109,10 @@ pub struct ClientState {
     pub content_rng: SimRng,
     key_zipf: Option<Zipf<f64>>,
     user_zipf: Option<Zipf<f64>>,
+    /// Cumulative path shares, normalised to 1.
+    path_cdf: Vec<f64>,
+    /// One bit per user: has logged in before (allocated on first use).
+    logged_in: Vec<u64>,
 }
 
 impl ClientState {
@@ -120,6 +129,8 @@ impl ClientState {
             content_rng,
             key_zipf: None,
             user_zipf: None,
+            path_cdf: Vec::new(),
+            logged_in: Vec::new(),
         };
         c.set_params(params);
         c
@@ -139,6 +150,55 @@ impl ClientState {
         } else {
             None
         };
+        let total: f64 = params.paths.iter().map(|p| p.share.max(0.0)).sum();
+        self.path_cdf = if total > 0.0 {
+            let mut acc = 0.0;
+            params
+                .paths
+                .iter()
+                .map(|p| {
+                    acc += p.share.max(0.0) / total;
+                    acc
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// Draw a request's path (an index into `params.paths`), or `NO_PATH` when it has none.
+    pub fn draw_path(&mut self) -> u16 {
+        if self.path_cdf.is_empty() {
+            return NO_PATH;
+        }
+        let x: f64 = self.content_rng.random();
+        self.path_cdf
+            .iter()
+            .position(|&c| x < c)
+            .unwrap_or(self.path_cdf.len() - 1) as u16
+    }
+
+    /// The path string of a drawn path index.
+    pub fn path(&self, index: u16) -> Option<&str> {
+        self.params
+            .paths
+            .get(index as usize)
+            .map(|p| p.path.as_str())
+    }
+
+    /// Record that `user` logged in; returns whether they had logged in before.
+    pub fn log_in(&mut self, user: u32) -> bool {
+        let words = (self.params.users as usize).div_ceil(64).max(1);
+        if self.logged_in.len() < words {
+            self.logged_in.resize(words, 0);
+        }
+        let (w, b) = ((user / 64) as usize, user % 64);
+        let Some(word) = self.logged_in.get_mut(w) else {
+            return false;
+        };
+        let before = *word & (1 << b) != 0;
+        *word |= 1 << b;
+        before
     }
 
     /// The gap to the next open-loop arrival at the current rate, or `None` at rate 0.
@@ -192,26 +252,62 @@ pub struct Route {
     pub latency_ns: u64,
     /// The wire's weight (for weighted balancing).
     pub weight: u32,
+    /// Index of the wire's timeout and retry policy in the core's table.
+    pub policy: u32,
+    /// The kind of node called.
+    pub to_kind: KindTag,
     /// Round-robin cursor over `units` when the caller is not a balancer.
     pub next: usize,
+}
+
+/// Where a server keeps user sessions.
+#[derive(Clone, Debug)]
+pub enum SessionKeeping {
+    /// None here (stateless, or kept in a store it calls).
+    None,
+    /// In its own memory: the users whose sessions it holds.
+    Local(BTreeSet<u64>),
+    /// A session store: the sessions it holds, least recently used evicted first.
+    Store(Box<Cache>),
+}
+
+impl SessionKeeping {
+    /// Sessions held now.
+    pub fn len(&self) -> u64 {
+        match self {
+            SessionKeeping::None => 0,
+            SessionKeeping::Local(s) => s.len() as u64,
+            SessionKeeping::Store(c) => u64::from(c.len()),
+        }
+    }
+
+    /// True when no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forget every session (a crash); returns how many were lost.
+    pub fn clear(&mut self) -> u64 {
+        let n = self.len();
+        match self {
+            SessionKeeping::None => {}
+            SessionKeeping::Local(s) => s.clear(),
+            SessionKeeping::Store(c) => c.flush(),
+        }
+        n
+    }
 }
 
 /// What kind of instance, with its kind-specific state.
 #[derive(Clone, Debug)]
 pub enum Role {
     Client(Box<ClientState>),
-    Balancer {
-        balancer: Balancer,
-        latency_ns: u64,
-        /// Every member behind every wire, with the wire's latency.
-        backends: Vec<Backend>,
-        backend_latency_ns: Vec<u64>,
-        /// The instance picked last, for the window.
-        last_pick: Option<u32>,
-    },
-    /// An app server or database: workers and a queue.
+    Entry(Box<EntryState>),
+    Balancer(Box<LbState>),
+    /// An app server, session store or database: workers and a queue.
     Server {
         service: ServiceModel,
+        sessions: SessionKeeping,
     },
 }
 
@@ -287,23 +383,37 @@ impl Unit {
                 p,
                 stream(seed, node.0, member, Stream::Content),
             ))),
-            NodeKind::LoadBalancer(p) => Role::Balancer {
-                balancer: Balancer::new(p.algorithm, p.virtual_nodes),
-                latency_ns: ms_to_ns(p.latency_ms),
-                backends: Vec::new(),
-                backend_latency_ns: Vec::new(),
-                last_pick: None,
-            },
+            NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
+            NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
             NodeKind::AppServer(p) => Role::Server {
                 service: ServiceModel::new(p.service, p.service_ms, p.service_ms, p.service_cv),
+                sessions: match p.sessions {
+                    Sessions::Local => SessionKeeping::Local(BTreeSet::new()),
+                    _ => SessionKeeping::None,
+                },
+            },
+            NodeKind::SessionStore(p) => Role::Server {
+                service: ServiceModel::new(
+                    ServiceDist::Exponential,
+                    p.service_ms,
+                    p.service_ms,
+                    1.0,
+                ),
+                sessions: SessionKeeping::Store(Box::new(Cache::new(
+                    Policy::Lru,
+                    p.capacity_sessions,
+                    None,
+                ))),
             },
             NodeKind::Database(p) => Role::Server {
                 service: ServiceModel::new(p.service, p.read_ms, p.write_ms, p.service_cv),
+                sessions: SessionKeeping::None,
             },
         };
         let (workers, queue_capacity) = match kind {
             NodeKind::AppServer(p) => (p.workers, p.queue_capacity),
             NodeKind::Database(p) => (p.workers, p.queue_capacity),
+            NodeKind::SessionStore(p) => (p.workers, p.queue_capacity),
             _ => (0, 0),
         };
         Unit {
@@ -344,25 +454,29 @@ impl Unit {
                     c.ramp = None;
                 }
             }
-            (
-                Role::Balancer {
-                    balancer,
-                    latency_ns,
-                    ..
-                },
-                NodeKind::LoadBalancer(p),
-            ) => {
-                *latency_ns = ms_to_ns(p.latency_ms);
-                if balancer.algorithm() != p.algorithm {
-                    *balancer = Balancer::new(p.algorithm, p.virtual_nodes);
-                }
-            }
-            (Role::Server { service }, NodeKind::AppServer(p)) => {
+            (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
+            (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
+            (Role::Server { service, sessions }, NodeKind::AppServer(p)) => {
                 *service = ServiceModel::new(p.service, p.service_ms, p.service_ms, p.service_cv);
                 self.workers = p.workers;
                 self.queue_capacity = p.queue_capacity;
+                let want_local = p.sessions == Sessions::Local;
+                let has_local = matches!(sessions, SessionKeeping::Local(_));
+                if want_local != has_local {
+                    *sessions = if want_local {
+                        SessionKeeping::Local(BTreeSet::new())
+                    } else {
+                        SessionKeeping::None
+                    };
+                }
             }
-            (Role::Server { service }, NodeKind::Database(p)) => {
+            (Role::Server { service, .. }, NodeKind::SessionStore(p)) => {
+                *service =
+                    ServiceModel::new(ServiceDist::Exponential, p.service_ms, p.service_ms, 1.0);
+                self.workers = p.workers;
+                self.queue_capacity = p.queue_capacity;
+            }
+            (Role::Server { service, .. }, NodeKind::Database(p)) => {
                 *service = ServiceModel::new(p.service, p.read_ms, p.write_ms, p.service_cv);
                 self.workers = p.workers;
                 self.queue_capacity = p.queue_capacity;
