@@ -1,5 +1,7 @@
 //! Shared helpers: layouts built in code, headless runs on fixed seeds, and figure tables.
 
+use std::path::{Path, PathBuf};
+
 use tierlab::layout::{self, AppParams, ClientParams, Layout, Node, NodeId, NodeKind, Pos, Wire};
 use tierlab::report::{self, RunConfig};
 use tierlab::sim::{FailReason, Metrics, TraceConfig};
@@ -7,9 +9,22 @@ use tierlab::sim::{FailReason, Metrics, TraceConfig};
 /// The seeds every statistical test runs on, chosen once before any test ran and never tuned.
 pub const SEEDS: [u64; 3] = [11, 22, 33];
 
+/// A path inside the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
 /// Parse RON text, failing the test with the user-facing message when it does not load.
 pub fn parse(text: &str) -> Layout {
     layout::from_ron(text).unwrap_or_else(|e| panic!("the layout does not load: {e}"))
+}
+
+/// The error message a user sees for `text`, or a panic when it loads.
+pub fn load_error(text: &str) -> String {
+    match layout::from_ron(text) {
+        Ok(_) => panic!("expected a load error for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// One client (node 0, "client") wired with latency 0 to one app server (node 1, "app").

@@ -2,5 +2,6 @@
 
 mod check;
 mod determinism;
+mod layouts;
 mod queueing;
 mod tidy;
