@@ -1,6 +1,7 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
 mod check;
+mod cli;
 mod determinism;
 mod layouts;
 mod queueing;
