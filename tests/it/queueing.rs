@@ -13,8 +13,8 @@
 //! More servers at the same load only shrink the variance.
 
 use rayon::prelude::*;
-use tierlab::layout::{AppParams, ClientParams, LoopMode, ServiceDist};
-use tierlab::sim::FailReason;
+use tierlab::layout::{AppParams, ClientParams, Command, LoopMode, NodeId, ServiceDist, Target};
+use tierlab::sim::{FailReason, Sim, SimConfig};
 
 use crate::check::{self, Row, SEEDS};
 
@@ -311,4 +311,79 @@ fn closed_loop_obeys_the_response_time_law() {
         })
         .collect();
     check::assert_rows("closed loop: R = N/X - Z", &rows);
+}
+
+/// The users a closed loop really has over the next `seconds`, by the response time law
+/// N = X (R + Z), from the counters before and after.
+fn users_seen(sim: &mut Sim, think_ms: f64, seconds: f64) -> f64 {
+    let before = sim.metrics();
+    sim.run_until_s(sim.now_ns() as f64 / 1e9 + seconds);
+    let after = sim.metrics();
+    let done = (after.requests.completed - before.requests.completed) as f64;
+    let sum_ms = after.latency_ms.mean * after.requests.completed as f64
+        - before.latency_ms.mean * before.requests.completed as f64;
+    let x_per_ms = done / (seconds * 1000.0);
+    x_per_ms * (sum_ms / done + think_ms)
+}
+
+#[test]
+fn a_closed_loop_keeps_its_users_through_faults_and_edits() {
+    const CLIENT: NodeId = NodeId(0);
+    let think_ms = 10.0;
+    let client = ClientParams {
+        mode: LoopMode::Closed,
+        users: 20,
+        think_ms,
+        read_share: 1.0,
+        ..ClientParams::default()
+    };
+    // Plenty of workers, so nothing queues and the users alone set the rate.
+    let layout = check::client_to_server(client, server(256, HUGE_QUEUE, ServiceDist::Exponential));
+    let set_users = |n: u32| Command::SetParam {
+        node: CLIENT,
+        param: "users".into(),
+        value: f64::from(n),
+    };
+    let rows: Vec<Row> = SEEDS
+        .par_iter()
+        .flat_map_iter(|&seed| {
+            let config = SimConfig {
+                seed: Some(seed),
+                ..SimConfig::default()
+            };
+            let mut sim = Sim::new(&layout, config).unwrap_or_else(|p| panic!("{p:?}"));
+            let apply = |sim: &mut Sim, c: Command| {
+                let shown = format!("{c:?}");
+                if let Err(why) = sim.apply(c) {
+                    panic!("{shown}: {why}");
+                }
+            };
+            let mut rows = Vec::new();
+            let mut measure = |sim: &mut Sim, case: &str, users: u32| {
+                // Let the change settle for a second, then count for 20 s (about 40 000
+                // requests at 20 users).
+                sim.run_until_s(sim.now_ns() as f64 / 1e9 + 1.0);
+                rows.push(Row {
+                    case: case.to_string(),
+                    seed,
+                    figure: "users N",
+                    measured: users_seen(sim, think_ms, 20.0),
+                    expected: f64::from(users),
+                    tolerance: 0.03,
+                });
+            };
+            measure(&mut sim, "closed N 20", 20);
+            // A short outage of the client: users thinking or waiting then come back once.
+            apply(&mut sim, Command::Kill(Target::node(CLIENT)));
+            sim.run_ticks(3);
+            apply(&mut sim, Command::Revive(Target::node(CLIENT)));
+            measure(&mut sim, "after kill and revive", 20);
+            apply(&mut sim, set_users(100));
+            measure(&mut sim, "after users = 100", 100);
+            apply(&mut sim, set_users(10));
+            measure(&mut sim, "after users = 10", 10);
+            rows
+        })
+        .collect();
+    check::assert_rows("closed loop: users by N = X (R + Z)", &rows);
 }
