@@ -79,12 +79,22 @@ fn the_tick_length_changes_nothing() {
     // Events keep their exact nanosecond inside a tick, and series samples and the end of the
     // warm-up fall on their own boundaries, so the tick length is only how often the caller
     // looks: the runs are identical, not merely statistically alike.
-    for name in ["request-flow.ron", "three-tier.ron", "mm4.ron"] {
+    // The fixture adds a script (a kill, a revive and a traffic step at whole multiples of
+    // every tick length, so each lands at the same instant).
+    let fixture = std::fs::read_to_string(check::repo("tests/fixtures/v1/pool-with-script.ron"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let layouts = [
+        ("request-flow.ron", shipped("request-flow.ron")),
+        ("three-tier.ron", shipped("three-tier.ron")),
+        ("mm4.ron", shipped("mm4.ron")),
+        ("pool-with-script.ron", check::parse(&fixture)),
+    ];
+    for (name, base) in layouts {
         let mut runs = Vec::new();
         for tick_ms in [1.0, 0.1, 10.0] {
             let layout = Layout {
                 tick_ms,
-                ..shipped(name)
+                ..base.clone()
             };
             let config = SimConfig {
                 warmup_s: 0.5,
