@@ -387,3 +387,109 @@ fn a_closed_loop_keeps_its_users_through_faults_and_edits() {
         .collect();
     check::assert_rows("closed loop: users by N = X (R + Z)", &rows);
 }
+
+#[test]
+fn latencies_add_up_along_the_path() {
+    // Constant arrivals 100 ms apart and constant service: nothing ever queues, so every
+    // request takes exactly the sum along its path. Each wire's latency is one way and is paid
+    // going and coming back; the balancer adds its own latency once, on the way in.
+    let layout = check::parse(
+        r#"(
+            nodes: [
+                (id: 0, name: "client", kind: client(qps: 10, arrivals: constant, read_share: 1.0)),
+                (id: 1, name: "lb", kind: load_balancer(latency_ms: 0.1)),
+                (id: 2, name: "app", kind: app_server(count: 2, service: constant, service_ms: 4)),
+                (id: 3, name: "db", kind: database(service: constant, read_ms: 2, write_ms: 9)),
+            ],
+            wires: [
+                (from: 0, to: 1, latency_ms: 5),
+                (from: 1, to: 2, latency_ms: 0.2),
+                (from: 2, to: 3, latency_ms: 0.5),
+            ],
+        )"#,
+    );
+    let expected_ms = 2.0 * 5.0 + 0.1 + 2.0 * 0.2 + 4.0 + 2.0 * 0.5 + 2.0;
+    let m = check::run(&layout, SEEDS[0], 1.0, 10.0);
+    assert_eq!(m.requests.completed, 100, "{:?}", m.requests);
+    println!(
+        "path latency: mean {} ms, expected {expected_ms} ms",
+        m.latency_ms.mean
+    );
+    assert!(
+        (m.latency_ms.mean - expected_ms).abs() < 1e-9,
+        "{:?}",
+        m.latency_ms
+    );
+    // The histogram keeps three significant figures.
+    for q in [m.latency_ms.p50, m.latency_ms.p99, m.latency_ms.max] {
+        assert!(
+            check::rel_err(q, expected_ms).abs() < 1e-3,
+            "{:?}",
+            m.latency_ms
+        );
+    }
+}
+
+/// The mean response time of E_k/M/1 (Erlang-k interarrival times of mean 1/λ, exponential
+/// service of rate μ): GI/M/1 gives 1/(μ(1-σ)), where σ in (0, 1) solves
+/// σ = A*(μ(1-σ)) and A*(s) = (kλ/(kλ+s))^k is the interarrival Laplace transform.
+fn ekm1_mean(k: u32, lambda: f64, mu: f64) -> f64 {
+    let kl = f64::from(k) * lambda;
+    let mut sigma: f64 = 0.5;
+    for _ in 0..10_000 {
+        sigma = (kl / (kl + mu * (1.0 - sigma))).powi(k as i32);
+    }
+    1.0 / (mu * (1.0 - sigma))
+}
+
+#[test]
+fn a_balanced_pool_splits_poisson_traffic_as_theory_says() {
+    // A balancer with no latency in front of a pool of four single-worker servers at load 0.8.
+    // Random splitting keeps Poisson arrivals, so each member is M/M/1; round-robin sends each
+    // member every fourth arrival, so its gaps are Erlang-4 and it is E4/M/1 (less waiting).
+    let (members, rho) = (4u32, 0.8);
+    let lambda = rho * f64::from(members);
+    let mut cases = Vec::new();
+    for algorithm in ["random", "round_robin"] {
+        for seed in SEEDS {
+            cases.push((algorithm, seed));
+        }
+    }
+    let rows: Vec<Row> = cases
+        .par_iter()
+        .map(|&(algorithm, seed)| {
+            let layout = check::parse(&format!(
+                r#"(
+                    nodes: [
+                        (id: 0, name: "client", kind: client(qps: {qps}, read_share: 1.0)),
+                        (id: 1, name: "lb", kind: load_balancer(algorithm: {algorithm}, latency_ms: 0)),
+                        (id: 2, name: "app", kind: app_server(count: {members}, workers: 1,
+                            queue_capacity: {HUGE_QUEUE}, service: exponential, service_ms: 1)),
+                    ],
+                    wires: [(from: 0, to: 1), (from: 1, to: 2)],
+                )"#,
+                qps = lambda * 1000.0
+            ));
+            // 3 M requests: each member sees 750 000 at load 0.8, and the random case is
+            // M/M/1 (standard error about 9.5/sqrt(n) = 1.1 %, so the 5 % limit is over four
+            // standard errors; round-robin varies less).
+            let m = check::run(&layout, seed, WARMUP_S, 3e6 / (lambda * 1000.0));
+            let expected = match algorithm {
+                "random" => mmc_mean(1, rho, 1.0),
+                _ => ekm1_mean(members, rho, 1.0),
+            };
+            Row {
+                case: format!("pool of 4, {algorithm}"),
+                seed,
+                figure: "mean ms",
+                measured: m.latency_ms.mean,
+                expected,
+                tolerance: 0.05,
+            }
+        })
+        .collect();
+    check::assert_rows(
+        "a balanced pool: M/M/1 (random) and E4/M/1 (round-robin) members",
+        &rows,
+    );
+}
