@@ -28,13 +28,13 @@ pub enum Cmd {
         /// The layout file (RON), or the name of a shipped layout such as `mm4.ron`.
         file: String,
         /// Measured simulated seconds, after the warm-up.
-        #[arg(long, default_value_t = 60.0)]
+        #[arg(long, default_value_t = 60.0, allow_negative_numbers = true)]
         seconds: f64,
         /// Seed of the random generator (default: the layout's).
         #[arg(long)]
         seed: Option<u64>,
         /// Simulated seconds run first and not counted.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         warmup: f64,
         /// Run R seeds in parallel and report 95 % confidence intervals.
         #[arg(long)]
@@ -234,7 +234,11 @@ pub fn load(file: &str) -> Result<Layout> {
             shipped::names().collect::<Vec<_>>().join(", ")
         );
     };
-    layout::from_ron(&text).map_err(|e| anyhow::anyhow!("{}:{e}", display(path)))
+    layout::from_ron(&text).map_err(|e| match e {
+        // `file:line:column: message`, the form editors jump to.
+        layout::LoadError::Syntax { .. } => anyhow::anyhow!("{}:{e}", display(path)),
+        layout::LoadError::TooNew { .. } => anyhow::anyhow!("{}: {e}", display(path)),
+    })
 }
 
 fn display(p: &Path) -> String {

@@ -258,6 +258,16 @@ impl Sim {
                         self.schedule_arrival(i);
                     }
                 }
+                // A closed loop with more users starts the new ones (the others keep going).
+                if let NodeKind::Client(p) = &n.kind
+                    && p.mode == LoopMode::Closed
+                {
+                    for i in self.members(n.id) {
+                        if self.units[i as usize].alive {
+                            self.start_traffic(i);
+                        }
+                    }
+                }
                 self.rebuild_routes();
             }
             Command::AddNode(n) => {

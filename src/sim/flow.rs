@@ -39,6 +39,10 @@ impl Sim {
                     let Role::Client(c) = &mut u.role else {
                         return;
                     };
+                    // A user still thinking or waiting (a revive, more users) keeps going.
+                    if !c.activate(user) {
+                        continue;
+                    }
                     let think = c.think_ns(&mut u.rng);
                     self.events
                         .push(self.now_ns + think, Ev::Think { unit, user });
@@ -239,13 +243,14 @@ impl Sim {
         // A closed-loop user thinks, then asks again.
         if let Role::Client(c) = &mut cu.role
             && c.params.mode == LoopMode::Closed
-            && cu.alive
-            && !cu.removed
-            && user < c.params.users
         {
-            let think = c.think_ns(&mut cu.rng);
-            self.events
-                .push(now + think, Ev::Think { unit: client, user });
+            if cu.alive && !cu.removed && user < c.params.users {
+                let think = c.think_ns(&mut cu.rng);
+                self.events
+                    .push(now + think, Ev::Think { unit: client, user });
+            } else {
+                c.deactivate(user);
+            }
         }
         self.release_req(req);
     }

@@ -501,8 +501,14 @@ impl Sim {
         match ev {
             Ev::Arrival { unit, epoch } => self.on_arrival(unit, epoch),
             Ev::Think { unit, user } => {
-                if self.units[unit as usize].alive && !self.units[unit as usize].removed {
+                let u = &mut self.units[unit as usize];
+                let Role::Client(c) = &mut u.role else {
+                    return;
+                };
+                if u.alive && !u.removed && user < c.params.users {
                     self.issue(unit, user);
+                } else {
+                    c.deactivate(user);
                 }
             }
             Ev::Deliver { call, epoch } => {

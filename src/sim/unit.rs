@@ -107,6 +107,9 @@ pub struct ClientState {
     /// Round-robin cursor over destinations (plain DNS spreading).
     pub next_dest: usize,
     pub content_rng: SimRng,
+    /// Closed loop: which users are thinking or waiting for a reply. A user the client drops
+    /// (it was down, or there were fewer users) is restarted once, never twice.
+    pub user_active: Vec<bool>,
     key_zipf: Option<Zipf<f64>>,
     user_zipf: Option<Zipf<f64>>,
     /// Cumulative path shares, normalised to 1.
@@ -127,6 +130,7 @@ impl ClientState {
             ramp_epoch: 0,
             next_dest: 0,
             content_rng,
+            user_active: Vec::new(),
             key_zipf: None,
             user_zipf: None,
             path_cdf: Vec::new(),
@@ -215,6 +219,22 @@ impl ClientState {
             Arrivals::Constant => mean_ns,
         };
         Some(ns(gap).max(1))
+    }
+
+    /// Mark a closed-loop user as thinking or waiting; false when it already was.
+    pub fn activate(&mut self, user: u32) -> bool {
+        let i = user as usize;
+        if self.user_active.len() <= i {
+            self.user_active.resize(i + 1, false);
+        }
+        !std::mem::replace(&mut self.user_active[i], true)
+    }
+
+    /// A closed-loop user stops (its client is down, or it is beyond `users`).
+    pub fn deactivate(&mut self, user: u32) {
+        if let Some(a) = self.user_active.get_mut(user as usize) {
+            *a = false;
+        }
     }
 
     /// A think time for a closed-loop user.

@@ -1,3 +1,8 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
+mod check;
+mod cli;
+mod determinism;
+mod layouts;
+mod queueing;
 mod tidy;

@@ -1,0 +1,298 @@
+//! Same layout + seed + command log = bit-identical results: run twice, stepped one tick at a
+//! time or many, with any tick length, traces on or off, replayed from the log, or cloned.
+
+use tierlab::layout::{Command, Layout, NodeId, Target, Wire};
+use tierlab::report::{self, RunConfig};
+use tierlab::shipped::SHIPPED;
+use tierlab::sim::{RequestCounts, Sim, SimConfig, TraceConfig};
+
+use crate::check;
+
+/// Everything a user can read off a run: the JSON report, the time series and the traces.
+fn fingerprint(sim: &Sim) -> String {
+    let json = match serde_json::to_string(&report::run_json(sim, 0.0)) {
+        Ok(s) => s,
+        Err(e) => panic!("the report serialises: {e}"),
+    };
+    format!(
+        "{json}\n{:?}\n{:?}",
+        sim.series(),
+        sim.traces().done.iter().collect::<Vec<_>>()
+    )
+}
+
+fn new_sim(layout: &Layout, config: SimConfig) -> Sim {
+    Sim::new(layout, config).unwrap_or_else(|p| panic!("the layout cannot run: {p:?}"))
+}
+
+fn shipped(name: &str) -> Layout {
+    let Some(text) = tierlab::shipped::find(name) else {
+        panic!("{name} is shipped");
+    };
+    check::parse(text)
+}
+
+fn report_json(layout: &Layout, seed: u64) -> String {
+    let config = RunConfig {
+        seconds: 5.0,
+        warmup_s: 1.0,
+        seed: Some(seed),
+        ..RunConfig::default()
+    };
+    let sim = report::run(layout, &config).unwrap_or_else(|p| panic!("{p:?}"));
+    serde_json::to_string(&report::run_json(&sim, config.warmup_s))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_same_layout_and_seed_give_the_same_report() {
+    for (name, text) in SHIPPED {
+        let layout = check::parse(text);
+        let a = report_json(&layout, 7);
+        assert_eq!(a, report_json(&layout, 7), "{name}");
+        // And the seed matters: another seed is another run.
+        assert_ne!(a, report_json(&layout, 8), "{name}");
+    }
+}
+
+#[test]
+fn one_tick_at_a_time_equals_many_at_once() {
+    let layout = shipped("request-flow.ron");
+    let ticks = 3000;
+    let mut stepped = new_sim(&layout, SimConfig::default());
+    for _ in 0..ticks {
+        stepped.tick();
+    }
+    let mut batched = new_sim(&layout, SimConfig::default());
+    batched.run_ticks(ticks);
+    let mut until = new_sim(&layout, SimConfig::default());
+    until.run_until_s(ticks as f64 * layout.tick_ms / 1000.0);
+    assert_eq!(stepped.ticks(), ticks);
+    assert_eq!(until.ticks(), ticks);
+    assert!(stepped.counts().completed > 1000, "{:?}", stepped.counts());
+    assert_eq!(fingerprint(&stepped), fingerprint(&batched));
+    assert_eq!(fingerprint(&stepped), fingerprint(&until));
+}
+
+#[test]
+fn the_tick_length_changes_nothing() {
+    // Events keep their exact nanosecond inside a tick, and series samples and the end of the
+    // warm-up fall on their own boundaries, so the tick length is only how often the caller
+    // looks: the runs are identical, not merely statistically alike.
+    // The fixture adds a script (a kill, a revive and a traffic step at whole multiples of
+    // every tick length, so each lands at the same instant).
+    let fixture = std::fs::read_to_string(check::repo("tests/fixtures/v1/pool-with-script.ron"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let layouts = [
+        ("request-flow.ron", shipped("request-flow.ron")),
+        ("three-tier.ron", shipped("three-tier.ron")),
+        ("mm4.ron", shipped("mm4.ron")),
+        ("pool-with-script.ron", check::parse(&fixture)),
+    ];
+    for (name, base) in layouts {
+        let mut runs = Vec::new();
+        for tick_ms in [1.0, 0.1, 10.0] {
+            let layout = Layout {
+                tick_ms,
+                ..base.clone()
+            };
+            let config = SimConfig {
+                warmup_s: 0.5,
+                ..SimConfig::default()
+            };
+            let mut sim = new_sim(&layout, config);
+            sim.run_until_s(4.0);
+            assert_eq!(sim.now_ns(), 4_000_000_000, "{name} at {tick_ms} ms");
+            runs.push((tick_ms, fingerprint(&sim)));
+        }
+        for (tick_ms, f) in &runs[1..] {
+            assert_eq!(
+                &runs[0].1, f,
+                "{name}: tick 1 ms and tick {tick_ms} ms differ"
+            );
+        }
+    }
+}
+
+/// The ids of request-flow.ron.
+const CLIENT: NodeId = NodeId(0);
+const LB: NodeId = NodeId(1);
+const APP: NodeId = NodeId(2);
+
+/// Commands a user gives between ticks, by tick: faults, a traffic step, a resize of the pool
+/// and wires moved so that requests in flight on a removed wire fail.
+fn session() -> Vec<(u64, Command)> {
+    vec![
+        (200, Command::Kill(Target::member(APP, 1))),
+        (
+            400,
+            Command::SetParam {
+                node: APP,
+                param: "count".into(),
+                value: 5.0,
+            },
+        ),
+        (
+            500,
+            Command::SetQps {
+                node: CLIENT,
+                qps: 3000.0,
+            },
+        ),
+        (700, Command::Revive(Target::member(APP, 1))),
+        (800, Command::AddWire(Wire::new(CLIENT, APP, 2.0))),
+        (
+            900,
+            Command::RemoveWire {
+                from: CLIENT,
+                to: LB,
+            },
+        ),
+        (
+            1100,
+            Command::SetParam {
+                node: APP,
+                param: "count".into(),
+                value: 2.0,
+            },
+        ),
+        (1200, Command::Kill(Target::member(APP, 0))),
+        (1300, Command::AddWire(Wire::new(CLIENT, LB, 5.0))),
+        (
+            1400,
+            Command::RemoveWire {
+                from: CLIENT,
+                to: APP,
+            },
+        ),
+        (1500, Command::Revive(Target::member(APP, 0))),
+    ]
+}
+
+/// Run `ticks` ticks applying `session()` between them; `each_tick` sees the sim after every
+/// tick.
+fn run_session(sim: &mut Sim, ticks: u64, mut each_tick: impl FnMut(&Sim)) {
+    let mut commands = session().into_iter().peekable();
+    for t in 0..ticks {
+        while let Some((_, command)) = commands.next_if(|(at, _)| *at == t) {
+            let shown = format!("{command:?}");
+            if let Err(why) = sim.apply(command) {
+                panic!("tick {t}: {shown} was refused: {why}");
+            }
+        }
+        sim.tick();
+        each_tick(sim);
+    }
+}
+
+#[test]
+fn replaying_the_command_log_reproduces_the_run() {
+    let layout = shipped("request-flow.ron");
+    let ticks = 2000;
+    let mut live = new_sim(&layout, SimConfig::default());
+    run_session(&mut live, ticks, |_| {});
+    assert_eq!(live.command_log().len(), session().len());
+    let m = live.metrics();
+    // The session did what it says: the faults and the wire moves failed requests.
+    assert!(m.requests.failed > 0, "{:?}", m.failures);
+    let mut replayed = Sim::replay(&layout, SimConfig::default(), live.command_log())
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    replayed.run_ticks(ticks);
+    assert_eq!(replayed.command_log(), live.command_log());
+    assert_eq!(replayed.metrics(), m);
+    assert_eq!(fingerprint(&replayed), fingerprint(&live));
+    assert_eq!(replayed.layout(), live.layout());
+}
+
+#[test]
+fn traces_change_no_result() {
+    let layout = shipped("request-flow.ron");
+    let mut runs = Vec::new();
+    for every in [0, 1, 100] {
+        let config = SimConfig {
+            trace: TraceConfig {
+                every,
+                capacity: 500,
+            },
+            ..SimConfig::default()
+        };
+        let mut sim = new_sim(&layout, config);
+        run_session(&mut sim, 2000, |_| {});
+        if every > 0 {
+            assert!(
+                !sim.traces().done.is_empty(),
+                "every {every}: traces were taken"
+            );
+        }
+        let json =
+            serde_json::to_string(&report::run_json(&sim, 0.0)).unwrap_or_else(|e| panic!("{e}"));
+        runs.push((every, json, format!("{:?}", sim.series())));
+    }
+    for (every, json, series) in &runs[1..] {
+        assert_eq!(&runs[0].1, json, "report with traces every {every}");
+        assert_eq!(&runs[0].2, series, "series with traces every {every}");
+    }
+}
+
+#[test]
+fn requests_are_conserved_after_every_tick() {
+    let layout = shipped("request-flow.ron");
+    let mut sim = new_sim(
+        &layout,
+        SimConfig {
+            warmup_s: 0.1,
+            ..SimConfig::default()
+        },
+    );
+    let mut max_in_flight = 0;
+    run_session(&mut sim, 2000, |sim| {
+        let RequestCounts {
+            arrived,
+            completed,
+            failed,
+            in_flight,
+        } = sim.counts();
+        assert_eq!(
+            arrived,
+            completed + failed + in_flight,
+            "after tick {}: {:?}",
+            sim.ticks(),
+            sim.counts()
+        );
+        max_in_flight = max_in_flight.max(in_flight);
+    });
+    assert!(max_in_flight > 0);
+    // Let everything drain with no more traffic: nothing is lost on the way.
+    let _ = sim.apply(Command::SetQps {
+        node: CLIENT,
+        qps: 0.0,
+    });
+    sim.run_ticks(2000);
+    let c = sim.counts();
+    assert_eq!(c.in_flight, 0, "{c:?}");
+    assert_eq!(c.arrived, c.completed + c.failed, "{c:?}");
+}
+
+/// Compiles only while `Sim` can be copied and sent to another thread.
+fn assert_clone_send<T: Clone + Send + 'static>() {}
+
+#[test]
+fn a_cloned_sim_continues_like_the_original() {
+    assert_clone_send::<Sim>();
+    let layout = shipped("three-tier.ron");
+    let mut original = new_sim(&layout, SimConfig::default());
+    original.run_ticks(700);
+    let mut copy = original.clone();
+    // The copy runs on another thread; both then take the same command and the same ticks.
+    let copy = std::thread::spawn(move || {
+        let _ = copy.apply(Command::Kill(Target::node(NodeId(3))));
+        copy.run_ticks(1300);
+        copy
+    })
+    .join()
+    .unwrap_or_else(|_| panic!("the copy's thread panicked"));
+    let _ = original.apply(Command::Kill(Target::node(NodeId(3))));
+    original.run_ticks(1300);
+    assert_eq!(fingerprint(&copy), fingerprint(&original));
+    assert_eq!(copy.metrics(), original.metrics());
+}
