@@ -105,223 +105,78 @@ macro_rules! param {
 }
 
 /// Every numeric parameter of every kind, in inspector order.
+#[rustfmt::skip]
 pub static PARAMS: &[ParamMeta] = &[
-    param!(
-        Client,
-        Client,
-        qps,
-        f64,
-        "1/s",
-        100.0,
-        0.0,
-        10_000_000.0,
-        false,
-        "Open loop: requests per second arriving from this client"
-    ),
-    param!(
-        Client,
-        Client,
-        users,
-        u32,
-        "",
-        1000.0,
-        1.0,
-        10_000_000.0,
-        true,
-        "Closed loop: concurrent users. Open loop: the population requests are drawn from"
-    ),
-    param!(
-        Client,
-        Client,
-        think_ms,
-        f64,
-        "ms",
-        1000.0,
-        0.0,
-        3_600_000.0,
-        false,
-        "Closed loop: mean think time between a reply and the next request"
-    ),
-    param!(
-        Client,
-        Client,
-        read_share,
-        f64,
-        "",
-        0.9,
-        0.0,
-        1.0,
-        false,
-        "Share of requests that are reads; the rest are writes"
-    ),
-    param!(
-        Client,
-        Client,
-        keys,
-        u32,
-        "",
-        10_000.0,
-        1.0,
-        100_000_000.0,
-        true,
-        "Number of distinct keys requests are spread over"
-    ),
-    param!(
-        Client,
-        Client,
-        key_zipf_alpha,
-        f64,
-        "",
-        1.0,
-        0.0,
-        5.0,
-        false,
-        "Zipf exponent of key popularity (used when key_dist is zipf)"
-    ),
-    param!(
-        Client,
-        Client,
-        user_zipf_alpha,
-        f64,
-        "",
-        0.0,
-        0.0,
-        5.0,
-        false,
-        "Zipf exponent of user activity: 0 makes every user equally busy"
-    ),
-    param!(
-        LoadBalancer,
-        LoadBalancer,
-        latency_ms,
-        f64,
-        "ms",
-        0.1,
-        0.0,
-        10_000.0,
-        false,
-        "Time the balancer adds to each request"
-    ),
-    param!(
-        AppServer,
-        AppServer,
-        count,
-        u32,
-        "",
-        1.0,
-        1.0,
-        256.0,
-        true,
-        "Servers in the pool; the balancer spreads over them"
-    ),
-    param!(
-        AppServer,
-        AppServer,
-        workers,
-        u32,
-        "",
-        8.0,
-        1.0,
-        10_000.0,
-        true,
-        "Requests each server works on at once; a worker is held while waiting on calls"
-    ),
-    param!(
-        AppServer,
-        AppServer,
-        queue_capacity,
-        u32,
-        "",
-        1000.0,
-        0.0,
-        10_000_000.0,
-        true,
-        "Requests that may wait for a worker; more fail with queue_full"
-    ),
-    param!(
-        AppServer,
-        AppServer,
-        service_ms,
-        f64,
-        "ms",
-        5.0,
-        0.0,
-        3_600_000.0,
-        false,
-        "Mean CPU time per request"
-    ),
-    param!(
-        AppServer,
-        AppServer,
-        service_cv,
-        f64,
-        "",
-        1.0,
-        0.0,
-        100.0,
-        false,
-        "Coefficient of variation of log-normal service times"
-    ),
-    param!(
-        Database,
-        Database,
-        workers,
-        u32,
-        "",
-        16.0,
-        1.0,
-        10_000.0,
-        true,
-        "Queries served at once"
-    ),
-    param!(
-        Database,
-        Database,
-        queue_capacity,
-        u32,
-        "",
-        1000.0,
-        0.0,
-        10_000_000.0,
-        true,
-        "Queries that may wait for a worker; more fail with queue_full"
-    ),
-    param!(
-        Database,
-        Database,
-        read_ms,
-        f64,
-        "ms",
-        2.0,
-        0.0,
-        3_600_000.0,
-        false,
-        "Mean time to serve a read"
-    ),
-    param!(
-        Database,
-        Database,
-        write_ms,
-        f64,
-        "ms",
-        5.0,
-        0.0,
-        3_600_000.0,
-        false,
-        "Mean time to serve a write"
-    ),
-    param!(
-        Database,
-        Database,
-        service_cv,
-        f64,
-        "",
-        1.0,
-        0.0,
-        100.0,
-        false,
-        "Coefficient of variation of log-normal service times"
-    ),
+    param!(Client, Client, qps, f64, "1/s", 100.0, 0.0, 10_000_000.0, false,
+        "Open loop: requests per second arriving from this client"),
+    param!(Client, Client, users, u32, "", 1000.0, 1.0, 10_000_000.0, true,
+        "Closed loop: concurrent users. Open loop: the population requests are drawn from"),
+    param!(Client, Client, think_ms, f64, "ms", 1000.0, 0.0, 3_600_000.0, false,
+        "Closed loop: mean think time between a reply and the next request"),
+    param!(Client, Client, read_share, f64, "", 0.9, 0.0, 1.0, false,
+        "Share of requests that are reads; the rest are writes"),
+    param!(Client, Client, keys, u32, "", 10_000.0, 1.0, 100_000_000.0, true,
+        "Number of distinct keys requests are spread over"),
+    param!(Client, Client, key_zipf_alpha, f64, "", 1.0, 0.0, 5.0, false,
+        "Zipf exponent of key popularity (used when key_dist is zipf)"),
+    param!(Client, Client, user_zipf_alpha, f64, "", 0.0, 0.0, 5.0, false,
+        "Zipf exponent of user activity: 0 makes every user equally busy"),
+    param!(Entry, Entry, heartbeat_ms, f64, "ms", 1000.0, 1.0, 600_000.0, false,
+        "Floating IP: heartbeat interval between the pair"),
+    param!(Entry, Entry, missed_beats, u32, "", 3.0, 1.0, 100.0, true,
+        "Floating IP: missed heartbeats before the standby takes over"),
+    param!(Entry, Entry, dns_ttl_s, f64, "s", 60.0, 0.0, 86_400.0, false,
+        "DNS: how long clients cache an answer"),
+    param!(Entry, Entry, check_interval_ms, f64, "ms", 10_000.0, 1.0, 600_000.0, false,
+        "Health-checked DNS: time between checks of each balancer"),
+    param!(Entry, Entry, check_threshold, u32, "", 3.0, 1.0, 100.0, true,
+        "Health-checked DNS: failed checks before a balancer is dropped"),
+    param!(LoadBalancer, LoadBalancer, latency_ms, f64, "ms", 0.1, 0.0, 10_000.0, false,
+        "Time the balancer adds to each request"),
+    param!(LoadBalancer, LoadBalancer, l7_latency_ms, f64, "ms", 0.0, 0.0, 10_000.0, false,
+        "L7 only: extra time per request for TLS termination and parsing"),
+    param!(LoadBalancer, LoadBalancer, virtual_nodes, u32, "", 100.0, 1.0, 10_000.0, true,
+        "Points per backend on the consistent-hash ring"),
+    param!(LoadBalancer, LoadBalancer, health_interval_ms, f64, "ms", 1000.0, 1.0, 600_000.0, false,
+        "Time between two health probes of each backend"),
+    param!(LoadBalancer, LoadBalancer, health_timeout_ms, f64, "ms", 500.0, 0.0, 600_000.0, false,
+        "A probe without an answer fails after this long"),
+    param!(LoadBalancer, LoadBalancer, unhealthy_threshold, u32, "", 3.0, 1.0, 100.0, true,
+        "Failed probes in a row before a backend is marked down"),
+    param!(LoadBalancer, LoadBalancer, healthy_threshold, u32, "", 2.0, 1.0, 100.0, true,
+        "Passed probes in a row before a marked-down backend is used again"),
+    param!(LoadBalancer, LoadBalancer, connection_requests, u32, "", 0.0, 0.0, 1_000_000.0, true,
+        "L4: requests per keep-alive connection before the client reconnects (0: no limit)"),
+    param!(LoadBalancer, LoadBalancer, connection_lifetime_ms, f64, "ms", 0.0, 0.0, 86_400_000.0, false,
+        "L4: lifetime of a keep-alive connection (0: no limit)"),
+    param!(AppServer, AppServer, count, u32, "", 1.0, 1.0, 256.0, true,
+        "Servers in the pool; the balancer spreads over them"),
+    param!(AppServer, AppServer, workers, u32, "", 8.0, 1.0, 10_000.0, true,
+        "Requests each server works on at once; a worker is held while waiting on calls"),
+    param!(AppServer, AppServer, queue_capacity, u32, "", 1000.0, 0.0, 10_000_000.0, true,
+        "Requests that may wait for a worker; more fail with queue_full"),
+    param!(AppServer, AppServer, service_ms, f64, "ms", 5.0, 0.0, 3_600_000.0, false,
+        "Mean CPU time per request"),
+    param!(AppServer, AppServer, service_cv, f64, "", 1.0, 0.0, 100.0, false,
+        "Coefficient of variation of log-normal service times"),
+    param!(SessionStore, SessionStore, workers, u32, "", 8.0, 1.0, 10_000.0, true,
+        "Lookups served at once"),
+    param!(SessionStore, SessionStore, queue_capacity, u32, "", 10_000.0, 0.0, 10_000_000.0, true,
+        "Lookups that may wait; more fail with queue_full"),
+    param!(SessionStore, SessionStore, service_ms, f64, "ms", 0.2, 0.0, 3_600_000.0, false,
+        "Mean time of one session lookup"),
+    param!(SessionStore, SessionStore, capacity_sessions, u32, "", 1_000_000.0, 1.0, 100_000_000.0, true,
+        "Sessions held before the least recently used is evicted"),
+    param!(Database, Database, workers, u32, "", 16.0, 1.0, 10_000.0, true,
+        "Queries served at once"),
+    param!(Database, Database, queue_capacity, u32, "", 1000.0, 0.0, 10_000_000.0, true,
+        "Queries that may wait for a worker; more fail with queue_full"),
+    param!(Database, Database, read_ms, f64, "ms", 2.0, 0.0, 3_600_000.0, false,
+        "Mean time to serve a read"),
+    param!(Database, Database, write_ms, f64, "ms", 5.0, 0.0, 3_600_000.0, false,
+        "Mean time to serve a write"),
+    param!(Database, Database, service_cv, f64, "", 1.0, 0.0, 100.0, false,
+        "Coefficient of variation of log-normal service times"),
 ];
 
 /// The parameters of one kind, in inspector order.
@@ -388,6 +243,34 @@ mod tests {
                 "{} default in range",
                 p.name
             );
+        }
+    }
+
+    /// Every number a node kind has is in the table, so `check` and the inspector know its
+    /// range (a field missing here would be unchecked and uneditable).
+    #[test]
+    fn every_numeric_field_has_metadata() {
+        for tag in KindTag::ALL {
+            let value = match serde_json::to_value(tag.default_kind()) {
+                Ok(v) => v,
+                Err(e) => panic!("{e}"),
+            };
+            let Some(fields) = value
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(|v| v.as_object())
+            else {
+                panic!("{} serialises as a map of fields", tag.file_name());
+            };
+            for (name, v) in fields {
+                if v.is_number() {
+                    assert!(
+                        find(tag, name).is_some(),
+                        "{}.{name} has no entry in PARAMS",
+                        tag.file_name()
+                    );
+                }
+            }
         }
     }
 
