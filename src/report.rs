@@ -408,9 +408,9 @@ pub fn summary_text(r: &RunJson) -> String {
             n.max_queue,
             match (n.alive, n.marked_down) {
                 (true, false) => "",
-                (true, true) => "  (up, marked down)",
-                (false, false) => "  (down, still sent traffic)",
-                (false, true) => "  (down, marked down)",
+                (true, true) => "  (up, marked down by health checks)",
+                (false, false) => "  (down)",
+                (false, true) => "  (down, marked down by health checks)",
             },
             if n.unstable { "  UNSTABLE" } else { "" },
         ));
