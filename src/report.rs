@@ -87,6 +87,44 @@ pub struct NodeJson {
     pub max_queue: u32,
     pub offered_load: f64,
     pub unstable: bool,
+    /// On-demand price of the instance, USD per hour (0: not priced).
+    pub usd_per_hour: f64,
+    /// Caches only: counters since the cache started (or was flushed or resized).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheJson>,
+}
+
+/// A cache instance's counters.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CacheJson {
+    pub hits: u64,
+    pub misses: u64,
+    pub hit_ratio: f64,
+    pub evictions: u64,
+    pub keys: u64,
+}
+
+/// An autoscaled pool.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AutoscaleJson {
+    pub node: u32,
+    pub name: String,
+    pub count: u32,
+    pub max_count: u32,
+    pub scale_outs: u64,
+    pub scale_ins: u64,
+    /// Changes of direction within one cool-down of the previous change.
+    pub flaps: u64,
+}
+
+/// A change of a shard router's shard count.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ShardMoveJson {
+    pub router: String,
+    pub at_s: f64,
+    pub shards_before: usize,
+    pub shards_after: usize,
+    pub keys_moved_share: f64,
 }
 
 /// One entry of `goals`.
@@ -124,6 +162,19 @@ pub struct RunJson {
     pub sessions_lost: u64,
     /// Busiest app server's served calls over the mean (1: even).
     pub load_max_over_mean: f64,
+    /// Cache lookups that hit over all lookups (0 without a cache).
+    pub cache_hit_ratio: f64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Reads served by a replica that had not yet applied the latest write to the key.
+    pub stale_reads: u64,
+    /// Acknowledged writes a promoted replica never received.
+    pub writes_lost: u64,
+    pub promotions: u64,
+    pub cost_usd_per_hour: f64,
+    pub cost_usd_per_million_requests: f64,
+    pub autoscale: Vec<AutoscaleJson>,
+    pub shard_moves: Vec<ShardMoveJson>,
     pub throughput_rps: f64,
     pub latency_ms: LatencyJson,
     pub nodes: Vec<NodeJson>,
@@ -194,6 +245,38 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
         session_misses: m.session_misses,
         sessions_lost: m.sessions_lost,
         load_max_over_mean: m.load_max_over_mean,
+        cache_hit_ratio: m.cache_hit_ratio,
+        cache_hits: m.cache_hits,
+        cache_misses: m.cache_misses,
+        stale_reads: m.stale_reads,
+        writes_lost: m.writes_lost,
+        promotions: m.promotions,
+        cost_usd_per_hour: m.cost_usd_per_hour,
+        cost_usd_per_million_requests: m.cost_usd_per_million_requests,
+        autoscale: m
+            .autoscale
+            .iter()
+            .map(|a| AutoscaleJson {
+                node: a.node.0,
+                name: a.name.clone(),
+                count: a.count,
+                max_count: a.max_count,
+                scale_outs: a.scale_outs,
+                scale_ins: a.scale_ins,
+                flaps: a.flaps,
+            })
+            .collect(),
+        shard_moves: m
+            .shard_moves
+            .iter()
+            .map(|x| ShardMoveJson {
+                router: x.router.clone(),
+                at_s: x.at_s,
+                shards_before: x.shards_before,
+                shards_after: x.shards_after,
+                keys_moved_share: x.moved_share,
+            })
+            .collect(),
         throughput_rps: m.throughput_rps,
         latency_ms: LatencyJson {
             mean: m.latency_ms.mean,
@@ -222,6 +305,14 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 max_queue: n.max_queue,
                 offered_load: n.offered_load,
                 unstable: n.unstable,
+                usd_per_hour: n.usd_per_hour,
+                cache: n.cache.map(|c| CacheJson {
+                    hits: c.hits,
+                    misses: c.misses,
+                    hit_ratio: c.hit_ratio,
+                    evictions: c.evictions,
+                    keys: c.keys,
+                }),
             })
             .collect(),
         goals: goals(&layout.goals, &m),
@@ -366,6 +457,40 @@ pub fn summary_text(r: &RunJson) -> String {
         s.push_str(&format!(
             "sessions   {} misses (users logged out), {} lost with their server\n",
             r.session_misses, r.sessions_lost
+        ));
+    }
+    if r.cache_hits + r.cache_misses > 0 {
+        s.push_str(&format!(
+            "cache      hit ratio {:.3} ({} hits, {} misses)\n",
+            r.cache_hit_ratio, r.cache_hits, r.cache_misses
+        ));
+    }
+    if r.stale_reads > 0 || r.writes_lost > 0 || r.promotions > 0 {
+        s.push_str(&format!(
+            "replicas   {} stale reads, {} promotions, {} acknowledged writes lost\n",
+            r.stale_reads, r.promotions, r.writes_lost
+        ));
+    }
+    if r.cost_usd_per_hour > 0.0 {
+        s.push_str(&format!(
+            "cost       ${:.4} per hour, ${:.4} per million requests\n",
+            r.cost_usd_per_hour, r.cost_usd_per_million_requests
+        ));
+    }
+    for a in &r.autoscale {
+        s.push_str(&format!(
+            "autoscale  {}: {} now (max {}), {} out, {} in, {} flaps\n",
+            a.name, a.count, a.max_count, a.scale_outs, a.scale_ins, a.flaps
+        ));
+    }
+    for m in &r.shard_moves {
+        s.push_str(&format!(
+            "shards     {} at {:.1} s: {} -> {} shards moved {:.1} % of keys\n",
+            m.router,
+            m.at_s,
+            m.shards_before,
+            m.shards_after,
+            100.0 * m.keys_moved_share
         ));
     }
     if r.load_max_over_mean > 0.0 {

@@ -45,8 +45,10 @@ impl std::fmt::Display for Problem {
 /// | client        | entry, load balancer, app server                    |
 /// | entry         | load balancer                                       |
 /// | load balancer | app server, load balancer                           |
-/// | app server    | load balancer, session store, database              |
+/// | app server    | load balancer, session store, cache, shard router, database |
 /// | session store | nothing                                             |
+/// | cache         | nothing (the app server fills it: cache-aside)      |
+/// | shard router  | database (each one a shard)                         |
 /// | database      | nothing (replication is not a call)                 |
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;
@@ -61,6 +63,9 @@ pub fn may_call(from: KindTag, to: KindTag) -> bool {
             | (AppServer, Database)
             | (AppServer, LoadBalancer)
             | (AppServer, SessionStore)
+            | (AppServer, Cache)
+            | (AppServer, ShardRouter)
+            | (ShardRouter, Database)
     )
 }
 
@@ -241,6 +246,37 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             }
         }
         if let NodeKind::AppServer(a) = &n.kind
+            && let Some(auto) = &a.autoscale
+        {
+            let bad = if !(auto.target.is_finite() && auto.target > 0.0) {
+                Some(format!(
+                    "autoscale target = {} must be more than 0",
+                    auto.target
+                ))
+            } else if auto.min < 1 || auto.max > 256 || auto.min > auto.max {
+                Some(format!(
+                    "autoscale min = {} and max = {} must satisfy 1 <= min <= max <= 256",
+                    auto.min, auto.max
+                ))
+            } else if !(auto.interval_s.is_finite() && auto.interval_s >= 0.1) {
+                Some(format!(
+                    "autoscale interval_s = {} must be at least 0.1",
+                    auto.interval_s
+                ))
+            } else if !(auto.cooldown_s.is_finite()
+                && auto.cooldown_s >= 0.0
+                && auto.boot_s.is_finite()
+                && auto.boot_s >= 0.0)
+            {
+                Some("autoscale cooldown_s and boot_s must be 0 or more".to_string())
+            } else {
+                None
+            };
+            if let Some(msg) = bad {
+                err(Some(n.id), lname(n.id), msg);
+            }
+        }
+        if let NodeKind::AppServer(a) = &n.kind
             && a.sessions == Sessions::Store
             && !layout.wires.iter().any(|w| {
                 w.from == n.id
@@ -346,6 +382,7 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             }
         }
     }
+    check_replication(layout, &mut err);
     if has_cycle(layout) {
         err(
             None,
@@ -622,6 +659,77 @@ fn has_cycle(layout: &Layout) -> bool {
     false
 }
 
+/// Replication links: database to database, one primary per replica, no chains.
+fn check_replication(layout: &Layout, err: &mut impl FnMut(Option<NodeId>, String, String)) {
+    let mut primary_of: BTreeMap<NodeId, NodeId> = BTreeMap::new();
+    for r in &layout.replication {
+        let place = format!(
+            "replication {} -> {}",
+            layout.name_of(r.primary),
+            layout.name_of(r.replica)
+        );
+        let is_db = |id: NodeId| {
+            layout
+                .node(id)
+                .is_some_and(|n| n.kind.tag() == KindTag::Database)
+        };
+        if !is_db(r.primary) || !is_db(r.replica) {
+            err(
+                Some(r.replica),
+                place.clone(),
+                "replication links two databases: a primary and its replica".into(),
+            );
+            continue;
+        }
+        if r.primary == r.replica {
+            err(
+                Some(r.replica),
+                place.clone(),
+                "a database cannot replicate itself".into(),
+            );
+        }
+        if let Some(other) = primary_of.insert(r.replica, r.primary)
+            && other != r.primary
+        {
+            err(
+                Some(r.replica),
+                place.clone(),
+                format!(
+                    "{} already replicates from {}: a replica has one primary",
+                    layout.name_of(r.replica),
+                    layout.name_of(other)
+                ),
+            );
+        }
+        if !(r.lag_ms.is_finite() && (0.0..=600_000.0).contains(&r.lag_ms)) {
+            err(
+                Some(r.replica),
+                place,
+                format!(
+                    "lag_ms = {} is out of range: it must be from 0 to 600000 ms",
+                    r.lag_ms
+                ),
+            );
+        }
+    }
+    for (replica, primary) in &primary_of {
+        if primary_of.contains_key(primary) {
+            err(
+                Some(*replica),
+                format!(
+                    "replication {} -> {}",
+                    layout.name_of(*primary),
+                    layout.name_of(*replica)
+                ),
+                format!(
+                    "{} is itself a replica: replicate from the primary directly",
+                    layout.name_of(*primary)
+                ),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,7 +767,7 @@ mod tests {
         let why = wire_refusal(KindTag::AppServer, KindTag::Client).unwrap_or_default();
         assert_eq!(
             why,
-            "an app server cannot call a client; it may call: load balancer, session store, database"
+            "an app server cannot call a client; it may call: load balancer, session store, cache, shard router, database"
         );
         assert!(wire_refusal(KindTag::Client, KindTag::LoadBalancer).is_none());
     }

@@ -42,6 +42,8 @@ pub enum Command {
     Kill(Target),
     /// Bring a killed node back, empty.
     Revive(Target),
+    /// Empty a cache (or one member of a cluster): the next reads all miss.
+    Flush(Target),
     /// Multiply a node's service times by `factor` (1 restores normal speed).
     Slow { target: Target, factor: f64 },
     /// Set a client's open-loop rate at once (a step; two steps make a spike).
@@ -73,7 +75,10 @@ impl Command {
     /// The node the command is about, if it is about one.
     pub fn node(&self) -> Option<NodeId> {
         match self {
-            Command::Kill(t) | Command::Revive(t) | Command::Slow { target: t, .. } => Some(t.node),
+            Command::Kill(t)
+            | Command::Revive(t)
+            | Command::Flush(t)
+            | Command::Slow { target: t, .. } => Some(t.node),
             Command::SetQps { node, .. }
             | Command::RampQps { node, .. }
             | Command::SetParam { node, .. }
@@ -182,6 +187,7 @@ impl Command {
             }
             Command::Kill(_)
             | Command::Revive(_)
+            | Command::Flush(_)
             | Command::Slow { .. }
             | Command::SetQps { .. }
             | Command::RampQps { .. } => Ok(()),

@@ -10,6 +10,7 @@ pub mod command;
 pub mod file;
 pub mod node;
 pub mod params;
+pub mod size;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,10 +18,12 @@ pub use check::{Problem, Severity, check};
 pub use command::{Command, Scripted, Target};
 pub use file::{LoadError, from_ron, to_ron};
 pub use node::{
-    AppParams, Arrivals, BalancerParams, ClientParams, DbParams, EntryMode, EntryParams, KeyDist,
-    KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, PathRule, PathShare, ServiceDist, Sessions,
-    StoreParams,
+    AppParams, Arrivals, Autoscale, BalancerParams, CacheParams, ClientParams, DbParams, EntryMode,
+    EntryParams, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, OnWrite,
+    Partitioning, PathRule, PathShare, Placement, ReadFrom, RouterParams, ScaleMetric, ServiceDist,
+    Sessions, StoreParams,
 };
+pub use size::Size;
 
 /// The layout format version this build writes. Every format change bumps it, and
 /// `file::from_ron` keeps loading every earlier version.
@@ -170,6 +173,45 @@ pub struct Layout {
     pub goals: Vec<Goal>,
     /// Commands applied at set simulated times: traffic steps, ramps, spikes, faults.
     pub script: Vec<Scripted>,
+    /// Read replicas: which database replicates from which (a relation, not a call).
+    pub replication: Vec<Replication>,
+}
+
+/// How a replica receives the primary's writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicationMode {
+    /// The primary acknowledges a write at once; the replica applies it after the lag. Fast,
+    /// and a failover loses what had not yet reached the promoted replica.
+    #[default]
+    Async,
+    /// The primary acknowledges a write only once the replica has it: slower writes, nothing
+    /// lost in a failover.
+    Sync,
+}
+
+/// How replication lag is drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LagDist {
+    #[default]
+    Constant,
+    Exponential,
+}
+
+/// `replica` replicates from `primary`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    pub primary: NodeId,
+    pub replica: NodeId,
+    #[serde(default)]
+    pub mode: ReplicationMode,
+    /// Mean time from a write at the primary to the replica applying it.
+    #[serde(default)]
+    pub lag_ms: f64,
+    #[serde(default)]
+    pub lag: LagDist,
 }
 
 impl Default for Layout {
@@ -185,6 +227,7 @@ impl Default for Layout {
             wires: Vec::new(),
             goals: Vec::new(),
             script: Vec::new(),
+            replication: Vec::new(),
         }
     }
 }

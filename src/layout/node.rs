@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::size::Size;
+
 /// What a node is, with its parameters. In RON: `client(qps: 3600)`, `app_server(count: 3)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -14,6 +16,10 @@ pub enum NodeKind {
     AppServer(AppParams),
     /// A shared session store (Redis-like) that app servers keep sessions in.
     SessionStore(StoreParams),
+    /// A cache (Redis/memcached-like), or a cluster of `count` caches placed by key.
+    Cache(CacheParams),
+    /// Splits keys over the databases it is wired to (the shards).
+    ShardRouter(RouterParams),
     Database(DbParams),
 }
 
@@ -26,17 +32,21 @@ pub enum KindTag {
     LoadBalancer,
     AppServer,
     SessionStore,
+    Cache,
+    ShardRouter,
     Database,
 }
 
 impl KindTag {
     /// Every kind, in palette order.
-    pub const ALL: [KindTag; 6] = [
+    pub const ALL: [KindTag; 8] = [
         KindTag::Client,
         KindTag::Entry,
         KindTag::LoadBalancer,
         KindTag::AppServer,
         KindTag::SessionStore,
+        KindTag::Cache,
+        KindTag::ShardRouter,
         KindTag::Database,
     ];
 
@@ -48,6 +58,8 @@ impl KindTag {
             KindTag::LoadBalancer => "load_balancer",
             KindTag::AppServer => "app_server",
             KindTag::SessionStore => "session_store",
+            KindTag::Cache => "cache",
+            KindTag::ShardRouter => "shard_router",
             KindTag::Database => "database",
         }
     }
@@ -60,6 +72,8 @@ impl KindTag {
             KindTag::LoadBalancer => "load balancer",
             KindTag::AppServer => "app server",
             KindTag::SessionStore => "session store",
+            KindTag::Cache => "cache",
+            KindTag::ShardRouter => "shard router",
             KindTag::Database => "database",
         }
     }
@@ -72,6 +86,8 @@ impl KindTag {
             KindTag::LoadBalancer => NodeKind::LoadBalancer(BalancerParams::default()),
             KindTag::AppServer => NodeKind::AppServer(AppParams::default()),
             KindTag::SessionStore => NodeKind::SessionStore(StoreParams::default()),
+            KindTag::Cache => NodeKind::Cache(CacheParams::default()),
+            KindTag::ShardRouter => NodeKind::ShardRouter(RouterParams::default()),
             KindTag::Database => NodeKind::Database(DbParams::default()),
         }
     }
@@ -86,16 +102,44 @@ impl NodeKind {
             NodeKind::LoadBalancer(_) => KindTag::LoadBalancer,
             NodeKind::AppServer(_) => KindTag::AppServer,
             NodeKind::SessionStore(_) => KindTag::SessionStore,
+            NodeKind::Cache(_) => KindTag::Cache,
+            NodeKind::ShardRouter(_) => KindTag::ShardRouter,
             NodeKind::Database(_) => KindTag::Database,
         }
     }
 
-    /// How many simulated instances the node stands for (a pool's `count`, else 1).
+    /// How many simulated instances the node stands for (a pool's or cluster's `count`, else
+    /// 1).
     pub fn count(&self) -> u32 {
         match self {
             NodeKind::AppServer(p) => p.count,
+            NodeKind::Cache(p) => p.count,
             _ => 1,
         }
+    }
+
+    /// The instance size of a server-like node (`None` for clients, entries, balancers and
+    /// routers, which are not priced).
+    pub fn size(&self) -> Option<Size> {
+        match self {
+            NodeKind::AppServer(p) => Some(p.size),
+            NodeKind::SessionStore(p) => Some(p.size),
+            NodeKind::Cache(p) => Some(p.size),
+            NodeKind::Database(p) => Some(p.size),
+            _ => None,
+        }
+    }
+
+    /// Set the size of a server-like node; false for kinds without one.
+    pub fn set_size(&mut self, size: Size) -> bool {
+        match self {
+            NodeKind::AppServer(p) => p.size = size,
+            NodeKind::SessionStore(p) => p.size = size,
+            NodeKind::Cache(p) => p.size = size,
+            NodeKind::Database(p) => p.size = size,
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -411,6 +455,7 @@ pub struct StoreParams {
     pub service_ms: f64,
     /// Sessions it holds before evicting the least recently used.
     pub capacity_sessions: u32,
+    pub size: Size,
 }
 
 impl Default for StoreParams {
@@ -420,6 +465,7 @@ impl Default for StoreParams {
             queue_capacity: 10_000,
             service_ms: 0.2,
             capacity_sessions: 1_000_000,
+            size: Size::Large,
         }
     }
 }
@@ -452,6 +498,52 @@ pub struct AppParams {
     pub service_cv: f64,
     /// Where user sessions live.
     pub sessions: Sessions,
+    /// Instance size: a bigger box serves faster (USL) and costs more.
+    pub size: Size,
+    /// Let the pool change its own `count` to hold a target.
+    pub autoscale: Option<Autoscale>,
+}
+
+/// What an autoscaler watches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleMetric {
+    /// Mean CPU utilization of the pool's ready members, 0 to 1.
+    #[default]
+    CpuUtilization,
+    /// Mean queue length per ready member.
+    QueueLength,
+}
+
+/// An autoscaling policy for a pool (target tracking).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Autoscale {
+    pub metric: ScaleMetric,
+    /// The value to hold the metric at, e.g. 0.6 utilization.
+    pub target: f64,
+    pub min: u32,
+    pub max: u32,
+    /// How often the autoscaler looks, seconds.
+    pub interval_s: f64,
+    /// After a change, no scale-in for this long (scale-out is never held back).
+    pub cooldown_s: f64,
+    /// A new server boots for this long before it serves.
+    pub boot_s: f64,
+}
+
+impl Default for Autoscale {
+    fn default() -> Self {
+        Autoscale {
+            metric: ScaleMetric::CpuUtilization,
+            target: 0.6,
+            min: 1,
+            max: 10,
+            interval_s: 5.0,
+            cooldown_s: 60.0,
+            boot_s: 30.0,
+        }
+    }
 }
 
 impl Default for AppParams {
@@ -464,6 +556,8 @@ impl Default for AppParams {
             service_ms: 5.0,
             service_cv: 1.0,
             sessions: Sessions::None,
+            size: Size::Large,
+            autoscale: None,
         }
     }
 }
@@ -481,6 +575,24 @@ pub struct DbParams {
     pub write_ms: f64,
     /// Coefficient of variation of a log-normal service time.
     pub service_cv: f64,
+    pub size: Size,
+    /// Where a primary's reads go when it has read replicas.
+    pub reads: ReadFrom,
+    /// How long after a primary dies a replica is promoted in its place.
+    pub promotion_delay_ms: f64,
+}
+
+/// Where reads go in a replicated database.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFrom {
+    /// The primary only (replicas are standbys).
+    Primary,
+    /// The replicas only.
+    #[default]
+    Replicas,
+    /// The primary and the replicas, in turn.
+    PrimaryAndReplicas,
 }
 
 impl Default for DbParams {
@@ -492,6 +604,117 @@ impl Default for DbParams {
             read_ms: 2.0,
             write_ms: 5.0,
             service_cv: 1.0,
+            size: Size::Large,
+            reads: ReadFrom::Replicas,
+            promotion_delay_ms: 30_000.0,
+        }
+    }
+}
+
+/// Which entry a cache evicts when full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Eviction {
+    /// Least recently used.
+    #[default]
+    Lru,
+    /// Least frequently used (ties: least recently used).
+    Lfu,
+}
+
+/// How keys are placed on the members of a cache cluster or on shards.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// A hash ring: adding a member moves about 1/n of the keys.
+    #[default]
+    ConsistentHash,
+    /// Hash modulo the member count: adding a member moves most keys.
+    Modulo,
+}
+
+/// What a write does to the cached copy of its key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnWrite {
+    /// Delete it: the next read misses and reloads from the database.
+    #[default]
+    Invalidate,
+    /// Overwrite it with the new value.
+    Update,
+}
+
+/// A cache, or a cluster of `count` caches. App servers wired to it use cache-aside: read the
+/// cache, on a miss read the database and fill the cache.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheParams {
+    /// Members of the cluster.
+    pub count: u32,
+    /// Entries each member holds.
+    pub capacity_entries: u32,
+    pub eviction: Eviction,
+    /// Entries expire this long after they are written (0: never).
+    pub ttl_s: f64,
+    /// Mean time of one lookup (hit or miss).
+    pub hit_ms: f64,
+    pub workers: u32,
+    pub queue_capacity: u32,
+    pub placement: Placement,
+    /// Ring points per member for consistent-hash placement.
+    pub virtual_nodes: u32,
+    pub on_write: OnWrite,
+    pub size: Size,
+}
+
+impl Default for CacheParams {
+    fn default() -> Self {
+        CacheParams {
+            count: 1,
+            capacity_entries: 10_000,
+            eviction: Eviction::Lru,
+            ttl_s: 0.0,
+            hit_ms: 0.2,
+            workers: 16,
+            queue_capacity: 10_000,
+            placement: Placement::ConsistentHash,
+            virtual_nodes: 100,
+            on_write: OnWrite::Invalidate,
+            size: Size::Large,
+        }
+    }
+}
+
+/// How a shard router splits keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioning {
+    /// By a hash of the key, placed on a ring (few keys move when shards are added).
+    #[default]
+    Hash,
+    /// By a hash of the key modulo the shard count (most keys move).
+    HashModulo,
+    /// By key range: keys 1..=N split into equal ranges, in wire order (hot ranges stay hot).
+    Range,
+}
+
+/// A shard router: sends each request to the shard (a database wired to it) owning its key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterParams {
+    pub partitioning: Partitioning,
+    /// Time the router adds to each request.
+    pub latency_ms: f64,
+    /// Ring points per shard for `hash` partitioning.
+    pub virtual_nodes: u32,
+}
+
+impl Default for RouterParams {
+    fn default() -> Self {
+        RouterParams {
+            partitioning: Partitioning::Hash,
+            latency_ms: 0.05,
+            virtual_nodes: 100,
         }
     }
 }

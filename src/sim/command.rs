@@ -130,8 +130,29 @@ impl Sim {
                         u.integrate(now);
                         u.alive = true;
                         u.slow = 1.0;
+                        let is_db = u.kind == crate::layout::KindTag::Database;
                         self.start_traffic_if_client(i);
+                        if is_db {
+                            self.on_db_revived(i);
+                        }
                     }
+                }
+            }
+            Command::Flush(t) => {
+                let units = self.targets(*t)?;
+                let mut flushed = false;
+                for i in units {
+                    if let Role::Server {
+                        sessions: super::unit::SessionKeeping::Data(cache),
+                        ..
+                    } = &mut self.units[i as usize].role
+                    {
+                        cache.flush();
+                        flushed = true;
+                    }
+                }
+                if !flushed {
+                    return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
                 }
             }
             Command::Slow { target, factor } => {
@@ -207,6 +228,9 @@ impl Sim {
             // A dead client sends nothing; its users' pending thinks find it dead and stop.
             c.arrival_epoch = c.arrival_epoch.wrapping_add(1);
             c.arrival_pending = false;
+        }
+        if self.units[unit as usize].kind == crate::layout::KindTag::Database {
+            self.on_db_killed(unit);
         }
         // Fail, in slot order, every call the instance holds.
         let inside: Vec<u32> = (0..self.calls.len() as u32)

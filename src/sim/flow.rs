@@ -9,7 +9,7 @@ use super::request::FailReason;
 use super::trace::{Decision, Hop, NO_TRACE, Trace};
 use super::unit::{self, NO_PATH, Role, SessionKeeping};
 use super::{CallState, NONE, ORPHAN, Outcome, Req, Sim};
-use crate::layout::{Layer, LoopMode};
+use crate::layout::{KindTag, Layer, LoopMode};
 
 use rand::RngExt as _;
 
@@ -309,6 +309,8 @@ impl Sim {
             stage: 0,
             attempt: 0,
             lb: LbSlot::default(),
+            hit: false,
+            skip_db: false,
             fail: None,
         };
         match self.free_calls.pop() {
@@ -444,9 +446,14 @@ impl Sim {
         if !u.alive {
             return self.reject(call, FailReason::NodeDown);
         }
+        let relay_latency = match &u.role {
+            Role::Balancer(lb) => Some(lb.latency_ns),
+            Role::Router(r) => Some(r.latency_ns),
+            _ => None,
+        };
         match &u.role {
-            Role::Balancer(lb) => {
-                let done_at = now + lb.latency_ns;
+            Role::Balancer(_) | Role::Router(_) => {
+                let done_at = now + relay_latency.unwrap_or(0);
                 let c = &mut self.calls[call as usize];
                 c.state = CallState::Service;
                 let ev = Ev::Done {
@@ -486,8 +493,10 @@ impl Sim {
         let c = &mut self.calls[call as usize];
         let req = c.req;
         let r = &self.reqs[req as usize];
-        let (read, user_key, client, user) = (r.read, r.user_key, r.client, r.user);
+        let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
+        let counted = r.counted;
         let u = &mut self.units[c.callee as usize];
+        let is_db = u.kind == crate::layout::KindTag::Database;
         let Role::Server { service, sessions } = &mut u.role else {
             return;
         };
@@ -508,7 +517,31 @@ impl Sim {
                 }
                 hit
             }
+            SessionKeeping::Data(cache) => {
+                // A data cache: the lookup hits or misses; the app server fills it on a miss.
+                let hit = read && cache.get(u64::from(key), now);
+                c.hit = hit;
+                if hit {
+                    self.totals.interval_cache_hits += 1;
+                    if counted {
+                        self.totals.cache_hits += 1;
+                    }
+                } else {
+                    self.totals.interval_cache_misses += 1;
+                    if counted {
+                        self.totals.cache_misses += 1;
+                    }
+                }
+                true
+            }
         };
+        if is_db {
+            if read {
+                self.totals.interval_db_reads += 1;
+            } else {
+                self.totals.interval_db_writes += 1;
+            }
+        }
         u.integrate(now);
         u.held += 1;
         u.serving += 1;
@@ -533,9 +566,15 @@ impl Sim {
         let u = &mut self.units[unit as usize];
         match &mut u.role {
             Role::Balancer(_) => self.lb_forward(call),
+            Role::Router(_) => self.router_forward(call),
             Role::Server { .. } => {
                 u.integrate(now);
                 u.serving -= 1;
+                let is_db = u.kind == crate::layout::KindTag::Database;
+                // A synchronous write holds the worker until its replicas have it.
+                if is_db && self.on_db_served(call) {
+                    return;
+                }
                 self.proceed(call);
             }
             Role::Entry(_) | Role::Client(_) => {}
@@ -625,9 +664,24 @@ impl Sim {
 
     /// An app server makes its next downstream call, or answers when it has made them all.
     pub(super) fn proceed(&mut self, call: u32) {
-        let stage = self.calls[call as usize].stage as usize;
-        let unit = self.calls[call as usize].callee;
-        if stage >= self.units[unit as usize].routes.len() {
+        let c = &self.calls[call as usize];
+        let (mut stage, unit, skip_db) = (c.stage as usize, c.callee, c.skip_db);
+        let read = self.reqs[c.req as usize].read;
+        let routes = &self.units[unit as usize].routes;
+        // Cache-aside: a write does not read the cache; a cache hit does not read the database.
+        while let Some(r) = routes.get(stage) {
+            let skip = match r.to_kind {
+                KindTag::Cache => !read,
+                KindTag::Database | KindTag::ShardRouter => skip_db,
+                _ => false,
+            };
+            if !skip {
+                break;
+            }
+            stage += 1;
+        }
+        self.calls[call as usize].stage = stage as u16;
+        if stage >= routes.len() {
             return self.finish(call, None);
         }
         let c = &mut self.calls[call as usize];
@@ -649,9 +703,27 @@ impl Sim {
         if route.units.is_empty() {
             return self.finish(call, Some(FailReason::NoBackend));
         }
-        let i = route.next % route.units.len();
-        route.next = (i + 1) % route.units.len();
-        let (to, lat, policy) = (route.units[i], route.latency_ns, route.policy);
+        let (lat, policy, to_kind, to_node) =
+            (route.latency_ns, route.policy, route.to_kind, route.to_node);
+        let r = &self.reqs[req as usize];
+        let (key, read) = (r.key, r.read);
+        let to = match (to_kind, &route.placement) {
+            // A cache cluster: the member owning the key.
+            (KindTag::Cache, Some(p)) => p
+                .member(key, route.units.len())
+                .map(|i| route.units[i])
+                .unwrap_or(route.units[0]),
+            // A database: writes to the primary, reads as it spreads them.
+            (KindTag::Database, _) => match self.resolve_db(to_node, read) {
+                Some(u) => u,
+                None => return self.finish(call, Some(FailReason::NoBackend)),
+            },
+            _ => {
+                let i = route.next % route.units.len();
+                route.next = (i + 1) % route.units.len();
+                route.units[i]
+            }
+        };
         self.calls[call as usize].state = CallState::Waiting;
         let child = self.alloc_call(req, call, unit, to, lat, policy);
         self.send(child);
@@ -676,6 +748,9 @@ impl Sim {
             u.integrate(now);
             u.held -= 1;
             self.drain_queue(unit);
+            if self.units[unit as usize].draining {
+                self.retire_if_idle(unit);
+            }
         }
         self.send_reply(call);
     }
@@ -683,7 +758,7 @@ impl Sim {
     /// A reply reaches the caller.
     pub(super) fn reply(&mut self, call: u32) {
         let c = &self.calls[call as usize];
-        let (parent, parent_epoch, req, fail, policy, callee, lb) = (
+        let (parent, parent_epoch, req, fail, policy, callee, lb, hit) = (
             c.parent,
             c.parent_epoch,
             c.req,
@@ -691,6 +766,7 @@ impl Sim {
             c.policy,
             c.callee,
             c.lb,
+            c.hit,
         );
         self.free_call(call);
         if parent == ORPHAN {
@@ -709,6 +785,17 @@ impl Sim {
             return;
         }
         let caller = p.callee;
+        if fail.is_none() {
+            match self.units[callee as usize].kind {
+                KindTag::Cache if hit => self.calls[parent as usize].skip_db = true,
+                KindTag::Database | KindTag::ShardRouter
+                    if matches!(self.units[caller as usize].role, Role::Server { .. }) =>
+                {
+                    self.touch_cache_after_db(parent)
+                }
+                _ => {}
+            }
+        }
         self.on_child_done(parent, caller, callee, lb, policy, fail);
     }
 
@@ -863,6 +950,7 @@ impl Sim {
                 let stage = self.calls[call as usize].stage.saturating_sub(1) as usize;
                 self.call_stage(call, stage);
             }
+            Role::Router(_) => self.router_forward(call),
             Role::Client(_) => {}
         }
     }

@@ -66,6 +66,21 @@ pub struct NodeMetrics {
     pub unstable: bool,
     pub queue_now: u32,
     pub workers: u32,
+    /// A cache's counters since it started (or was last flushed or resized).
+    pub cache: Option<CacheMetrics>,
+    /// On-demand price of the instance (0 for unpriced kinds).
+    pub usd_per_hour: f64,
+}
+
+/// A cache instance's counters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CacheMetrics {
+    pub hits: u64,
+    pub misses: u64,
+    pub hit_ratio: f64,
+    pub evictions: u64,
+    /// Keys held now.
+    pub keys: u64,
 }
 
 /// The metrics of a run at its current time.
@@ -92,6 +107,22 @@ pub struct Metrics {
     pub sessions_lost: u64,
     /// Busiest app server's served calls over the mean of all app servers (1: even spread).
     pub load_max_over_mean: f64,
+    /// Reads served by a replica that had not yet applied the latest write to their key.
+    pub stale_reads: u64,
+    /// Acknowledged writes a promoted replica never received (asynchronous replication).
+    pub writes_lost: u64,
+    /// Replicas promoted to primary.
+    pub promotions: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Cache lookups that hit, over all lookups (0 with no cache).
+    pub cache_hit_ratio: f64,
+    /// What the layout's priced instances cost per hour, averaged over the measured time.
+    pub cost_usd_per_hour: f64,
+    /// The measured time's cost over the requests completed in it, per million.
+    pub cost_usd_per_million_requests: f64,
+    pub autoscale: Vec<super::AutoscaleReport>,
+    pub shard_moves: Vec<super::ShardMove>,
     pub throughput_rps: f64,
     pub latency_ms: LatencyMs,
     /// Per instance, sorted by id.

@@ -14,6 +14,7 @@
 
 pub mod balance;
 mod command;
+mod data;
 pub mod entry;
 mod flow;
 pub mod hash;
@@ -37,6 +38,7 @@ use hdrhistogram::Histogram;
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use command::{CommandSource, LoggedCommand};
+pub use data::{AutoscaleReport, ShardMove};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
@@ -109,6 +111,10 @@ struct Call {
     attempt: u8,
     /// Where a balancer placed this call (to release its in-flight count).
     lb: flow::LbSlot,
+    /// A cache lookup found the key.
+    hit: bool,
+    /// An app server had a cache hit: it skips the database.
+    skip_db: bool,
     fail: Option<FailReason>,
 }
 
@@ -148,6 +154,11 @@ struct Totals {
     retries: u64,
     session_misses: u64,
     sessions_lost: u64,
+    stale_reads: u64,
+    writes_lost: u64,
+    promotions: u64,
+    cache_hits: u64,
+    cache_misses: u64,
     latency: Histogram<u64>,
     latency_sum_ns: u128,
     /// All live requests, counted or not.
@@ -156,6 +167,10 @@ struct Totals {
     interval_latency: Histogram<u64>,
     interval_completed: u64,
     interval_failed: u64,
+    interval_cache_hits: u64,
+    interval_cache_misses: u64,
+    interval_db_reads: u64,
+    interval_db_writes: u64,
 }
 
 /// A deterministic simulation of one layout. `Clone + Send`: fork it, or run replicas in
@@ -188,8 +203,11 @@ pub struct Sim {
     /// Commands waiting for their tick: (tick, order, command, source).
     pending: Vec<(u64, u64, Command, CommandSource)>,
     pending_seq: u64,
-    /// Scripted commands the running system refused, with why.
+    /// Scripted commands the running system refused, and events worth a line (promotions).
     notes: Vec<String>,
+    repl: Vec<data::ReplGroup>,
+    autoscalers: Vec<data::Autoscaler>,
+    shard_moves: Vec<data::ShardMove>,
 }
 
 impl Sim {
@@ -232,12 +250,21 @@ impl Sim {
                 retries: 0,
                 session_misses: 0,
                 sessions_lost: 0,
+                stale_reads: 0,
+                writes_lost: 0,
+                promotions: 0,
+                cache_hits: 0,
+                cache_misses: 0,
                 latency: metrics::new_histogram(),
                 latency_sum_ns: 0,
                 live_all: 0,
                 interval_latency: metrics::new_interval_histogram(),
                 interval_completed: 0,
                 interval_failed: 0,
+                interval_cache_hits: 0,
+                interval_cache_misses: 0,
+                interval_db_reads: 0,
+                interval_db_writes: 0,
             },
             series: Series::default(),
             traces: Traces::new(config.trace),
@@ -245,15 +272,20 @@ impl Sim {
             pending: Vec::new(),
             pending_seq: 0,
             notes: Vec::new(),
+            repl: Vec::new(),
+            autoscalers: Vec::new(),
+            shard_moves: Vec::new(),
         };
         let nodes = sim.layout.nodes.clone();
         for node in &nodes {
             sim.add_units(node.id, &node.kind, &node.name, 0);
         }
+        sim.build_replication();
         sim.rebuild_routes();
         for i in 0..sim.units.len() as u32 {
             sim.start_unit(i);
         }
+        sim.build_autoscalers();
         let script = sim.layout.script.clone();
         for s in script {
             let at_ns = layout::s_to_ns(s.at_s);
@@ -399,6 +431,19 @@ impl Sim {
         };
         let t = &self.totals;
         let first_attempts = t.calls.saturating_sub(t.retries);
+        // What the measured window cost: every priced instance, for the time it existed.
+        let dollars: f64 = self
+            .units
+            .iter()
+            .map(|u| {
+                let mut billed = u.stats.billed_ns;
+                if !u.removed {
+                    billed += u128::from(now.saturating_sub(u.stats.last_ns));
+                }
+                billed as f64 / 3.6e12 * u.usd_per_hour
+            })
+            .sum();
+        let lookups = t.cache_hits + t.cache_misses;
         nodes.sort_by_key(|n| n.id);
         let failures = FailReason::ALL
             .iter()
@@ -421,6 +466,32 @@ impl Sim {
             session_misses: t.session_misses,
             sessions_lost: t.sessions_lost,
             load_max_over_mean,
+            stale_reads: t.stale_reads,
+            writes_lost: t.writes_lost,
+            promotions: t.promotions,
+            cache_hits: t.cache_hits,
+            cache_misses: t.cache_misses,
+            cache_hit_ratio: if lookups > 0 {
+                t.cache_hits as f64 / lookups as f64
+            } else {
+                0.0
+            },
+            cost_usd_per_hour: if measured_s > 0.0 {
+                dollars / (measured_s / 3600.0)
+            } else {
+                self.units
+                    .iter()
+                    .filter(|u| !u.removed)
+                    .map(|u| u.usd_per_hour)
+                    .sum()
+            },
+            cost_usd_per_million_requests: if t.completed > 0 {
+                dollars / t.completed as f64 * 1e6
+            } else {
+                0.0
+            },
+            autoscale: self.autoscale_report(),
+            shard_moves: self.shard_moves.clone(),
             throughput_rps: if measured_s > 0.0 {
                 self.totals.completed as f64 / measured_s
             } else {
@@ -533,6 +604,10 @@ impl Sim {
             Ev::Probe { unit } => self.on_probe(unit),
             Ev::ProbeFail { unit, backend } => self.on_probe_fail(unit, backend),
             Ev::EntryCheck { unit } => self.on_entry_check(unit),
+            Ev::Promote { group, epoch } => self.on_promote(group, epoch),
+            Ev::Replicated { call, epoch } => self.on_replicated(call, epoch),
+            Ev::Ready { unit } => self.on_ready(unit),
+            Ev::Autoscale { index } => self.on_autoscale(index),
         }
     }
 
@@ -574,6 +649,20 @@ impl Sim {
         s.latency_p95_ms.push(q[1]);
         s.latency_p99_ms.push(q[2]);
         s.in_flight.push(t.live_all as f32);
+        let lookups = t.interval_cache_hits + t.interval_cache_misses;
+        s.cache_hit_ratio.push(if lookups > 0 {
+            (t.interval_cache_hits as f64 / lookups as f64) as f32
+        } else {
+            0.0
+        });
+        s.db_reads_per_s
+            .push((t.interval_db_reads as f64 / interval_s) as f32);
+        s.db_writes_per_s
+            .push((t.interval_db_writes as f64 / interval_s) as f32);
+        t.interval_cache_hits = 0;
+        t.interval_cache_misses = 0;
+        t.interval_db_reads = 0;
+        t.interval_db_writes = 0;
         t.interval_latency.reset();
         t.interval_completed = 0;
         t.interval_failed = 0;
@@ -627,12 +716,16 @@ impl Sim {
         }
     }
 
-    /// The live instances of a node, by member index.
+    /// The instances of a node in rotation (not removed, booted, not draining), by member.
     fn members(&self, node: NodeId) -> Vec<u32> {
+        let now = self.now_ns;
         self.unit_index
             .range((node, 0)..=(node, u32::MAX))
             .map(|(_, &i)| i)
-            .filter(|&i| !self.units[i as usize].removed)
+            .filter(|&i| {
+                let u = &self.units[i as usize];
+                !u.removed && !u.draining && u.ready_ns <= now
+            })
             .collect()
     }
 
@@ -653,12 +746,49 @@ impl Sim {
                 weight: w.weight,
                 policy,
                 to_kind,
+                placement: None,
                 next: 0,
             });
         }
-        // An app server looks the session up first, then makes its other calls in wire order.
+        // An app server looks the session up first, then makes its other calls in wire order,
+        // with a cache before the database it fronts (cache-aside).
         for routes in by_node.values_mut() {
-            routes.sort_by_key(|r| r.to_kind != KindTag::SessionStore);
+            routes.sort_by_key(|r| match r.to_kind {
+                KindTag::SessionStore => 0,
+                KindTag::Cache => 1,
+                _ => 2,
+            });
+            for r in routes.iter_mut() {
+                if let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) {
+                    let keys: Vec<u64> = r
+                        .units
+                        .iter()
+                        .map(|&u| {
+                            let u = &self.units[u as usize];
+                            hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
+                        })
+                        .collect();
+                    r.placement =
+                        Some(unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes));
+                }
+            }
+        }
+        // Shard routers: their shards are the databases they are wired to, in wire order.
+        let routers: Vec<(u32, Vec<NodeId>)> = self
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.kind == KindTag::ShardRouter && !u.removed)
+            .map(|(i, u)| {
+                let shards = by_node
+                    .get(&u.node)
+                    .map(|rs| rs.iter().map(|r| r.to_node).collect())
+                    .unwrap_or_default();
+                (i as u32, shards)
+            })
+            .collect();
+        for (unit, shards) in routers {
+            self.set_router_shards(unit, shards);
         }
         let ids: Vec<(u64, u64)> = self
             .units
@@ -809,5 +939,22 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
         unstable: matches!(u.role, Role::Server { .. }) && offered_load >= 1.0,
         queue_now: u.queue.len() as u32,
         workers: u.workers,
+        cache: match &u.role {
+            Role::Server {
+                sessions: unit::SessionKeeping::Data(c),
+                ..
+            } => {
+                let k = c.counters();
+                Some(metrics::CacheMetrics {
+                    hits: k.hits,
+                    misses: k.misses,
+                    hit_ratio: k.hit_ratio(),
+                    evictions: k.evictions,
+                    keys: u64::from(c.len()),
+                })
+            }
+            _ => None,
+        },
+        usd_per_hour: u.usd_per_hour,
     }
 }

@@ -36,6 +36,14 @@ pub enum Ev {
     ProbeFail { unit: u32, backend: u32 },
     /// An entry's heartbeat or DNS check.
     EntryCheck { unit: u32 },
+    /// Promote a replica if the group's primary is still down.
+    Promote { group: u32, epoch: u32 },
+    /// A synchronous write's replicas have it.
+    Replicated { call: u32, epoch: u32 },
+    /// A booting server is ready to serve.
+    Ready { unit: u32 },
+    /// An autoscaler looks at its pool.
+    Autoscale { index: u32 },
 }
 
 /// An event and its sort key: the time in the high 64 bits, the sequence number in the low

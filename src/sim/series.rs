@@ -94,6 +94,10 @@ pub struct Series {
     pub latency_p95_ms: Ring,
     pub latency_p99_ms: Ring,
     pub in_flight: Ring,
+    /// Cache lookups that hit over all lookups in the interval (0 when there were none).
+    pub cache_hit_ratio: Ring,
+    pub db_reads_per_s: Ring,
+    pub db_writes_per_s: Ring,
     /// Per instance, indexed like the core's instances.
     pub units: Vec<UnitSeries>,
 }

@@ -7,13 +7,16 @@ use rand::RngExt as _;
 use rand_distr::{Distribution as _, Exp1, LogNormal, Zipf};
 
 use crate::layout::{
-    Arrivals, ClientParams, KeyDist, KindTag, LoopMode, NodeId, NodeKind, ServiceDist, Sessions,
+    Arrivals, ClientParams, Eviction, KeyDist, KindTag, LoopMode, NodeId, NodeKind, Placement,
+    RouterParams, ServiceDist, Sessions, s_to_ns,
 };
 
 use super::cache::{Cache, Policy};
 use super::entry::EntryState;
 use super::lb::LbState;
+use super::ring::HashRing;
 use super::rng::{SimRng, Stream, stream};
+use super::sizing::capacity_factor;
 
 /// A non-negative duration in ns, rounded to the nearest nanosecond. (`f64::round` is a libm
 /// call; adding one half and truncating is the same for non-negative values and much faster.)
@@ -33,10 +36,12 @@ pub struct ServiceModel {
 }
 
 impl ServiceModel {
-    /// A model with these means (ms) and shape.
-    pub fn new(dist: ServiceDist, read_ms: f64, write_ms: f64, cv: f64) -> Self {
-        let read_mean_ns = read_ms * 1e6;
-        let write_mean_ns = write_ms * 1e6;
+    /// A model with these means (ms, on the smallest size) and shape, on a box `speedup`
+    /// times faster.
+    pub fn new(dist: ServiceDist, read_ms: f64, write_ms: f64, cv: f64, speedup: f64) -> Self {
+        let speedup = if speedup > 0.0 { speedup } else { 1.0 };
+        let read_mean_ns = read_ms * 1e6 / speedup;
+        let write_mean_ns = write_ms * 1e6 / speedup;
         let lognormal = if dist == ServiceDist::LogNormal && cv > 0.0 {
             match (
                 LogNormal::from_mean_cv(read_mean_ns.max(1.0), cv),
@@ -86,6 +91,75 @@ impl ServiceModel {
             },
         };
         ns(x)
+    }
+}
+
+/// A shard router's settings and its ring over the shards.
+#[derive(Clone, Debug)]
+pub struct RouterState {
+    pub params: RouterParams,
+    pub latency_ns: u64,
+    /// The shards (database nodes) in wire order, and a ring over them.
+    pub shards: Vec<NodeId>,
+    pub ring: HashRing,
+}
+
+impl RouterState {
+    /// A router over `shards`.
+    pub fn new(params: &RouterParams, shards: Vec<NodeId>) -> Self {
+        let keys: Vec<u64> = shards.iter().map(|s| u64::from(s.0)).collect();
+        RouterState {
+            params: params.clone(),
+            latency_ns: crate::layout::ms_to_ns(params.latency_ms),
+            ring: HashRing::new(&keys, params.virtual_nodes.max(1), 0x5eed_5a2d),
+            shards,
+        }
+    }
+
+    /// The shard index owning `key` out of `keys` keys.
+    pub fn shard_of(&self, key: u32, keys: u32) -> Option<usize> {
+        let n = self.shards.len();
+        if n == 0 {
+            return None;
+        }
+        let h = super::hash::mix(&[u64::from(key)]);
+        match self.params.partitioning {
+            crate::layout::Partitioning::Hash => self.ring.owner(h),
+            crate::layout::Partitioning::HashModulo => super::ring::modulo_owner(h, n),
+            crate::layout::Partitioning::Range => {
+                let keys = u64::from(keys.max(1));
+                let k = u64::from(key.max(1) - 1).min(keys - 1);
+                Some((k * n as u64 / keys) as usize)
+            }
+        }
+    }
+}
+
+/// How a caller places keys on the members behind a wire (a cache cluster).
+#[derive(Clone, Debug)]
+pub enum KeyPlacement {
+    Ring(HashRing),
+    Modulo,
+}
+
+impl KeyPlacement {
+    /// The member index for `key` among `n` members.
+    pub fn member(&self, key: u32, n: usize) -> Option<usize> {
+        let h = super::hash::mix(&[u64::from(key)]);
+        match self {
+            KeyPlacement::Ring(r) => r.owner(h),
+            KeyPlacement::Modulo => super::ring::modulo_owner(h, n),
+        }
+    }
+
+    /// A placement over members with these stable keys.
+    pub fn new(placement: Placement, member_keys: &[u64], vnodes: u32) -> Self {
+        match placement {
+            Placement::ConsistentHash => {
+                KeyPlacement::Ring(HashRing::new(member_keys, vnodes.max(1), 0xcac4e))
+            }
+            Placement::Modulo => KeyPlacement::Modulo,
+        }
     }
 }
 
@@ -276,6 +350,8 @@ pub struct Route {
     pub policy: u32,
     /// The kind of node called.
     pub to_kind: KindTag,
+    /// For a cache cluster: how keys are placed on its members.
+    pub placement: Option<KeyPlacement>,
     /// Round-robin cursor over `units` when the caller is not a balancer.
     pub next: usize,
 }
@@ -289,6 +365,8 @@ pub enum SessionKeeping {
     Local(BTreeSet<u64>),
     /// A session store: the sessions it holds, least recently used evicted first.
     Store(Box<Cache>),
+    /// A data cache: the keys it holds.
+    Data(Box<Cache>),
 }
 
 impl SessionKeeping {
@@ -297,7 +375,7 @@ impl SessionKeeping {
         match self {
             SessionKeeping::None => 0,
             SessionKeeping::Local(s) => s.len() as u64,
-            SessionKeeping::Store(c) => u64::from(c.len()),
+            SessionKeeping::Store(c) | SessionKeeping::Data(c) => u64::from(c.len()),
         }
     }
 
@@ -312,7 +390,7 @@ impl SessionKeeping {
         match self {
             SessionKeeping::None => {}
             SessionKeeping::Local(s) => s.clear(),
-            SessionKeeping::Store(c) => c.flush(),
+            SessionKeeping::Store(c) | SessionKeeping::Data(c) => c.flush(),
         }
         n
     }
@@ -324,7 +402,9 @@ pub enum Role {
     Client(Box<ClientState>),
     Entry(Box<EntryState>),
     Balancer(Box<LbState>),
-    /// An app server, session store or database: workers and a queue.
+    /// A shard router: picks the shard owning the request's key.
+    Router(Box<RouterState>),
+    /// An app server, session store, cache or database: workers and a queue.
     Server {
         service: ServiceModel,
         sessions: SessionKeeping,
@@ -343,6 +423,8 @@ pub struct UnitStats {
     pub held_area: u128,
     pub capacity_area: u128,
     pub queue_area: u128,
+    /// Time the instance existed (booting, up or down), ns: what it is paid for.
+    pub billed_ns: u128,
     pub max_queue: u32,
     /// Expected service demand of arrived calls, ns, for the offered load.
     pub demand_ns: f64,
@@ -364,6 +446,12 @@ pub struct Unit {
     /// Service time multiplier (slow-down fault).
     pub slow: f64,
     pub role: Role,
+    /// A new server boots until then and takes no traffic before.
+    pub ready_ns: u64,
+    /// Taken out of rotation; removed once its last call is done.
+    pub draining: bool,
+    /// On-demand price while it exists (0 for unpriced kinds).
+    pub usd_per_hour: f64,
     pub workers: u32,
     pub queue_capacity: u32,
     /// Calls waiting for a worker.
@@ -406,7 +494,13 @@ impl Unit {
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
             NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
             NodeKind::AppServer(p) => Role::Server {
-                service: ServiceModel::new(p.service, p.service_ms, p.service_ms, p.service_cv),
+                service: ServiceModel::new(
+                    p.service,
+                    p.service_ms,
+                    p.service_ms,
+                    p.service_cv,
+                    capacity_factor(p.size),
+                ),
                 sessions: match p.sessions {
                     Sessions::Local => SessionKeeping::Local(BTreeSet::new()),
                     _ => SessionKeeping::None,
@@ -418,6 +512,7 @@ impl Unit {
                     p.service_ms,
                     p.service_ms,
                     1.0,
+                    capacity_factor(p.size),
                 ),
                 sessions: SessionKeeping::Store(Box::new(Cache::new(
                     Policy::Lru,
@@ -425,8 +520,25 @@ impl Unit {
                     None,
                 ))),
             },
+            NodeKind::Cache(p) => Role::Server {
+                service: ServiceModel::new(
+                    ServiceDist::Exponential,
+                    p.hit_ms,
+                    p.hit_ms,
+                    1.0,
+                    capacity_factor(p.size),
+                ),
+                sessions: SessionKeeping::Data(Box::new(data_cache(p))),
+            },
+            NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
             NodeKind::Database(p) => Role::Server {
-                service: ServiceModel::new(p.service, p.read_ms, p.write_ms, p.service_cv),
+                service: ServiceModel::new(
+                    p.service,
+                    p.read_ms,
+                    p.write_ms,
+                    p.service_cv,
+                    capacity_factor(p.size),
+                ),
                 sessions: SessionKeeping::None,
             },
         };
@@ -434,8 +546,10 @@ impl Unit {
             NodeKind::AppServer(p) => (p.workers, p.queue_capacity),
             NodeKind::Database(p) => (p.workers, p.queue_capacity),
             NodeKind::SessionStore(p) => (p.workers, p.queue_capacity),
+            NodeKind::Cache(p) => (p.workers, p.queue_capacity),
             _ => (0, 0),
         };
+        let usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
         Unit {
             node,
             member,
@@ -445,6 +559,9 @@ impl Unit {
             removed: false,
             slow: 1.0,
             role,
+            ready_ns: 0,
+            draining: false,
+            usd_per_hour,
             workers,
             queue_capacity,
             queue: VecDeque::new(),
@@ -465,6 +582,7 @@ impl Unit {
 
     /// Take the node's changed parameters, keeping queues, state and statistics.
     pub fn set_params(&mut self, kind: &NodeKind) {
+        self.usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
         match (&mut self.role, kind) {
             (Role::Client(c), NodeKind::Client(p)) => {
                 let rate_changed = c.params.qps != p.qps;
@@ -477,7 +595,13 @@ impl Unit {
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
             (Role::Server { service, sessions }, NodeKind::AppServer(p)) => {
-                *service = ServiceModel::new(p.service, p.service_ms, p.service_ms, p.service_cv);
+                *service = ServiceModel::new(
+                    p.service,
+                    p.service_ms,
+                    p.service_ms,
+                    p.service_cv,
+                    capacity_factor(p.size),
+                );
                 self.workers = p.workers;
                 self.queue_capacity = p.queue_capacity;
                 let want_local = p.sessions == Sessions::Local;
@@ -491,13 +615,45 @@ impl Unit {
                 }
             }
             (Role::Server { service, .. }, NodeKind::SessionStore(p)) => {
-                *service =
-                    ServiceModel::new(ServiceDist::Exponential, p.service_ms, p.service_ms, 1.0);
+                *service = ServiceModel::new(
+                    ServiceDist::Exponential,
+                    p.service_ms,
+                    p.service_ms,
+                    1.0,
+                    capacity_factor(p.size),
+                );
                 self.workers = p.workers;
                 self.queue_capacity = p.queue_capacity;
             }
+            (Role::Server { service, sessions }, NodeKind::Cache(p)) => {
+                *service = ServiceModel::new(
+                    ServiceDist::Exponential,
+                    p.hit_ms,
+                    p.hit_ms,
+                    1.0,
+                    capacity_factor(p.size),
+                );
+                self.workers = p.workers;
+                self.queue_capacity = p.queue_capacity;
+                // A resized or re-policied cache starts cold; a plain latency change keeps it.
+                if let SessionKeeping::Data(c) = sessions
+                    && (c.capacity() != p.capacity_entries || c.policy() != policy_of(p.eviction))
+                {
+                    *sessions = SessionKeeping::Data(Box::new(data_cache(p)));
+                }
+            }
+            (Role::Router(r), NodeKind::ShardRouter(p)) => {
+                let shards = r.shards.clone();
+                **r = RouterState::new(p, shards);
+            }
             (Role::Server { service, .. }, NodeKind::Database(p)) => {
-                *service = ServiceModel::new(p.service, p.read_ms, p.write_ms, p.service_cv);
+                *service = ServiceModel::new(
+                    p.service,
+                    p.read_ms,
+                    p.write_ms,
+                    p.service_cv,
+                    capacity_factor(p.size),
+                );
                 self.workers = p.workers;
                 self.queue_capacity = p.queue_capacity;
             }
@@ -517,6 +673,9 @@ impl Unit {
                 s.capacity_area += u128::from(self.workers) * dt;
             }
             s.queue_area += self.queue.len() as u128 * dt;
+            if !self.removed {
+                s.billed_ns += dt;
+            }
             s.last_ns = now_ns;
         }
     }
@@ -534,4 +693,21 @@ impl Unit {
         self.sampled_cpu_area = 0;
         self.sampled_capacity_area = 0;
     }
+}
+
+fn policy_of(e: Eviction) -> Policy {
+    match e {
+        Eviction::Lru => Policy::Lru,
+        Eviction::Lfu => Policy::Lfu,
+    }
+}
+
+/// An empty data cache with a cache node's settings.
+pub fn data_cache(p: &crate::layout::CacheParams) -> Cache {
+    let ttl = s_to_ns(p.ttl_s);
+    Cache::new(
+        policy_of(p.eviction),
+        p.capacity_entries,
+        if ttl > 0 { Some(ttl) } else { None },
+    )
 }
