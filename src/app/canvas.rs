@@ -55,9 +55,16 @@ impl Selection {
 /// A drag in progress.
 #[derive(Clone, Debug, PartialEq)]
 enum Drag {
-    Move { ids: Vec<NodeId>, offset_canvas: Vec2 },
-    Wire { from: NodeId },
-    Box { start_screen: Pos2 },
+    Move {
+        ids: Vec<NodeId>,
+        offset_canvas: Vec2,
+    },
+    Wire {
+        from: NodeId,
+    },
+    Box {
+        start_screen: Pos2,
+    },
 }
 
 /// View state of the canvas: kept between frames, never saved with the layout.
@@ -156,12 +163,7 @@ pub fn canvas_ui(
         .iter()
         .map(|n| (n.id, geo::node_rect(n.pos).translate(offset_of(n.id))))
         .collect();
-    let rect_of = |id: NodeId| {
-        rects_canvas
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| *r)
-    };
+    let rect_of = |id: NodeId| rects_canvas.iter().find(|(i, _)| *i == id).map(|(_, r)| *r);
 
     // Wires under the nodes.
     let mut wire_hit = None;
@@ -203,7 +205,6 @@ pub fn canvas_ui(
     }
 
     // Nodes, each an accessible widget labelled with its name.
-    let mut hovered_node = None;
     for node in &layout.nodes {
         let Some(r_canvas) = rect_of(node.id) else {
             continue;
@@ -225,10 +226,9 @@ pub fn canvas_ui(
         let resp = ui.interact(r, id, Sense::click_and_drag());
         let name = node.name.clone();
         resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &name));
-        if resp.hovered() {
-            hovered_node = Some(node.id);
-        }
-        node_interaction(ui, &resp, node, state, selection, layout, options, &mut edits);
+        node_interaction(
+            ui, &resp, node, state, selection, layout, options, &mut edits,
+        );
         if !node_problems.is_empty() {
             resp.on_hover_ui(|ui| {
                 for p in &node_problems {
@@ -369,7 +369,6 @@ pub fn canvas_ui(
         }
     }
 
-    let _ = hovered_node;
     edits
 }
 

@@ -12,9 +12,15 @@ pub enum Edit {
     Command(Command),
     /// Move nodes to new positions (one undo step for the whole drag).
     Move(Vec<(NodeId, Pos)>),
-    Rename { node: NodeId, name: String },
+    Rename {
+        node: NodeId,
+        name: String,
+    },
     /// Replace a node's parameters, for the enum fields that have no command of their own.
-    SetKind { node: NodeId, kind: NodeKind },
+    SetKind {
+        node: NodeId,
+        kind: NodeKind,
+    },
     /// Several edits as one undo step; all of them apply or none does.
     Batch(Vec<Edit>),
 }

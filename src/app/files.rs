@@ -145,9 +145,8 @@ impl Browser {
             ui.heading(title);
             ui.horizontal(|ui| {
                 let label = ui.label("File path");
-                let field = ui.add(
-                    egui::TextEdit::singleline(&mut self.path_text).desired_width(420.0),
-                );
+                let field =
+                    ui.add(egui::TextEdit::singleline(&mut self.path_text).desired_width(420.0));
                 let field = field.labelled_by(label.id);
                 if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                     choice = self.chosen_path();
@@ -217,8 +216,7 @@ impl Browser {
                 if ui.button(action).clicked() {
                     choice = self.chosen_path();
                 }
-                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape))
-                {
+                if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
                     choice = Some(Choice::Cancel);
                 }
             });
@@ -271,7 +269,10 @@ mod tests {
         let dir = temp_dir("broken");
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("broken.ron");
-        let _ = std::fs::write(&path, "(\n nodes: [\n  (id: 1, name: \"db\", kind: databse()),\n ],\n)");
+        let _ = std::fs::write(
+            &path,
+            "(\n nodes: [\n  (id: 1, name: \"db\", kind: databse()),\n ],\n)",
+        );
         let err = load(&path).err().unwrap_or_default();
         assert!(err.contains("broken.ron:3:"), "{err}");
         assert!(load(&dir.join("missing.ron")).is_err());
@@ -281,6 +282,9 @@ mod tests {
     #[test]
     fn save_names_get_the_ron_extension() {
         assert_eq!(with_ron_extension("a/b".into()), PathBuf::from("a/b.ron"));
-        assert_eq!(with_ron_extension("a/b.ron".into()), PathBuf::from("a/b.ron"));
+        assert_eq!(
+            with_ron_extension("a/b.ron".into()),
+            PathBuf::from("a/b.ron")
+        );
     }
 }

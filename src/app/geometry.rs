@@ -111,7 +111,11 @@ pub fn output_port(pos: Pos) -> Pos2 {
 
 /// The topmost (last drawn) node whose rectangle contains `p`.
 pub fn node_at(rects: &[(NodeId, Rect)], p: Pos2) -> Option<NodeId> {
-    rects.iter().rev().find(|(_, r)| r.contains(p)).map(|(id, _)| *id)
+    rects
+        .iter()
+        .rev()
+        .find(|(_, r)| r.contains(p))
+        .map(|(id, _)| *id)
 }
 
 /// Every node whose rectangle touches the box spanned by two corners (in any order).
@@ -211,7 +215,11 @@ mod tests {
         assert!(a.x >= 19.0 && b.x <= 981.0, "{a:?} {b:?}");
         assert!(a.y >= 0.0 && b.y <= 600.0);
         // A small layout is not blown up.
-        let small = fit(Rect::from_min_size(Pos2::ZERO, vec2(100.0, 50.0)), view, 20.0);
+        let small = fit(
+            Rect::from_min_size(Pos2::ZERO, vec2(100.0, 50.0)),
+            view,
+            20.0,
+        );
         assert_eq!(small.zoom, 1.0);
     }
 

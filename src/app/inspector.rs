@@ -8,7 +8,7 @@ use super::edit::Edit;
 use super::theme;
 use crate::layout::params::{self, ParamMeta, fmt_num};
 use crate::layout::{
-    Arrivals, Command, KeyDist, LbAlgorithm, Layout, LoopMode, Node, NodeId, NodeKind, Problem,
+    Arrivals, Command, KeyDist, Layout, LbAlgorithm, LoopMode, Node, NodeId, NodeKind, Problem,
     ServiceDist, Severity,
 };
 
@@ -84,7 +84,10 @@ pub fn inspector_ui(
         ui.colored_label(theme::ERROR, format!("Refused: {why}"));
     }
 
-    let mine: Vec<&Problem> = problems.iter().filter(|p| p.node == Some(node.id)).collect();
+    let mine: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| p.node == Some(node.id))
+        .collect();
     if !mine.is_empty() {
         ui.separator();
         for p in mine {
@@ -111,7 +114,11 @@ fn capitalised(s: &str) -> String {
 }
 
 fn name_ui(ui: &mut Ui, state: &mut InspectorState, node: &Node, edits: &mut Vec<Edit>) {
-    if state.name_edit.as_ref().is_none_or(|(id, _)| *id != node.id) {
+    if state
+        .name_edit
+        .as_ref()
+        .is_none_or(|(id, _)| *id != node.id)
+    {
         state.name_edit = Some((node.id, node.name.clone()));
     }
     let Some((_, text)) = &mut state.name_edit else {
@@ -174,22 +181,15 @@ fn param_ui(
         if !meta.unit.is_empty() {
             dv = dv.suffix(format!(" {}", meta.unit));
         }
-        let resp = ui.add(dv).labelled_by(label.id).on_hover_text(&help);
+        ui.add(dv).labelled_by(label.id).on_hover_text(&help);
         // A pool's size gets buttons too: one server more or fewer.
         if meta.name == "count" {
-            if ui
-                .button("-")
-                .on_hover_text("One server fewer")
-                .clicked()
-            {
+            if ui.button("-").on_hover_text("One server fewer").clicked() {
                 value = current - 1.0;
             }
             if ui.button("+").on_hover_text("One server more").clicked() {
                 value = current + 1.0;
             }
-        }
-        if resp.drag_stopped() {
-            refused = None;
         }
     });
     ui.end_row();
@@ -217,7 +217,14 @@ fn enums_ui(ui: &mut Ui, node: &Node, edits: &mut Vec<Edit>) {
     let mut kind = node.kind.clone();
     if let NodeKind::LoadBalancer(p) = &node.kind {
         let mut algorithm = p.algorithm;
-        combo(ui, node.id, "algorithm", &mut algorithm, &LbAlgorithm::ALL, |a| a.label());
+        combo(
+            ui,
+            node.id,
+            "algorithm",
+            &mut algorithm,
+            &LbAlgorithm::ALL,
+            |a| a.label(),
+        );
         if algorithm != p.algorithm {
             edits.push(Edit::Command(Command::SetAlgorithm {
                 node: node.id,
@@ -226,12 +233,17 @@ fn enums_ui(ui: &mut Ui, node: &Node, edits: &mut Vec<Edit>) {
         }
     }
     if let NodeKind::Client(c) = &mut kind {
-        combo(ui, node.id, "mode", &mut c.mode, &[LoopMode::Open, LoopMode::Closed], |m| {
-            match m {
+        combo(
+            ui,
+            node.id,
+            "mode",
+            &mut c.mode,
+            &[LoopMode::Open, LoopMode::Closed],
+            |m| match m {
                 LoopMode::Open => "open loop (a rate)",
                 LoopMode::Closed => "closed loop (users)",
-            }
-        });
+            },
+        );
         combo(
             ui,
             node.id,

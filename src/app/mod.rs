@@ -352,7 +352,9 @@ impl TierlabApp {
         };
         match layout::from_ron(text) {
             Ok(l) => {
-                let name = shipped::names().find(|n| *n == name).unwrap_or(STARTER_LAYOUT);
+                let name = shipped::names()
+                    .find(|n| *n == name)
+                    .unwrap_or(STARTER_LAYOUT);
                 self.set_document(l, Source::Shipped(name));
             }
             Err(e) => self.dialog = Some(Dialog::LoadError(format!("{name}:{e}"))),
@@ -522,8 +524,7 @@ impl TierlabApp {
 
     /// The window's close button: ask first when there are unsaved changes.
     fn close_request(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested()) && !self.allow_close && self.is_dirty()
-        {
+        if ctx.input(|i| i.viewport().close_requested()) && !self.allow_close && self.is_dirty() {
             ctx.send_viewport_cmd(ViewportCommand::CancelClose);
             self.dialog = Some(Dialog::Confirm(Pending::Quit));
         }
@@ -534,10 +535,16 @@ impl TierlabApp {
     fn menu_ui(&mut self, ui: &mut Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.add(egui::Button::new("New").shortcut_text("Ctrl+N")).clicked() {
+                if ui
+                    .add(egui::Button::new("New").shortcut_text("Ctrl+N"))
+                    .clicked()
+                {
                     self.request(Pending::New);
                 }
-                if ui.add(egui::Button::new("Open…").shortcut_text("Ctrl+O")).clicked() {
+                if ui
+                    .add(egui::Button::new("Open…").shortcut_text("Ctrl+O"))
+                    .clicked()
+                {
                     self.request(Pending::Open);
                 }
                 ui.menu_button("Open recent", |ui| {
@@ -558,7 +565,10 @@ impl TierlabApp {
                     }
                 });
                 ui.separator();
-                if ui.add(egui::Button::new("Save").shortcut_text("Ctrl+S")).clicked() {
+                if ui
+                    .add(egui::Button::new("Save").shortcut_text("Ctrl+S"))
+                    .clicked()
+                {
                     self.save();
                 }
                 if ui
@@ -582,7 +592,10 @@ impl TierlabApp {
                     self.redo();
                 }
                 ui.separator();
-                if ui.add(egui::Button::new("Delete").shortcut_text("Del")).clicked() {
+                if ui
+                    .add(egui::Button::new("Delete").shortcut_text("Del"))
+                    .clicked()
+                {
                     self.delete_selection();
                 }
                 if ui
@@ -613,14 +626,10 @@ impl TierlabApp {
         ui.weak("Drag onto the canvas");
         ui.add_space(6.0);
         for tag in KindTag::ALL {
-            let (rect, resp) = ui.allocate_exact_size(
-                vec2(ui.available_width(), 38.0),
-                Sense::click_and_drag(),
-            );
+            let (rect, resp) =
+                ui.allocate_exact_size(vec2(ui.available_width(), 38.0), Sense::click_and_drag());
             let label = palette_label(tag);
-            resp.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::Button, true, &label)
-            });
+            resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
             let painter = ui.painter();
             let fill = if resp.hovered() || resp.dragged() {
                 theme::fill(tag).gamma_multiply(0.8)
@@ -637,7 +646,10 @@ impl TierlabApp {
             theme::icon(
                 painter,
                 tag,
-                egui::Rect::from_center_size(rect.left_center() + vec2(18.0, 0.0), vec2(16.0, 16.0)),
+                egui::Rect::from_center_size(
+                    rect.left_center() + vec2(18.0, 0.0),
+                    vec2(16.0, 16.0),
+                ),
             );
             painter.text(
                 rect.left_center() + vec2(34.0, 0.0),
@@ -676,7 +688,7 @@ impl TierlabApp {
             let warnings = self.problems.len() - errors;
             let summary = match (errors, warnings) {
                 (0, 0) => "No problems".to_string(),
-                (e, w) => format!("{e} errors, {w} warnings"),
+                (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
             };
             let colour = if errors > 0 {
                 theme::ERROR
@@ -822,6 +834,14 @@ fn e_node(e: &Edit) -> Option<layout::NodeId> {
     match e {
         Edit::Command(Command::SetParam { node, .. }) | Edit::Rename { node, .. } => Some(*node),
         _ => None,
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 

@@ -45,8 +45,14 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
         KindTag::Client => {
             // A person: head and shoulders.
             painter.circle_stroke(c - vec2(0.0, s * 0.35), s * 0.35, stroke);
-            painter.line_segment([c + vec2(-s * 0.7, s), c + vec2(-s * 0.5, s * 0.25)], stroke);
-            painter.line_segment([c + vec2(-s * 0.5, s * 0.25), c + vec2(s * 0.5, s * 0.25)], stroke);
+            painter.line_segment(
+                [c + vec2(-s * 0.7, s), c + vec2(-s * 0.5, s * 0.25)],
+                stroke,
+            );
+            painter.line_segment(
+                [c + vec2(-s * 0.5, s * 0.25), c + vec2(s * 0.5, s * 0.25)],
+                stroke,
+            );
             painter.line_segment([c + vec2(s * 0.5, s * 0.25), c + vec2(s * 0.7, s)], stroke);
         }
         KindTag::LoadBalancer => {
@@ -66,7 +72,10 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
                 top.size() / 2.0,
                 stroke,
             ));
-            painter.line_segment([top.left_center(), top.left_center() + vec2(0.0, s * 1.3)], stroke);
+            painter.line_segment(
+                [top.left_center(), top.left_center() + vec2(0.0, s * 1.3)],
+                stroke,
+            );
             painter.line_segment(
                 [top.right_center(), top.right_center() + vec2(0.0, s * 1.3)],
                 stroke,
