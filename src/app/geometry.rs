@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(node_at(&rects, pos2(60.0, 30.0)), Some(NodeId(2)));
         assert_eq!(node_at(&rects, pos2(10.0, 10.0)), Some(NodeId(1)));
         assert_eq!(node_at(&rects, pos2(300.0, 10.0)), None);
-        let boxed = nodes_in_box(&rects, pos2(390.0, 100.0), pos2(-5.0, -5.0));
+        let boxed = nodes_in_box(&rects, pos2(410.0, 100.0), pos2(-5.0, -5.0));
         assert_eq!(boxed, vec![NodeId(1), NodeId(2), NodeId(3)]);
         assert_eq!(
             nodes_in_box(&rects, pos2(300.0, 0.0), pos2(350.0, 10.0)),
