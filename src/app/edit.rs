@@ -21,6 +21,13 @@ pub enum Edit {
         node: NodeId,
         kind: NodeKind,
     },
+    /// Set a wire's one-way latency and its weight for weighted balancing.
+    SetWire {
+        from: NodeId,
+        to: NodeId,
+        latency_ms: f64,
+        weight: u32,
+    },
     /// Several edits as one undo step; all of them apply or none does.
     Batch(Vec<Edit>),
 }
@@ -34,6 +41,7 @@ impl Edit {
                 Some(format!("param {node} {param}"))
             }
             Edit::Rename { node, .. } => Some(format!("rename {node}")),
+            Edit::SetWire { from, to, .. } => Some(format!("wire {from} {to}")),
             _ => None,
         }
     }
@@ -97,6 +105,32 @@ fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<(), String> {
                 return Err(format!("{} cannot change its kind", n.name));
             }
             n.kind = kind.clone();
+            Ok(())
+        }
+        Edit::SetWire {
+            from,
+            to,
+            latency_ms,
+            weight,
+        } => {
+            let max = crate::layout::params::layout::WIRE_LATENCY_MS_MAX;
+            if !(latency_ms.is_finite() && (0.0..=max).contains(latency_ms)) {
+                return Err(format!(
+                    "latency_ms = {latency_ms} is out of range: it must be from 0 to {max} ms"
+                ));
+            }
+            if *weight == 0 {
+                return Err("weight must be at least 1".into());
+            }
+            let Some(w) = layout
+                .wires
+                .iter_mut()
+                .find(|w| w.from == *from && w.to == *to)
+            else {
+                return Err("there is no such wire".into());
+            };
+            w.latency_ms = *latency_ms;
+            w.weight = *weight;
             Ok(())
         }
         Edit::Batch(edits) => edits.iter().try_for_each(|e| apply_in_place(layout, e)),
@@ -176,6 +210,27 @@ mod tests {
         assert!(apply(&mut l, &rename("  ")).is_err());
         assert!(apply(&mut l, &rename("primary")).is_ok());
         assert_eq!(l.name_of(NodeId(0)), "primary");
+    }
+
+    #[test]
+    fn wire_settings_are_checked() {
+        let mut l = two_nodes();
+        assert!(
+            apply(&mut l, &wire(1, 0)).is_err(),
+            "a balancer cannot call a database"
+        );
+        l.nodes[0].kind = KindTag::AppServer.default_kind();
+        assert!(apply(&mut l, &wire(1, 0)).is_ok());
+        let set = |latency_ms: f64, weight: u32| Edit::SetWire {
+            from: NodeId(1),
+            to: NodeId(0),
+            latency_ms,
+            weight,
+        };
+        assert!(apply(&mut l, &set(-1.0, 1)).is_err());
+        assert!(apply(&mut l, &set(1.0, 0)).is_err());
+        assert!(apply(&mut l, &set(2.5, 3)).is_ok());
+        assert_eq!((l.wires[0].latency_ms, l.wires[0].weight), (2.5, 3));
     }
 
     #[test]

@@ -40,6 +40,34 @@ pub fn inspector_ui(
                 layout.name_of(from),
                 layout.name_of(to)
             ));
+            if let Some(w) = layout.wires.iter().find(|w| w.from == from && w.to == to) {
+                let (mut latency_ms, mut weight) = (w.latency_ms, w.weight);
+                egui::Grid::new("wire").num_columns(2).show(ui, |ui| {
+                    let l = ui.label("latency_ms");
+                    ui.add(
+                        egui::DragValue::new(&mut latency_ms)
+                            .speed(0.05)
+                            .max_decimals(3)
+                            .suffix(" ms"),
+                    )
+                    .labelled_by(l.id)
+                    .on_hover_text("One-way latency, added to the request and to the reply");
+                    ui.end_row();
+                    let l = ui.label("weight");
+                    ui.add(egui::DragValue::new(&mut weight).speed(0.05))
+                        .labelled_by(l.id)
+                        .on_hover_text("The backend's weight for weighted balancing");
+                    ui.end_row();
+                });
+                if latency_ms != w.latency_ms || weight != w.weight {
+                    edits.push(Edit::SetWire {
+                        from,
+                        to,
+                        latency_ms,
+                        weight,
+                    });
+                }
+            }
             if ui.button("Delete wire").clicked() {
                 edits.push(Edit::Command(Command::RemoveWire { from, to }));
             }
