@@ -20,7 +20,7 @@ state="$(mktemp -d)"
 trap 'rm -rf "$state"' EXIT
 chmod 700 "$state"
 XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" \
-    TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 \
+    TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
     timeout 120 xvfb-run -a -s "-screen 0 1280x800x24" ./target/release/tierlab
 test -s "$out" || { echo "no screenshot was written" >&2; exit 1; }
 echo "wrote $out"

@@ -59,8 +59,11 @@ impl Transform {
     }
 }
 
+/// Zoom to fit never zooms in further than this, so a small layout is not blown up.
+pub const FIT_ZOOM_MAX: f32 = 1.25;
+
 /// The transform that shows all of `bounds_canvas` inside a view of `view_size_screen` with a
-/// margin, never zooming in past 1.
+/// margin, never zooming in past [`FIT_ZOOM_MAX`].
 pub fn fit(bounds_canvas: Rect, view_size_screen: Vec2, margin_screen: f32) -> Transform {
     if !bounds_canvas.is_positive() || !bounds_canvas.is_finite() {
         return Transform::default();
@@ -68,7 +71,7 @@ pub fn fit(bounds_canvas: Rect, view_size_screen: Vec2, margin_screen: f32) -> T
     let room = (view_size_screen - Vec2::splat(2.0 * margin_screen)).max(Vec2::splat(1.0));
     let zoom = (room.x / bounds_canvas.width())
         .min(room.y / bounds_canvas.height())
-        .clamp(ZOOM_MIN, 1.0);
+        .clamp(ZOOM_MIN, FIT_ZOOM_MAX);
     let centre_screen = view_size_screen / 2.0;
     Transform {
         pan_screen: centre_screen - bounds_canvas.center().to_vec2() * zoom,
@@ -220,7 +223,7 @@ mod tests {
             view,
             20.0,
         );
-        assert_eq!(small.zoom, 1.0);
+        assert_eq!(small.zoom, FIT_ZOOM_MAX);
     }
 
     #[test]

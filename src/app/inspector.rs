@@ -105,6 +105,8 @@ pub fn inspector_ui(
             }
         });
 
+    traffic_ui(ui, layout, node);
+
     if let Some((id, why)) = &state.refusal
         && *id == node.id
     {
@@ -131,6 +133,43 @@ pub fn inspector_ui(
         edits.push(Edit::Command(Command::RemoveNode(node.id)));
     }
     edits
+}
+
+/// A client's traffic profile: the layout's scripted steps, ramps and faults that concern it.
+fn traffic_ui(ui: &mut Ui, layout: &Layout, node: &Node) {
+    if !matches!(node.kind, NodeKind::Client(_)) {
+        return;
+    }
+    let mine: Vec<_> = layout
+        .script
+        .iter()
+        .filter(|s| s.command.node() == Some(node.id))
+        .collect();
+    ui.add_space(6.0);
+    ui.strong("Traffic profile");
+    if let NodeKind::Client(c) = &node.kind {
+        let base = match c.mode {
+            LoopMode::Open => format!("{} requests/s from the start", fmt_num(c.qps)),
+            LoopMode::Closed => format!(
+                "{} users, each thinking {} ms between requests",
+                c.users,
+                fmt_num(c.think_ms)
+            ),
+        };
+        ui.label(base);
+    }
+    for s in mine {
+        let what = match &s.command {
+            Command::SetQps { qps, .. } => format!("rate steps to {} requests/s", fmt_num(*qps)),
+            Command::RampQps { qps, over_s, .. } => format!(
+                "rate ramps to {} requests/s over {} s",
+                fmt_num(*qps),
+                fmt_num(*over_s)
+            ),
+            other => format!("{other:?}"),
+        };
+        ui.label(format!("at {} s: {what}", fmt_num(s.at_s)));
+    }
 }
 
 fn capitalised(s: &str) -> String {

@@ -865,7 +865,8 @@ impl eframe::App for TierlabApp {
 }
 
 /// Open the window and run until it is closed. `TIERLAB_SCREENSHOT=path.png` saves a
-/// screenshot and closes; `TIERLAB_EXIT_AFTER_FRAMES=N` closes after N frames.
+/// screenshot and closes; `TIERLAB_EXIT_AFTER_FRAMES=N` closes after N frames;
+/// `TIERLAB_SELECT=name` selects that node at start (to show the inspector in screenshots).
 pub fn run_window() -> Result<(), String> {
     let hooks = Hooks {
         screenshot_to: std::env::var_os("TIERLAB_SCREENSHOT").map(PathBuf::from),
@@ -907,6 +908,11 @@ pub fn run_window() -> Result<(), String> {
                 }
             }
             app.hooks = hooks;
+            if let Ok(name) = std::env::var("TIERLAB_SELECT")
+                && let Some(n) = app.layout.node_named(&name)
+            {
+                app.selection.only(n.id);
+            }
             Ok(Box::new(app))
         }),
     )

@@ -255,3 +255,23 @@ fn a_broken_file_shows_where_it_is_wrong_and_keeps_the_current_layout() {
     assert_eq!(h.state().layout(), &before);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn dragging_a_node_moves_it_on_the_grid_and_undo_puts_it_back() {
+    let mut h = window(temp_dir("move"));
+    let before = match h.state().layout().node_named("db") {
+        Some(n) => n.pos,
+        None => panic!("db"),
+    };
+    let from = centre(&h, "db");
+    drag(&mut h, from, from + vec2(90.0, 130.0));
+    let after = match h.state().layout().node_named("db") {
+        Some(n) => n.pos,
+        None => panic!("db"),
+    };
+    assert!(after.y > before.y + 60.0, "{before:?} -> {after:?}");
+    assert_eq!(after.x % 20.0, 0.0, "snapped to the grid: {after:?}");
+    assert_eq!(after.y % 20.0, 0.0, "snapped to the grid: {after:?}");
+    key(&mut h, Modifiers::COMMAND, Key::Z);
+    assert!(!h.state().is_dirty());
+}
