@@ -117,6 +117,10 @@ pub fn canvas_ui(
     }
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, theme::CANVAS_BG);
+    // A drag whose widget vanished (its node was deleted or undone) ends with the button.
+    if ui.input(|i| !i.pointer.any_down() && !i.pointer.any_released()) {
+        state.drag = None;
+    }
 
     // Zoom around the pointer (scroll wheel or pinch).
     if ui.rect_contains_pointer(rect) {

@@ -410,7 +410,8 @@ impl TierlabApp {
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default(),
-            Source::Shipped(n) => (*n).to_string(),
+            // Never suggest overwriting the shipped file itself (saves/ in a checkout).
+            Source::Shipped(n) => format!("my-{n}"),
             Source::Untitled => "untitled.ron".to_string(),
         }
     }

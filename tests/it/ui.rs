@@ -275,3 +275,26 @@ fn dragging_a_node_moves_it_on_the_grid_and_undo_puts_it_back() {
     key(&mut h, Modifiers::COMMAND, Key::Z);
     assert!(!h.state().is_dirty());
 }
+
+#[test]
+fn shift_drag_selects_a_box_of_nodes_and_delete_removes_them_all() {
+    let mut h = window(temp_dir("box"));
+    let lb = h.get_by_label("lb").rect();
+    let app = h.get_by_label("app").rect();
+    let from = lb.left_top() - vec2(20.0, 40.0);
+    let to = app.right_bottom() + vec2(10.0, 30.0);
+    h.event(Event::ModifiersChanged(Modifiers::SHIFT));
+    drag(&mut h, from, to);
+    h.event(Event::ModifiersChanged(Modifiers::NONE));
+    h.run();
+    key(&mut h, Modifiers::NONE, Key::Delete);
+    let names: Vec<&str> = h
+        .state()
+        .layout()
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(names, ["client", "db"]);
+    assert!(h.state().layout().wires.is_empty());
+}
