@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Build the release binary, open the real editor window under Xvfb at 1280x800 and save an
 # in-app screenshot to docs/screenshots/editor.png (or the path given as $1).
-# Needs: xvfb (apt-get install -y --no-install-recommends xvfb).
+# Needs xvfb; installs it with apt-get when missing and run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshots/editor.png}"
 mkdir -p "$(dirname "$out")"
 
 if ! command -v xvfb-run >/dev/null; then
-    echo "xvfb-run is missing: apt-get install -y --no-install-recommends xvfb" >&2
-    exit 1
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update && apt-get install -y --no-install-recommends xvfb
+    else
+        echo "xvfb-run is missing: sudo apt-get install -y --no-install-recommends xvfb" >&2
+        exit 1
+    fi
 fi
 
 cargo build --release --locked

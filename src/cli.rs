@@ -77,8 +77,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => {
-            // No subcommand: open the editor window.
-            crate::app::run_window().map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
+            let layout = load("request-flow.ron")?;
+            let sim = report::run(&layout, &RunConfig::default()).map_err(problems_error)?;
+            print!("{}", report::summary_text(&report::run_json(&sim, 0.0)));
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Run {

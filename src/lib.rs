@@ -47,7 +47,8 @@
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
 //! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
 //! clap, anyhow, std::fs. `app` -> `layout`, `shipped`, egui, eframe, rfd, std::fs; nothing
-//! imports `app` except `main.rs`/`cli` (to open the window). `main.rs` -> `cli`.
+//! in the library imports `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open
+//! the window when there is no subcommand.
 
 pub mod app;
 pub mod cli;

@@ -298,3 +298,35 @@ fn shift_drag_selects_a_box_of_nodes_and_delete_removes_them_all() {
     assert_eq!(names, ["client", "db"]);
     assert!(h.state().layout().wires.is_empty());
 }
+
+#[test]
+fn nothing_in_the_library_imports_the_window() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut stack = vec![src.clone()];
+    let mut found = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("cannot read {}", dir.display());
+        };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                if p != src.join("app") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") && p != src.join("main.rs") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                for (i, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    if code.contains("app::") || code.contains("egui") || code.contains("eframe") {
+                        found.push(format!("{}:{}", p.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "only main.rs may open the window: {found:?}"
+    );
+}
