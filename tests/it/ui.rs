@@ -119,6 +119,12 @@ fn wiring_by_dragging_from_a_port_and_refused_wires_say_why() {
     let from = centre(&h, "Load balancer");
     let to = centre(&h, "app") + vec2(0.0, 220.0);
     drag(&mut h, from, to);
+    // The new balancer is selected; the inspector shows the core's warning about it.
+    assert!(
+        h.query_by_label_contains("the balancer has no backends")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("1 warning").is_some());
     let wires = h.state().layout().wires.len();
     let port = centre(&h, "output of lb");
     let target = centre(&h, "load-balancer");
