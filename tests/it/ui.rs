@@ -336,3 +336,32 @@ fn nothing_in_the_library_imports_the_window() {
         "only main.rs may open the window: {found:?}"
     );
 }
+
+#[test]
+fn new_and_quit_ask_before_discarding_changes() {
+    let mut h = window(temp_dir("quit"));
+    h.get_by_label("app").click();
+    h.run();
+    h.get_by_label("+").click();
+    h.run();
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Quit").click();
+    h.run();
+    assert!(h.query_by_label("Discard unsaved changes?").is_some());
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.query_by_label("Discard unsaved changes?").is_none());
+    assert_eq!(count_of(&h, "app"), 4);
+
+    key(&mut h, Modifiers::COMMAND, Key::N);
+    assert_eq!(
+        count_of(&h, "app"),
+        4,
+        "nothing is discarded before the answer"
+    );
+    h.get_by_label("Discard changes").click();
+    h.run();
+    assert!(h.state().layout().nodes.is_empty());
+    assert!(h.state().title().starts_with("Untitled"));
+}
