@@ -11,7 +11,7 @@ use eframe::egui::{
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
 use super::theme;
-use crate::layout::check::wire_refusal;
+use crate::layout::check::{may_call, wire_refusal};
 use crate::layout::{Command, KindTag, Layout, Node, NodeId, Problem, Severity, Wire};
 
 /// What is selected on the canvas.
@@ -245,7 +245,12 @@ pub fn canvas_ui(
             });
         }
 
-        // The output port: drag from it to another node to wire them.
+        // The output port: drag from it to another node to wire them. Kinds that may call
+        // nothing (a database) have none.
+        let tag = node.kind.tag();
+        if !KindTag::ALL.iter().any(|to| may_call(tag, *to)) {
+            continue;
+        }
         let port = t.screen_from_canvas(origin, r_canvas.right_center());
         let radius = geo::PORT_RADIUS_CANVAS * t.zoom.max(0.7);
         let port_rect = Rect::from_center_size(port, Vec2::splat(radius * 2.6));

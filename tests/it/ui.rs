@@ -139,13 +139,17 @@ fn wiring_by_dragging_from_a_port_and_refused_wires_say_why() {
             .any(|w| w.from == lb && w.to == lb2)
     );
 
-    // A database may not call a balancer: nothing is added and the reason is shown.
-    let port = centre(&h, "output of db");
-    let target = centre(&h, "lb");
+    // An app server may not call a client: nothing is added and the reason is shown.
+    let port = centre(&h, "output of app");
+    let target = centre(&h, "client");
     drag(&mut h, port, target);
     assert_eq!(h.state().layout().wires.len(), wires + 1);
-    let shown = h.get_by_label_contains("Wire refused: a database cannot call anything");
+    let shown = h.get_by_label_contains(
+        "Wire refused: an app server cannot call a client; it may call: load balancer, database",
+    );
     assert!(shown.rect().width() > 0.0);
+    // A database calls nothing, so it has no output port to drag from.
+    assert!(h.query_by_label("output of db").is_none());
 }
 
 #[test]
