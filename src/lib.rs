@@ -15,6 +15,9 @@
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
 //! - [`cli`]: `tierlab run | check | bench | params`; reads files; `anyhow` at this edge only.
 //! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
+//! - [`app`]: the window (eframe + egui): palette, canvas, inspector, save and load. Canvas
+//!   and inspector return `Edit`s that one function applies (with undo); geometry is pure and
+//!   unit-tested; `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -43,8 +46,11 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
 //! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
-//! clap, anyhow, std::fs. `main.rs` -> `cli`.
+//! clap, anyhow, std::fs. `app` -> `layout`, `shipped`, egui, eframe, rfd, std::fs; nothing
+//! in the library imports `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open
+//! the window when there is no subcommand.
 
+pub mod app;
 pub mod cli;
 pub mod layout;
 pub mod report;

@@ -6,3 +6,4 @@ mod determinism;
 mod layouts;
 mod queueing;
 mod tidy;
+mod ui;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Build the release binary, open the real editor window under Xvfb at 1280x800 and save an
+# in-app screenshot to docs/screenshots/editor.png (or the path given as $1).
+# Needs xvfb; installs it with apt-get when missing and run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-docs/screenshots/editor.png}"
+mkdir -p "$(dirname "$out")"
+
+if ! command -v xvfb-run >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update && apt-get install -y --no-install-recommends xvfb
+    else
+        echo "xvfb-run is missing: sudo apt-get install -y --no-install-recommends xvfb" >&2
+        exit 1
+    fi
+fi
+
+cargo build --release --locked
+rm -f "$out"
+# A fresh, empty working directory for the window's settings, so the shot is reproducible;
+# XDG_RUNTIME_DIR silences a harmless warning.
+state="$(mktemp -d)"
+trap 'rm -rf "$state"' EXIT
+chmod 700 "$state"
+XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" \
+    TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
+    timeout 120 xvfb-run -a -s "-screen 0 1280x800x24" ./target/release/tierlab
+test -s "$out" || { echo "no screenshot was written" >&2; exit 1; }
+echo "wrote $out"

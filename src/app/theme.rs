@@ -1,0 +1,112 @@
+//! Colours, shapes and icons per node kind: the one place the canvas matches on kinds. A kind
+//! added to the core later gets a colour from its palette position and the plain box shape.
+
+use eframe::egui::{Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
+
+use crate::layout::KindTag;
+
+pub const CANVAS_BG: Color32 = Color32::from_rgb(246, 246, 242);
+pub const GRID: Color32 = Color32::from_rgb(226, 226, 220);
+pub const WIRE: Color32 = Color32::from_rgb(90, 96, 110);
+pub const WIRE_SELECTED: Color32 = Color32::from_rgb(30, 110, 220);
+pub const SELECTED: Color32 = Color32::from_rgb(30, 110, 220);
+pub const ERROR: Color32 = Color32::from_rgb(200, 40, 40);
+pub const WARNING: Color32 = Color32::from_rgb(210, 130, 0);
+pub const REFUSED: Color32 = Color32::from_rgb(200, 40, 40);
+pub const TEXT: Color32 = Color32::from_rgb(30, 30, 34);
+
+const FILLS: [Color32; 6] = [
+    Color32::from_rgb(222, 236, 252), // client: blue
+    Color32::from_rgb(252, 236, 212), // load balancer: orange
+    Color32::from_rgb(224, 244, 226), // app server: green
+    Color32::from_rgb(236, 226, 250), // database: violet
+    Color32::from_rgb(250, 226, 232),
+    Color32::from_rgb(230, 240, 240),
+];
+
+/// The fill colour of a kind.
+pub fn fill(tag: KindTag) -> Color32 {
+    let i = KindTag::ALL.iter().position(|t| *t == tag).unwrap_or(0);
+    FILLS[i % FILLS.len()]
+}
+
+/// The outline colour of a kind: its fill, darker.
+pub fn outline(tag: KindTag) -> Color32 {
+    let f = fill(tag);
+    Color32::from_rgb(f.r() / 2, f.g() / 2, f.b() / 2)
+}
+
+/// Draw a small icon for `tag` centred in `rect` (a square a little under the text height).
+pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
+    let c = rect.center();
+    let s = rect.width() / 2.0;
+    let stroke = Stroke::new(1.5, outline(tag));
+    match tag {
+        KindTag::Client => {
+            // A person: head and shoulders.
+            painter.circle_stroke(c - vec2(0.0, s * 0.35), s * 0.35, stroke);
+            painter.line_segment(
+                [c + vec2(-s * 0.7, s), c + vec2(-s * 0.5, s * 0.25)],
+                stroke,
+            );
+            painter.line_segment(
+                [c + vec2(-s * 0.5, s * 0.25), c + vec2(s * 0.5, s * 0.25)],
+                stroke,
+            );
+            painter.line_segment([c + vec2(s * 0.5, s * 0.25), c + vec2(s * 0.7, s)], stroke);
+        }
+        KindTag::LoadBalancer => {
+            // One line in, three out.
+            let left = c - vec2(s, 0.0);
+            painter.line_segment([left, c], stroke);
+            for dy in [-s * 0.8, 0.0, s * 0.8] {
+                painter.line_segment([c, c + vec2(s, dy)], stroke);
+            }
+        }
+        KindTag::Database => {
+            // A cylinder.
+            let w = s * 0.8;
+            let top = Rect::from_center_size(c - vec2(0.0, s * 0.6), vec2(2.0 * w, s * 0.6));
+            painter.add(eframe::egui::Shape::ellipse_stroke(
+                top.center(),
+                top.size() / 2.0,
+                stroke,
+            ));
+            painter.line_segment(
+                [top.left_center(), top.left_center() + vec2(0.0, s * 1.3)],
+                stroke,
+            );
+            painter.line_segment(
+                [top.right_center(), top.right_center() + vec2(0.0, s * 1.3)],
+                stroke,
+            );
+            let bottom = top.translate(vec2(0.0, s * 1.3));
+            painter.line_segment([bottom.left_center(), bottom.center_bottom()], stroke);
+            painter.line_segment([bottom.center_bottom(), bottom.right_center()], stroke);
+        }
+        _ => {
+            // A server: a box with two slots.
+            let r = Rect::from_center_size(c, vec2(s * 1.4, s * 1.8));
+            painter.rect_stroke(r, 2.0, stroke, StrokeKind::Inside);
+            for k in [0.35, 0.65] {
+                let y = r.top() + r.height() * k;
+                painter.line_segment([pos2(r.left() + 3.0, y), pos2(r.right() - 3.0, y)], stroke);
+            }
+        }
+    }
+}
+
+/// The corner rounding of a kind's box: clients and databases are rounder.
+pub fn rounding(tag: KindTag, zoom: f32) -> f32 {
+    let r = match tag {
+        KindTag::Client => 18.0,
+        KindTag::Database => 12.0,
+        _ => 4.0,
+    };
+    r * zoom
+}
+
+/// The hover text of a problem badge's severity.
+pub fn badge_pos(rect: Rect) -> Pos2 {
+    rect.right_top() + vec2(-2.0, 2.0)
+}
