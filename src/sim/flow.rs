@@ -683,7 +683,7 @@ impl Sim {
     /// A reply reaches the caller.
     pub(super) fn reply(&mut self, call: u32) {
         let c = &self.calls[call as usize];
-        let (parent, parent_epoch, req, fail, policy, callee, lb) = (
+        let (parent, parent_epoch, req, fail, policy, callee, lb, from) = (
             c.parent,
             c.parent_epoch,
             c.req,
@@ -691,6 +691,7 @@ impl Sim {
             c.policy,
             c.callee,
             c.lb,
+            c.caller,
         );
         self.free_call(call);
         if parent == ORPHAN {
@@ -705,7 +706,12 @@ impl Sim {
         }
         let p = &self.calls[parent as usize];
         if p.epoch != parent_epoch || p.state != CallState::Waiting {
-            // The caller gave up on this call (it failed or was killed meanwhile).
+            // The caller gave up on this call (it failed or was killed meanwhile). A balancer
+            // still counted it in flight at the backend: release it, or least-connections and
+            // power of two would see that backend busier for the rest of the run.
+            if let Role::Balancer(state) = &mut self.units[from as usize].role {
+                state.release(lb.group, lb.index, callee, lb.generation);
+            }
             return;
         }
         let caller = p.callee;
