@@ -973,3 +973,166 @@ fn a_balancer_killed_under_load_does_not_keep_counting_the_requests_it_lost() {
         );
     }
 }
+
+/// A shipped layout's text, run for `seconds` on its own seed (what `tierlab run` does).
+fn shipped_run(name: &str, edit: Option<(&str, &str)>, seconds: f64) -> Metrics {
+    let text = tierlab::shipped::find(name).unwrap_or_else(|| panic!("{name} is not shipped"));
+    let text = match edit {
+        Some((from, to)) => {
+            assert!(text.contains(from), "{name} contains {from}");
+            text.replace(from, to)
+        }
+        None => text.to_string(),
+    };
+    let layout = check::parse(&text);
+    check::run(&layout, layout.seed, 0.0, seconds)
+}
+
+#[test]
+fn the_shipped_lessons_show_what_their_comments_say() {
+    let by_name = |m: &Metrics, name: &str| {
+        m.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .map_or_else(|| panic!("no {name}"), |n| n.served)
+    };
+    // Sessions: sticky loses sessions and skews load; the store does neither.
+    let sticky = shipped_run("sticky-sessions.ron", None, 30.0);
+    let store = shipped_run("session-store.ron", None, 30.0);
+    let sticky_early = shipped_run("sticky-sessions.ron", None, 9.0);
+    let store_early = shipped_run("session-store.ron", None, 9.0);
+    println!(
+        "sticky: lost {} misses {} load max/mean {:.3} before the crash; store: lost {} \
+         misses {} load max/mean {:.3}",
+        sticky.sessions_lost,
+        sticky.session_misses,
+        sticky_early.load_max_over_mean,
+        store.sessions_lost,
+        store.session_misses,
+        store_early.load_max_over_mean
+    );
+    assert!(sticky.sessions_lost > 100 && sticky.session_misses > 100);
+    assert_eq!((store.sessions_lost, store.session_misses), (0, 0));
+    assert!(sticky_early.load_max_over_mean > 1.1 && store_early.load_max_over_mean < 1.01);
+
+    // Least-connections: round-robin roughly doubles the p99.
+    let lc = shipped_run("least-connections.ron", None, 30.0);
+    let rr = shipped_run(
+        "least-connections.ron",
+        Some(("algorithm: least_connections", "algorithm: round_robin")),
+        30.0,
+    );
+    println!(
+        "slow server: p99 {:.1} ms (least-connections), {:.1} ms (round-robin)",
+        lc.latency_ms.p99, rr.latency_ms.p99
+    );
+    assert!(rr.latency_ms.p99 > 1.6 * lc.latency_ms.p99);
+
+    // Power of two: random's p99 about five-fold, longest queue about ten-fold.
+    let longest = |m: &Metrics| m.nodes.iter().map(|n| n.max_queue).max().unwrap_or(0);
+    let p2 = shipped_run("power-of-two.ron", None, 10.0);
+    let random = shipped_run(
+        "power-of-two.ron",
+        Some(("algorithm: power_of_two", "algorithm: random")),
+        10.0,
+    );
+    println!(
+        "100 servers at 90 %: p99 {:.1} / {:.1} ms, longest queue {} / {} (two choices / random)",
+        p2.latency_ms.p99,
+        random.latency_ms.p99,
+        longest(&p2),
+        longest(&random)
+    );
+    assert!(random.latency_ms.p99 > 3.0 * p2.latency_ms.p99);
+    assert!(longest(&random) > 5 * longest(&p2));
+
+    // The single balancer: everything after 10 s fails.
+    let spof = shipped_run("lb-spof.ron", None, 20.0);
+    let (done, down) = (
+        spof.requests.completed,
+        check::failed_by(&spof, FailReason::NodeDown),
+    );
+    println!("single balancer: {done} completed, {down} failed (node_down)");
+    assert!(done < 10_300 && down > 9_700, "{done} {down}");
+
+    // Active-passive: 1 to 1.5 s of traffic fails.
+    let ap = shipped_run("active-passive.ron", None, 20.0);
+    let outage = ap.requests.failed as f64 / 1000.0;
+    println!("active-passive outage {outage:.2} s");
+    assert!((0.9..=1.6).contains(&outage), "{outage}");
+
+    // DNS: health-checked DNS stops the failures, round-robin DNS fails half to the end.
+    let hc = shipped_run("dns-active-active.ron", None, 30.0);
+    let plain = shipped_run(
+        "dns-active-active.ron",
+        Some(("mode: dns_health_checked", "mode: dns_round_robin")),
+        30.0,
+    );
+    println!(
+        "DNS: {} failures health-checked, {} round-robin",
+        hc.requests.failed, plain.requests.failed
+    );
+    assert!(hc.requests.failed < 500 * 13 + 100);
+    assert!(plain.requests.failed as f64 > 0.45 * 20.0 * 1000.0);
+
+    // Health checks: 600 to 900 failures, a few dozen with fast checks.
+    let slow_checks = shipped_run("health-checks.ron", None, 30.0);
+    let fast_checks = shipped_run(
+        "health-checks.ron",
+        Some((
+            "health_interval_ms: 1000, health_timeout_ms: 500,\n                unhealthy_threshold: 3",
+            "health_interval_ms: 100, health_timeout_ms: 50,\n                unhealthy_threshold: 1",
+        )),
+        30.0,
+    );
+    println!(
+        "health checks: {} failures, {} with fast checks",
+        slow_checks.requests.failed, fast_checks.requests.failed
+    );
+    assert!((600..=900).contains(&slow_checks.requests.failed));
+    assert!(fast_checks.requests.failed < 60);
+    assert!(
+        by_name(&slow_checks, "app[1]") > 3000,
+        "back after the revival"
+    );
+
+    // Retries: 1.5 over the run without a budget, under 1.05 with it.
+    let storm = shipped_run("retry-storm.ron", None, 30.0);
+    let budget = shipped_run("retry-budget.ron", None, 30.0);
+    println!(
+        "retries: amplification {:.3} without, {:.4} with a budget",
+        storm.amplification, budget.amplification
+    );
+    assert!(storm.amplification > 1.45 && budget.amplification < 1.05);
+
+    // L4 against L7: the new server idles under L4, takes its share under L7.
+    let l4 = shipped_run("l4-vs-l7.ron", None, 30.0);
+    let l7 = shipped_run("l4-vs-l7.ron", Some(("layer: l4,", "layer: l7,")), 30.0);
+    println!(
+        "after the scale-out app[3] served {} (L4), {} (L7)",
+        by_name(&l4, "app[3]"),
+        by_name(&l7, "app[3]")
+    );
+    assert!(by_name(&l4, "app[3]") < 100);
+    assert!(by_name(&l7, "app[3]") > 9000);
+
+    // Path routing: 30 % at the static pool.
+    let paths = shipped_run("path-routing.ron", None, 30.0);
+    let static_share = (by_name(&paths, "static[0]") + by_name(&paths, "static[1]")) as f64
+        / paths.requests.completed as f64;
+    assert!((static_share - 0.3).abs() < 0.01, "{static_share}");
+
+    // Weighted round-robin: 50/30/20.
+    let w = shipped_run("weighted-round-robin.ron", None, 30.0);
+    let total = w.requests.completed as f64;
+    for (name, share) in [("big", 0.5), ("medium", 0.3), ("small", 0.2)] {
+        assert!(
+            (by_name(&w, name) as f64 / total - share).abs() < 0.005,
+            "{name}"
+        );
+    }
+
+    // Consistent hashing: the dead server ends marked down.
+    let ch = shipped_run("consistent-hash.ron", None, 30.0);
+    assert!(ch.nodes.iter().any(|n| n.name == "app[2]" && n.marked_down));
+}
