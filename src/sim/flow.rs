@@ -288,13 +288,17 @@ impl Sim {
         policy: u32,
     ) -> u32 {
         self.reqs[req as usize].refs += 1;
-        let parent_epoch = if parent == NONE {
-            0
+        let (parent_epoch, resent) = if parent == NONE {
+            (0, self.reqs[req as usize].attempt > 0)
         } else {
-            self.calls[parent as usize].epoch
+            let p = &self.calls[parent as usize];
+            (p.epoch, p.resent || p.attempt > 0)
         };
         if self.reqs[req as usize].counted {
             self.totals.calls += 1;
+            if !resent {
+                self.totals.first_calls += 1;
+            }
         }
         let fresh = |epoch: u32| super::Call {
             epoch,
@@ -308,6 +312,7 @@ impl Sim {
             policy,
             stage: 0,
             attempt: 0,
+            resent,
             lb: LbSlot::default(),
             fail: None,
         };
