@@ -1136,3 +1136,38 @@ fn the_shipped_lessons_show_what_their_comments_say() {
     let ch = shipped_run("consistent-hash.ron", None, 30.0);
     assert!(ch.nodes.iter().any(|n| n.name == "app[2]" && n.marked_down));
 }
+
+#[test]
+fn a_clients_retries_count_every_call_they_cause_in_the_amplification() {
+    // The client retries its request 3 times; each attempt makes a call to the balancer and
+    // one to the (dead) pool: 8 calls where 2 would have been made without retries.
+    let text = r#"(
+        name: "client retries",
+        nodes: [
+            (id: 0, name: "users", kind: client(qps: 1000)),
+            (id: 1, name: "lb", kind: load_balancer(health_checks: false)),
+            (id: 2, name: "app", kind: app_server(count: 2)),
+        ],
+        wires: [(from: 0, to: 1, retries: 3, backoff_ms: 10), (from: 1, to: 2)],
+        script: [(at_s: 1, command: kill(node: 2))],
+    )"#;
+    for seed in SEEDS {
+        let mut s = sim(text, seed, 1.0);
+        s.run_until_s(4.0);
+        let m = s.metrics();
+        let per_request = m.calls as f64 / m.requests.arrived as f64;
+        println!(
+            "seed {seed}: {per_request:.3} calls per request, {} retries, amplification {:.3}",
+            m.retries, m.amplification
+        );
+        assert!(
+            (per_request - 8.0).abs() < 0.1,
+            "seed {seed}: {per_request}"
+        );
+        assert!(
+            (m.amplification - 4.0).abs() < 0.05,
+            "seed {seed}: {}",
+            m.amplification
+        );
+    }
+}
