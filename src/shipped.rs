@@ -2,12 +2,59 @@
 
 /// (file name, RON text) of every shipped layout.
 pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "active-passive.ron",
+        include_str!("../saves/active-passive.ron"),
+    ),
+    (
+        "consistent-hash.ron",
+        include_str!("../saves/consistent-hash.ron"),
+    ),
+    (
+        "dns-active-active.ron",
+        include_str!("../saves/dns-active-active.ron"),
+    ),
+    (
+        "health-checks.ron",
+        include_str!("../saves/health-checks.ron"),
+    ),
+    ("l4-vs-l7.ron", include_str!("../saves/l4-vs-l7.ron")),
+    ("lb-spof.ron", include_str!("../saves/lb-spof.ron")),
+    (
+        "least-connections.ron",
+        include_str!("../saves/least-connections.ron"),
+    ),
     ("mm4.ron", include_str!("../saves/mm4.ron")),
+    (
+        "path-routing.ron",
+        include_str!("../saves/path-routing.ron"),
+    ),
+    (
+        "power-of-two.ron",
+        include_str!("../saves/power-of-two.ron"),
+    ),
     (
         "request-flow.ron",
         include_str!("../saves/request-flow.ron"),
     ),
+    (
+        "retry-budget.ron",
+        include_str!("../saves/retry-budget.ron"),
+    ),
+    ("retry-storm.ron", include_str!("../saves/retry-storm.ron")),
+    (
+        "session-store.ron",
+        include_str!("../saves/session-store.ron"),
+    ),
+    (
+        "sticky-sessions.ron",
+        include_str!("../saves/sticky-sessions.ron"),
+    ),
     ("three-tier.ron", include_str!("../saves/three-tier.ron")),
+    (
+        "weighted-round-robin.ron",
+        include_str!("../saves/weighted-round-robin.ron"),
+    ),
 ];
 
 /// The text of the shipped layout called `name` (with or without `saves/`).

@@ -288,13 +288,17 @@ impl Sim {
         policy: u32,
     ) -> u32 {
         self.reqs[req as usize].refs += 1;
-        let parent_epoch = if parent == NONE {
-            0
+        let (parent_epoch, resent) = if parent == NONE {
+            (0, self.reqs[req as usize].attempt > 0)
         } else {
-            self.calls[parent as usize].epoch
+            let p = &self.calls[parent as usize];
+            (p.epoch, p.resent || p.attempt > 0)
         };
         if self.reqs[req as usize].counted {
             self.totals.calls += 1;
+            if !resent {
+                self.totals.first_calls += 1;
+            }
         }
         let fresh = |epoch: u32| super::Call {
             epoch,
@@ -308,6 +312,7 @@ impl Sim {
             policy,
             stage: 0,
             attempt: 0,
+            resent,
             lb: LbSlot::default(),
             hit: false,
             skip_db: false,
@@ -758,7 +763,7 @@ impl Sim {
     /// A reply reaches the caller.
     pub(super) fn reply(&mut self, call: u32) {
         let c = &self.calls[call as usize];
-        let (parent, parent_epoch, req, fail, policy, callee, lb, hit) = (
+        let (parent, parent_epoch, req, fail, policy, callee, lb, hit, from) = (
             c.parent,
             c.parent_epoch,
             c.req,
@@ -767,6 +772,7 @@ impl Sim {
             c.callee,
             c.lb,
             c.hit,
+            c.caller,
         );
         self.free_call(call);
         if parent == ORPHAN {
@@ -781,7 +787,12 @@ impl Sim {
         }
         let p = &self.calls[parent as usize];
         if p.epoch != parent_epoch || p.state != CallState::Waiting {
-            // The caller gave up on this call (it failed or was killed meanwhile).
+            // The caller gave up on this call (it failed or was killed meanwhile). A balancer
+            // still counted it in flight at the backend: release it, or least-connections and
+            // power of two would see that backend busier for the rest of the run.
+            if let Role::Balancer(state) = &mut self.units[from as usize].role {
+                state.release(lb.group, lb.index, callee, lb.generation);
+            }
             return;
         }
         let caller = p.callee;

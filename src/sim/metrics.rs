@@ -99,7 +99,8 @@ pub struct Metrics {
     pub calls: u64,
     /// Calls resent after a failure or timeout.
     pub retries: u64,
-    /// Calls made per call that would have been made without retries: calls / (calls - retries).
+    /// Calls made per call that would have been made without retries. A client's resent
+    /// request counts with every call it makes further down, not only its first hop.
     pub amplification: f64,
     /// Users who had logged in but found no session where their request landed.
     pub session_misses: u64,

@@ -109,6 +109,9 @@ struct Call {
     stage: u16,
     /// Attempts of the current downstream call that have failed and been retried.
     attempt: u8,
+    /// Made only because of a retry: it is one, or a call made on behalf of one (a resent
+    /// request's calls further down).
+    resent: bool,
     /// Where a balancer placed this call (to release its in-flight count).
     lb: flow::LbSlot,
     /// A cache lookup found the key.
@@ -150,6 +153,8 @@ struct Totals {
     in_flight: u64,
     failed_by: [u64; FailReason::ALL.len()],
     calls: u64,
+    /// Calls that would have been made without any retry.
+    first_calls: u64,
     /// Retries (calls resent after a failure or timeout), after the warm-up.
     retries: u64,
     session_misses: u64,
@@ -247,6 +252,7 @@ impl Sim {
                 in_flight: 0,
                 failed_by: [0; FailReason::ALL.len()],
                 calls: 0,
+                first_calls: 0,
                 retries: 0,
                 session_misses: 0,
                 sessions_lost: 0,
@@ -430,7 +436,7 @@ impl Sim {
             0.0
         };
         let t = &self.totals;
-        let first_attempts = t.calls.saturating_sub(t.retries);
+        let first_attempts = t.first_calls;
         // What the measured window cost: every priced instance, for the time it existed.
         let dollars: f64 = self
             .units

@@ -1,5 +1,6 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
+mod balancing;
 mod check;
 mod cli;
 mod determinism;
