@@ -8,8 +8,9 @@ use super::edit::Edit;
 use super::theme;
 use crate::layout::params::{self, ParamMeta, fmt_num};
 use crate::layout::{
-    Arrivals, Command, KeyDist, Layout, LbAlgorithm, LoopMode, Node, NodeId, NodeKind, Problem,
-    ServiceDist, Severity,
+    Arrivals, Command, EntryMode, Eviction, KeyDist, Layer, Layout, LbAlgorithm, LoopMode, Node,
+    NodeId, NodeKind, OnWrite, Partitioning, Placement, Problem, ReadFrom, ServiceDist, Sessions,
+    Severity, Size,
 };
 
 /// Inspector state kept between frames.
@@ -336,9 +337,129 @@ fn enums_ui(ui: &mut Ui, node: &Node, edits: &mut Vec<Edit>) {
     }
     if let NodeKind::AppServer(a) = &mut kind {
         service_combo(ui, node.id, &mut a.service);
+        combo(
+            ui,
+            node.id,
+            "sessions",
+            &mut a.sessions,
+            &[Sessions::None, Sessions::Local, Sessions::Store],
+            |s| match s {
+                Sessions::None => "none (stateless)",
+                Sessions::Local => "in server memory",
+                Sessions::Store => "in the session store",
+            },
+        );
     }
     if let NodeKind::Database(d) = &mut kind {
         service_combo(ui, node.id, &mut d.service);
+        combo(
+            ui,
+            node.id,
+            "reads",
+            &mut d.reads,
+            &[
+                ReadFrom::Primary,
+                ReadFrom::Replicas,
+                ReadFrom::PrimaryAndReplicas,
+            ],
+            |r| match r {
+                ReadFrom::Primary => "primary only",
+                ReadFrom::Replicas => "replicas",
+                ReadFrom::PrimaryAndReplicas => "primary and replicas",
+            },
+        );
+    }
+    if let NodeKind::LoadBalancer(b) = &mut kind {
+        combo(
+            ui,
+            node.id,
+            "layer",
+            &mut b.layer,
+            &[Layer::L4, Layer::L7],
+            |l| match l {
+                Layer::L4 => "L4 (connections)",
+                Layer::L7 => "L7 (requests)",
+            },
+        );
+        let l = ui.label("health checks");
+        ui.checkbox(&mut b.health_checks, "on").labelled_by(l.id);
+        ui.end_row();
+    }
+    if let NodeKind::Entry(e) = &mut kind {
+        combo(
+            ui,
+            node.id,
+            "mode",
+            &mut e.mode,
+            &[
+                EntryMode::FloatingIp,
+                EntryMode::DnsRoundRobin,
+                EntryMode::DnsHealthChecked,
+            ],
+            |m| match m {
+                EntryMode::FloatingIp => "floating IP (active-passive)",
+                EntryMode::DnsRoundRobin => "round-robin DNS",
+                EntryMode::DnsHealthChecked => "health-checked DNS",
+            },
+        );
+    }
+    if let NodeKind::Cache(c) = &mut kind {
+        combo(
+            ui,
+            node.id,
+            "eviction",
+            &mut c.eviction,
+            &[Eviction::Lru, Eviction::Lfu],
+            |e| match e {
+                Eviction::Lru => "LRU",
+                Eviction::Lfu => "LFU",
+            },
+        );
+        combo(
+            ui,
+            node.id,
+            "placement",
+            &mut c.placement,
+            &[Placement::ConsistentHash, Placement::Modulo],
+            |p| match p {
+                Placement::ConsistentHash => "consistent hashing",
+                Placement::Modulo => "modulo",
+            },
+        );
+        combo(
+            ui,
+            node.id,
+            "on_write",
+            &mut c.on_write,
+            &[OnWrite::Invalidate, OnWrite::Update],
+            |w| match w {
+                OnWrite::Invalidate => "invalidate",
+                OnWrite::Update => "update",
+            },
+        );
+    }
+    if let NodeKind::ShardRouter(r) = &mut kind {
+        combo(
+            ui,
+            node.id,
+            "partitioning",
+            &mut r.partitioning,
+            &[
+                Partitioning::Hash,
+                Partitioning::HashModulo,
+                Partitioning::Range,
+            ],
+            |p| match p {
+                Partitioning::Hash => "hash (ring)",
+                Partitioning::HashModulo => "hash modulo",
+                Partitioning::Range => "key range",
+            },
+        );
+    }
+    // The size ladder of server-like nodes.
+    if let Some(mut size) = kind.size() {
+        combo(ui, node.id, "size", &mut size, &Size::ALL, |s| s.name());
+        kind.set_size(size);
     }
     if kind != node.kind {
         edits.push(Edit::SetKind {

@@ -15,19 +15,18 @@ pub const WARNING: Color32 = Color32::from_rgb(210, 130, 0);
 pub const REFUSED: Color32 = Color32::from_rgb(200, 40, 40);
 pub const TEXT: Color32 = Color32::from_rgb(30, 30, 34);
 
-const FILLS: [Color32; 6] = [
-    Color32::from_rgb(222, 236, 252), // client: blue
-    Color32::from_rgb(252, 236, 212), // load balancer: orange
-    Color32::from_rgb(224, 244, 226), // app server: green
-    Color32::from_rgb(236, 226, 250), // database: violet
-    Color32::from_rgb(250, 226, 232),
-    Color32::from_rgb(230, 240, 240),
-];
-
 /// The fill colour of a kind.
 pub fn fill(tag: KindTag) -> Color32 {
-    let i = KindTag::ALL.iter().position(|t| *t == tag).unwrap_or(0);
-    FILLS[i % FILLS.len()]
+    match tag {
+        KindTag::Client => Color32::from_rgb(222, 236, 252), // blue
+        KindTag::Entry => Color32::from_rgb(255, 244, 200),  // yellow
+        KindTag::LoadBalancer => Color32::from_rgb(252, 236, 212), // orange
+        KindTag::AppServer => Color32::from_rgb(224, 244, 226), // green
+        KindTag::SessionStore => Color32::from_rgb(250, 226, 232), // pink
+        KindTag::Cache => Color32::from_rgb(214, 242, 244),  // teal
+        KindTag::ShardRouter => Color32::from_rgb(236, 236, 236), // grey
+        KindTag::Database => Color32::from_rgb(236, 226, 250), // violet
+    }
 }
 
 /// The outline colour of a kind: its fill, darker.
@@ -83,6 +82,46 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
             let bottom = top.translate(vec2(0.0, s * 1.3));
             painter.line_segment([bottom.left_center(), bottom.center_bottom()], stroke);
             painter.line_segment([bottom.center_bottom(), bottom.right_center()], stroke);
+        }
+        KindTag::Entry => {
+            // A globe: a circle with a meridian and the equator.
+            painter.circle_stroke(c, s * 0.85, stroke);
+            painter.line_segment([c - vec2(s * 0.85, 0.0), c + vec2(s * 0.85, 0.0)], stroke);
+            painter.add(eframe::egui::Shape::ellipse_stroke(
+                c,
+                vec2(s * 0.35, s * 0.85),
+                stroke,
+            ));
+        }
+        KindTag::Cache => {
+            // A lightning bolt: fast answers.
+            let pts = [
+                c + vec2(s * 0.2, -s),
+                c + vec2(-s * 0.45, s * 0.1),
+                c + vec2(s * 0.1, s * 0.1),
+                c + vec2(-s * 0.2, s),
+                c + vec2(s * 0.45, -s * 0.1),
+                c + vec2(-s * 0.1, -s * 0.1),
+                c + vec2(s * 0.2, -s),
+            ];
+            for w in pts.windows(2) {
+                painter.line_segment([w[0], w[1]], stroke);
+            }
+        }
+        KindTag::SessionStore => {
+            // A key: a ring and a shaft with a tooth.
+            let ring = c - vec2(s * 0.45, 0.0);
+            painter.circle_stroke(ring, s * 0.4, stroke);
+            painter.line_segment([ring + vec2(s * 0.4, 0.0), c + vec2(s, 0.0)], stroke);
+            painter.line_segment([c + vec2(s * 0.7, 0.0), c + vec2(s * 0.7, s * 0.4)], stroke);
+        }
+        KindTag::ShardRouter => {
+            // One line in, split into stacked slices.
+            painter.line_segment([c - vec2(s, 0.0), c - vec2(s * 0.2, 0.0)], stroke);
+            for dy in [-s * 0.7, 0.0, s * 0.7] {
+                let r = Rect::from_center_size(c + vec2(s * 0.5, dy), vec2(s, s * 0.45));
+                painter.rect_stroke(r, 1.0, stroke, StrokeKind::Inside);
+            }
         }
         _ => {
             // A server: a box with two slots.

@@ -370,3 +370,38 @@ fn new_and_quit_ask_before_discarding_changes() {
     assert!(h.state().layout().nodes.is_empty());
     assert!(h.state().title().starts_with("Untitled"));
 }
+
+#[test]
+fn the_size_ladder_and_cache_policy_are_picked_from_combo_boxes() {
+    let mut h = window(temp_dir("combo"));
+    h.get_by_label("app").click();
+    h.run();
+    // The size combo lists the ladder by instance name; picking one changes the layout.
+    h.get_by_label("size").click();
+    h.run();
+    h.get_by_label("m7i.4xlarge").click();
+    h.run();
+    let size = |h: &Harness<'_, TierlabApp>, name: &str| {
+        h.state()
+            .layout()
+            .node_named(name)
+            .and_then(|n| n.kind.size())
+    };
+    assert_eq!(size(&h, "app"), Some(tierlab::layout::Size::X4Large));
+    assert!(h.state().is_dirty());
+    key(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(size(&h, "app"), Some(tierlab::layout::Size::Large));
+
+    // A cache's eviction policy is a combo box too.
+    h.get_by_label("cache").click();
+    h.run();
+    h.get_by_label("eviction").click();
+    h.run();
+    h.get_by_label("LFU").click();
+    h.run();
+    let eviction = match h.state().layout().node_named("cache").map(|n| &n.kind) {
+        Some(tierlab::layout::NodeKind::Cache(c)) => Some(c.eviction),
+        _ => None,
+    };
+    assert_eq!(eviction, Some(tierlab::layout::Eviction::Lfu));
+}
