@@ -7,6 +7,16 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../saves/active-passive.ron"),
     ),
     (
+        "autoscale-flapping.ron",
+        include_str!("../saves/autoscale-flapping.ron"),
+    ),
+    ("autoscale.ron", include_str!("../saves/autoscale.ron")),
+    ("cache-aside.ron", include_str!("../saves/cache-aside.ron")),
+    (
+        "cache-cluster.ron",
+        include_str!("../saves/cache-cluster.ron"),
+    ),
+    (
         "consistent-hash.ron",
         include_str!("../saves/consistent-hash.ron"),
     ),
@@ -34,6 +44,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../saves/power-of-two.ron"),
     ),
     (
+        "read-replicas.ron",
+        include_str!("../saves/read-replicas.ron"),
+    ),
+    (
+        "replica-failover.ron",
+        include_str!("../saves/replica-failover.ron"),
+    ),
+    (
         "request-flow.ron",
         include_str!("../saves/request-flow.ron"),
     ),
@@ -42,10 +60,17 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../saves/retry-budget.ron"),
     ),
     ("retry-storm.ron", include_str!("../saves/retry-storm.ron")),
+    ("scale-out.ron", include_str!("../saves/scale-out.ron")),
+    ("scale-up.ron", include_str!("../saves/scale-up.ron")),
     (
         "session-store.ron",
         include_str!("../saves/session-store.ron"),
     ),
+    (
+        "shards-hot-key.ron",
+        include_str!("../saves/shards-hot-key.ron"),
+    ),
+    ("shards.ron", include_str!("../saves/shards.ron")),
     (
         "sticky-sessions.ron",
         include_str!("../saves/sticky-sessions.ron"),

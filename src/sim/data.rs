@@ -38,6 +38,9 @@ struct WriteRec {
 /// A primary and its read replicas.
 #[derive(Clone, Debug)]
 pub(super) struct ReplGroup {
+    /// The database the layout names as primary: callers stay wired to it, and after a
+    /// promotion their calls go to the group's current primary.
+    pub origin: NodeId,
     /// The database holding the primary role now (a replica after a promotion).
     pub primary: NodeId,
     pub replicas: Vec<ReplicaLink>,
@@ -102,6 +105,7 @@ impl Sim {
                 Some(i) => i,
                 None => {
                     groups.push(ReplGroup {
+                        origin: r.primary,
                         primary: r.primary,
                         replicas: Vec::new(),
                         down_since: None,
@@ -125,10 +129,11 @@ impl Sim {
         self.repl = groups;
     }
 
-    /// The replication group `node` belongs to, and its replica index (`None`: the primary).
+    /// The replication group `node` belongs to, and its replica index (`None`: the primary,
+    /// or the original primary that callers are wired to).
     fn repl_role(&self, node: NodeId) -> Option<(usize, Option<usize>)> {
         for (gi, g) in self.repl.iter().enumerate() {
-            if g.primary == node {
+            if g.primary == node || g.origin == node {
                 return Some((gi, None));
             }
             if let Some(ri) = g.replicas.iter().position(|r| r.node == node) {
@@ -158,11 +163,12 @@ impl Sim {
             // Wired straight to a replica: it serves what it is sent.
             return self.first_unit(node);
         }
-        let primary = self.repl[gi].primary;
+        let (primary, origin) = (self.repl[gi].primary, self.repl[gi].origin);
         if !read {
             return self.first_unit(primary);
         }
-        let reads = match self.layout.node(primary).map(|n| &n.kind) {
+        // The read setting of the primary the layout wires to, before and after a promotion.
+        let reads = match self.layout.node(origin).map(|n| &n.kind) {
             Some(NodeKind::Database(p)) => p.reads,
             _ => ReadFrom::Primary,
         };
@@ -271,6 +277,11 @@ impl Sim {
         let Some((gi, None)) = self.repl_role(node) else {
             return;
         };
+        // A deposed primary dying again changes nothing: only the current primary's death
+        // calls for a promotion.
+        if self.repl[gi].primary != node {
+            return;
+        }
         let delay = match self.layout.node(node).map(|n| &n.kind) {
             Some(NodeKind::Database(p)) => ms_to_ns(p.promotion_delay_ms),
             _ => 0,
@@ -291,7 +302,9 @@ impl Sim {
     /// The primary came back before its replacement was promoted: nothing changes.
     pub(super) fn on_db_revived(&mut self, unit: u32) {
         let node = self.units[unit as usize].node;
-        if let Some((gi, None)) = self.repl_role(node) {
+        if let Some((gi, None)) = self.repl_role(node)
+            && self.repl[gi].primary == node
+        {
             let g = &mut self.repl[gi];
             g.down_since = None;
             g.promote_epoch = g.promote_epoch.wrapping_add(1);

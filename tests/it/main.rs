@@ -3,6 +3,7 @@
 mod balancing;
 mod check;
 mod cli;
+mod data_tier;
 mod determinism;
 mod layouts;
 mod queueing;
