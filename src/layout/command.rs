@@ -56,6 +56,9 @@ pub enum Command {
         param: String,
         value: f64,
     },
+    /// Replace a node's parameters with `kind` (same kind of node): any setting at once,
+    /// including the non-numeric ones (a balancer's layer, a cache's eviction, a box's size).
+    SetKind { node: NodeId, kind: super::NodeKind },
     /// Change a balancer's algorithm.
     SetAlgorithm {
         node: NodeId,
@@ -82,6 +85,7 @@ impl Command {
             Command::SetQps { node, .. }
             | Command::RampQps { node, .. }
             | Command::SetParam { node, .. }
+            | Command::SetKind { node, .. }
             | Command::SetAlgorithm { node, .. }
             | Command::RemoveNode(node) => Some(*node),
             Command::AddNode(n) => Some(n.id),
@@ -107,6 +111,7 @@ impl Command {
         matches!(
             self,
             Command::SetParam { .. }
+                | Command::SetKind { .. }
                 | Command::SetAlgorithm { .. }
                 | Command::AddNode(_)
                 | Command::RemoveNode(_)
@@ -130,6 +135,21 @@ impl Command {
                 };
                 meta.set(&mut n.kind, *value)
                     .map_err(|e| format!("{}: {e}", n.name))
+            }
+            Command::SetKind { node, kind } => {
+                let Some(n) = layout.node_mut(*node) else {
+                    return Err(format!("there is no node with id {node}"));
+                };
+                if n.kind.tag() != kind.tag() {
+                    return Err(format!(
+                        "{} is a {}; its settings cannot become a {}'s",
+                        n.name,
+                        n.kind.tag().label(),
+                        kind.tag().label()
+                    ));
+                }
+                n.kind = kind.clone();
+                Ok(())
             }
             Command::SetAlgorithm { node, algorithm } => match layout.node_mut(*node) {
                 Some(super::Node {

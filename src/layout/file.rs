@@ -131,6 +131,10 @@ fn enclosing_node_name(text: &str, line: usize) -> Option<String> {
         if l.contains("(id:") || l.trim_start().starts_with("nodes:") {
             break;
         }
+        // Past the end of the node list: the error is in another section, not in a node.
+        if SECTIONS.iter().any(|s| l.trim_start().starts_with(s)) {
+            return None;
+        }
     }
     // The name may also follow the error on the node's own lines.
     for l in lines.iter().skip(last).take(8) {
@@ -143,6 +147,9 @@ fn enclosing_node_name(text: &str, line: usize) -> Option<String> {
     }
     None
 }
+
+/// The top-level sections after `nodes`: an error inside one of them is in no node.
+const SECTIONS: [&str; 4] = ["wires:", "goals:", "script:", "replication:"];
 
 fn quoted_after(line: &str, key: &str) -> Option<String> {
     let rest = &line[line.find(key)? + key.len()..];
@@ -199,6 +206,17 @@ mod tests {
         assert!(err.starts_with("4:"), "{err}");
         assert!(err.contains("\"db\""), "{err}");
         assert!(err.contains("workerz"), "{err}");
+    }
+
+    #[test]
+    fn an_error_in_the_script_blames_no_node() {
+        let text = "(\n nodes: [\n  (id: 1, name: \"db\", kind: database()),\n ],\n script: [\n  (at_s: 1, command: explode(node: 1)),\n ],\n)";
+        let err = from_ron(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("6:"), "{err}");
+        assert!(!err.contains("in node"), "{err}");
     }
 
     #[test]

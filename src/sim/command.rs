@@ -251,7 +251,9 @@ impl Sim {
     /// Patch the running instances after a layout edit (`before` is the previous layout).
     fn patch(&mut self, command: &Command, before: &layout::Layout) {
         match command {
-            Command::SetParam { node, .. } | Command::SetAlgorithm { node, .. } => {
+            Command::SetParam { node, .. }
+            | Command::SetKind { node, .. }
+            | Command::SetAlgorithm { node, .. } => {
                 let Some(n) = self.layout.node(*node).cloned() else {
                     return;
                 };
@@ -282,6 +284,8 @@ impl Sim {
                         self.schedule_arrival(i);
                     }
                 }
+                // A pool given an autoscale policy gets its autoscaler.
+                self.build_autoscalers();
                 // A closed loop with more users starts the new ones (the others keep going).
                 if let NodeKind::Client(p) = &n.kind
                     && p.mode == LoopMode::Closed

@@ -296,3 +296,78 @@ fn a_cloned_sim_continues_like_the_original() {
     assert_eq!(fingerprint(&copy), fingerprint(&original));
     assert_eq!(copy.metrics(), original.metrics());
 }
+
+/// Every setting can change at run time: `set_kind` swaps a node's whole parameter set (here a
+/// balancer's algorithm and layer and a database's size) and the running system follows, while
+/// the change is logged and replays exactly.
+#[test]
+fn set_kind_changes_any_setting_at_run_time_and_replays() {
+    use tierlab::layout::{Command, Layer, LbAlgorithm, NodeKind, Size};
+    let layout = tierlab::layout::from_ron(
+        r#"(seed: 3, nodes: [
+            (id: 0, name: "users", kind: client(qps: 2000)),
+            (id: 1, name: "lb", kind: load_balancer()),
+            (id: 2, name: "app", kind: app_server(count: 3, service_ms: 1.0)),
+            (id: 3, name: "db", kind: database(read_ms: 2.0, write_ms: 2.0)),
+        ], wires: [(from: 0, to: 1), (from: 1, to: 2), (from: 2, to: 3)])"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let config = tierlab::sim::SimConfig::default();
+    let mut sim =
+        tierlab::sim::Sim::new(&layout, config.clone()).unwrap_or_else(|p| panic!("{p:?}"));
+    sim.run_until_s(1.0);
+    let mut lb = match layout.node_named("lb").map(|n| n.kind.clone()) {
+        Some(NodeKind::LoadBalancer(p)) => p,
+        _ => panic!("lb is a balancer"),
+    };
+    lb.algorithm = LbAlgorithm::LeastConnections;
+    lb.layer = Layer::L4;
+    let mut db = match layout.node_named("db").map(|n| n.kind.clone()) {
+        Some(k) => k,
+        None => panic!("db exists"),
+    };
+    assert!(db.set_size(Size::X4Large));
+    let before = sim.metrics();
+    let db_price = |m: &tierlab::sim::Metrics| {
+        m.nodes
+            .iter()
+            .find(|n| n.name == "db")
+            .map(|n| n.usd_per_hour)
+            .unwrap_or_default()
+    };
+    assert_eq!(db_price(&before), Size::Large.usd_per_hour());
+    let cmds = [
+        Command::SetKind {
+            node: tierlab::layout::NodeId(1),
+            kind: NodeKind::LoadBalancer(lb.clone()),
+        },
+        Command::SetKind {
+            node: tierlab::layout::NodeId(3),
+            kind: db,
+        },
+    ];
+    for c in cmds {
+        sim.apply(c).unwrap_or_else(|e| panic!("{e}"));
+    }
+    // A database cannot take a balancer's settings.
+    let refused = sim.apply(Command::SetKind {
+        node: tierlab::layout::NodeId(3),
+        kind: NodeKind::LoadBalancer(lb),
+    });
+    assert!(refused.is_err_and(|e| e.contains("cannot become")));
+    sim.run_until_s(3.0);
+    let after = sim.metrics();
+    assert_eq!(db_price(&after), Size::X4Large.usd_per_hour());
+    assert!(matches!(
+        sim.layout().node_named("lb").map(|n| &n.kind),
+        Some(NodeKind::LoadBalancer(p)) if p.layer == Layer::L4
+    ));
+    let c = sim.counts();
+    assert_eq!(c.arrived, c.completed + c.failed + c.in_flight);
+    assert_eq!(c.failed, 0);
+    // Replaying the log reproduces the run exactly.
+    let mut again = tierlab::sim::Sim::replay(&layout, config, sim.command_log())
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    again.run_until_s(3.0);
+    assert_eq!(again.metrics(), sim.metrics());
+}
