@@ -7,5 +7,6 @@ mod data_tier;
 mod determinism;
 mod layouts;
 mod queueing;
+mod robustness;
 mod tidy;
 mod ui;
