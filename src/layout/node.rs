@@ -68,7 +68,7 @@ impl KindTag {
     pub fn label(self) -> &'static str {
         match self {
             KindTag::Client => "client",
-            KindTag::Entry => "entry (floating IP or DNS)",
+            KindTag::Entry => "entry point",
             KindTag::LoadBalancer => "load balancer",
             KindTag::AppServer => "app server",
             KindTag::SessionStore => "session store",
