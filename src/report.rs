@@ -117,6 +117,20 @@ pub struct AutoscaleJson {
     pub flaps: u64,
 }
 
+/// One change in a node's state.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StateJson {
+    pub at_s: f64,
+    /// `node.member`.
+    pub id: String,
+    pub name: String,
+    /// `down`, `up`, `marked_down`, `marked_up` or `removed`.
+    pub state: &'static str,
+    /// For marked_down / marked_up: the balancer whose health checks decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
 /// A change of a shard router's shard count.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ShardMoveJson {
@@ -175,6 +189,8 @@ pub struct RunJson {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<AutoscaleJson>,
     pub shard_moves: Vec<ShardMoveJson>,
+    /// Every node's state over time.
+    pub node_states: Vec<StateJson>,
     pub throughput_rps: f64,
     pub latency_ms: LatencyJson,
     pub nodes: Vec<NodeJson>,
@@ -275,6 +291,17 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 shards_before: x.shards_before,
                 shards_after: x.shards_after,
                 keys_moved_share: x.moved_share,
+            })
+            .collect(),
+        node_states: m
+            .states
+            .iter()
+            .map(|e| StateJson {
+                at_s: e.at_ns as f64 / 1e9,
+                id: e.unit.to_string(),
+                name: e.name.clone(),
+                state: e.change.name(),
+                by: e.by.clone(),
             })
             .collect(),
         throughput_rps: m.throughput_rps,
@@ -553,6 +580,22 @@ pub fn summary_text(r: &RunJson) -> String {
                 g.metric,
                 if g.met { "met" } else { "MISSED" },
                 g.value
+            ));
+        }
+    }
+    if !r.node_states.is_empty() {
+        s.push('\n');
+        for e in r.node_states.iter().take(20) {
+            let by =
+                e.by.as_deref()
+                    .map(|b| format!(" (by {b})"))
+                    .unwrap_or_default();
+            s.push_str(&format!("{:>8.3} s  {} {}{by}\n", e.at_s, e.name, e.state));
+        }
+        if r.node_states.len() > 20 {
+            s.push_str(&format!(
+                "          … {} more state changes in --json\n",
+                r.node_states.len() - 20
             ));
         }
     }

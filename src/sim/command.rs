@@ -131,6 +131,7 @@ impl Sim {
                         u.alive = true;
                         u.slow = 1.0;
                         let is_db = u.kind == crate::layout::KindTag::Database;
+                        self.log_state(i, super::metrics::StateChange::Up, None);
                         self.start_traffic_if_client(i);
                         if is_db {
                             self.on_db_revived(i);
@@ -228,6 +229,9 @@ impl Sim {
             // A dead client sends nothing; its users' pending thinks find it dead and stop.
             c.arrival_epoch = c.arrival_epoch.wrapping_add(1);
             c.arrival_pending = false;
+        }
+        if reason == FailReason::NodeDown {
+            self.log_state(unit, super::metrics::StateChange::Down, None);
         }
         if self.units[unit as usize].kind == crate::layout::KindTag::Database {
             self.on_db_killed(unit);
@@ -344,6 +348,9 @@ impl Sim {
 
     /// Remove an instance: calls inside fail with `node_removed`.
     fn remove_unit(&mut self, unit: u32) {
+        if !self.units[unit as usize].removed {
+            self.log_state(unit, super::metrics::StateChange::Removed, None);
+        }
         self.kill(unit, FailReason::NodeRemoved);
         let u = &mut self.units[unit as usize];
         u.removed = true;

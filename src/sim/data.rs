@@ -662,6 +662,7 @@ impl Sim {
             u.removed = true;
             u.alive = false;
             u.draining = false;
+            self.log_state(unit, super::metrics::StateChange::Removed, None);
         }
     }
 

@@ -995,8 +995,10 @@ impl Sim {
             for b in backends {
                 let up = self.units[b as usize].alive && !self.units[b as usize].removed;
                 if up {
-                    if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role {
-                        lb.probe_result(b, true);
+                    if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role
+                        && lb.probe_result(b, true)
+                    {
+                        self.log_state(b, super::metrics::StateChange::MarkedUp, Some(lb_unit));
                     }
                 } else {
                     self.events.push(
@@ -1014,8 +1016,14 @@ impl Sim {
     }
 
     pub(super) fn on_probe_fail(&mut self, lb_unit: u32, backend: u32) {
-        if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role {
-            lb.probe_result(backend, false);
+        if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role
+            && lb.probe_result(backend, false)
+        {
+            self.log_state(
+                backend,
+                super::metrics::StateChange::MarkedDown,
+                Some(lb_unit),
+            );
         }
     }
 

@@ -213,7 +213,12 @@ pub struct Sim {
     repl: Vec<data::ReplGroup>,
     autoscalers: Vec<data::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
+    /// State changes, oldest first, at most `STATE_LOG_MAX`.
+    states: Vec<metrics::StateEvent>,
 }
+
+/// Most state changes kept for the report (a run that flaps a node forever stays bounded).
+const STATE_LOG_MAX: usize = 10_000;
 
 impl Sim {
     /// Build a simulation of `layout`. Refuses a layout with errors (see `layout::check`).
@@ -281,6 +286,7 @@ impl Sim {
             repl: Vec::new(),
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
+            states: Vec::new(),
         };
         let nodes = sim.layout.nodes.clone();
         for node in &nodes {
@@ -498,6 +504,7 @@ impl Sim {
             },
             autoscale: self.autoscale_report(),
             shard_moves: self.shard_moves.clone(),
+            states: self.states.clone(),
             throughput_rps: if measured_s > 0.0 {
                 self.totals.completed as f64 / measured_s
             } else {
@@ -720,6 +727,25 @@ impl Sim {
             self.unit_index
                 .insert((node, member), (self.units.len() - 1) as u32);
         }
+    }
+
+    /// Record a state change of `unit` (`by`: the deciding balancer's instance).
+    fn log_state(&mut self, unit: u32, change: metrics::StateChange, by: Option<u32>) {
+        if self.states.len() >= STATE_LOG_MAX {
+            return;
+        }
+        let u = &self.units[unit as usize];
+        let event = metrics::StateEvent {
+            at_ns: self.now_ns,
+            unit: UnitId {
+                node: u.node,
+                member: u.member,
+            },
+            name: u.name.clone(),
+            change,
+            by: by.map(|b| self.units[b as usize].name.clone()),
+        };
+        self.states.push(event);
     }
 
     /// The instances of a node in rotation (not removed, booted, not draining), by member.

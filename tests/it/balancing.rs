@@ -1171,3 +1171,45 @@ fn a_clients_retries_count_every_call_they_cause_in_the_amplification() {
         );
     }
 }
+
+/// The report's state timeline shows a kill, the health checks' verdict, the revival and the
+/// way back, in order, with the detection delay the check settings imply.
+#[test]
+fn node_states_over_time_follow_a_kill_and_a_revival() {
+    let layout = tierlab::layout::from_ron(
+        tierlab::shipped::find("health-checks.ron").unwrap_or_else(|| panic!("shipped")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let sim = tierlab::report::run(
+        &layout,
+        &tierlab::report::RunConfig {
+            seconds: 30.0,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let r = tierlab::report::run_json(&sim, 0.0);
+    let timeline: Vec<(f64, &str, &str)> = r
+        .node_states
+        .iter()
+        .map(|e| (e.at_s, e.name.as_str(), e.state))
+        .collect();
+    println!("{timeline:?}");
+    let states: Vec<&str> = timeline.iter().map(|t| t.2).collect();
+    assert_eq!(states, ["down", "marked_down", "up", "marked_up"]);
+    assert!(timeline.iter().all(|t| t.1 == timeline[0].1));
+    // Marked down within (threshold - 1) intervals + timeout and threshold intervals + timeout.
+    let (down, marked) = (timeline[0].0, timeline[1].0);
+    let lb = match layout.node_named("lb").map(|n| &n.kind) {
+        Some(tierlab::layout::NodeKind::LoadBalancer(p)) => p.clone(),
+        _ => panic!("lb is a balancer"),
+    };
+    let interval = lb.health_interval_ms / 1e3;
+    let timeout = lb.health_timeout_ms / 1e3;
+    let n = f64::from(lb.unhealthy_threshold);
+    let delay = marked - down;
+    assert!(
+        delay >= (n - 1.0) * interval + timeout - 1e-9 && delay <= n * interval + timeout + 1e-9,
+        "marked down {delay} s after the kill"
+    );
+}
