@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod determinism;
 mod layouts;
+mod live;
 mod queueing;
 mod tidy;
 mod ui;
