@@ -61,7 +61,7 @@ fn bench_frame(file: &str, qps: Option<f64>, big: bool, warmup: f64, frames: usi
     let r = tierlab::app::bench::frame_cost(layout, warmup, frames);
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     println!(
-        "{name}: frame median {:.2} ms, p90 {:.2} ms over {frames} frames ({:.0} simulated requests/s, {:.0} dots a frame)",
+        "{name}: frame median {:.2} ms, p90 {:.2} ms over {frames} frames ({:.0} simulated requests/s arriving, {:.0} dots a frame)",
         ms(r.median()),
         ms(r.p90()),
         r.simulated_rps,

@@ -15,7 +15,7 @@ pub struct FrameCost {
     pub frames: Vec<Duration>,
     /// Mean dots drawn per frame.
     pub dots_mean: f64,
-    /// Simulated requests per second over the measured frames.
+    /// Simulated requests arriving per second over the measured frames.
     pub simulated_rps: f64,
 }
 
@@ -69,7 +69,7 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
         let out = ctx.run_ui(input(k as f64 / 60.0), |ui| app.ui(ui));
         let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
     }
-    let completed_before = app.sim().map_or(0, |s| s.counts().completed);
+    let arrived_before = app.sim().map_or(0, |s| s.counts().arrived);
     let sim_before = app.sim().map_or(0, |s| s.now_ns());
     let mut costs = Vec::with_capacity(frames);
     let mut dots = 0usize;
@@ -81,7 +81,7 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
         std::hint::black_box(prims);
         dots += app.dots_drawn();
     }
-    let completed = app.sim().map_or(0, |s| s.counts().completed) - completed_before;
+    let arrived = app.sim().map_or(0, |s| s.counts().arrived) - arrived_before;
     let sim_s = app
         .sim()
         .map_or(0, |s| s.now_ns())
@@ -91,7 +91,7 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
         frames: costs,
         dots_mean: dots as f64 / frames.max(1) as f64,
         simulated_rps: if sim_s > 0.0 {
-            completed as f64 / sim_s
+            arrived as f64 / sim_s
         } else {
             0.0
         },

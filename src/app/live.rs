@@ -249,7 +249,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
 }
 
 /// One dot stands for this many requests: chosen from the offered rate so that about two
-/// hundred sampled requests start per simulated second, rounded to 1, 2 or 5 times a power of
+/// thousand sampled requests start per simulated second, rounded to 1, 2 or 5 times a power of
 /// ten so the legend reads well.
 pub fn trace_every(layout: &Layout) -> u64 {
     let offered: f64 = layout
@@ -265,7 +265,7 @@ pub fn trace_every(layout: &Layout) -> u64 {
             _ => 0.0,
         })
         .sum();
-    nice_ceil(offered / 200.0)
+    nice_ceil(offered / 2000.0)
 }
 
 /// The smallest of 1, 2, 5, 10, 20, 50… at or above `x` (1 for anything below 1).

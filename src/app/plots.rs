@@ -37,7 +37,7 @@ pub enum RunAction {
 pub struct PlotState {
     heat: Option<TextureHandle>,
     heat_rows: Vec<String>,
-    /// Simulated time the heat strip was last drawn at (redraw only when it moves).
+    /// Samples, rows and columns the heat strip was last drawn with.
     heat_at: Option<(u64, usize, usize)>,
 }
 
@@ -392,7 +392,8 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
     if rows.is_empty() {
         return;
     }
-    let key = (sim.now_ns(), rows.len(), columns);
+    // Redraw only when a new sample arrived (every 100 ms of simulated time), not every frame.
+    let key = (s.time_s.pushed(), rows.len(), columns);
     if state.heat_at != Some(key) || state.heat.is_none() {
         let mut img = ColorImage::filled([columns, rows.len()], Color32::TRANSPARENT);
         for (y, i) in rows.iter().enumerate() {

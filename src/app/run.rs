@@ -19,7 +19,7 @@ pub const BUDGET_MS: f64 = 8.0;
 /// Longest wall-clock gap one frame makes up for (after a stall, time does not jump).
 const FRAME_DT_MAX_S: f64 = 0.1;
 /// Finished traces the core keeps for the dots.
-const TRACE_CAPACITY: usize = 4000;
+const TRACE_CAPACITY: usize = 8000;
 
 /// The run's state: the core, the clock that drives it, and what the canvas shows of it.
 pub struct RunState {
