@@ -222,11 +222,12 @@ pub fn canvas_ui(
         }
     }
     if let Some(view) = live {
-        let radius = 3.2 * t.zoom.clamp(0.6, 1.5);
+        let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
+        let rim = Stroke::new(1.0, Color32::WHITE);
         for d in &view.dots {
             if let Some(points) = curves.get(&(d.from, d.to)) {
                 let p = point_along(points, d.along);
-                painter.circle_filled(p, radius, theme::dot(d.class));
+                painter.circle(p, radius, theme::dot(d.class), rim);
             }
         }
     }

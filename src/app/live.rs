@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use crate::layout::{KindTag, Layout, NodeId, NodeKind};
 use crate::sim::{Sim, Trace};
 
+/// Samples averaged for a node's live numbers: the last simulated second.
+const RECENT_SAMPLES: usize = 10;
 /// Most dots drawn in one frame (the rest are still counted): a limit on the frame's cost.
 pub const DOTS_DRAWN_MAX: usize = 4000;
 
@@ -91,13 +93,13 @@ pub struct Dot {
 /// The live numbers of one node (all its members together).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeLive {
-    /// Mean CPU utilization of the living members over the last sample, 0 to 1.
+    /// Mean CPU utilization of the living members over the last second, 0 to 1.
     pub utilization: f32,
     /// Per member: utilization, alive, marked down by a balancer's health checks.
     pub members: Vec<MemberLive>,
     /// Requests waiting in queues now.
     pub queue: u32,
-    /// Calls served per second over the last sample.
+    /// Calls served per second over the last second.
     pub served_per_s: f32,
     pub busy_workers: u32,
     pub workers: u32,
@@ -164,12 +166,13 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         if u.removed {
             continue;
         }
+        // The mean of the last second of samples: one 100 ms sample is too noisy to read.
         let last = |f: fn(&crate::sim::series::UnitSeries) -> &crate::sim::series::Ring| {
-            series
-                .units
-                .get(i as usize)
-                .and_then(|s| f(s).last())
-                .unwrap_or(0.0)
+            series.units.get(i as usize).map_or(0.0, |s| {
+                let r = f(s);
+                let n = r.len().min(RECENT_SAMPLES);
+                r.iter().skip(r.len() - n).sum::<f32>() / n.max(1) as f32
+            })
         };
         let utilization = last(|s| &s.cpu_utilization);
         let node = view.nodes.entry(u.id.node).or_default();

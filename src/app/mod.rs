@@ -290,8 +290,8 @@ impl TierlabApp {
         if self.show_run_panel {
             egui::Panel::bottom("run panel")
                 .resizable(true)
-                .default_size(330.0)
-                .size_range(90.0..=600.0)
+                .default_size(400.0)
+                .size_range(90.0..=640.0)
                 .show(ui, |ui| self.run_panel_ui(ui));
         }
         if self.settings.show_palette {

@@ -269,11 +269,18 @@ pub fn plots_ui(
     let (first, times) = window(sim, window_s);
     let now = sim.now_ns() as f64 / 1e9;
     let x_min = (now - window_s).max(0.0);
-    let height = ((ui.available_height() - 40.0) / 2.0).clamp(60.0, 400.0);
+    // Panels size to their content at first: give the plots a readable height, more when the
+    // user drags the panel taller.
+    let height = ((ui.available_height() - 44.0) / 2.0).clamp(110.0, 400.0);
     let plot = |id: &str| {
         Plot::new(id.to_string())
             .height(height)
-            .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+            .legend(
+                Legend::default()
+                    .position(egui_plot::Corner::RightTop)
+                    .text_style(egui::TextStyle::Small)
+                    .background_alpha(0.6),
+            )
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
