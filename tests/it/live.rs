@@ -296,3 +296,38 @@ fn dots_drawn_per_wire_and_colour_match_the_cores_traces_and_counters() {
         m.cache_hit_ratio
     );
 }
+
+#[test]
+fn a_runs_faults_save_as_script_and_the_series_export_as_csv() {
+    let mut h = window(20);
+    let db = node_centre(&h, "db");
+    h.get_by_label("Play").click();
+    frames(&mut h, 20);
+    click_at(&mut h, db, PointerButton::Secondary);
+    h.get_by_label("Kill").click();
+    frames(&mut h, 10);
+    h.get_by_label("Pause").click();
+    frames(&mut h, 2);
+    h.get_by_label("Export").click();
+    frames(&mut h, 2);
+    h.get_by_label("Save run as script").click();
+    frames(&mut h, 2);
+    let script = &h.state().layout().script;
+    assert_eq!(script.len(), 1, "{script:?}");
+    assert!(matches!(script[0].command, layout::Command::Kill(_)));
+    assert!(script[0].at_s > 0.0);
+    assert!(h.state().is_dirty(), "the script is part of the layout");
+    h.get_by_label("Export").click();
+    frames(&mut h, 2);
+    h.get_by_label("Plotted series as CSV").click();
+    frames(&mut h, 2);
+    let dir = std::env::temp_dir().join(format!("tierlab-live-{}", std::process::id()));
+    let t = sim(&h).now_ns() as f64 / 1e9;
+    let path = dir.join(format!("request-flow-{t:.0}s.csv"));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(header.starts_with("time_s,throughput_rps,failures_per_s,latency_p50_ms"));
+    assert!(header.contains("db cpu_utilization"), "{header}");
+    assert!(lines.count() >= 5, "one row per 100 ms sample");
+}
