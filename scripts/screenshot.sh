@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # Build the release binary, open the real editor window under Xvfb at 1280x800 and save an
 # in-app screenshot to docs/screenshots/editor.png (or the path given as $1).
+# `scripts/screenshot.sh --running [out.png]` plays the layout first (TIERLAB_LAYOUT, default
+# request-flow.ron) and shoots once TIERLAB_SCREENSHOT_AFTER_S simulated seconds have run, so
+# the picture shows dots, load colours and plots: docs/screenshots/running.png by default.
 # Needs xvfb; installs it with apt-get when missing and run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-docs/screenshots/editor.png}"
+running=0
+if [ "${1-}" = "--running" ]; then
+    running=1
+    shift
+fi
+if [ "$running" = 1 ]; then
+    out="${1:-docs/screenshots/running.png}"
+    export TIERLAB_PLAY=1
+    export TIERLAB_LAYOUT="${TIERLAB_LAYOUT-request-flow.ron}"
+    export TIERLAB_SPEED="${TIERLAB_SPEED-2}"
+    export TIERLAB_SCREENSHOT_AFTER_S="${TIERLAB_SCREENSHOT_AFTER_S-20}"
+else
+    out="${1:-docs/screenshots/editor.png}"
+fi
 mkdir -p "$(dirname "$out")"
 
 if ! command -v xvfb-run >/dev/null; then

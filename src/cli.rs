@@ -61,6 +61,26 @@ pub enum Cmd {
     },
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
+    /// Measure the window's frame cost (simulation, UI, tessellation) headless, on a layout
+    /// running at real time with dots and plots on; the main binary runs it, as the library's
+    /// command line does not use the window.
+    BenchFrame {
+        /// Layout file or shipped name; default: request-flow.ron.
+        #[arg(default_value = "request-flow.ron")]
+        file: String,
+        /// Set every client's open-loop rate to this many requests per second (split evenly).
+        #[arg(long)]
+        qps: Option<f64>,
+        /// Use a generated layout of 200 nodes instead of the file.
+        #[arg(long)]
+        two_hundred_nodes: bool,
+        /// Simulated seconds run before measuring (series to plot).
+        #[arg(long, default_value_t = 30.0)]
+        warmup: f64,
+        /// Frames measured.
+        #[arg(long, default_value_t = 300)]
+        frames: usize,
+    },
 }
 
 /// Parse arguments and run; the exit code says whether it worked.
@@ -176,6 +196,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::BenchFrame { .. }) => {
+            anyhow::bail!("bench-frame needs the window code: run it through the tierlab binary")
         }
     }
 }

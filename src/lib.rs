@@ -18,6 +18,10 @@
 //! - [`app`]: the window (eframe + egui): palette, canvas, inspector, save and load. Canvas
 //!   and inspector return `Edit`s that one function applies (with undo); geometry is pure and
 //!   unit-tested; `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
+//!   The run panel (`app/run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from the layout:
+//!   each frame turns wall-clock time × speed into ticks within a time budget; layout edits
+//!   reach the running core as the commands that turn the old layout into the new one; dots
+//!   are the core's sampled traces; plots read `series()` (egui_plot).
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -46,7 +50,7 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
 //! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
-//! clap, anyhow, std::fs. `app` -> `layout`, `shipped`, egui, eframe, rfd, std::fs; nothing
+//! clap, anyhow, std::fs. `app` -> `layout`, `sim`, `shipped`, egui, eframe, egui_plot, rfd, std::fs; nothing
 //! in the library imports `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open
 //! the window when there is no subcommand.
 

@@ -1,7 +1,7 @@
 //! The canvas: nodes and wires drawn on a pannable, zoomable grid. Select, move, box-select,
 //! wire, and drop new nodes from the palette. It changes nothing itself: it returns `Edit`s.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use eframe::egui::{
     self, Align2, Color32, CursorIcon, FontId, Id, PointerButton, Pos2, Rect, Response, Sense,
@@ -10,9 +10,10 @@ use eframe::egui::{
 
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
+use super::live::{LiveView, NodeLive};
 use super::theme;
 use crate::layout::check::{may_call, wire_refusal};
-use crate::layout::{Command, KindTag, Layout, Node, NodeId, Problem, Severity, Wire};
+use crate::layout::{Command, KindTag, Layout, Node, NodeId, Problem, Severity, Target, Wire};
 
 /// What is selected on the canvas.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -98,7 +99,15 @@ pub struct CanvasOptions {
     pub grid: bool,
 }
 
+/// What the canvas shows of a run, and where it puts the run's commands (faults from a node's
+/// menu, which change the run and not the layout).
+pub struct RunOverlay<'a> {
+    pub view: Option<&'a LiveView>,
+    pub commands: &'a mut Vec<Command>,
+}
+
 /// Draw the canvas and return the edits the user asked for.
+#[allow(clippy::too_many_arguments)]
 pub fn canvas_ui(
     ui: &mut Ui,
     state: &mut CanvasState,
@@ -106,7 +115,12 @@ pub fn canvas_ui(
     layout: &Layout,
     problems: &[Problem],
     options: CanvasOptions,
+    run: RunOverlay<'_>,
 ) -> Vec<Edit> {
+    let RunOverlay {
+        view: live,
+        commands: run_commands,
+    } = run;
     let mut edits = Vec::new();
     let (rect, bg) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     state.rect_screen = rect;
@@ -172,6 +186,7 @@ pub fn canvas_ui(
     // Wires under the nodes.
     let mut wire_hit = None;
     let pointer_screen = ui.input(|i| i.pointer.hover_pos());
+    let mut curves: BTreeMap<(NodeId, NodeId), Vec<Pos2>> = BTreeMap::new();
     for w in &layout.wires {
         let (Some(a), Some(b)) = (rect_of(w.from), rect_of(w.to)) else {
             continue;
@@ -202,6 +217,19 @@ pub fn canvas_ui(
                 theme::WIRE,
             );
         }
+        if live.is_some() {
+            curves.insert((w.from, w.to), points);
+        }
+    }
+    if let Some(view) = live {
+        let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
+        let rim = Stroke::new(1.0, Color32::WHITE);
+        for d in &view.dots {
+            if let Some(points) = curves.get(&(d.from, d.to)) {
+                let p = point_along(points, d.along);
+                painter.circle(p, radius, theme::dot(d.class), rim);
+            }
+        }
     }
     if bg.clicked() {
         selection.clear();
@@ -226,6 +254,10 @@ pub fn canvas_ui(
             selection.nodes.contains(&node.id),
             &node_problems,
         );
+        let node_live = live.and_then(|v| v.nodes.get(&node.id));
+        if let Some(nl) = node_live {
+            draw_live(&painter, r, t.zoom, nl);
+        }
         let id = Id::unique(("canvas node", node.id));
         let resp = ui.interact(r, id, Sense::click_and_drag());
         let name = node.name.clone();
@@ -233,8 +265,12 @@ pub fn canvas_ui(
         node_interaction(
             ui, &resp, node, state, selection, layout, options, &mut edits,
         );
-        if !node_problems.is_empty() {
+        resp.context_menu(|ui| fault_menu_ui(ui, node, node_live, run_commands));
+        if !node_problems.is_empty() || node_live.is_some() {
             resp.on_hover_ui(|ui| {
+                if let Some(nl) = node_live {
+                    live_numbers_ui(ui, nl);
+                }
                 for p in &node_problems {
                     let colour = match p.severity {
                         Severity::Error => theme::ERROR,
@@ -595,6 +631,177 @@ fn draw_node(
             "!",
             FontId::proportional(12.0 * zoom.max(0.7)),
             Color32::WHITE,
+        );
+    }
+}
+
+/// The point `along` (0 to 1) a sampled wire.
+fn point_along(points: &[Pos2], along: f32) -> Pos2 {
+    let n = points.len();
+    if n == 0 {
+        return Pos2::ZERO;
+    }
+    let x = along.clamp(0.0, 1.0) * (n - 1) as f32;
+    let i = (x.floor() as usize).min(n.saturating_sub(2));
+    let (a, b) = (points[i], points[(i + 1).min(n - 1)]);
+    a + (b - a) * (x - i as f32)
+}
+
+/// A node's right-click menu: faults for the run (kill, revive, slow down, flush).
+fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, commands: &mut Vec<Command>) {
+    let whole = Target::node(node.id);
+    let count = node.kind.count();
+    let mut push = |c: Command| commands.push(c);
+    if ui.button("Kill").clicked() {
+        push(Command::Kill(whole));
+        ui.close();
+    }
+    if count > 1 {
+        let alive = live.and_then(|l| l.members.iter().position(|m| m.alive));
+        if let Some(m) = alive
+            && ui.button(format!("Kill member {}", m + 1)).clicked()
+        {
+            push(Command::Kill(Target::member(node.id, m as u32)));
+            ui.close();
+        }
+    }
+    if ui.button("Revive").clicked() {
+        push(Command::Revive(whole));
+        ui.close();
+    }
+    if ui.button("Slow down ×5").clicked() {
+        push(Command::Slow {
+            target: whole,
+            factor: 5.0,
+        });
+        ui.close();
+    }
+    if ui.button("Normal speed").clicked() {
+        push(Command::Slow {
+            target: whole,
+            factor: 1.0,
+        });
+        ui.close();
+    }
+    if node.kind.tag() == KindTag::Cache && ui.button("Flush").clicked() {
+        push(Command::Flush(whole));
+        ui.close();
+    }
+    ui.separator();
+    ui.weak("Faults change this run, not the layout");
+}
+
+/// The hover readout of a running node.
+fn live_numbers_ui(ui: &mut Ui, l: &NodeLive) {
+    ui.strong(format!("{:.0} % busy", l.utilization * 100.0));
+    ui.label(format!(
+        "{} requests/s served, {} queued, {} of {} workers busy",
+        super::run::fmt_count(f64::from(l.served_per_s)),
+        l.queue,
+        l.busy_workers,
+        l.workers
+    ));
+    if l.members.len() > 1 {
+        let alive = l.members.iter().filter(|m| m.alive).count();
+        ui.label(format!("{alive} of {} members alive", l.members.len()));
+    }
+    if l.marked_down() > 0 {
+        ui.colored_label(theme::MARKED_DOWN, "marked down by health checks");
+    }
+    if let (Some(pick), Some(alg)) = (&l.last_pick, l.algorithm) {
+        ui.label(format!("{alg}: last sent to {pick}"));
+    }
+}
+
+/// A running node's load, queue, rate and health, over its box.
+fn draw_live(painter: &egui::Painter, r: Rect, zoom: f32, l: &NodeLive) {
+    let z = zoom.max(0.5);
+    // Utilization fills the box from the bottom, coloured from idle green to saturated red.
+    let fill_h = r.height() * l.utilization.clamp(0.0, 1.0);
+    if fill_h > 0.5 {
+        let fill = Rect::from_min_max(pos2(r.left(), r.bottom() - fill_h), r.right_bottom());
+        painter.rect_filled(
+            fill.shrink(1.0),
+            2.0,
+            theme::load(l.utilization).gamma_multiply(0.55),
+        );
+    }
+    // Members of a pool: a bar per member under the box.
+    if l.members.len() > 1 {
+        let n = l.members.len().min(16);
+        let w = (r.width() - 4.0) / n as f32;
+        for (k, m) in l.members.iter().take(n).enumerate() {
+            let cell = Rect::from_min_size(
+                pos2(r.left() + 2.0 + k as f32 * w, r.bottom() + 2.0 * z),
+                vec2(w - 1.0, 5.0 * z),
+            );
+            let colour = if !m.alive {
+                Color32::from_gray(70)
+            } else if m.marked_down {
+                theme::MARKED_DOWN
+            } else {
+                theme::load(m.utilization)
+            };
+            painter.rect_filled(cell, 1.0, colour);
+        }
+    }
+    // Numbers under the box: rate and utilization; a balancer's last pick and algorithm.
+    let mut lines = vec![format!(
+        "{} rps · {:.0} %",
+        super::run::fmt_count(f64::from(l.served_per_s)),
+        l.utilization * 100.0
+    )];
+    if let Some(alg) = l.algorithm {
+        lines.push(match &l.last_pick {
+            Some(p) => format!("{alg}, last to {p}"),
+            None => alg.to_string(),
+        });
+    }
+    for (k, text) in lines.iter().enumerate() {
+        painter.text(
+            r.left_bottom() + vec2(0.0, (10.0 + 13.0 * k as f32) * z),
+            Align2::LEFT_TOP,
+            text,
+            FontId::proportional(11.0 * z),
+            theme::TEXT,
+        );
+    }
+    // Queue badge, top left.
+    if l.queue > 0 {
+        let text = format!("q {}", l.queue);
+        let font = FontId::proportional(10.5 * z);
+        let c = r.left_top() + vec2(0.0, -2.0 * z);
+        let galley = painter.layout_no_wrap(text, font, Color32::WHITE);
+        let bg = Rect::from_min_size(c - vec2(4.0, 8.0) * z, galley.size() + vec2(8.0, 2.0) * z);
+        painter.rect_filled(bg, 6.0 * z, theme::WARNING);
+        painter.galley(bg.min + vec2(4.0, 1.0) * z, galley, Color32::WHITE);
+    }
+    // Dead: crossed out. Marked down by health checks: an orange dashed frame and a word.
+    if l.dead() {
+        let stroke = Stroke::new(3.0 * z, theme::DEAD);
+        painter.line_segment([r.left_top(), r.right_bottom()], stroke);
+        painter.line_segment([r.right_top(), r.left_bottom()], stroke);
+    } else if l.marked_down() > 0 {
+        let stroke = Stroke::new(2.0 * z, theme::MARKED_DOWN);
+        let outer = r.expand(4.0 * z);
+        let corners = [
+            outer.left_top(),
+            outer.right_top(),
+            outer.right_bottom(),
+            outer.left_bottom(),
+            outer.left_top(),
+        ];
+        painter.extend(Shape::dashed_line(&corners, stroke, 6.0 * z, 4.0 * z));
+        painter.text(
+            r.right_top() + vec2(0.0, -4.0 * z),
+            Align2::RIGHT_BOTTOM,
+            if l.members.len() > 1 {
+                format!("{} marked down", l.marked_down())
+            } else {
+                "marked down".to_string()
+            },
+            FontId::proportional(11.0 * z),
+            theme::MARKED_DOWN,
         );
     }
 }

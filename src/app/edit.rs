@@ -3,7 +3,7 @@
 //! around it.
 
 use crate::layout::check::wire_refusal;
-use crate::layout::{Command, Layout, NodeId, NodeKind, Pos};
+use crate::layout::{Command, Layout, NodeId, NodeKind, Pos, Scripted};
 
 /// One user intent.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +30,8 @@ pub enum Edit {
     },
     /// Several edits as one undo step; all of them apply or none does.
     Batch(Vec<Edit>),
+    /// Append commands to the layout's script ("Save run as script": replay a demo).
+    AppendScript(Vec<Scripted>),
 }
 
 impl Edit {
@@ -134,6 +136,10 @@ fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<(), String> {
             Ok(())
         }
         Edit::Batch(edits) => edits.iter().try_for_each(|e| apply_in_place(layout, e)),
+        Edit::AppendScript(entries) => {
+            layout.script.extend(entries.iter().cloned());
+            Ok(())
+        }
     }
 }
 

@@ -30,7 +30,12 @@ pub fn load(path: &Path) -> Result<Layout, String> {
 /// Save atomically: write a temporary file in the same directory, flush it to disk, then
 /// rename it over the target, so a crash or a full disk never leaves a half-written layout.
 pub fn save(path: &Path, layout: &Layout) -> Result<(), String> {
-    let text = layout::to_ron(layout);
+    write_atomic(path, layout::to_ron(layout).as_bytes())
+}
+
+/// Write `bytes` to `path` atomically (layouts, exported CSV and PNG files): a temporary file
+/// in the same directory, flushed, then renamed over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -46,7 +51,7 @@ pub fn save(path: &Path, layout: &Layout) -> Result<(), String> {
     ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;

@@ -11,7 +11,14 @@ mod files;
 mod geometry;
 mod history;
 mod inspector;
+mod live;
+mod plots;
+mod run;
 mod theme;
+
+pub mod bench;
+
+pub use live::{DotClass, DotCounts, classify_hops};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +32,11 @@ use self::edit::Edit;
 use self::files::{BrowseFor, Browser, Choice};
 use self::history::History;
 use self::inspector::InspectorState;
+use self::plots::{PlotState, RunAction};
+use self::run::RunState;
 use crate::layout::{self, Command, KindTag, Layout, Problem, Severity};
 use crate::shipped;
+use crate::sim::Sim;
 
 /// The layout opened on first launch.
 pub const STARTER_LAYOUT: &str = "request-flow.ron";
@@ -38,8 +48,11 @@ const RECENT_MAX: usize = 8;
 pub struct AppConfig {
     /// Try the desktop's native file dialog before the in-window browser.
     pub native_dialogs: bool,
-    /// Where Save as and Open start.
+    /// Where Save as and Open start, and where exports go.
     pub save_dir: PathBuf,
+    /// Tests and benchmarks: each playing frame runs exactly this many ticks, whatever the
+    /// wall clock says, so a run is reproducible frame by frame.
+    pub fixed_ticks_per_frame: Option<u64>,
 }
 
 impl Default for AppConfig {
@@ -47,6 +60,7 @@ impl Default for AppConfig {
         AppConfig {
             native_dialogs: false,
             save_dir: files::default_save_dir(),
+            fixed_ticks_per_frame: None,
         }
     }
 }
@@ -108,6 +122,8 @@ struct Hooks {
     exit_after_frames: Option<u64>,
     screenshot_requested: bool,
     screenshot_done: Arc<AtomicBool>,
+    /// Take the screenshot only once the run has reached this simulated time.
+    screenshot_after_s: f64,
 }
 
 /// The editor window's state.
@@ -130,6 +146,12 @@ pub struct TierlabApp {
     frames: u64,
     title_sent: String,
     allow_close: bool,
+    run: RunState,
+    plots: PlotState,
+    show_run_panel: bool,
+    /// A PNG export waiting for the next frame's screenshot, and the message it left.
+    export_png: Option<PathBuf>,
+    export_result: Arc<std::sync::Mutex<Option<(String, bool)>>>,
 }
 
 impl Default for TierlabApp {
@@ -158,14 +180,64 @@ impl TierlabApp {
             frames: 0,
             title_sent: String::new(),
             allow_close: false,
+            run: RunState::new(0),
+            plots: PlotState::default(),
+            show_run_panel: true,
+            export_png: None,
+            export_result: Arc::default(),
         };
+        app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
+        app
+    }
+
+    /// A window showing `layout` (benchmarks, tests).
+    pub fn with_layout(config: AppConfig, layout: Layout) -> TierlabApp {
+        let mut app = TierlabApp::new(config);
+        app.set_document(layout, Source::Untitled);
         app
     }
 
     /// The layout being edited.
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// The running core, once Play or Step has built it.
+    pub fn sim(&self) -> Option<&Sim> {
+        self.run.sim.as_ref()
+    }
+
+    /// Whether the run is playing.
+    pub fn is_playing(&self) -> bool {
+        self.run.playing
+    }
+
+    /// Dots the canvas has drawn over this run, by wire (caller, callee) and class: each
+    /// sampled hop counted once, in the frame it left.
+    pub fn dot_counts(&self) -> &DotCounts {
+        &self.run.dot_counts
+    }
+
+    /// Dots drawn in the last frame.
+    pub fn dots_drawn(&self) -> usize {
+        self.run.view.dots.len()
+    }
+
+    /// Play at once (scripted screenshots and benchmarks).
+    pub fn play(&mut self) {
+        self.run_action(RunAction::Play);
+    }
+
+    /// The run's speed: simulated seconds per wall-clock second (`None`: as fast as possible).
+    pub fn set_speed(&mut self, speed: Option<f64>) {
+        match speed {
+            Some(s) => {
+                self.run.speed = s.clamp(run::SPEED_MIN, run::SPEED_MAX);
+                self.run.max_speed = false;
+            }
+            None => self.run.max_speed = true,
+        }
     }
 
     /// Whether there are unsaved changes.
@@ -206,9 +278,22 @@ impl TierlabApp {
         self.problems = layout::check(&self.layout);
         self.shortcuts(&ctx);
         self.close_request(&ctx);
+        let wall_dt_s = f64::from(ctx.input(|i| i.unstable_dt));
+        self.run.advance(wall_dt_s);
+        self.run.refresh_view(&self.layout);
+        if self.run.playing {
+            ctx.request_repaint();
+        }
 
         egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status line").show(ui, |ui| self.status_ui(ui));
+        if self.show_run_panel {
+            egui::Panel::bottom("run panel")
+                .resizable(true)
+                .default_size(400.0)
+                .size_range(90.0..=640.0)
+                .show(ui, |ui| self.run_panel_ui(ui));
+        }
         if self.settings.show_palette {
             egui::Panel::left("palette")
                 .resizable(true)
@@ -240,6 +325,11 @@ impl TierlabApp {
                 snap: self.settings.snap,
                 grid: self.settings.grid,
             };
+            let mut commands = Vec::new();
+            let overlay = canvas::RunOverlay {
+                view: self.run.sim.is_some().then_some(&self.run.view),
+                commands: &mut commands,
+            };
             let edits = canvas::canvas_ui(
                 ui,
                 &mut self.canvas,
@@ -247,8 +337,16 @@ impl TierlabApp {
                 &self.layout,
                 &self.problems,
                 options,
+                overlay,
             );
             self.apply_edits(edits);
+            for c in commands {
+                let what = format!("{c:?}");
+                match self.run.command(&self.layout, c) {
+                    Ok(()) => self.status = Some((format!("Run: {what}"), false)),
+                    Err(why) => self.status = Some((format!("Refused: {why}"), true)),
+                }
+            }
         });
         self.dialog_ui(&ctx);
         if ctx.input(|i| i.pointer.any_released()) {
@@ -272,7 +370,13 @@ impl TierlabApp {
         match edit::apply(&mut self.layout, &e) {
             Ok(()) => {
                 if self.layout != before {
+                    let refusals = self.run.sync(&before, &self.layout);
                     self.history.record(before, e.merge_key());
+                    if let Some(why) = refusals.first() {
+                        self.status = Some((format!("The run refused it: {why}"), true));
+                        self.selection.retain_existing(&self.layout);
+                        return;
+                    }
                 }
                 if let Edit::Command(Command::AddNode(n)) = &e {
                     self.selection.only(n.id);
@@ -294,14 +398,18 @@ impl TierlabApp {
     }
 
     fn undo(&mut self) {
+        let before = self.layout.clone();
         if self.history.undo(&mut self.layout) {
+            self.run.sync(&before, &self.layout);
             self.selection.retain_existing(&self.layout);
             self.status = Some(("Undone".into(), false));
         }
     }
 
     fn redo(&mut self) {
+        let before = self.layout.clone();
         if self.history.redo(&mut self.layout) {
+            self.run.sync(&before, &self.layout);
             self.selection.retain_existing(&self.layout);
             self.status = Some(("Redone".into(), false));
         }
@@ -344,6 +452,8 @@ impl TierlabApp {
         self.selection.clear();
         self.inspector = InspectorState::default();
         self.canvas.fit_requested = true;
+        self.run.reset();
+        self.run.seed = self.layout.seed;
     }
 
     fn open_shipped(&mut self, name: &'static str) {
@@ -520,6 +630,13 @@ impl TierlabApp {
             self.select_all();
         } else if take(Modifiers::NONE, Key::Delete) || take(Modifiers::NONE, Key::Backspace) {
             self.delete_selection();
+        } else if take(Modifiers::NONE, Key::Space) {
+            let action = if self.run.playing {
+                RunAction::Pause
+            } else {
+                RunAction::Play
+            };
+            self.run_action(action);
         }
     }
 
@@ -614,6 +731,7 @@ impl TierlabApp {
                 ui.checkbox(&mut self.settings.grid, "Show grid");
                 ui.checkbox(&mut self.settings.show_palette, "Palette");
                 ui.checkbox(&mut self.settings.show_inspector, "Inspector");
+                ui.checkbox(&mut self.show_run_panel, "Run panel");
             });
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(self.title());
@@ -677,6 +795,91 @@ impl TierlabApp {
             resp.on_hover_text("Drag onto the canvas, or click to add one in the middle");
             ui.add_space(4.0);
         }
+    }
+
+    fn run_panel_ui(&mut self, ui: &mut Ui) {
+        ui.add_space(4.0);
+        let actions = plots::controls_ui(ui, &mut self.run);
+        plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
+        ui.separator();
+        plots::plots_ui(
+            ui,
+            &mut self.plots,
+            self.run.sim.as_ref(),
+            self.run.window_s,
+            &self.selection.nodes,
+        );
+        for a in actions {
+            self.run_action(a);
+        }
+    }
+
+    fn run_action(&mut self, action: RunAction) {
+        match action {
+            RunAction::Play => {
+                if self.run.ensure(&self.layout) {
+                    self.run.playing = true;
+                }
+            }
+            RunAction::Pause => self.run.playing = false,
+            RunAction::Step => self.run.step(&self.layout),
+            RunAction::Reset => {
+                self.run.reset();
+                self.run.ensure(&self.layout);
+            }
+            RunAction::SaveScript => {
+                let entries = self.run.take_unsaved_log();
+                if entries.is_empty() {
+                    self.status = Some(("The run has no new commands to save".into(), false));
+                } else {
+                    let n = entries.len();
+                    self.apply_edit(Edit::AppendScript(entries));
+                    self.status = Some((
+                        format!("Appended {} to the layout's script", plural(n, "command")),
+                        false,
+                    ));
+                }
+            }
+            RunAction::ExportCsv => {
+                let Some(sim) = self.run.sim.as_ref() else {
+                    self.status = Some(("Nothing to export: the layout has not run".into(), true));
+                    return;
+                };
+                let path = self.export_path(sim, "csv");
+                let text = plots::csv(sim, self.run.window_s);
+                self.status = Some(match files::write_atomic(&path, text.as_bytes()) {
+                    Ok(()) => (format!("Exported {}", path.display()), false),
+                    Err(e) => (e, true),
+                });
+            }
+            RunAction::ExportPng => {
+                let path = match self.run.sim.as_ref() {
+                    Some(sim) => self.export_path(sim, "png"),
+                    None => self.config.save_dir.join("tierlab.png"),
+                };
+                self.export_png = Some(path);
+            }
+        }
+    }
+
+    /// `<save dir>/<layout>-<simulated seconds>s.<ext>`.
+    fn export_path(&self, sim: &Sim, ext: &str) -> PathBuf {
+        let stem: String = self
+            .layout
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let stem = if stem.is_empty() { "run".into() } else { stem };
+        self.config
+            .save_dir
+            .join(format!("{stem}-{:.0}s.{ext}", sim.now_ns() as f64 / 1e9))
     }
 
     fn status_ui(&mut self, ui: &mut Ui) {
@@ -795,9 +998,28 @@ impl TierlabApp {
         if self.allow_close {
             ctx.send_viewport_cmd(ViewportCommand::Close);
         }
+        if let Some(path) = self.export_png.take() {
+            let result = self.export_result.clone();
+            ctx.request_screenshot(move |img| {
+                let message = match save_png(&path, &img) {
+                    Ok(()) => (format!("Exported {}", path.display()), false),
+                    Err(e) => (e, true),
+                };
+                if let Ok(mut r) = result.lock() {
+                    *r = Some(message);
+                }
+            });
+            ctx.request_repaint();
+        }
+        if let Ok(mut r) = self.export_result.try_lock()
+            && let Some(m) = r.take()
+        {
+            self.status = Some(m);
+        }
         if let Some(path) = self.hooks.screenshot_to.clone() {
             ctx.request_repaint();
-            if self.frames >= 5 && !self.hooks.screenshot_requested {
+            let ran_enough = self.run.now_s() >= self.hooks.screenshot_after_s;
+            if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
                 self.hooks.screenshot_requested = true;
                 let done = self.hooks.screenshot_done.clone();
                 ctx.request_screenshot(move |img| {
@@ -829,6 +1051,18 @@ impl TierlabApp {
             }
         }
     }
+}
+
+/// Encode a screenshot as PNG and write it atomically.
+fn save_png(path: &Path, img: &egui::ColorImage) -> Result<(), String> {
+    use image::ImageEncoder as _;
+    let [w, h] = img.size;
+    let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(&rgba, w as u32, h as u32, image::ExtendedColorType::Rgba8)
+        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
+    files::write_atomic(path, &bytes)
 }
 
 fn e_node(e: &Edit) -> Option<layout::NodeId> {
@@ -868,12 +1102,16 @@ impl eframe::App for TierlabApp {
 /// Open the window and run until it is closed. `TIERLAB_SCREENSHOT=path.png` saves a
 /// screenshot and closes; `TIERLAB_EXIT_AFTER_FRAMES=N` closes after N frames;
 /// `TIERLAB_SELECT=name` selects that node at start (to show the inspector in screenshots).
+/// `TIERLAB_LAYOUT=name.ron` opens a shipped layout; `TIERLAB_PLAY=1` starts the run at once,
+/// `TIERLAB_SPEED=x` sets its speed, and `TIERLAB_SCREENSHOT_AFTER_S=s` waits for that much
+/// simulated time before the screenshot.
 pub fn run_window() -> Result<(), String> {
     let hooks = Hooks {
         screenshot_to: std::env::var_os("TIERLAB_SCREENSHOT").map(PathBuf::from),
         exit_after_frames: std::env::var("TIERLAB_EXIT_AFTER_FRAMES")
             .ok()
             .and_then(|s| s.parse().ok()),
+        screenshot_after_s: env_f64("TIERLAB_SCREENSHOT_AFTER_S").unwrap_or(0.0),
         ..Hooks::default()
     };
     let scripted = hooks.screenshot_to.is_some() || hooks.exit_after_frames.is_some();
@@ -909,6 +1147,17 @@ pub fn run_window() -> Result<(), String> {
                 }
             }
             app.hooks = hooks;
+            if let Ok(name) = std::env::var("TIERLAB_LAYOUT")
+                && let Some(shipped_name) = shipped::names().find(|n| *n == name)
+            {
+                app.open_shipped(shipped_name);
+            }
+            if let Some(speed) = env_f64("TIERLAB_SPEED") {
+                app.set_speed(Some(speed));
+            }
+            if std::env::var("TIERLAB_PLAY").is_ok_and(|v| v == "1") {
+                app.play();
+            }
             if let Ok(name) = std::env::var("TIERLAB_SELECT")
                 && let Some(n) = app.layout.node_named(&name)
             {
@@ -918,4 +1167,11 @@ pub fn run_window() -> Result<(), String> {
         }),
     )
     .map_err(|e| e.to_string())
+}
+
+fn env_f64(name: &str) -> Option<f64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|x| x.is_finite())
 }

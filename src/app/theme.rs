@@ -149,3 +149,50 @@ pub fn rounding(tag: KindTag, zoom: f32) -> f32 {
 pub fn badge_pos(rect: Rect) -> Pos2 {
     rect.right_top() + vec2(-2.0, 2.0)
 }
+
+/// The main line colour of the plots.
+pub const PLOT_A: Color32 = Color32::from_rgb(40, 110, 200);
+/// A node marked down by health checks.
+pub const MARKED_DOWN: Color32 = Color32::from_rgb(220, 120, 0);
+/// A dead node's cross.
+pub const DEAD: Color32 = Color32::from_rgb(190, 30, 30);
+
+/// The colour of a request dot.
+pub fn dot(class: super::live::DotClass) -> Color32 {
+    use super::live::DotClass;
+    match class {
+        DotClass::Read => Color32::from_rgb(40, 110, 220),
+        DotClass::CacheHit => Color32::from_rgb(20, 160, 70),
+        DotClass::DbRead => Color32::from_rgb(140, 60, 200),
+        DotClass::Write => Color32::from_rgb(235, 140, 0),
+        DotClass::Failed => Color32::from_rgb(215, 25, 25),
+    }
+}
+
+/// Load as a colour: pale green when idle through yellow to red when saturated.
+pub fn load(utilization: f32) -> Color32 {
+    let u = utilization.clamp(0.0, 1.0);
+    let (r, g, b) = if u < 0.5 {
+        let k = u / 0.5;
+        (120.0 + 135.0 * k, 200.0 + 20.0 * k, 120.0 - 60.0 * k)
+    } else {
+        let k = (u - 0.5) / 0.5;
+        (255.0, 220.0 - 170.0 * k, 60.0 - 20.0 * k)
+    };
+    Color32::from_rgb(r as u8, g as u8, b as u8)
+}
+
+/// Distinct line colours for per-node plots.
+pub fn series(k: usize) -> Color32 {
+    const C: [Color32; 8] = [
+        Color32::from_rgb(40, 110, 200),
+        Color32::from_rgb(220, 100, 20),
+        Color32::from_rgb(30, 150, 70),
+        Color32::from_rgb(170, 50, 170),
+        Color32::from_rgb(200, 40, 60),
+        Color32::from_rgb(20, 150, 160),
+        Color32::from_rgb(120, 100, 40),
+        Color32::from_rgb(90, 90, 90),
+    ];
+    C[k % C.len()]
+}

@@ -6,6 +6,7 @@ mod cli;
 mod data_tier;
 mod determinism;
 mod layouts;
+mod live;
 mod queueing;
 mod robustness;
 mod tidy;

@@ -22,6 +22,7 @@ fn window(save_dir: PathBuf) -> Harness<'static, TierlabApp> {
     let app = TierlabApp::new(AppConfig {
         native_dialogs: false,
         save_dir,
+        ..AppConfig::default()
     });
     let mut h = Harness::builder()
         .with_size(vec2(1280.0, 800.0))

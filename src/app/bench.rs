@@ -1,0 +1,148 @@
+//! The frame-cost benchmark: one frame of the window (simulation, UI and tessellation) with a
+//! layout running, dots, plots and 30 s of series on, headless through `egui::Context`.
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, RawInput, Rect, pos2, vec2};
+
+use super::{AppConfig, TierlabApp};
+use crate::layout::Layout;
+
+/// Frame cost measurements of one layout.
+#[derive(Clone, Debug)]
+pub struct FrameCost {
+    /// Wall-clock time of each measured frame (single-threaded: CPU time).
+    pub frames: Vec<Duration>,
+    /// Mean dots drawn per frame.
+    pub dots_mean: f64,
+    /// Simulated requests arriving per second over the measured frames.
+    pub simulated_rps: f64,
+}
+
+impl FrameCost {
+    /// The median frame.
+    pub fn median(&self) -> Duration {
+        percentile(&self.frames, 0.5)
+    }
+
+    /// The 90th percentile frame.
+    pub fn p90(&self) -> Duration {
+        percentile(&self.frames, 0.9)
+    }
+}
+
+fn percentile(xs: &[Duration], q: f64) -> Duration {
+    let mut v = xs.to_vec();
+    v.sort();
+    v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Run `layout` in a 1280x800 window at real time (1/60 s of simulated time per frame):
+/// `warmup_s` simulated seconds first (so the plots hold that much series), then `frames`
+/// measured frames, each `Context::run_ui` with the whole window plus `tessellate`.
+pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
+    let tick_ns = layout.tick_ns().max(1);
+    let ticks_per_frame = (1e9 / 60.0 / tick_ns as f64).round().max(1.0) as u64;
+    let mut app = TierlabApp::with_layout(
+        AppConfig {
+            fixed_ticks_per_frame: Some(ticks_per_frame),
+            save_dir: std::env::temp_dir(),
+            ..AppConfig::default()
+        },
+        layout,
+    );
+    app.play();
+    if let Some(sim) = app.run.sim.as_mut() {
+        sim.run_until_s(warmup_s);
+    }
+    let ctx = egui::Context::default();
+    let input = |t: f64| RawInput {
+        screen_rect: Some(Rect::from_min_size(pos2(0.0, 0.0), vec2(1280.0, 800.0))),
+        time: Some(t),
+        predicted_dt: 1.0 / 60.0,
+        ..RawInput::default()
+    };
+    // A few frames to settle layout and fonts.
+    for k in 0..5 {
+        let out = ctx.run_ui(input(k as f64 / 60.0), |ui| app.ui(ui));
+        let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+    }
+    let arrived_before = app.sim().map_or(0, |s| s.counts().arrived);
+    let sim_before = app.sim().map_or(0, |s| s.now_ns());
+    let mut costs = Vec::with_capacity(frames);
+    let mut dots = 0usize;
+    for k in 0..frames {
+        let start = Instant::now();
+        let out = ctx.run_ui(input((k + 5) as f64 / 60.0), |ui| app.ui(ui));
+        let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+        costs.push(start.elapsed());
+        std::hint::black_box(prims);
+        dots += app.dots_drawn();
+    }
+    let arrived = app.sim().map_or(0, |s| s.counts().arrived) - arrived_before;
+    let sim_s = app
+        .sim()
+        .map_or(0, |s| s.now_ns())
+        .saturating_sub(sim_before) as f64
+        / 1e9;
+    FrameCost {
+        frames: costs,
+        dots_mean: dots as f64 / frames.max(1) as f64,
+        simulated_rps: if sim_s > 0.0 {
+            arrived as f64 / sim_s
+        } else {
+            0.0
+        },
+    }
+}
+
+/// A generated layout of 200 nodes: two clients, a balancer, 195 app servers, a cache and a
+/// database, every app server wired to the cache and the database.
+pub fn two_hundred_nodes(qps: f64) -> Layout {
+    use crate::layout::{KindTag, Node, NodeKind, Pos, Wire};
+    let mut l = Layout {
+        name: "200 nodes".into(),
+        ..Layout::default()
+    };
+    let add = |l: &mut Layout, name: String, tag: KindTag, x: f32, y: f32| {
+        let id = l.allocate_id();
+        let mut kind = tag.default_kind();
+        if let NodeKind::Client(c) = &mut kind {
+            c.qps = qps / 2.0;
+        }
+        l.nodes.push(Node {
+            id,
+            name,
+            pos: Pos { x, y },
+            kind,
+        });
+        id
+    };
+    let c1 = add(&mut l, "client-1".into(), KindTag::Client, 0.0, 0.0);
+    let c2 = add(&mut l, "client-2".into(), KindTag::Client, 0.0, 200.0);
+    let lb = add(&mut l, "lb".into(), KindTag::LoadBalancer, 200.0, 100.0);
+    let apps: Vec<_> = (0..195)
+        .map(|i| {
+            let (col, row) = (i / 20, i % 20);
+            add(
+                &mut l,
+                format!("app-{i}"),
+                KindTag::AppServer,
+                400.0 + col as f32 * 160.0,
+                row as f32 * 80.0,
+            )
+        })
+        .collect();
+    let cache = add(&mut l, "cache".into(), KindTag::Cache, 2100.0, 400.0);
+    let db = add(&mut l, "db".into(), KindTag::Database, 2100.0, 1000.0);
+    l.wires.push(Wire::new(c1, lb, 1.0));
+    l.wires.push(Wire::new(c2, lb, 1.0));
+    for a in apps {
+        l.wires.push(Wire::new(lb, a, 0.2));
+        l.wires.push(Wire::new(a, cache, 0.3));
+        l.wires.push(Wire::new(a, db, 0.5));
+    }
+    l
+}

@@ -1,0 +1,303 @@
+//! What the canvas shows of a running simulation, read from the core once per frame: each
+//! node's load, queue, rate and health, and the sampled requests as dots on the wires. Pure
+//! data built from `&Sim`; `canvas.rs` draws it.
+
+use std::collections::BTreeMap;
+
+use crate::layout::{KindTag, Layout, NodeId, NodeKind};
+use crate::sim::{Sim, Trace};
+
+/// Samples averaged for a node's live numbers: the last simulated second.
+const RECENT_SAMPLES: usize = 10;
+/// Most dots drawn in one frame (the rest are still counted): a limit on the frame's cost.
+pub const DOTS_DRAWN_MAX: usize = 4000;
+
+/// What a dot's colour says about its request, as known when the hop left: stable from the
+/// first frame the dot is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DotClass {
+    /// A read whose outcome below is not known yet (or that touches neither cache nor database).
+    Read,
+    /// A read answered by a cache: the hops after the cache's reply, with no database call.
+    CacheHit,
+    /// A read that went to a database (a cache miss, or no cache).
+    DbRead,
+    /// A write.
+    Write,
+    /// A reply carrying a failure.
+    Failed,
+}
+
+impl DotClass {
+    /// Every class, in legend order.
+    pub const ALL: [DotClass; 5] = [
+        DotClass::Read,
+        DotClass::CacheHit,
+        DotClass::DbRead,
+        DotClass::Write,
+        DotClass::Failed,
+    ];
+
+    /// The legend's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            DotClass::Read => "read",
+            DotClass::CacheHit => "read: cache hit",
+            DotClass::DbRead => "read: database",
+            DotClass::Write => "write",
+            DotClass::Failed => "failed",
+        }
+    }
+}
+
+/// Classify every hop of a trace, in order. A hop's class depends only on the request and on
+/// the hops before it (and itself), so it never changes while the trace grows.
+pub fn classify_hops(trace: &Trace, kind_of: impl Fn(u32) -> Option<KindTag>) -> Vec<DotClass> {
+    let mut saw_db = false;
+    let mut saw_cache_reply = false;
+    trace
+        .hops
+        .iter()
+        .map(|h| {
+            let touches_db = kind_of(h.to) == Some(KindTag::Database)
+                || kind_of(h.from) == Some(KindTag::Database);
+            saw_db |= touches_db;
+            let class = if h.failed {
+                DotClass::Failed
+            } else if !trace.read {
+                DotClass::Write
+            } else if saw_db {
+                DotClass::DbRead
+            } else if saw_cache_reply {
+                DotClass::CacheHit
+            } else {
+                DotClass::Read
+            };
+            if h.reply && kind_of(h.from) == Some(KindTag::Cache) {
+                saw_cache_reply = true;
+            }
+            class
+        })
+        .collect()
+}
+
+/// One dot: a sampled request on a wire, `along` from the caller (0) to the callee (1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dot {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub along: f32,
+    pub class: DotClass,
+}
+
+/// The live numbers of one node (all its members together).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeLive {
+    /// Mean CPU utilization of the living members over the last second, 0 to 1.
+    pub utilization: f32,
+    /// Per member: utilization, alive, marked down by a balancer's health checks.
+    pub members: Vec<MemberLive>,
+    /// Requests waiting in queues now.
+    pub queue: u32,
+    /// Calls served per second over the last second.
+    pub served_per_s: f32,
+    pub busy_workers: u32,
+    pub workers: u32,
+    /// A balancer's last pick (a backend's name) and algorithm.
+    pub last_pick: Option<String>,
+    pub algorithm: Option<&'static str>,
+}
+
+/// One member of a node.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MemberLive {
+    pub utilization: f32,
+    pub alive: bool,
+    pub marked_down: bool,
+}
+
+impl NodeLive {
+    /// True when no member is alive.
+    pub fn dead(&self) -> bool {
+        !self.members.is_empty() && self.members.iter().all(|m| !m.alive)
+    }
+
+    /// Members marked down by health checks while alive, or dead.
+    pub fn marked_down(&self) -> usize {
+        self.members.iter().filter(|m| m.marked_down).count()
+    }
+}
+
+/// Dots first drawn over a run, by wire and class: what the renderer emitted, for tests and
+/// the legend's totals.
+pub type DotCounts = BTreeMap<(NodeId, NodeId, DotClass), u64>;
+
+/// Everything the canvas overlays on a running layout this frame.
+#[derive(Clone, Debug, Default)]
+pub struct LiveView {
+    pub nodes: BTreeMap<NodeId, NodeLive>,
+    pub dots: Vec<Dot>,
+    /// Dots not drawn because of `DOTS_DRAWN_MAX`.
+    pub dots_skipped: usize,
+    /// One dot stands for this many requests.
+    pub every: u64,
+}
+
+/// Read the core's state now. `prev_ns` is the simulated time of the previous frame (`None`
+/// on the first frame of a run): hops that left after it are new and go into `counts`; a hop
+/// is drawn if it is on its wire at some time in (prev, now], at its position now (clamped to
+/// its end), so even a hop shorter than a frame shows once.
+pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotCounts) -> LiveView {
+    let now = sim.now_ns();
+    let mut view = LiveView {
+        every: sim.traces().config.every,
+        ..LiveView::default()
+    };
+    let n = sim.unit_count() as u32;
+    // Instance index -> (node, kind).
+    let mut unit_node: Vec<Option<(NodeId, KindTag)>> = Vec::with_capacity(n as usize);
+    let series = sim.series();
+    for i in 0..n {
+        let Some(u) = sim.unit_info(i) else {
+            unit_node.push(None);
+            continue;
+        };
+        unit_node.push(Some((u.id.node, u.kind)));
+        if u.removed {
+            continue;
+        }
+        // The mean of the last second of samples: one 100 ms sample is too noisy to read.
+        let last = |f: fn(&crate::sim::series::UnitSeries) -> &crate::sim::series::Ring| {
+            series.units.get(i as usize).map_or(0.0, |s| {
+                let r = f(s);
+                let n = r.len().min(RECENT_SAMPLES);
+                r.iter().skip(r.len() - n).sum::<f32>() / n.max(1) as f32
+            })
+        };
+        let utilization = last(|s| &s.cpu_utilization);
+        let node = view.nodes.entry(u.id.node).or_default();
+        node.members.push(MemberLive {
+            utilization,
+            alive: u.alive,
+            marked_down: u.marked_down,
+        });
+        node.queue += u.queue_len;
+        node.served_per_s += last(|s| &s.served_per_s);
+        node.busy_workers += u.busy_workers;
+        node.workers += u.workers;
+        if let Some(pick) = u.last_pick
+            && let Some(p) = sim.unit_info(pick)
+        {
+            node.last_pick = Some(p.name.to_string());
+        }
+    }
+    for (id, node) in &mut view.nodes {
+        let alive: Vec<f32> = node
+            .members
+            .iter()
+            .filter(|m| m.alive)
+            .map(|m| m.utilization)
+            .collect();
+        node.utilization = alive.iter().sum::<f32>() / alive.len().max(1) as f32;
+        if let Some(l) = layout.node(*id)
+            && let NodeKind::LoadBalancer(p) = &l.kind
+        {
+            node.algorithm = Some(p.algorithm.label());
+        }
+    }
+
+    let kind_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.1);
+    let node_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.0);
+    let traces = sim.traces();
+    // Finished traces, newest first, until they ended before the previous frame.
+    let finished = traces
+        .done
+        .iter()
+        .rev()
+        .take_while(|t| prev_ns.is_none_or(|p| t.end_ns.is_none_or(|e| e > p)));
+    let open = traces.open.iter().flatten();
+    for trace in finished.chain(open) {
+        let classes = classify_hops(trace, kind_of);
+        for (hop, class) in trace.hops.iter().zip(classes) {
+            if hop.depart_ns > now || prev_ns.is_some_and(|p| hop.arrive_ns <= p) {
+                continue;
+            }
+            let (Some(a), Some(b)) = (node_of(hop.from), node_of(hop.to)) else {
+                continue;
+            };
+            // The wire runs from caller to callee; a reply travels it backwards.
+            let (from, to) = if hop.reply { (b, a) } else { (a, b) };
+            if prev_ns.is_none_or(|p| hop.depart_ns > p) {
+                *counts.entry((from, to, class)).or_insert(0) += 1;
+            }
+            if view.dots.len() >= DOTS_DRAWN_MAX {
+                view.dots_skipped += 1;
+                continue;
+            }
+            let span = hop.arrive_ns.saturating_sub(hop.depart_ns);
+            let t = if span == 0 {
+                1.0
+            } else {
+                ((now - hop.depart_ns) as f64 / span as f64).min(1.0) as f32
+            };
+            view.dots.push(Dot {
+                from,
+                to,
+                along: if hop.reply { 1.0 - t } else { t },
+                class,
+            });
+        }
+    }
+    view
+}
+
+/// One dot stands for this many requests: chosen from the offered rate so that about two
+/// thousand sampled requests start per simulated second, rounded to 1, 2 or 5 times a power of
+/// ten so the legend reads well.
+pub fn trace_every(layout: &Layout) -> u64 {
+    let offered: f64 = layout
+        .nodes
+        .iter()
+        .map(|n| match &n.kind {
+            NodeKind::Client(c) => match c.mode {
+                crate::layout::LoopMode::Open => c.qps,
+                crate::layout::LoopMode::Closed => {
+                    f64::from(c.users) * 1000.0 / c.think_ms.max(1.0)
+                }
+            },
+            _ => 0.0,
+        })
+        .sum();
+    nice_ceil(offered / 2000.0)
+}
+
+/// The smallest of 1, 2, 5, 10, 20, 50… at or above `x` (1 for anything below 1).
+pub fn nice_ceil(x: f64) -> u64 {
+    if !x.is_finite() || x <= 1.0 {
+        return 1;
+    }
+    let mut base = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            let v = base.saturating_mul(m);
+            if v as f64 >= x || v == u64::MAX {
+                return v;
+            }
+        }
+        base = base.saturating_mul(10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_is_a_round_number_that_keeps_dots_in_the_hundreds() {
+        assert_eq!(nice_ceil(0.3), 1);
+        assert_eq!(nice_ceil(6.0), 10);
+        assert_eq!(nice_ceil(500.0), 500);
+        assert_eq!(nice_ceil(501.0), 1000);
+        assert_eq!(nice_ceil(f64::NAN), 1);
+    }
+}
