@@ -329,8 +329,12 @@ pub fn diff_commands(before: &Layout, after: &Layout) -> (Vec<Command>, bool) {
                 p.algorithm = b.algorithm;
             }
         }
+        // The rest (sizes, layers, policies, modes) goes over whole: set_kind.
         if patched != n.kind {
-            complete = false;
+            out.push(Command::SetKind {
+                node: n.id,
+                kind: n.kind.clone(),
+            });
         }
     }
     for w in &after.wires {
@@ -399,6 +403,24 @@ mod tests {
         // bring node 4 back, and the window says the change applies on Reset.
         let (back, _) = diff_commands(&after, &before);
         assert!(back.iter().any(|c| c.apply_to(&mut rebuilt).is_err()));
+    }
+
+    #[test]
+    fn settings_that_are_not_numbers_go_over_as_set_kind() {
+        let before = starter();
+        let mut after = before.clone();
+        let Some(n) = after.nodes.iter_mut().find(|n| n.kind.size().is_some()) else {
+            panic!("the starter has a server");
+        };
+        assert!(n.kind.set_size(crate::layout::Size::X8Large));
+        let (commands, complete) = diff_commands(&before, &after);
+        assert!(complete);
+        let mut rebuilt = before.clone();
+        for c in &commands {
+            assert!(matches!(c, Command::SetKind { .. }), "{c:?}");
+            c.apply_to(&mut rebuilt).unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(rebuilt, after);
     }
 
     #[test]
