@@ -289,6 +289,12 @@ pub fn plots_ui(
             .include_x(x_min + window_s)
             .include_y(0.0)
             .y_axis_min_width(36.0)
+            .y_grid_spacer(nice_y_marks)
+            .y_axis_formatter(|mark, _| {
+                // As many decimals as the step needs: 0.5 stays 0.5, 200 stays 200.
+                let decimals = (-mark.step_size.log10().floor()).max(0.0) as usize;
+                format!("{:.*}", decimals, mark.value)
+            })
     };
     let line = |name: &str, r: &Ring, colour: Color32| {
         Line::new(name.to_string(), points(r, first, &times)).color(colour)
@@ -458,4 +464,34 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
             resp.on_hover_text(format!("{name}: {:.0} % busy", v * 100.0));
         }
     }
+}
+
+/// Y grid marks at 1-2-5 steps, at most four over the visible range, so a short plot still has
+/// numbers on its axis (egui_plot's default powers of ten can leave only "0" on a plot from 0
+/// to 40).
+fn nice_y_marks(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return Vec::new();
+    }
+    let raw = span / 4.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    let mut marks = Vec::new();
+    let mut v = (lo / step).ceil() * step;
+    while v <= hi && marks.len() < 64 {
+        // No "-0" from rounding just below zero.
+        let value = if v.abs() < step * 1e-9 { 0.0 } else { v };
+        marks.push(egui_plot::GridMark {
+            value,
+            step_size: step,
+        });
+        v += step;
+    }
+    marks
 }
