@@ -2,18 +2,27 @@
 //!
 //! # Codemap
 //!
-//! - [`layout`]: the saved file. Serde types only: nodes, wires, seed, tick length, goals and
-//!   scripted [`layout::Command`]s; RON text in and out (`file.rs`); `check` lists every problem
-//!   at once; `params.rs` is the one table of parameter metadata (unit, default, range, help)
-//!   that drives `check`, the docs and the inspector.
+//! - [`layout`]: the saved file. Serde types only: nodes, wires, replication links, seed, tick
+//!   length, goals and scripted [`layout::Command`]s; RON text in and out (`file.rs`); `check`
+//!   lists every problem at once and holds the one may-call table; `params.rs` is the one
+//!   table of parameter metadata (unit, default, range, help) that drives `check`, the docs
+//!   and the inspector; `size.rs` the priced instance ladder.
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
-//!   `traces()`. One instance ("unit") per client, balancer, database and pool member, each
-//!   with its own random stream; calls travel along wires; balancers pick with the algorithms
-//!   in `sim/balance.rs`.
+//!   `traces()` (`mod.rs`). One instance ("unit", `unit.rs`) per client, entry, balancer,
+//!   server, cache, store, router and database, and per pool or cluster member, each with its
+//!   own random stream (`rng.rs`). `flow.rs` moves requests: calls along wires, queues,
+//!   workers, replies, timeouts, retries, health probes, sessions. `lb.rs` is a balancer's
+//!   state (groups, in-flight, health, L4 connections) and `balance/` its algorithms, one file
+//!   each; `entry.rs` the floating IP and DNS; `data.rs` the data tier (cache-aside,
+//!   replication, promotion, shard routing, autoscaling); `cache.rs` and `ring.rs` the
+//!   eviction and placement structures; `sizing.rs` the USL capacity of a box; `command.rs`
+//!   applies commands and keeps the log; `queue.rs` the event heap; `series.rs`, `trace.rs`
+//!   and `metrics.rs` what is measured.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
-//! - [`cli`]: `tierlab run | check | bench | params`; reads files; `anyhow` at this edge only.
+//! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
+//!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
 //! - [`app`]: the window (eframe + egui): palette, canvas, inspector, save and load. Canvas
 //!   and inspector return `Edit`s that one function applies (with undo); geometry is pure and
@@ -50,8 +59,8 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
 //! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
-//! clap, anyhow, std::fs. `app` -> `layout`, `sim`, `shipped`, egui, eframe, egui_plot, rfd, std::fs; nothing
-//! in the library imports `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open
+//! clap, anyhow, std::fs. `app` -> `layout`, `sim`, `shipped`, egui, eframe,
+//! egui_plot, rfd, std::fs; nothing in the library imports `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open
 //! the window when there is no subcommand.
 
 pub mod app;
