@@ -89,7 +89,8 @@ pub struct NodeJson {
     pub unstable: bool,
     /// On-demand price of the instance, USD per hour (0: not priced).
     pub usd_per_hour: f64,
-    /// Caches only: counters since the cache started (or was flushed or resized).
+    /// Caches (and app servers with a local cache): counters since the cache started (or was
+    /// flushed or resized).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheJson>,
 }
@@ -180,6 +181,9 @@ pub struct RunJson {
     pub cache_hit_ratio: f64,
     pub cache_hits: u64,
     pub cache_misses: u64,
+    /// Reads app servers found in their own local caches, and did not.
+    pub local_cache_hits: u64,
+    pub local_cache_misses: u64,
     /// Reads served by a replica that had not yet applied the latest write to the key.
     pub stale_reads: u64,
     /// Acknowledged writes a promoted replica never received.
@@ -264,6 +268,8 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
         cache_hit_ratio: m.cache_hit_ratio,
         cache_hits: m.cache_hits,
         cache_misses: m.cache_misses,
+        local_cache_hits: m.local_cache_hits,
+        local_cache_misses: m.local_cache_misses,
         stale_reads: m.stale_reads,
         writes_lost: m.writes_lost,
         promotions: m.promotions,

@@ -500,6 +500,9 @@ pub struct AppParams {
     pub sessions: Sessions,
     /// Instance size: a bigger box serves faster (USL) and costs more.
     pub size: Size,
+    /// Entries each server keeps in its own in-memory cache of reads, checked before the shared
+    /// cache and the database (0: none). A new server starts with it cold.
+    pub local_cache_entries: u32,
     /// Let the pool change its own `count` to hold a target.
     pub autoscale: Option<Autoscale>,
 }
@@ -557,6 +560,7 @@ impl Default for AppParams {
             service_cv: 1.0,
             sessions: Sessions::None,
             size: Size::Large,
+            local_cache_entries: 0,
             autoscale: None,
         }
     }

@@ -159,6 +159,8 @@ pub static PARAMS: &[ParamMeta] = &[
         "Mean CPU time per request"),
     param!(AppServer, AppServer, service_cv, f64, "", 1.0, 0.0, 100.0, false,
         "Coefficient of variation of log-normal service times"),
+    param!(AppServer, AppServer, local_cache_entries, u32, "", 0.0, 0.0, 10_000_000.0, true,
+        "Reads each server caches in its own memory (LRU; 0: none); a new server starts cold"),
     param!(SessionStore, SessionStore, workers, u32, "", 8.0, 1.0, 10_000.0, true,
         "Lookups served at once"),
     param!(SessionStore, SessionStore, queue_capacity, u32, "", 10_000.0, 0.0, 10_000_000.0, true,

@@ -369,6 +369,15 @@ impl Sim {
         let (unit, req) = (c.callee, c.req);
         let r = &self.reqs[req as usize];
         let (read, key) = (r.read, r.key);
+        // The app server's own cache: fill it on a read, drop its copy on a write (other
+        // servers' copies go stale until they are evicted: the cost of local caches).
+        if let Some(local) = &mut self.units[unit as usize].local_cache {
+            if read {
+                local.put(u64::from(key), now);
+            } else {
+                local.invalidate(u64::from(key));
+            }
+        }
         let Some(route) = self.units[unit as usize]
             .routes
             .iter()

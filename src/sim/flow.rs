@@ -511,6 +511,18 @@ impl Sim {
         } else {
             unit::ns(service_ns as f64 * u.slow)
         };
+        // An app server's own cache: a read it holds skips the shared cache and the database.
+        if read && let Some(local) = &mut u.local_cache {
+            let hit = local.get(u64::from(key), now);
+            c.skip_db = hit;
+            if counted {
+                if hit {
+                    self.totals.local_cache_hits += 1;
+                } else {
+                    self.totals.local_cache_misses += 1;
+                }
+            }
+        }
         // Sessions: does this server (or store) hold the user's session?
         let had_session = match sessions {
             SessionKeeping::None => true,
@@ -676,7 +688,7 @@ impl Sim {
         // Cache-aside: a write does not read the cache; a cache hit does not read the database.
         while let Some(r) = routes.get(stage) {
             let skip = match r.to_kind {
-                KindTag::Cache => !read,
+                KindTag::Cache => !read || skip_db,
                 KindTag::Database | KindTag::ShardRouter => skip_db,
                 _ => false,
             };
@@ -798,7 +810,15 @@ impl Sim {
         let caller = p.callee;
         if fail.is_none() {
             match self.units[callee as usize].kind {
-                KindTag::Cache if hit => self.calls[parent as usize].skip_db = true,
+                KindTag::Cache if hit => {
+                    self.calls[parent as usize].skip_db = true;
+                    // The app server keeps a copy in its own cache, if it has one.
+                    let key = self.reqs[req as usize].key;
+                    let now = self.now_ns;
+                    if let Some(local) = &mut self.units[caller as usize].local_cache {
+                        local.put(u64::from(key), now);
+                    }
+                }
                 KindTag::Database | KindTag::ShardRouter
                     if matches!(self.units[caller as usize].role, Role::Server { .. }) =>
                 {

@@ -66,7 +66,8 @@ pub struct NodeMetrics {
     pub unstable: bool,
     pub queue_now: u32,
     pub workers: u32,
-    /// A cache's counters since it started (or was last flushed or resized).
+    /// A cache's counters (or an app server's local cache's) since it started (or was last
+    /// flushed or resized).
     pub cache: Option<CacheMetrics>,
     /// On-demand price of the instance (0 for unpriced kinds).
     pub usd_per_hour: f64,
@@ -116,6 +117,9 @@ pub struct Metrics {
     pub promotions: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
+    /// Reads app servers found in their own local caches, and did not.
+    pub local_cache_hits: u64,
+    pub local_cache_misses: u64,
     /// Cache lookups that hit, over all lookups (0 with no cache).
     pub cache_hit_ratio: f64,
     /// What the layout's priced instances cost per hour, averaged over the measured time.

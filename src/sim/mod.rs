@@ -164,6 +164,8 @@ struct Totals {
     promotions: u64,
     cache_hits: u64,
     cache_misses: u64,
+    local_cache_hits: u64,
+    local_cache_misses: u64,
     latency: Histogram<u64>,
     latency_sum_ns: u128,
     /// All live requests, counted or not.
@@ -266,6 +268,8 @@ impl Sim {
                 promotions: 0,
                 cache_hits: 0,
                 cache_misses: 0,
+                local_cache_hits: 0,
+                local_cache_misses: 0,
                 latency: metrics::new_histogram(),
                 latency_sum_ns: 0,
                 live_all: 0,
@@ -483,6 +487,8 @@ impl Sim {
             promotions: t.promotions,
             cache_hits: t.cache_hits,
             cache_misses: t.cache_misses,
+            local_cache_hits: t.local_cache_hits,
+            local_cache_misses: t.local_cache_misses,
             cache_hit_ratio: if lookups > 0 {
                 t.cache_hits as f64 / lookups as f64
             } else {
@@ -985,7 +991,16 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
                     keys: u64::from(c.len()),
                 })
             }
-            _ => None,
+            _ => u.local_cache.as_ref().map(|c| {
+                let k = c.counters();
+                metrics::CacheMetrics {
+                    hits: k.hits,
+                    misses: k.misses,
+                    hit_ratio: k.hit_ratio(),
+                    evictions: k.evictions,
+                    keys: u64::from(c.len()),
+                }
+            }),
         },
         usd_per_hour: u.usd_per_hour,
     }

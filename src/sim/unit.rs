@@ -452,6 +452,8 @@ pub struct Unit {
     pub draining: bool,
     /// On-demand price while it exists (0 for unpriced kinds).
     pub usd_per_hour: f64,
+    /// An app server's own in-memory cache of reads (cold when the server starts).
+    pub local_cache: Option<Box<Cache>>,
     pub workers: u32,
     pub queue_capacity: u32,
     /// Calls waiting for a worker.
@@ -550,6 +552,7 @@ impl Unit {
             _ => (0, 0),
         };
         let usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
+        let local_cache = local_cache_for(kind);
         Unit {
             node,
             member,
@@ -562,6 +565,7 @@ impl Unit {
             ready_ns: 0,
             draining: false,
             usd_per_hour,
+            local_cache,
             workers,
             queue_capacity,
             queue: VecDeque::new(),
@@ -583,6 +587,14 @@ impl Unit {
     /// Take the node's changed parameters, keeping queues, state and statistics.
     pub fn set_params(&mut self, kind: &NodeKind) {
         self.usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
+        // A resized local cache starts cold; an unchanged one stays warm.
+        let want = match kind {
+            NodeKind::AppServer(p) => p.local_cache_entries,
+            _ => 0,
+        };
+        if self.local_cache.as_ref().map_or(0, |c| c.capacity()) != want {
+            self.local_cache = local_cache_for(kind);
+        }
         match (&mut self.role, kind) {
             (Role::Client(c), NodeKind::Client(p)) => {
                 let rate_changed = c.params.qps != p.qps;
@@ -710,4 +722,16 @@ pub fn data_cache(p: &crate::layout::CacheParams) -> Cache {
         p.capacity_entries,
         if ttl > 0 { Some(ttl) } else { None },
     )
+}
+
+/// An app server's local cache, if its node has one.
+fn local_cache_for(kind: &NodeKind) -> Option<Box<Cache>> {
+    match kind {
+        NodeKind::AppServer(p) if p.local_cache_entries > 0 => Some(Box::new(Cache::new(
+            Policy::Lru,
+            p.local_cache_entries,
+            None,
+        ))),
+        _ => None,
+    }
 }

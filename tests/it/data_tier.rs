@@ -959,3 +959,67 @@ fn the_json_report_carries_the_data_tier() {
             .all(|n| (n.kind == "client") == (n.usd_per_hour == 0.0))
     );
 }
+
+/// A new server starts with a cold local cache: right after a scale-out, its own hit ratio is
+/// far below the warm servers', and the database sees the misses; it warms up as it serves.
+#[test]
+fn a_new_server_starts_with_a_cold_local_cache() {
+    use tierlab::layout::{Command, NodeId};
+    let text = r#"(nodes: [
+        (id: 0, name: "users", kind: client(qps: 3000, read_share: 1.0, keys: 2000,
+            key_dist: zipf, key_zipf_alpha: 0.9)),
+        (id: 1, name: "lb", kind: load_balancer()),
+        (id: 2, name: "app", kind: app_server(count: 2, workers: 16, service_ms: 0.5,
+            local_cache_entries: 500)),
+        (id: 3, name: "db", kind: database(workers: 32, read_ms: 1.0)),
+    ], wires: [(from: 0, to: 1), (from: 1, to: 2), (from: 2, to: 3)])"#;
+    let layout = tierlab::layout::from_ron(text).unwrap_or_else(|e| panic!("{e}"));
+    let ratio = |m: &tierlab::sim::Metrics, member: u32| {
+        m.nodes
+            .iter()
+            .find(|n| n.id.node == NodeId(2) && n.id.member == member)
+            .and_then(|n| n.cache)
+            .map(|c| (c.hits, c.misses))
+            .unwrap_or((0, 0))
+    };
+    let mut rows = Vec::new();
+    for seed in [11u64, 22, 33] {
+        let config = tierlab::sim::SimConfig {
+            seed: Some(seed),
+            ..Default::default()
+        };
+        let mut sim = tierlab::sim::Sim::new(&layout, config).unwrap_or_else(|p| panic!("{p:?}"));
+        sim.run_until_s(10.0);
+        let before = sim.metrics();
+        sim.apply(Command::SetParam {
+            node: NodeId(2),
+            param: "count".into(),
+            value: 3.0,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        sim.run_until_s(10.5);
+        let after = sim.metrics();
+        let share = |(h, m): (u64, u64)| h as f64 / (h + m).max(1) as f64;
+        let (h0a, m0a) = ratio(&before, 0);
+        let (h0b, m0b) = ratio(&after, 0);
+        let warm = share((h0b - h0a, m0b - m0a));
+        let cold = share(ratio(&after, 2));
+        sim.run_until_s(30.0);
+        let later = share(ratio(&sim.metrics(), 2));
+        rows.push((seed, warm, cold, later));
+    }
+    for (seed, warm, cold, later) in &rows {
+        println!(
+            "seed {seed}: local hit ratio over the 0.5 s after scale-out: warm server {warm:.3}, \
+             new server {cold:.3}; new server after 20 s {later:.3}"
+        );
+        assert!(
+            *cold < warm - 0.15,
+            "seed {seed}: new {cold} vs warm {warm}"
+        );
+        assert!(
+            *later > *cold + 0.1,
+            "seed {seed}: it warms up: {later} vs {cold}"
+        );
+    }
+}
