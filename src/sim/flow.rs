@@ -166,21 +166,13 @@ impl Sim {
             return;
         };
         // Clients spread over their wires' instances round-robin, as plain DNS does.
-        let total: usize = u.routes.iter().map(|r| r.units.len()).sum();
+        let total = unit::target_count(&u.routes);
         let dest = if total == 0 {
             None
         } else {
-            let mut i = c.next_dest % total;
+            let i = c.next_dest % total;
             c.next_dest = (c.next_dest + 1) % total;
-            let mut found = None;
-            for r in &u.routes {
-                if i < r.units.len() {
-                    found = Some((r.units[i], r.latency_ns, r.policy));
-                    break;
-                }
-                i -= r.units.len();
-            }
-            found
+            unit::nth_target(&u.routes, i)
         };
         match dest {
             None => self.finish_request(req, Some(FailReason::NoBackend)),
@@ -665,15 +657,13 @@ impl Sim {
         let Role::Entry(e) = &mut u.role else {
             return;
         };
-        let targets: Vec<(u32, u64, u32)> = u
-            .routes
-            .iter()
-            .flat_map(|r| r.units.iter().map(move |&x| (x, r.latency_ns, r.policy)))
-            .collect();
-        let Some(i) = e.target(client, targets.len(), now) else {
+        let n = unit::target_count(&u.routes);
+        let Some((to, lat, policy)) = e
+            .target(client, n, now)
+            .and_then(|i| unit::nth_target(&u.routes, i))
+        else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        let (to, lat, policy) = targets[i];
         self.calls[call as usize].state = CallState::Waiting;
         let child = self.alloc_call(req, call, unit, to, lat, policy);
         self.send(child);
@@ -1018,6 +1008,7 @@ impl Sim {
                     if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role
                         && lb.probe_result(b, true)
                     {
+                        self.count_mark(b, false);
                         self.log_state(b, super::metrics::StateChange::MarkedUp, Some(lb_unit));
                     }
                 } else {
@@ -1039,6 +1030,7 @@ impl Sim {
         if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role
             && lb.probe_result(backend, false)
         {
+            self.count_mark(backend, true);
             self.log_state(
                 backend,
                 super::metrics::StateChange::MarkedDown,
@@ -1097,11 +1089,19 @@ impl Sim {
         }
     }
 
-    /// Whether any balancer has marked `unit` down.
+    /// Whether any balancer has marked `unit` down (kept as a count per instance, updated when
+    /// a health verdict flips, so the window can ask for every node on every frame).
     pub(super) fn marked_down(&self, unit: u32) -> bool {
-        self.units.iter().any(|u| match &u.role {
-            Role::Balancer(lb) => !lb.is_healthy(unit),
-            _ => false,
-        })
+        self.marked_by.get(unit as usize).is_some_and(|&n| n > 0)
+    }
+
+    /// A balancer's verdict on `unit` flipped to `down` (true) or back up.
+    fn count_mark(&mut self, unit: u32, down: bool) {
+        let i = unit as usize;
+        if self.marked_by.len() <= i {
+            self.marked_by.resize(i + 1, 0);
+        }
+        let n = &mut self.marked_by[i];
+        *n = if down { *n + 1 } else { n.saturating_sub(1) };
     }
 }

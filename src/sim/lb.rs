@@ -252,8 +252,7 @@ impl LbState {
                 expires_ns,
             },
         );
-        *self.open.entry(unit).or_default() += 1;
-        self.refresh_counts();
+        self.count_open(unit, true);
         self.last_pick = Some(unit);
         Some(Route {
             group: gi as u16,
@@ -265,10 +264,20 @@ impl LbState {
     }
 
     fn close(&mut self, backend: u32) {
-        if let Some(n) = self.open.get_mut(&backend) {
-            *n = n.saturating_sub(1);
+        self.count_open(backend, false);
+    }
+
+    /// One connection to `backend` more (or fewer), and its count where the algorithms see it:
+    /// only that backend's entries change, not every backend's.
+    fn count_open(&mut self, backend: u32, opened: bool) {
+        let n = self.open.entry(backend).or_default();
+        *n = if opened { *n + 1 } else { n.saturating_sub(1) };
+        let n = *n;
+        for g in &mut self.groups {
+            for b in g.backends.iter_mut().filter(|b| b.unit == backend) {
+                b.in_flight = n;
+            }
         }
-        self.refresh_counts();
     }
 
     /// At L4, what the algorithms count is open connections.
@@ -351,10 +360,5 @@ impl LbState {
             }
         }
         before != after
-    }
-
-    /// Whether the balancer currently considers `unit` healthy.
-    pub fn is_healthy(&self, unit: u32) -> bool {
-        self.health.get(&unit).is_none_or(|h| h.healthy)
     }
 }

@@ -217,6 +217,8 @@ pub struct Sim {
     shard_moves: Vec<data::ShardMove>,
     /// State changes, oldest first, at most `STATE_LOG_MAX`.
     states: Vec<metrics::StateEvent>,
+    /// Per instance: how many balancers' health checks have it marked down.
+    marked_by: Vec<u32>,
 }
 
 /// Most state changes kept for the report (a run that flaps a node forever stays bounded).
@@ -291,6 +293,7 @@ impl Sim {
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
             states: Vec::new(),
+            marked_by: Vec::new(),
         };
         let nodes = sim.layout.nodes.clone();
         for node in &nodes {

@@ -396,6 +396,23 @@ impl SessionKeeping {
     }
 }
 
+/// How many instances a caller's routes lead to, all wires together.
+pub fn target_count(routes: &[Route]) -> usize {
+    routes.iter().map(|r| r.units.len()).sum()
+}
+
+/// The `i`-th instance over all of a caller's routes (wire order, then member order), with its
+/// wire's latency and policy. For callers that spread over every target (clients, entries).
+pub fn nth_target(routes: &[Route], mut i: usize) -> Option<(u32, u64, u32)> {
+    for r in routes {
+        if let Some(&unit) = r.units.get(i) {
+            return Some((unit, r.latency_ns, r.policy));
+        }
+        i -= r.units.len();
+    }
+    None
+}
+
 /// What kind of instance, with its kind-specific state.
 #[derive(Clone, Debug)]
 pub enum Role {
@@ -495,62 +512,20 @@ impl Unit {
             ))),
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
             NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
-            NodeKind::AppServer(p) => Role::Server {
-                service: ServiceModel::new(
-                    p.service,
-                    p.service_ms,
-                    p.service_ms,
-                    p.service_cv,
-                    capacity_factor(p.size),
-                ),
-                sessions: match p.sessions {
-                    Sessions::Local => SessionKeeping::Local(BTreeSet::new()),
-                    _ => SessionKeeping::None,
+            NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
+            _ => match service_model(kind) {
+                Some(service) => Role::Server {
+                    service,
+                    sessions: keeping_for(kind),
+                },
+                // Every other kind serves; keep a harmless default rather than panic.
+                None => Role::Server {
+                    service: ServiceModel::new(ServiceDist::Constant, 0.0, 0.0, 0.0, 1.0),
+                    sessions: SessionKeeping::None,
                 },
             },
-            NodeKind::SessionStore(p) => Role::Server {
-                service: ServiceModel::new(
-                    ServiceDist::Exponential,
-                    p.service_ms,
-                    p.service_ms,
-                    1.0,
-                    capacity_factor(p.size),
-                ),
-                sessions: SessionKeeping::Store(Box::new(Cache::new(
-                    Policy::Lru,
-                    p.capacity_sessions,
-                    None,
-                ))),
-            },
-            NodeKind::Cache(p) => Role::Server {
-                service: ServiceModel::new(
-                    ServiceDist::Exponential,
-                    p.hit_ms,
-                    p.hit_ms,
-                    1.0,
-                    capacity_factor(p.size),
-                ),
-                sessions: SessionKeeping::Data(Box::new(data_cache(p))),
-            },
-            NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
-            NodeKind::Database(p) => Role::Server {
-                service: ServiceModel::new(
-                    p.service,
-                    p.read_ms,
-                    p.write_ms,
-                    p.service_cv,
-                    capacity_factor(p.size),
-                ),
-                sessions: SessionKeeping::None,
-            },
         };
-        let (workers, queue_capacity) = match kind {
-            NodeKind::AppServer(p) => (p.workers, p.queue_capacity),
-            NodeKind::Database(p) => (p.workers, p.queue_capacity),
-            NodeKind::SessionStore(p) => (p.workers, p.queue_capacity),
-            NodeKind::Cache(p) => (p.workers, p.queue_capacity),
-            _ => (0, 0),
-        };
+        let (workers, queue_capacity) = workers_and_queue(kind);
         let usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
         let local_cache = local_cache_for(kind);
         Unit {
@@ -606,68 +581,30 @@ impl Unit {
             }
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
-            (Role::Server { service, sessions }, NodeKind::AppServer(p)) => {
-                *service = ServiceModel::new(
-                    p.service,
-                    p.service_ms,
-                    p.service_ms,
-                    p.service_cv,
-                    capacity_factor(p.size),
-                );
-                self.workers = p.workers;
-                self.queue_capacity = p.queue_capacity;
-                let want_local = p.sessions == Sessions::Local;
-                let has_local = matches!(sessions, SessionKeeping::Local(_));
-                if want_local != has_local {
-                    *sessions = if want_local {
-                        SessionKeeping::Local(BTreeSet::new())
-                    } else {
-                        SessionKeeping::None
-                    };
-                }
-            }
-            (Role::Server { service, .. }, NodeKind::SessionStore(p)) => {
-                *service = ServiceModel::new(
-                    ServiceDist::Exponential,
-                    p.service_ms,
-                    p.service_ms,
-                    1.0,
-                    capacity_factor(p.size),
-                );
-                self.workers = p.workers;
-                self.queue_capacity = p.queue_capacity;
-            }
-            (Role::Server { service, sessions }, NodeKind::Cache(p)) => {
-                *service = ServiceModel::new(
-                    ServiceDist::Exponential,
-                    p.hit_ms,
-                    p.hit_ms,
-                    1.0,
-                    capacity_factor(p.size),
-                );
-                self.workers = p.workers;
-                self.queue_capacity = p.queue_capacity;
-                // A resized or re-policied cache starts cold; a plain latency change keeps it.
-                if let SessionKeeping::Data(c) = sessions
-                    && (c.capacity() != p.capacity_entries || c.policy() != policy_of(p.eviction))
-                {
-                    *sessions = SessionKeeping::Data(Box::new(data_cache(p)));
-                }
-            }
             (Role::Router(r), NodeKind::ShardRouter(p)) => {
                 let shards = r.shards.clone();
                 **r = RouterState::new(p, shards);
             }
-            (Role::Server { service, .. }, NodeKind::Database(p)) => {
-                *service = ServiceModel::new(
-                    p.service,
-                    p.read_ms,
-                    p.write_ms,
-                    p.service_cv,
-                    capacity_factor(p.size),
-                );
-                self.workers = p.workers;
-                self.queue_capacity = p.queue_capacity;
+            (Role::Server { service, sessions }, _) => {
+                if let Some(m) = service_model(kind) {
+                    *service = m;
+                }
+                (self.workers, self.queue_capacity) = workers_and_queue(kind);
+                // Kept state stays warm unless its kind of keeping changes, or a data cache is
+                // resized or re-policied (it starts cold); a plain latency change keeps it.
+                let fresh = keeping_for(kind);
+                let same = match (&*sessions, &fresh) {
+                    (SessionKeeping::None, SessionKeeping::None)
+                    | (SessionKeeping::Local(_), SessionKeeping::Local(_))
+                    | (SessionKeeping::Store(_), SessionKeeping::Store(_)) => true,
+                    (SessionKeeping::Data(a), SessionKeeping::Data(b)) => {
+                        a.capacity() == b.capacity() && a.policy() == b.policy()
+                    }
+                    _ => false,
+                };
+                if !same {
+                    *sessions = fresh;
+                }
             }
             _ => {}
         }
@@ -733,5 +670,43 @@ fn local_cache_for(kind: &NodeKind) -> Option<Box<Cache>> {
             None,
         ))),
         _ => None,
+    }
+}
+
+/// A server-like kind's service model on its box size (`None` for kinds that serve nothing).
+fn service_model(kind: &NodeKind) -> Option<ServiceModel> {
+    let exp = ServiceDist::Exponential;
+    let m = match kind {
+        NodeKind::AppServer(p) => (p.service, p.service_ms, p.service_ms, p.service_cv, p.size),
+        NodeKind::SessionStore(p) => (exp, p.service_ms, p.service_ms, 1.0, p.size),
+        NodeKind::Cache(p) => (exp, p.hit_ms, p.hit_ms, 1.0, p.size),
+        NodeKind::Database(p) => (p.service, p.read_ms, p.write_ms, p.service_cv, p.size),
+        _ => return None,
+    };
+    Some(ServiceModel::new(m.0, m.1, m.2, m.3, capacity_factor(m.4)))
+}
+
+/// A server-like kind's (workers, queue capacity); (0, 0) for the others.
+fn workers_and_queue(kind: &NodeKind) -> (u32, u32) {
+    match kind {
+        NodeKind::AppServer(p) => (p.workers, p.queue_capacity),
+        NodeKind::Database(p) => (p.workers, p.queue_capacity),
+        NodeKind::SessionStore(p) => (p.workers, p.queue_capacity),
+        NodeKind::Cache(p) => (p.workers, p.queue_capacity),
+        _ => (0, 0),
+    }
+}
+
+/// What a server-like kind keeps: sessions in memory, a session store, a data cache, or none.
+fn keeping_for(kind: &NodeKind) -> SessionKeeping {
+    match kind {
+        NodeKind::AppServer(p) if p.sessions == Sessions::Local => {
+            SessionKeeping::Local(BTreeSet::new())
+        }
+        NodeKind::SessionStore(p) => {
+            SessionKeeping::Store(Box::new(Cache::new(Policy::Lru, p.capacity_sessions, None)))
+        }
+        NodeKind::Cache(p) => SessionKeeping::Data(Box::new(data_cache(p))),
+        _ => SessionKeeping::None,
     }
 }
