@@ -330,22 +330,6 @@ impl Sim {
         }
     }
 
-    /// Give free workers to queued calls, oldest first.
-    pub(super) fn drain_queue(&mut self, unit: u32) {
-        let now = self.now_ns;
-        loop {
-            let u = &mut self.units[unit as usize];
-            if u.held >= u.workers || !u.alive {
-                return;
-            }
-            u.integrate(now);
-            let Some(next) = u.queue.pop_front() else {
-                return;
-            };
-            self.start(next);
-        }
-    }
-
     /// Remove an instance: calls inside fail with `node_removed`.
     fn remove_unit(&mut self, unit: u32) {
         if !self.units[unit as usize].removed {

@@ -603,15 +603,18 @@ impl Sim {
             return;
         };
         let l7 = lb.params.layer == Layer::L7;
-        let path: Option<String> =
-            if l7 && path_index != NO_PATH && !lb.params.path_rules.is_empty() {
-                match &self.units[client as usize].role {
-                    Role::Client(c) => c.path(path_index).map(str::to_string),
-                    _ => None,
-                }
-            } else {
-                None
-            };
+        // The group is chosen while the client's path is borrowed, so no path is copied.
+        let path = if l7 && path_index != NO_PATH && !lb.params.path_rules.is_empty() {
+            match &self.units[client as usize].role {
+                Role::Client(c) => c.path(path_index),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let Some(gi) = lb.group_for(path) else {
+            return self.finish(call, Some(FailReason::NoBackend));
+        };
         let view = RequestView {
             key: if l7 { mix(&[u64::from(key)]) } else { 0 },
             user: if l7 { user_key } else { 0 },
@@ -621,7 +624,7 @@ impl Sim {
         let Role::Balancer(lb) = &mut u.role else {
             return;
         };
-        let Some(route) = lb.route(&view, path.as_deref(), now, &mut u.rng) else {
+        let Some(route) = lb.route_in(gi, &view, now, &mut u.rng) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
         let g = &lb.groups[route.group as usize];
@@ -734,6 +737,22 @@ impl Sim {
         self.calls[call as usize].state = CallState::Waiting;
         let child = self.alloc_call(req, call, unit, to, lat, policy);
         self.send(child);
+    }
+
+    /// Give free workers to queued calls, oldest first.
+    pub(super) fn drain_queue(&mut self, unit: u32) {
+        let now = self.now_ns;
+        loop {
+            let u = &mut self.units[unit as usize];
+            if u.held >= u.workers || !u.alive {
+                return;
+            }
+            u.integrate(now);
+            let Some(next) = u.queue.pop_front() else {
+                return;
+            };
+            self.start(next);
+        }
     }
 
     /// A call is finished at its callee: free the worker, take the next queued call, reply.

@@ -157,7 +157,7 @@ impl LbState {
     }
 
     /// Choose the group for a request path: the longest matching prefix, else the default.
-    fn group_for(&self, path: Option<&str>) -> Option<usize> {
+    pub fn group_for(&self, path: Option<&str>) -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
         if let Some(path) = path {
             for (i, g) in self.groups.iter().enumerate() {
@@ -173,16 +173,15 @@ impl LbState {
             .or_else(|| self.groups.iter().position(|g| g.prefix.is_none()))
     }
 
-    /// Route one request. `view` is what the balancer may see (the caller blanks key and
-    /// cookie at L4); `path` is `None` at L4.
-    pub fn route(
+    /// Route one request within group `gi` (from `group_for`). `view` is what the balancer
+    /// may see (the caller blanks key and cookie at L4).
+    pub fn route_in(
         &mut self,
+        gi: usize,
         view: &RequestView,
-        path: Option<&str>,
         now_ns: u64,
         rng: &mut SimRng,
     ) -> Option<Route> {
-        let gi = self.group_for(path)?;
         if self.params.layer == Layer::L4 {
             return self.route_l4(gi, view, now_ns, rng);
         }
