@@ -1,6 +1,7 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
 mod balancing;
+mod baseline;
 mod check;
 mod cli;
 mod data_tier;
