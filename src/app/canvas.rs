@@ -99,11 +99,10 @@ pub struct CanvasOptions {
     pub grid: bool,
 }
 
-/// What the canvas shows of a run, and where it puts the run's commands (faults from a node's
-/// menu, which change the run and not the layout).
+/// What the canvas shows of a run. Faults from a node's menu come back with the other edits,
+/// as run-only commands.
 pub struct RunOverlay<'a> {
     pub view: Option<&'a LiveView>,
-    pub commands: &'a mut Vec<Command>,
 }
 
 /// Draw the canvas and return the edits the user asked for.
@@ -117,10 +116,7 @@ pub fn canvas_ui(
     options: CanvasOptions,
     run: RunOverlay<'_>,
 ) -> Vec<Edit> {
-    let RunOverlay {
-        view: live,
-        commands: run_commands,
-    } = run;
+    let RunOverlay { view: live } = run;
     let mut edits = Vec::new();
     let (rect, bg) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     state.rect_screen = rect;
@@ -265,7 +261,7 @@ pub fn canvas_ui(
         node_interaction(
             ui, &resp, node, state, selection, layout, options, &mut edits,
         );
-        resp.context_menu(|ui| fault_menu_ui(ui, node, node_live, run_commands));
+        resp.context_menu(|ui| fault_menu_ui(ui, node, node_live, &mut edits));
         if !node_problems.is_empty() || node_live.is_some() {
             resp.on_hover_ui(|ui| {
                 if let Some(nl) = node_live {
@@ -648,10 +644,10 @@ fn point_along(points: &[Pos2], along: f32) -> Pos2 {
 }
 
 /// A node's right-click menu: faults for the run (kill, revive, slow down, flush).
-fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, commands: &mut Vec<Command>) {
+fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, edits: &mut Vec<Edit>) {
     let whole = Target::node(node.id);
     let count = node.kind.count();
-    let mut push = |c: Command| commands.push(c);
+    let mut push = |c: Command| edits.push(Edit::Command(c));
     if ui.button("Kill").clicked() {
         push(Command::Kill(whole));
         ui.close();

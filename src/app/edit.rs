@@ -1,14 +1,19 @@
-//! Edits: every change the editor makes to a layout, as data. The canvas and the inspector
-//! return `Edit`s; `apply` is the one place they change the `Layout`, and undo snapshots
-//! around it.
+//! Edits: every change the editor makes, as data. The canvas and the inspector return `Edit`s;
+//! `apply` is the one place they change the `Layout`, and it returns each edit's inverse, which
+//! is what undo stores (no snapshots, no diffing). Whatever changes the simulated system is the
+//! core's own `Command`, so the same value reaches the layout, the history and the running core;
+//! only moves and renames are edits of the drawing alone. Faults and other run-only commands
+//! travel in the same type and go to the run, not the layout.
 
 use crate::layout::check::wire_refusal;
-use crate::layout::{Command, Layout, NodeId, NodeKind, Pos, Scripted};
+use crate::layout::params::{self, no_node};
+use crate::layout::{Command, Layout, NodeId, Pos, Scripted};
 
 /// One user intent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Edit {
-    /// A layout command: add or remove a node or wire, set a parameter or an algorithm.
+    /// A command of the core: a layout change (add or remove a node or wire, set a parameter,
+    /// a wire's or a link's settings, restore a node) or a run-only one (a fault, a rate step).
     Command(Command),
     /// Move nodes to new positions (one undo step for the whole drag).
     Move(Vec<(NodeId, Pos)>),
@@ -16,22 +21,12 @@ pub enum Edit {
         node: NodeId,
         name: String,
     },
-    /// Replace a node's parameters, for the enum fields that have no command of their own.
-    SetKind {
-        node: NodeId,
-        kind: NodeKind,
-    },
-    /// Set a wire's one-way latency and its weight for weighted balancing.
-    SetWire {
-        from: NodeId,
-        to: NodeId,
-        latency_ms: f64,
-        weight: u32,
-    },
     /// Several edits as one undo step; all of them apply or none does.
     Batch(Vec<Edit>),
     /// Append commands to the layout's script ("Save run as script": replay a demo).
     AppendScript(Vec<Scripted>),
+    /// Keep the first `len` entries of the script (the inverse of `AppendScript`).
+    TruncateScript(usize),
 }
 
 impl Edit {
@@ -43,23 +38,60 @@ impl Edit {
                 Some(format!("param {node} {param}"))
             }
             Edit::Rename { node, .. } => Some(format!("rename {node}")),
-            Edit::SetWire { from, to, .. } => Some(format!("wire {from} {to}")),
+            Edit::Command(Command::SetWire(w)) => Some(format!("wire {} {}", w.from, w.to)),
+            Edit::Command(Command::SetReplication(r)) => {
+                Some(format!("link {} {}", r.primary, r.replica))
+            }
+            _ => None,
+        }
+    }
+
+    /// The run-only command this edit is (a fault, a rate step), if it is one: it goes to the
+    /// run, not to the layout or the history.
+    pub fn run_only(&self) -> Option<&Command> {
+        match self {
+            Edit::Command(c) if !c.edits_layout() => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The core commands in this edit, in order: what is forwarded to a running core.
+    pub fn commands(&self) -> Vec<Command> {
+        match self {
+            Edit::Command(c) => vec![c.clone()],
+            Edit::Batch(edits) => edits.iter().flat_map(Edit::commands).collect(),
+            Edit::Move(_)
+            | Edit::Rename { .. }
+            | Edit::AppendScript(_)
+            | Edit::TruncateScript(_) => Vec::new(),
+        }
+    }
+
+    /// The node the edit is about, for the inspector's refusal line.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Edit::Command(c) => c.node(),
+            Edit::Rename { node, .. } => Some(*node),
             _ => None,
         }
     }
 }
 
-/// Apply `edit` to `layout`. On error the layout is unchanged and the message says why.
-pub fn apply(layout: &mut Layout, edit: &Edit) -> Result<(), String> {
+/// Apply `edit` to `layout` and return its inverse (the edit that takes it back). On error the
+/// layout is unchanged and the message says why.
+pub fn apply(layout: &mut Layout, edit: &Edit) -> Result<Edit, String> {
     let mut next = layout.clone();
-    apply_in_place(&mut next, edit)?;
+    let inverse = apply_in_place(&mut next, edit)?;
     *layout = next;
-    Ok(())
+    Ok(inverse)
 }
 
-fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<(), String> {
+fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<Edit, String> {
     match edit {
         Edit::Command(cmd) => {
+            if !cmd.edits_layout() {
+                return Err("that command changes a run, not the layout".into());
+            }
             if let Command::AddWire(w) = cmd {
                 if w.from == w.to {
                     return Err("a node cannot call itself".into());
@@ -71,19 +103,20 @@ fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<(), String> {
                     return Err(why);
                 }
             }
-            if !cmd.edits_layout() {
-                return Err("that command changes a run, not the layout".into());
-            }
-            cmd.apply_to(layout)
+            let inverse = inverse_of(layout, cmd)?;
+            cmd.apply_to(layout)?;
+            Ok(inverse)
         }
         Edit::Move(moves) => {
+            let mut back = Vec::new();
             for (id, pos) in moves {
                 let Some(n) = layout.node_mut(*id) else {
-                    return Err(format!("there is no node with id {id}"));
+                    return Err(no_node(*id));
                 };
+                back.push((*id, n.pos));
                 n.pos = *pos;
             }
-            Ok(())
+            Ok(Edit::Move(back))
         }
         Edit::Rename { node, name } => {
             let name = name.trim();
@@ -94,52 +127,111 @@ fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<(), String> {
                 return Err(format!("another node is already called \"{name}\""));
             }
             let Some(n) = layout.node_mut(*node) else {
-                return Err(format!("there is no node with id {node}"));
+                return Err(no_node(*node));
             };
-            n.name = name.to_string();
-            Ok(())
+            let old = std::mem::replace(&mut n.name, name.to_string());
+            Ok(Edit::Rename {
+                node: *node,
+                name: old,
+            })
         }
-        Edit::SetKind { node, kind } => {
-            let Some(n) = layout.node_mut(*node) else {
-                return Err(format!("there is no node with id {node}"));
-            };
-            if n.kind.tag() != kind.tag() {
-                return Err(format!("{} cannot change its kind", n.name));
+        Edit::Batch(edits) => {
+            let mut inverses = Vec::new();
+            for e in edits {
+                inverses.push(apply_in_place(layout, e)?);
             }
-            n.kind = kind.clone();
-            Ok(())
+            inverses.reverse();
+            Ok(Edit::Batch(inverses))
         }
-        Edit::SetWire {
-            from,
-            to,
-            latency_ms,
-            weight,
-        } => {
-            let max = crate::layout::params::layout::WIRE_LATENCY_MS_MAX;
-            if !(latency_ms.is_finite() && (0.0..=max).contains(latency_ms)) {
-                return Err(format!(
-                    "latency_ms = {latency_ms} is out of range: it must be from 0 to {max} ms"
-                ));
-            }
-            if *weight == 0 {
-                return Err("weight must be at least 1".into());
-            }
-            let Some(w) = layout
-                .wires
-                .iter_mut()
-                .find(|w| w.from == *from && w.to == *to)
-            else {
-                return Err("there is no such wire".into());
-            };
-            w.latency_ms = *latency_ms;
-            w.weight = *weight;
-            Ok(())
-        }
-        Edit::Batch(edits) => edits.iter().try_for_each(|e| apply_in_place(layout, e)),
         Edit::AppendScript(entries) => {
+            let len = layout.script.len();
             layout.script.extend(entries.iter().cloned());
-            Ok(())
+            Ok(Edit::TruncateScript(len))
         }
+        Edit::TruncateScript(len) => {
+            let removed = layout.script.split_off((*len).min(layout.script.len()));
+            Ok(Edit::AppendScript(removed))
+        }
+    }
+}
+
+/// The edit that undoes `cmd` on `layout` as it is before `cmd` applies.
+fn inverse_of(layout: &Layout, cmd: &Command) -> Result<Edit, String> {
+    let node = |id: NodeId| layout.node(id).ok_or_else(|| no_node(id));
+    let back = |c: Command| Ok(Edit::Command(c));
+    match cmd {
+        Command::SetParam {
+            node: id, param, ..
+        } => {
+            let n = node(*id)?;
+            let value = params::find(n.kind.tag(), param)
+                .and_then(|m| m.get(&n.kind))
+                .ok_or_else(|| format!("{} has no setting `{param}` now", n.name))?;
+            back(Command::SetParam {
+                node: *id,
+                param: param.clone(),
+                value,
+            })
+        }
+        Command::SetKind { node: id, .. } | Command::SetAlgorithm { node: id, .. } => {
+            back(Command::SetKind {
+                node: *id,
+                kind: node(*id)?.kind.clone(),
+            })
+        }
+        Command::AddNode(n) | Command::RestoreNode { node: n, .. } => {
+            back(Command::RemoveNode(n.id))
+        }
+        // A removed node comes back under its own id, with its wires in their places.
+        Command::RemoveNode(id) => back(Command::RestoreNode {
+            node: node(*id)?.clone(),
+            at: layout.nodes.iter().position(|n| n.id == *id),
+            wires: layout
+                .wires
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.from == *id || w.to == *id)
+                .map(|(i, w)| (i, w.clone()))
+                .collect(),
+        }),
+        Command::AddWire(w) => back(Command::RemoveWire {
+            from: w.from,
+            to: w.to,
+        }),
+        Command::RemoveWire { from, to }
+        | Command::SetWire(crate::layout::Wire { from, to, .. }) => {
+            let Some(old) = layout.wires.iter().find(|w| w.from == *from && w.to == *to) else {
+                return Err(format!(
+                    "there is no wire from {} to {}",
+                    layout.name_of(*from),
+                    layout.name_of(*to)
+                ));
+            };
+            back(match cmd {
+                Command::SetWire(_) => Command::SetWire(old.clone()),
+                _ => Command::AddWire(old.clone()),
+            })
+        }
+        Command::SetReplication(r) => {
+            let Some(old) = layout
+                .replication
+                .iter()
+                .find(|x| x.primary == r.primary && x.replica == r.replica)
+            else {
+                return Err(format!(
+                    "{} does not replicate from {}",
+                    layout.name_of(r.replica),
+                    layout.name_of(r.primary)
+                ));
+            };
+            back(Command::SetReplication(old.clone()))
+        }
+        Command::Kill(_)
+        | Command::Revive(_)
+        | Command::Flush(_)
+        | Command::Slow { .. }
+        | Command::SetQps { .. }
+        | Command::RampQps { .. } => Err("that command changes a run, not the layout".into()),
     }
 }
 
@@ -222,16 +314,64 @@ mod tests {
         );
         l.nodes[0].kind = KindTag::AppServer.default_kind();
         assert!(apply(&mut l, &wire(1, 0)).is_ok());
-        let set = |latency_ms: f64, weight: u32| Edit::SetWire {
-            from: NodeId(1),
-            to: NodeId(0),
-            latency_ms,
-            weight,
+        let set = |latency_ms: f64, weight: u32| {
+            let mut w = Wire::new(NodeId(1), NodeId(0), latency_ms);
+            w.weight = weight;
+            Edit::Command(Command::SetWire(w))
         };
         assert!(apply(&mut l, &set(-1.0, 1)).is_err());
         assert!(apply(&mut l, &set(1.0, 0)).is_err());
         assert!(apply(&mut l, &set(2.5, 3)).is_ok());
         assert_eq!((l.wires[0].latency_ms, l.wires[0].weight), (2.5, 3));
+    }
+
+    /// Every edit's inverse takes the layout back exactly, and the inverse's inverse redoes it:
+    /// a deleted node comes back under its own id with its wires.
+    #[test]
+    fn inverses_take_edits_back() {
+        let mut l = two_nodes();
+        l.nodes[0].kind = KindTag::AppServer.default_kind();
+        assert!(apply(&mut l, &wire(1, 0)).is_ok());
+        let start = l.clone();
+        let mut slow_wire = l.wires[0].clone();
+        slow_wire.timeout_ms = 50.0;
+        slow_wire.retries = 3;
+        let edits = [
+            Edit::Command(Command::RemoveNode(NodeId(0))),
+            Edit::Command(Command::SetWire(slow_wire)),
+            Edit::Command(Command::SetParam {
+                node: NodeId(0),
+                param: "workers".into(),
+                value: 3.0,
+            }),
+            Edit::Rename {
+                node: NodeId(1),
+                name: "front".into(),
+            },
+            Edit::Move(vec![(NodeId(1), Pos { x: 5.0, y: 6.0 })]),
+            Edit::Batch(vec![
+                Edit::Command(Command::RemoveWire {
+                    from: NodeId(1),
+                    to: NodeId(0),
+                }),
+                Edit::Command(Command::RemoveNode(NodeId(1))),
+            ]),
+        ];
+        for e in &edits {
+            let mut cur = start.clone();
+            let inverse = apply(&mut cur, e).unwrap_or_else(|why| panic!("{e:?}: {why}"));
+            let after = cur.clone();
+            assert_ne!(after, start, "{e:?} changes something");
+            let redo = apply(&mut cur, &inverse).unwrap_or_else(|why| panic!("{inverse:?}: {why}"));
+            assert_eq!(cur, start, "the inverse of {e:?} takes it back");
+            assert!(apply(&mut cur, &redo).is_ok());
+            assert_eq!(cur, after, "the inverse of the inverse redoes {e:?}");
+        }
+        // A restored id is the node's own: a new node still gets a fresh one.
+        let mut cur = start.clone();
+        let inverse = apply(&mut cur, &edits[0]).unwrap_or_else(|why| panic!("{why}"));
+        assert!(apply(&mut cur, &inverse).is_ok());
+        assert_eq!(cur.allocate_id(), NodeId(2));
     }
 
     #[test]

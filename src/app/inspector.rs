@@ -1,17 +1,18 @@
-//! The inspector: the selected node's parameters. Number widgets, units, ranges and help come
-//! from the core's metadata table (`layout::params`), so the inspector, the docs and `check`
-//! agree; the enum fields are combo boxes. Values out of range are refused with a hint.
+//! The inspector: the selected node's or wire's settings. Every widget comes from the one
+//! parameter table (`layout::params`): number widgets with their units, ranges and help, and
+//! combo boxes with the options' labels, so the inspector, the docs and `check` agree. A node's
+//! parameters, a pool's autoscaling, a wire's settings and a database's replication links are
+//! all edited here, each change as the core's own command. Values out of range are refused with
+//! a hint.
+
+use std::hash::Hash;
 
 use eframe::egui::{self, Ui};
 
 use super::edit::Edit;
 use super::theme;
-use crate::layout::params::{self, ParamMeta, fmt_num};
-use crate::layout::{
-    Arrivals, Command, EntryMode, Eviction, KeyDist, Layer, Layout, LbAlgorithm, LoopMode, Node,
-    NodeId, NodeKind, OnWrite, Partitioning, Placement, Problem, ReadFrom, ServiceDist, Sessions,
-    Severity, Size,
-};
+use crate::layout::params::{self, Choice, Field, fmt_num};
+use crate::layout::{Command, Layout, LoopMode, Node, NodeId, NodeKind, Problem, Severity};
 
 /// Inspector state kept between frames.
 #[derive(Default)]
@@ -42,31 +43,21 @@ pub fn inspector_ui(
                 layout.name_of(to)
             ));
             if let Some(w) = layout.wires.iter().find(|w| w.from == from && w.to == to) {
-                let (mut latency_ms, mut weight) = (w.latency_ms, w.weight);
+                let mut refused = None;
                 egui::Grid::new("wire").num_columns(2).show(ui, |ui| {
-                    let l = ui.label("latency_ms");
-                    ui.add(
-                        egui::DragValue::new(&mut latency_ms)
-                            .speed(0.05)
-                            .max_decimals(3)
-                            .suffix(" ms"),
-                    )
-                    .labelled_by(l.id)
-                    .on_hover_text("One-way latency, added to the request and to the reply");
-                    ui.end_row();
-                    let l = ui.label("weight");
-                    ui.add(egui::DragValue::new(&mut weight).speed(0.05))
-                        .labelled_by(l.id)
-                        .on_hover_text("The backend's weight for weighted balancing");
-                    ui.end_row();
+                    for f in params::WIRE {
+                        if let Some(w) = field_ui(ui, ("wire", from, to), f, w, &mut refused) {
+                            edits.push(Edit::Command(Command::SetWire(w)));
+                        }
+                    }
                 });
-                if latency_ms != w.latency_ms || weight != w.weight {
-                    edits.push(Edit::SetWire {
-                        from,
-                        to,
-                        latency_ms,
-                        weight,
-                    });
+                if let Some(why) = refused {
+                    state.refusal = Some((from, why));
+                }
+                if let Some((id, why)) = &state.refusal
+                    && *id == from
+                {
+                    ui.colored_label(theme::ERROR, format!("Refused: {why}"));
                 }
             }
             if ui.button("Delete wire").clicked() {
@@ -100,12 +91,33 @@ pub fn inspector_ui(
         .num_columns(2)
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
-            enums_ui(ui, node, &mut edits);
+            for choice in params::choices_of(node.kind.tag()) {
+                if let Some(kind) = choice_ui(ui, node.id, choice, &node.kind) {
+                    edits.push(Edit::Command(Command::SetKind {
+                        node: node.id,
+                        kind,
+                    }));
+                }
+            }
+            let mut refused = None;
             for meta in params::params_of(node.kind.tag()) {
-                param_ui(ui, state, node, meta, &mut edits);
+                if let Some(kind) = field_ui(ui, node.id, meta, &node.kind, &mut refused)
+                    && let Some(value) = meta.get(&kind)
+                {
+                    state.refusal = None;
+                    edits.push(Edit::Command(Command::SetParam {
+                        node: node.id,
+                        param: meta.name.to_string(),
+                        value,
+                    }));
+                }
+            }
+            if let Some(why) = refused {
+                state.refusal = Some((node.id, why));
             }
         });
 
+    links_ui(ui, layout, node, &mut edits);
     traffic_ui(ui, layout, node);
 
     if let Some((id, why)) = &state.refusal
@@ -210,302 +222,129 @@ fn name_ui(ui: &mut Ui, state: &mut InspectorState, node: &Node, edits: &mut Vec
     });
 }
 
-fn param_ui(
+/// A database's replication links: each one's lag and mode.
+fn links_ui(ui: &mut Ui, layout: &Layout, node: &Node, edits: &mut Vec<Edit>) {
+    let links = layout
+        .replication
+        .iter()
+        .filter(|r| r.primary == node.id || r.replica == node.id);
+    for link in links {
+        ui.add_space(6.0);
+        ui.strong(if link.replica == node.id {
+            format!("Replicates from {}", layout.name_of(link.primary))
+        } else {
+            format!("Replica {}", layout.name_of(link.replica))
+        });
+        let salt = ("link", link.primary, link.replica);
+        let mut refused = None;
+        egui::Grid::new(salt).num_columns(2).show(ui, |ui| {
+            for choice in params::LINK_CHOICES {
+                if let Some(r) = choice_ui(ui, salt, choice, link) {
+                    edits.push(Edit::Command(Command::SetReplication(r)));
+                }
+            }
+            for f in params::LINK {
+                if let Some(r) = field_ui(ui, salt, f, link, &mut refused) {
+                    edits.push(Edit::Command(Command::SetReplication(r)));
+                }
+            }
+        });
+        if let Some(why) = refused {
+            ui.colored_label(theme::ERROR, format!("Refused: {why}"));
+        }
+    }
+}
+
+/// One number of the table as a labelled drag value (a pool's size gets - and + too). Returns
+/// a copy of `of` with the new value when the user changed it to a valid one; an invalid one
+/// goes to `refused` with the reason.
+fn field_ui<T: Clone>(
     ui: &mut Ui,
-    state: &mut InspectorState,
-    node: &Node,
-    meta: &ParamMeta,
-    edits: &mut Vec<Edit>,
-) {
-    let Some(current) = meta.get(&node.kind) else {
-        return;
-    };
+    salt: impl Hash + std::fmt::Debug,
+    field: &Field<T>,
+    of: &T,
+    refused: &mut Option<String>,
+) -> Option<T> {
+    let current = field.get(of)?;
     let help = format!(
         "{}. Range {} to {}{}.",
-        meta.help,
-        fmt_num(meta.min),
-        fmt_num(meta.max),
-        if meta.unit.is_empty() {
+        field.help,
+        fmt_num(field.min),
+        fmt_num(field.max),
+        if field.unit.is_empty() {
             String::new()
         } else {
-            format!(" {}", meta.unit)
+            format!(" {}", field.unit)
         }
     );
-    let label = ui.label(meta.name).on_hover_text(&help);
+    let label = ui.label(field.name).on_hover_text(&help);
     let mut value = current;
-    let mut refused = None;
-    ui.horizontal(|ui| {
-        let speed = if meta.integer {
-            0.1
-        } else {
-            (current.abs() * 0.01).max(0.01)
-        };
-        let mut dv = egui::DragValue::new(&mut value).speed(speed);
-        if meta.integer {
-            dv = dv.fixed_decimals(0);
-        } else {
-            dv = dv.max_decimals(3);
-        }
-        if !meta.unit.is_empty() {
-            dv = dv.suffix(format!(" {}", meta.unit));
-        }
-        ui.add(dv).labelled_by(label.id).on_hover_text(&help);
-        // A pool's size gets buttons too: one server more or fewer.
-        if meta.name == "count" {
-            if ui.button("-").on_hover_text("One server fewer").clicked() {
-                value = current - 1.0;
+    ui.push_id((salt, field.name), |ui| {
+        ui.horizontal(|ui| {
+            let speed = if field.integer {
+                0.1
+            } else {
+                (current.abs() * 0.01).max(0.01)
+            };
+            let mut dv = egui::DragValue::new(&mut value).speed(speed);
+            dv = if field.integer {
+                dv.fixed_decimals(0)
+            } else {
+                dv.max_decimals(3)
+            };
+            if !field.unit.is_empty() {
+                dv = dv.suffix(format!(" {}", field.unit));
             }
-            if ui.button("+").on_hover_text("One server more").clicked() {
-                value = current + 1.0;
+            ui.add(dv).labelled_by(label.id).on_hover_text(&help);
+            if field.name == "count" {
+                if ui.button("-").on_hover_text("One server fewer").clicked() {
+                    value = current - 1.0;
+                }
+                if ui.button("+").on_hover_text("One server more").clicked() {
+                    value = current + 1.0;
+                }
             }
-        }
+        });
     });
     ui.end_row();
-    if value != current {
-        let value = if meta.integer { value.round() } else { value };
-        match meta.validate(value) {
-            Ok(()) => {
-                state.refusal = None;
-                edits.push(Edit::Command(Command::SetParam {
-                    node: node.id,
-                    param: meta.name.to_string(),
-                    value,
-                }));
-            }
-            Err(why) => refused = Some(why),
+    if value == current {
+        return None;
+    }
+    let value = if field.integer { value.round() } else { value };
+    let mut next = of.clone();
+    match field.set(&mut next, value) {
+        Ok(()) => Some(next),
+        Err(why) => {
+            *refused = Some(why);
+            None
         }
     }
-    if let Some(why) = refused {
-        state.refusal = Some((node.id, why));
-    }
 }
 
-/// The enum fields, as combo boxes. The one place the inspector matches on node kinds.
-fn enums_ui(ui: &mut Ui, node: &Node, edits: &mut Vec<Edit>) {
-    let mut kind = node.kind.clone();
-    if let NodeKind::LoadBalancer(p) = &node.kind {
-        let mut algorithm = p.algorithm;
-        combo(
-            ui,
-            node.id,
-            "algorithm",
-            &mut algorithm,
-            &LbAlgorithm::ALL,
-            |a| a.label(),
-        );
-        if algorithm != p.algorithm {
-            edits.push(Edit::Command(Command::SetAlgorithm {
-                node: node.id,
-                algorithm,
-            }));
-        }
-    }
-    if let NodeKind::Client(c) = &mut kind {
-        combo(
-            ui,
-            node.id,
-            "mode",
-            &mut c.mode,
-            &[LoopMode::Open, LoopMode::Closed],
-            |m| match m {
-                LoopMode::Open => "open loop (a rate)",
-                LoopMode::Closed => "closed loop (users)",
-            },
-        );
-        combo(
-            ui,
-            node.id,
-            "arrivals",
-            &mut c.arrivals,
-            &[Arrivals::Poisson, Arrivals::Constant],
-            |a| match a {
-                Arrivals::Poisson => "Poisson",
-                Arrivals::Constant => "constant gaps",
-            },
-        );
-        combo(
-            ui,
-            node.id,
-            "key_dist",
-            &mut c.key_dist,
-            &[KeyDist::Uniform, KeyDist::Zipf],
-            |k| match k {
-                KeyDist::Uniform => "uniform",
-                KeyDist::Zipf => "Zipf (hot keys)",
-            },
-        );
-    }
-    if let NodeKind::AppServer(a) = &mut kind {
-        service_combo(ui, node.id, &mut a.service);
-        combo(
-            ui,
-            node.id,
-            "sessions",
-            &mut a.sessions,
-            &[Sessions::None, Sessions::Local, Sessions::Store],
-            |s| match s {
-                Sessions::None => "none (stateless)",
-                Sessions::Local => "in server memory",
-                Sessions::Store => "in the session store",
-            },
-        );
-    }
-    if let NodeKind::Database(d) = &mut kind {
-        service_combo(ui, node.id, &mut d.service);
-        combo(
-            ui,
-            node.id,
-            "reads",
-            &mut d.reads,
-            &[
-                ReadFrom::Primary,
-                ReadFrom::Replicas,
-                ReadFrom::PrimaryAndReplicas,
-            ],
-            |r| match r {
-                ReadFrom::Primary => "primary only",
-                ReadFrom::Replicas => "replicas",
-                ReadFrom::PrimaryAndReplicas => "primary and replicas",
-            },
-        );
-    }
-    if let NodeKind::LoadBalancer(b) = &mut kind {
-        combo(
-            ui,
-            node.id,
-            "layer",
-            &mut b.layer,
-            &[Layer::L4, Layer::L7],
-            |l| match l {
-                Layer::L4 => "L4 (connections)",
-                Layer::L7 => "L7 (requests)",
-            },
-        );
-        let l = ui.label("health checks");
-        ui.checkbox(&mut b.health_checks, "on").labelled_by(l.id);
-        ui.end_row();
-    }
-    if let NodeKind::Entry(e) = &mut kind {
-        combo(
-            ui,
-            node.id,
-            "mode",
-            &mut e.mode,
-            &[
-                EntryMode::FloatingIp,
-                EntryMode::DnsRoundRobin,
-                EntryMode::DnsHealthChecked,
-            ],
-            |m| match m {
-                EntryMode::FloatingIp => "floating IP (active-passive)",
-                EntryMode::DnsRoundRobin => "round-robin DNS",
-                EntryMode::DnsHealthChecked => "health-checked DNS",
-            },
-        );
-    }
-    if let NodeKind::Cache(c) = &mut kind {
-        combo(
-            ui,
-            node.id,
-            "eviction",
-            &mut c.eviction,
-            &[Eviction::Lru, Eviction::Lfu],
-            |e| match e {
-                Eviction::Lru => "LRU",
-                Eviction::Lfu => "LFU",
-            },
-        );
-        combo(
-            ui,
-            node.id,
-            "placement",
-            &mut c.placement,
-            &[Placement::ConsistentHash, Placement::Modulo],
-            |p| match p {
-                Placement::ConsistentHash => "consistent hashing",
-                Placement::Modulo => "modulo",
-            },
-        );
-        combo(
-            ui,
-            node.id,
-            "on_write",
-            &mut c.on_write,
-            &[OnWrite::Invalidate, OnWrite::Update],
-            |w| match w {
-                OnWrite::Invalidate => "invalidate",
-                OnWrite::Update => "update",
-            },
-        );
-    }
-    if let NodeKind::ShardRouter(r) = &mut kind {
-        combo(
-            ui,
-            node.id,
-            "partitioning",
-            &mut r.partitioning,
-            &[
-                Partitioning::Hash,
-                Partitioning::HashModulo,
-                Partitioning::Range,
-            ],
-            |p| match p {
-                Partitioning::Hash => "hash (ring)",
-                Partitioning::HashModulo => "hash modulo",
-                Partitioning::Range => "key range",
-            },
-        );
-    }
-    // The size ladder of server-like nodes.
-    if let Some(mut size) = kind.size() {
-        combo(ui, node.id, "size", &mut size, &Size::ALL, |s| s.name());
-        kind.set_size(size);
-    }
-    if kind != node.kind {
-        edits.push(Edit::SetKind {
-            node: node.id,
-            kind,
-        });
-    }
-}
-
-fn service_combo(ui: &mut Ui, id: NodeId, service: &mut ServiceDist) {
-    combo(
-        ui,
-        id,
-        "service",
-        service,
-        &[
-            ServiceDist::Constant,
-            ServiceDist::Exponential,
-            ServiceDist::LogNormal,
-        ],
-        |s| match s {
-            ServiceDist::Constant => "constant",
-            ServiceDist::Exponential => "exponential",
-            ServiceDist::LogNormal => "log-normal",
-        },
-    );
-}
-
-fn combo<T: Copy + PartialEq>(
+/// One enum field of the table as a labelled combo box. Returns a copy of `of` with the new
+/// option when the user picked one.
+fn choice_ui<T: Clone>(
     ui: &mut Ui,
-    id: NodeId,
-    name: &str,
-    value: &mut T,
-    all: &[T],
-    label: impl Fn(T) -> &'static str,
-) {
-    let l = ui.label(name);
-    egui::ComboBox::from_id_salt((name, id))
-        .selected_text(label(*value))
+    salt: impl Hash + std::fmt::Debug,
+    choice: &Choice<T>,
+    of: &T,
+) -> Option<T> {
+    let current = choice.get(of)?;
+    let options = choice.options();
+    let mut picked = current;
+    let l = ui.label(choice.name).on_hover_text(choice.help);
+    egui::ComboBox::from_id_salt((salt, choice.name))
+        .selected_text(options.get(current).map_or("", |o| o.label))
         .width(170.0)
         .show_ui(ui, |ui| {
-            for v in all {
-                ui.selectable_value(value, *v, label(*v));
+            for (i, o) in options.iter().enumerate() {
+                ui.selectable_value(&mut picked, i, o.label);
             }
         })
         .response
-        .labelled_by(l.id);
+        .labelled_by(l.id)
+        .on_hover_text(choice.help);
     ui.end_row();
+    let mut next = of.clone();
+    (picked != current && choice.set(&mut next, picked)).then_some(next)
 }

@@ -325,10 +325,8 @@ impl TierlabApp {
                 snap: self.settings.snap,
                 grid: self.settings.grid,
             };
-            let mut commands = Vec::new();
             let overlay = canvas::RunOverlay {
                 view: self.run.sim.is_some().then_some(&self.run.view),
-                commands: &mut commands,
             };
             let edits = canvas::canvas_ui(
                 ui,
@@ -340,13 +338,6 @@ impl TierlabApp {
                 overlay,
             );
             self.apply_edits(edits);
-            for c in commands {
-                let what = format!("{c:?}");
-                match self.run.command(&self.layout, c) {
-                    Ok(()) => self.status = Some((format!("Run: {what}"), false)),
-                    Err(why) => self.status = Some((format!("Refused: {why}"), true)),
-                }
-            }
         });
         self.dialog_ui(&ctx);
         if ctx.input(|i| i.pointer.any_released()) {
@@ -364,32 +355,37 @@ impl TierlabApp {
         }
     }
 
-    /// The one place the layout changes (apart from loading): apply, record undo, report.
+    /// The one place the layout changes (apart from loading): apply, forward to the running
+    /// core, record the inverse for undo, report. Run-only commands (faults) go to the run.
     fn apply_edit(&mut self, e: Edit) {
-        let before = self.layout.clone();
+        if let Some(c) = e.run_only() {
+            let what = format!("{c:?}");
+            self.status = Some(match self.run.command(&self.layout, c.clone()) {
+                Ok(()) => (format!("Run: {what}"), false),
+                Err(why) => (format!("Refused: {why}"), true),
+            });
+            return;
+        }
         match edit::apply(&mut self.layout, &e) {
-            Ok(()) => {
-                if self.layout != before {
-                    let refusals = self.run.sync(&before, &self.layout);
-                    self.history.record(before, e.merge_key());
-                    if let Some(why) = refusals.first() {
-                        self.status = Some((format!("The run refused it: {why}"), true));
-                        self.selection.retain_existing(&self.layout);
-                        return;
-                    }
-                }
+            Ok(inverse) => {
+                let refusals = self.run.forward(&e);
                 if let Edit::Command(Command::AddNode(n)) = &e {
                     self.selection.only(n.id);
                 }
+                if inverse != e {
+                    self.history.record(e, inverse);
+                }
                 self.selection.retain_existing(&self.layout);
-                self.status = None;
+                self.status = refusals
+                    .first()
+                    .map(|why| (format!("The run refused it: {why}"), true));
             }
             Err(why) => {
                 let message = match &e {
                     Edit::Command(Command::AddWire(_)) => format!("Wire refused: {why}"),
                     _ => format!("Refused: {why}"),
                 };
-                if let Some(node) = e_node(&e) {
+                if let Some(node) = e.node() {
                     self.inspector.refusal = Some((node, why));
                 }
                 self.status = Some((message, true));
@@ -398,21 +394,36 @@ impl TierlabApp {
     }
 
     fn undo(&mut self) {
-        let before = self.layout.clone();
-        if self.history.undo(&mut self.layout) {
-            self.run.sync(&before, &self.layout);
-            self.selection.retain_existing(&self.layout);
-            self.status = Some(("Undone".into(), false));
-        }
+        self.step_history(true);
     }
 
     fn redo(&mut self) {
-        let before = self.layout.clone();
-        if self.history.redo(&mut self.layout) {
-            self.run.sync(&before, &self.layout);
-            self.selection.retain_existing(&self.layout);
-            self.status = Some(("Redone".into(), false));
-        }
+        self.step_history(false);
+    }
+
+    /// Undo or redo one step: its inverse is applied and forwarded like any edit.
+    fn step_history(&mut self, undo: bool) {
+        let (layout, run) = (&mut self.layout, &mut self.run);
+        let mut refusals = Vec::new();
+        let apply = |e: &Edit| {
+            let inverse = edit::apply(layout, e)?;
+            refusals = run.forward(e);
+            Ok(inverse)
+        };
+        let done = if undo {
+            self.history.undo(apply)
+        } else {
+            self.history.redo(apply)
+        };
+        let Some(done) = done else {
+            return;
+        };
+        self.selection.retain_existing(&self.layout);
+        self.status = Some(match (done, refusals.into_iter().next()) {
+            (Err(why), _) | (Ok(()), Some(why)) => (format!("Refused: {why}"), true),
+            (Ok(()), None) if undo => ("Undone".into(), false),
+            (Ok(()), None) => ("Redone".into(), false),
+        });
     }
 
     fn delete_selection(&mut self) {
@@ -1063,13 +1074,6 @@ fn save_png(path: &Path, img: &egui::ColorImage) -> Result<(), String> {
         .write_image(&rgba, w as u32, h as u32, image::ExtendedColorType::Rgba8)
         .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
     files::write_atomic(path, &bytes)
-}
-
-fn e_node(e: &Edit) -> Option<layout::NodeId> {
-    match e {
-        Edit::Command(Command::SetParam { node, .. }) | Edit::Rename { node, .. } => Some(*node),
-        _ => None,
-    }
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -1,14 +1,15 @@
 //! The run: one `Sim` built from the layout, advanced from the window. Each frame turns
 //! wall-clock time × speed into a number of ticks and runs them within a time budget; the core
-//! only counts ticks. Layout edits reach the running core as the `Command`s that turn the old
-//! layout into the new one (`diff_commands`), so undo and redo work on a running system too.
+//! only counts ticks. Edits reach the running core as they are made: an edit's commands are
+//! forwarded as they are (`forward`), and undo forwards the inverse, so undo and redo work on a
+//! running system too.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::layout::{self, Command, Layout, NodeKind, Scripted, params};
+use crate::layout::{self, Command, Layout, Scripted};
 use crate::sim::{Sim, SimConfig, TraceConfig};
 
+use super::edit::Edit;
 use super::live::{self, DotCounts, LiveView};
 
 /// Slowest and fastest speed the slider offers (simulated seconds per wall-clock second).
@@ -53,7 +54,7 @@ pub struct RunState {
     pub view: LiveView,
     /// Log entries already saved into the layout's script.
     saved_log_len: usize,
-    /// Edits the running core could not take (they apply on Reset).
+    /// An edit the running core refused (the layout as drawn runs on Reset).
     pub needs_reset: bool,
 }
 
@@ -219,16 +220,15 @@ impl RunState {
         self.prev_overlay_ns = Some(now);
     }
 
-    /// Send the change from `before` to `after` to the running core. Returns the refusals.
-    pub fn sync(&mut self, before: &Layout, after: &Layout) -> Vec<String> {
+    /// Forward an applied edit's commands to the running core, if there is one. Returns the
+    /// refusals (the core checks each command against its own layout, which the script may
+    /// have changed).
+    pub fn forward(&mut self, edit: &Edit) -> Vec<String> {
         let Some(sim) = self.sim.as_mut() else {
             return Vec::new();
         };
-        let (commands, complete) = diff_commands(before, after);
-        if !complete {
-            self.needs_reset = true;
-        }
-        let refusals: Vec<String> = commands
+        let refusals: Vec<String> = edit
+            .commands()
             .into_iter()
             .filter_map(|c| sim.apply(c).err())
             .collect();
@@ -261,96 +261,6 @@ impl RunState {
     }
 }
 
-/// The commands that turn `before` into `after` on a running core, and whether they cover the
-/// whole change (renames and moves need none; wire settings and enum fields without a command
-/// need a Reset).
-pub fn diff_commands(before: &Layout, after: &Layout) -> (Vec<Command>, bool) {
-    let mut out = Vec::new();
-    let mut complete = true;
-    let after_ids: BTreeSet<_> = after.nodes.iter().map(|n| n.id).collect();
-    let before_ids: BTreeSet<_> = before.nodes.iter().map(|n| n.id).collect();
-    let has_wire = |l: &Layout, from, to| l.wires.iter().any(|w| w.from == from && w.to == to);
-    // Wires between nodes that stay; a removed node takes its wires with it.
-    for w in &before.wires {
-        if !has_wire(after, w.from, w.to)
-            && after_ids.contains(&w.from)
-            && after_ids.contains(&w.to)
-        {
-            out.push(Command::RemoveWire {
-                from: w.from,
-                to: w.to,
-            });
-        }
-    }
-    for n in &before.nodes {
-        if !after_ids.contains(&n.id) {
-            out.push(Command::RemoveNode(n.id));
-        }
-    }
-    for n in &after.nodes {
-        if !before_ids.contains(&n.id) {
-            out.push(Command::AddNode(n.clone()));
-        }
-    }
-    for n in &after.nodes {
-        let Some(old) = before.node(n.id) else {
-            continue;
-        };
-        if old.kind == n.kind {
-            continue;
-        }
-        let tag = n.kind.tag();
-        if old.kind.tag() != tag {
-            complete = false;
-            continue;
-        }
-        let mut patched = old.kind.clone();
-        for meta in params::params_of(tag) {
-            let (a, b) = (meta.get(&old.kind), meta.get(&n.kind));
-            if a != b
-                && let Some(value) = b
-            {
-                let _ = meta.set(&mut patched, value);
-                out.push(Command::SetParam {
-                    node: n.id,
-                    param: meta.name.to_string(),
-                    value,
-                });
-            }
-        }
-        if let (NodeKind::LoadBalancer(a), NodeKind::LoadBalancer(b)) = (&old.kind, &n.kind)
-            && a.algorithm != b.algorithm
-        {
-            out.push(Command::SetAlgorithm {
-                node: n.id,
-                algorithm: b.algorithm,
-            });
-            if let NodeKind::LoadBalancer(p) = &mut patched {
-                p.algorithm = b.algorithm;
-            }
-        }
-        // The rest (sizes, layers, policies, modes) goes over whole: set_kind.
-        if patched != n.kind {
-            out.push(Command::SetKind {
-                node: n.id,
-                kind: n.kind.clone(),
-            });
-        }
-    }
-    for w in &after.wires {
-        match before
-            .wires
-            .iter()
-            .find(|x| x.from == w.from && x.to == w.to)
-        {
-            None => out.push(Command::AddWire(w.clone())),
-            Some(old) if old != w => complete = false,
-            Some(_) => {}
-        }
-    }
-    (out, complete)
-}
-
 /// Format `x` with thousands separators and no decimals.
 pub fn fmt_count(x: f64) -> String {
     if !x.is_finite() {
@@ -371,70 +281,6 @@ pub fn fmt_count(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::{NodeId, Wire};
-
-    fn starter() -> Layout {
-        crate::shipped::find("request-flow.ron")
-            .and_then(|t| layout::from_ron(t).ok())
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn diffs_become_commands_that_rebuild_the_target() {
-        let before = starter();
-        let mut after = before.clone();
-        if let Some(n) = after.node_mut(NodeId(2))
-            && let NodeKind::AppServer(p) = &mut n.kind
-        {
-            p.count = 5;
-        }
-        after
-            .wires
-            .retain(|w| !(w.from == NodeId(2) && w.to == NodeId(4)));
-        after.nodes.retain(|n| n.id != NodeId(4));
-        let (commands, complete) = diff_commands(&before, &after);
-        assert!(complete);
-        let mut rebuilt = before.clone();
-        for c in &commands {
-            assert!(c.apply_to(&mut rebuilt).is_ok(), "{c:?}");
-        }
-        assert_eq!(rebuilt, after);
-        // Back (an undo of the delete): ids are never reused, so the running core refuses to
-        // bring node 4 back, and the window says the change applies on Reset.
-        let (back, _) = diff_commands(&after, &before);
-        assert!(back.iter().any(|c| c.apply_to(&mut rebuilt).is_err()));
-    }
-
-    #[test]
-    fn settings_that_are_not_numbers_go_over_as_set_kind() {
-        let before = starter();
-        let mut after = before.clone();
-        let Some(n) = after.nodes.iter_mut().find(|n| n.kind.size().is_some()) else {
-            panic!("the starter has a server");
-        };
-        assert!(n.kind.set_size(crate::layout::Size::X8Large));
-        let (commands, complete) = diff_commands(&before, &after);
-        assert!(complete);
-        let mut rebuilt = before.clone();
-        for c in &commands {
-            assert!(matches!(c, Command::SetKind { .. }), "{c:?}");
-            c.apply_to(&mut rebuilt).unwrap_or_else(|e| panic!("{e}"));
-        }
-        assert_eq!(rebuilt, after);
-    }
-
-    #[test]
-    fn wire_settings_need_a_reset() {
-        let before = starter();
-        let mut after = before.clone();
-        after.wires[0] = Wire {
-            latency_ms: 9.0,
-            ..after.wires[0].clone()
-        };
-        let (commands, complete) = diff_commands(&before, &after);
-        assert!(commands.is_empty());
-        assert!(!complete);
-    }
 
     #[test]
     fn counts_read_well() {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::node::{KeyDist, KindTag, Layer, LoopMode, NodeKind, Sessions};
-use super::params::{self, fmt_num};
+use super::params::{self, Field, no_node};
 use super::{Command, Layout, NodeId};
 
 /// How bad a problem is.
@@ -117,17 +117,8 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
     };
     let lname = |id: NodeId| layout.name_of(id);
 
-    if !(params::layout::TICK_MS_MIN..=params::layout::TICK_MS_MAX).contains(&layout.tick_ms) {
-        err(
-            None,
-            "layout".into(),
-            format!(
-                "tick_ms = {} is out of range: it must be from {} to {} ms",
-                layout.tick_ms,
-                params::layout::TICK_MS_MIN,
-                params::layout::TICK_MS_MAX
-            ),
-        );
+    for msg in Field::problems(params::LAYOUT, layout) {
+        err(None, "layout".into(), msg);
     }
 
     // Ids and names.
@@ -154,12 +145,13 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             }
         }
         if let NodeKind::Client(c) = &n.kind {
-            if c.mode == LoopMode::Closed && c.users > 100_000 {
+            if c.mode == LoopMode::Closed && c.users > params::CLOSED_USERS_MAX {
                 err(
                     Some(n.id),
                     lname(n.id),
                     format!(
-                        "a closed-loop client may have at most 100000 users, not {}",
+                        "a closed-loop client may have at most {} users, not {}",
+                        params::CLOSED_USERS_MAX,
                         c.users
                     ),
                 );
@@ -248,30 +240,14 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
         if let NodeKind::AppServer(a) = &n.kind
             && let Some(auto) = &a.autoscale
         {
-            let bad = if !(auto.target.is_finite() && auto.target > 0.0) {
-                Some(format!(
-                    "autoscale target = {} must be more than 0",
-                    auto.target
-                ))
-            } else if auto.min < 1 || auto.max > 256 || auto.min > auto.max {
-                Some(format!(
-                    "autoscale min = {} and max = {} must satisfy 1 <= min <= max <= 256",
+            // The ranges are checked with the other parameters (`autoscale.*`); the bounds must
+            // also be in order.
+            let bad = (auto.min > auto.max).then(|| {
+                format!(
+                    "autoscale min = {} and max = {} must satisfy min <= max",
                     auto.min, auto.max
-                ))
-            } else if !(auto.interval_s.is_finite() && auto.interval_s >= 0.1) {
-                Some(format!(
-                    "autoscale interval_s = {} must be at least 0.1",
-                    auto.interval_s
-                ))
-            } else if !(auto.cooldown_s.is_finite()
-                && auto.cooldown_s >= 0.0
-                && auto.boot_s.is_finite()
-                && auto.boot_s >= 0.0)
-            {
-                Some("autoscale cooldown_s and boot_s must be 0 or more".to_string())
-            } else {
-                None
-            };
+                )
+            });
             if let Some(msg) = bad {
                 err(Some(n.id), lname(n.id), msg);
             }
@@ -312,7 +288,7 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             } else {
                 w.to
             };
-            err(None, place, format!("there is no node with id {missing}"));
+            err(None, place, no_node(missing));
             continue;
         };
         if w.from == w.to {
@@ -329,57 +305,8 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
                 "this wire is there twice".into(),
             );
         }
-        use params::layout as pl;
-        let ranges = [
-            (
-                "latency_ms",
-                w.latency_ms,
-                0.0,
-                pl::WIRE_LATENCY_MS_MAX,
-                " ms",
-            ),
-            (
-                "timeout_ms",
-                w.timeout_ms,
-                0.0,
-                pl::WIRE_TIMEOUT_MS_MAX,
-                " ms",
-            ),
-            (
-                "retries",
-                f64::from(w.retries),
-                0.0,
-                f64::from(pl::WIRE_RETRIES_MAX),
-                "",
-            ),
-            (
-                "backoff_ms",
-                w.backoff_ms,
-                0.0,
-                pl::WIRE_BACKOFF_MS_MAX,
-                " ms",
-            ),
-            ("retry_budget", w.retry_budget, 0.0, 1.0, ""),
-            (
-                "weight",
-                f64::from(w.weight),
-                1.0,
-                f64::from(pl::WIRE_WEIGHT_MAX),
-                "",
-            ),
-        ];
-        for (name, v, lo, hi, unit) in ranges {
-            if !(lo..=hi).contains(&v) {
-                err(
-                    Some(w.from),
-                    place.clone(),
-                    format!(
-                        "{name} = {v} is out of range: it must be from {} to {}{unit}",
-                        fmt_num(lo),
-                        fmt_num(hi)
-                    ),
-                );
-            }
+        for msg in Field::problems(params::WIRE, w) {
+            err(Some(w.from), place.clone(), msg);
         }
     }
     check_replication(layout, &mut err);
@@ -405,8 +332,8 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
     // Script.
     for s in &layout.script {
         let place = format!("script at {} s", s.at_s);
-        if !(s.at_s.is_finite() && s.at_s >= 0.0) {
-            err(None, place.clone(), "at_s must be 0 or more".into());
+        for msg in Field::problems(params::SCRIPT, s) {
+            err(None, place.clone(), msg);
         }
         check_command(layout, &s.command, &place, &mut err);
     }
@@ -503,6 +430,11 @@ fn check_command(
     place: &str,
     err: &mut impl FnMut(Option<NodeId>, String, String),
 ) {
+    // Every number the command carries, from the parameter table.
+    for msg in cmd.range_problems() {
+        err(cmd.node(), place.to_string(), msg);
+    }
+    let missing = |id: NodeId| layout.node(id).is_none() && !added_by_script(layout, id);
     match cmd {
         Command::AddNode(n) => {
             if layout.node(n.id).is_some() {
@@ -513,26 +445,53 @@ fn check_command(
                 );
             }
         }
-        Command::AddWire(w) => {
+        Command::RestoreNode { node: n, .. } => {
+            // Only a node of this layout (removed earlier in the script) can come back.
+            if layout.node(n.id).is_none() {
+                err(
+                    None,
+                    place.to_string(),
+                    format!("restore_node: {}", no_node(n.id)),
+                );
+            }
+        }
+        Command::AddWire(w) | Command::SetWire(w) => {
             for id in [w.from, w.to] {
-                if layout.node(id).is_none() && !added_by_script(layout, id) {
+                if missing(id) {
                     err(
                         None,
                         place.to_string(),
-                        format!("add_wire: there is no node with id {id}"),
+                        format!("{}: {}", cmd.file_name(), no_node(id)),
                     );
                 }
             }
         }
         Command::RemoveWire { from, to } => {
             for id in [*from, *to] {
-                if layout.node(id).is_none() && !added_by_script(layout, id) {
+                if missing(id) {
                     err(
                         None,
                         place.to_string(),
-                        format!("remove_wire: there is no node with id {id}"),
+                        format!("remove_wire: {}", no_node(id)),
                     );
                 }
+            }
+        }
+        Command::SetReplication(r) => {
+            if !layout
+                .replication
+                .iter()
+                .any(|x| x.primary == r.primary && x.replica == r.replica)
+            {
+                err(
+                    Some(r.replica),
+                    place.to_string(),
+                    format!(
+                        "set_replication: {} does not replicate from {}",
+                        layout.name_of(r.replica),
+                        layout.name_of(r.primary)
+                    ),
+                );
             }
         }
         Command::SetParam { node, param, value } => {
@@ -541,7 +500,7 @@ fn check_command(
                     err(
                         None,
                         place.to_string(),
-                        format!("set_param: there is no node with id {node}"),
+                        format!("set_param: {}", no_node(*node)),
                     );
                 }
                 return;
@@ -566,52 +525,17 @@ fn check_command(
                 }
             }
         }
-        Command::SetQps { qps, .. } | Command::RampQps { qps, .. } => {
-            check_node_exists(layout, cmd, place, err);
-            if let Some(meta) = params::find(KindTag::Client, "qps")
-                && let Err(msg) = meta.validate(*qps)
-            {
-                err(cmd.node(), place.to_string(), msg);
-            }
-            if let Command::RampQps { over_s, .. } = cmd
-                && !(over_s.is_finite() && *over_s >= 0.0)
+        _ => {
+            if let Some(id) = cmd.node()
+                && missing(id)
             {
                 err(
-                    cmd.node(),
+                    None,
                     place.to_string(),
-                    "over_s must be 0 or more".into(),
+                    format!("{}: {}", cmd.file_name(), no_node(id)),
                 );
             }
         }
-        Command::Slow { factor, .. } => {
-            check_node_exists(layout, cmd, place, err);
-            if !(factor.is_finite() && (0.01..=1000.0).contains(factor)) {
-                err(
-                    cmd.node(),
-                    place.to_string(),
-                    format!("slow: factor = {factor} must be from 0.01 to 1000"),
-                );
-            }
-        }
-        _ => check_node_exists(layout, cmd, place, err),
-    }
-}
-
-fn check_node_exists(
-    layout: &Layout,
-    cmd: &Command,
-    place: &str,
-    err: &mut impl FnMut(Option<NodeId>, String, String),
-) {
-    if let Some(id) = cmd.node()
-        && layout.node(id).is_none()
-        && !added_by_script(layout, id)
-    {
-        err(
-            None,
-            place.to_string(),
-            format!("the command names node id {id}, which does not exist"),
-        );
     }
 }
 
@@ -701,15 +625,8 @@ fn check_replication(layout: &Layout, err: &mut impl FnMut(Option<NodeId>, Strin
                 ),
             );
         }
-        if !(r.lag_ms.is_finite() && (0.0..=600_000.0).contains(&r.lag_ms)) {
-            err(
-                Some(r.replica),
-                place,
-                format!(
-                    "lag_ms = {} is out of range: it must be from 0 to 600000 ms",
-                    r.lag_ms
-                ),
-            );
+        for msg in Field::problems(params::LINK, r) {
+            err(Some(r.replica), place.clone(), msg);
         }
     }
     for (replica, primary) in &primary_of {

@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::node::LbAlgorithm;
-use super::{Node, NodeId, Wire};
+use super::params::{self, Field, no_node};
+use super::{Layout, Node, NodeId, Replication, Wire};
 
 /// A node, or one member of an app-server pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -72,6 +73,24 @@ pub enum Command {
     AddWire(Wire),
     /// Remove the wire from `from` to `to`; calls waiting on it fail with `wire_removed`.
     RemoveWire { from: NodeId, to: NodeId },
+    /// Replace the settings of the wire from `wire.from` to `wire.to` (latency, weight,
+    /// timeout, retries, backoff, retry budget); the next call on it uses them.
+    SetWire(Wire),
+    /// Replace the settings (mode, lag) of the replication link from `primary` to `replica`.
+    SetReplication(Replication),
+    /// Bring back a removed node under its original id, with its wires, each in its old place
+    /// in the lists (the undo of a removal, so the saved file and the call order come back
+    /// exactly). Only an id that was handed out before and is free now can be restored, so no
+    /// other node ever gets it.
+    RestoreNode {
+        node: Node,
+        /// The node's index in the node list (absent: the end).
+        #[serde(default)]
+        at: Option<usize>,
+        /// The node's wires, each with its index in the wire list, in ascending order.
+        #[serde(default)]
+        wires: Vec<(usize, Wire)>,
+    },
 }
 
 impl Command {
@@ -88,10 +107,74 @@ impl Command {
             | Command::SetKind { node, .. }
             | Command::SetAlgorithm { node, .. }
             | Command::RemoveNode(node) => Some(*node),
-            Command::AddNode(n) => Some(n.id),
-            Command::AddWire(w) => Some(w.from),
+            Command::AddNode(n) | Command::RestoreNode { node: n, .. } => Some(n.id),
+            Command::AddWire(w) | Command::SetWire(w) => Some(w.from),
             Command::RemoveWire { from, .. } => Some(*from),
+            Command::SetReplication(r) => Some(r.replica),
         }
+    }
+
+    /// The command's name as written in files, for messages.
+    pub fn file_name(&self) -> &'static str {
+        match self {
+            Command::Kill(_) => "kill",
+            Command::Revive(_) => "revive",
+            Command::Flush(_) => "flush",
+            Command::Slow { .. } => "slow",
+            Command::SetQps { .. } => "set_qps",
+            Command::RampQps { .. } => "ramp_qps",
+            Command::SetParam { .. } => "set_param",
+            Command::SetKind { .. } => "set_kind",
+            Command::SetAlgorithm { .. } => "set_algorithm",
+            Command::AddNode(_) => "add_node",
+            Command::RemoveNode(_) => "remove_node",
+            Command::AddWire(_) => "add_wire",
+            Command::RemoveWire { .. } => "remove_wire",
+            Command::SetWire(_) => "set_wire",
+            Command::SetReplication(_) => "set_replication",
+            Command::RestoreNode { .. } => "restore_node",
+        }
+    }
+
+    /// The target of a fault command.
+    pub fn target(&self) -> Option<Target> {
+        match self {
+            Command::Kill(t) | Command::Revive(t) | Command::Flush(t) => Some(*t),
+            Command::Slow { target, .. } => Some(*target),
+            _ => None,
+        }
+    }
+
+    /// The target of a fault command, mutably.
+    pub fn target_mut(&mut self) -> Option<&mut Target> {
+        match self {
+            Command::Kill(t) | Command::Revive(t) | Command::Flush(t) => Some(t),
+            Command::Slow { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
+    /// The command's own numbers checked against the parameter table, whatever layout it meets:
+    /// its arguments, a wire's or link's settings, the parameters of a `set_kind` or `add_node`.
+    /// (`set_param` is checked by [`Command::apply_to`], which knows the node's kind.)
+    pub fn range_problems(&self) -> Vec<String> {
+        let mut out = Field::problems(params::ARGS, self);
+        match self {
+            Command::SetWire(w) | Command::AddWire(w) => {
+                out.extend(Field::problems(params::WIRE, w))
+            }
+            Command::SetReplication(r) => out.extend(Field::problems(params::LINK, r)),
+            Command::SetKind { kind, .. } => out.extend(Field::problems(params::PARAMS, kind)),
+            Command::AddNode(n) => out.extend(Field::problems(params::PARAMS, &n.kind)),
+            Command::RestoreNode { node, wires, .. } => {
+                out.extend(Field::problems(params::PARAMS, &node.kind));
+                for (_, w) in wires {
+                    out.extend(Field::problems(params::WIRE, w));
+                }
+            }
+            _ => {}
+        }
+        out
     }
 }
 
@@ -117,20 +200,26 @@ impl Command {
                 | Command::RemoveNode(_)
                 | Command::AddWire(_)
                 | Command::RemoveWire { .. }
+                | Command::SetWire(_)
+                | Command::SetReplication(_)
+                | Command::RestoreNode { .. }
         )
     }
 
     /// Apply a layout-editing command to `layout`. Runtime-only commands leave it unchanged.
     /// On error, `layout` is unchanged and the message says why.
-    pub fn apply_to(&self, layout: &mut super::Layout) -> Result<(), String> {
-        let name = |l: &super::Layout, id: NodeId| l.name_of(id);
+    pub fn apply_to(&self, layout: &mut Layout) -> Result<(), String> {
+        let name = |l: &Layout, id: NodeId| l.name_of(id);
+        if let Some(why) = self.range_problems().into_iter().next() {
+            return Err(why);
+        }
         match self {
             Command::SetParam { node, param, value } => {
                 let Some(n) = layout.node_mut(*node) else {
-                    return Err(format!("there is no node with id {node}"));
+                    return Err(no_node(*node));
                 };
                 let tag = n.kind.tag();
-                let Some(meta) = super::params::find(tag, param) else {
+                let Some(meta) = params::find(tag, param) else {
                     return Err(format!("a {} has no parameter `{param}`", tag.label()));
                 };
                 meta.set(&mut n.kind, *value)
@@ -138,7 +227,7 @@ impl Command {
             }
             Command::SetKind { node, kind } => {
                 let Some(n) = layout.node_mut(*node) else {
-                    return Err(format!("there is no node with id {node}"));
+                    return Err(no_node(*node));
                 };
                 if n.kind.tag() != kind.tag() {
                     return Err(format!(
@@ -160,7 +249,7 @@ impl Command {
                     Ok(())
                 }
                 Some(n) => Err(format!("{} is not a load balancer", n.name)),
-                None => Err(format!("there is no node with id {node}")),
+                None => Err(no_node(*node)),
             },
             Command::AddNode(n) => {
                 if layout.node(n.id).is_some() || n.id.0 < layout.next_id {
@@ -172,7 +261,7 @@ impl Command {
             }
             Command::RemoveNode(id) => {
                 if layout.node(*id).is_none() {
-                    return Err(format!("there is no node with id {id}"));
+                    return Err(no_node(*id));
                 }
                 layout.nodes.retain(|n| n.id != *id);
                 layout.wires.retain(|w| w.from != *id && w.to != *id);
@@ -202,6 +291,68 @@ impl Command {
                         name(layout, *from),
                         name(layout, *to)
                     ));
+                }
+                Ok(())
+            }
+            Command::SetWire(w) => {
+                let Some(old) = layout
+                    .wires
+                    .iter_mut()
+                    .find(|x| x.from == w.from && x.to == w.to)
+                else {
+                    return Err(format!(
+                        "there is no wire from {} to {}",
+                        name(layout, w.from),
+                        name(layout, w.to)
+                    ));
+                };
+                *old = w.clone();
+                Ok(())
+            }
+            Command::SetReplication(r) => {
+                let Some(old) = layout
+                    .replication
+                    .iter_mut()
+                    .find(|x| x.primary == r.primary && x.replica == r.replica)
+                else {
+                    return Err(format!(
+                        "{} does not replicate from {}",
+                        name(layout, r.replica),
+                        name(layout, r.primary)
+                    ));
+                };
+                *old = r.clone();
+                Ok(())
+            }
+            Command::RestoreNode { node: n, at, wires } => {
+                if layout.node(n.id).is_some() {
+                    return Err(format!("node id {} is in use", n.id));
+                }
+                if n.id.0 >= layout.next_id {
+                    return Err(format!(
+                        "node id {} was never handed out, so there is nothing to restore (use add_node)",
+                        n.id
+                    ));
+                }
+                for (_, w) in wires {
+                    let other = if w.from == n.id { w.to } else { w.from };
+                    if w.from != n.id && w.to != n.id {
+                        return Err(format!(
+                            "restore_node: the wire {} -> {} is not {}'s",
+                            name(layout, w.from),
+                            name(layout, w.to),
+                            n.name
+                        ));
+                    }
+                    if other != n.id && layout.node(other).is_none() {
+                        return Err(format!("restore_node: {}", no_node(other)));
+                    }
+                }
+                let at = at.unwrap_or(layout.nodes.len()).min(layout.nodes.len());
+                layout.nodes.insert(at, n.clone());
+                for (i, w) in wires {
+                    let i = (*i).min(layout.wires.len());
+                    layout.wires.insert(i, w.clone());
                 }
                 Ok(())
             }

@@ -26,8 +26,10 @@ pub use node::{
 pub use size::Size;
 
 /// The layout format version this build writes. Every format change bumps it, and
-/// `file::from_ron` keeps loading every earlier version.
-pub const FORMAT_VERSION: u32 = 1;
+/// `file::from_ron` keeps loading every earlier version. Version 2 adds the commands
+/// `set_wire`, `set_replication` and `restore_node` (a version-1 file is a version-2 file as it
+/// is).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A node's stable id. Allocated from [`Layout::next_id`], never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

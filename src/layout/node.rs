@@ -535,17 +535,22 @@ pub struct Autoscale {
     pub boot_s: f64,
 }
 
+impl Autoscale {
+    /// The policy a pool gets when autoscaling is switched on.
+    pub const DEFAULT: Autoscale = Autoscale {
+        metric: ScaleMetric::CpuUtilization,
+        target: 0.6,
+        min: 1,
+        max: 10,
+        interval_s: 5.0,
+        cooldown_s: 60.0,
+        boot_s: 30.0,
+    };
+}
+
 impl Default for Autoscale {
     fn default() -> Self {
-        Autoscale {
-            metric: ScaleMetric::CpuUtilization,
-            target: 0.6,
-            min: 1,
-            max: 10,
-            interval_s: 5.0,
-            cooldown_s: 60.0,
-            boot_s: 30.0,
-        }
+        Autoscale::DEFAULT
     }
 }
 

@@ -1,16 +1,59 @@
-//! The one table of numeric parameter metadata: name, unit, default, valid range and help text.
+//! The one table of everything a user can set: every number (node parameters, autoscale
+//! policies, wire settings, replication links, command arguments, the tick length) with its unit,
+//! default, valid range and help, and every option (enum fields) with its labels and help.
 //!
-//! `check` validates ranges with it, the README's parameter table is generated from it
-//! (`tierlab params`), and the window's inspector builds its widgets from it, so the three can
-//! never disagree. Ranges are written here and nowhere else.
+//! `check` and command validation take their ranges from here, `tierlab params` prints it (the
+//! README's tables are that output), and the window's inspector builds its widgets from it, so
+//! none of them can disagree. Ranges are written here and nowhere else; a test walks the tables
+//! and fails when a field has no widget, no check or no README row.
 
-use super::node::{KindTag, NodeKind};
+use super::command::{Command, Scripted};
+use super::node::{
+    Arrivals, Autoscale, EntryMode, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode,
+    NodeKind, OnWrite, Partitioning, Placement, ReadFrom, ScaleMetric, ServiceDist, Sessions,
+};
+use super::size::Size;
+use super::{LagDist, Layout, NodeId, Replication, ReplicationMode, Wire};
 
-/// Metadata of one numeric parameter of one node kind.
+/// What a field belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A parameter of one node kind.
+    Kind(KindTag),
+    /// A wire's setting.
+    Wire,
+    /// A replication link's setting.
+    Replication,
+    /// The `target` of a fault command (`kill`, `revive`, `flush`, `slow`).
+    Target,
+    /// An argument of the command with this file name.
+    Command(&'static str),
+    /// A layout-wide setting.
+    Layout,
+    /// A scripted command's time.
+    Script,
+}
+
+impl Owner {
+    /// The name in the tables and in messages: `app_server`, `wire`, `slow`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Owner::Kind(k) => k.file_name(),
+            Owner::Wire => "wire",
+            Owner::Replication => "replication",
+            Owner::Target => "target",
+            Owner::Command(c) => c,
+            Owner::Layout => "layout",
+            Owner::Script => "script",
+        }
+    }
+}
+
+/// Metadata of one numeric field of a `T` (a node kind, a wire, a link, a command…).
 #[derive(Clone, Copy, Debug)]
-pub struct ParamMeta {
-    pub kind: KindTag,
-    /// The field name in the file, e.g. `service_ms`.
+pub struct Field<T: 'static> {
+    pub owner: Owner,
+    /// The field name in the file, e.g. `service_ms`; `autoscale.target` for a nested one.
     pub name: &'static str,
     /// Unit for display, e.g. "ms", "1/s", "" for a plain count.
     pub unit: &'static str,
@@ -20,32 +63,36 @@ pub struct ParamMeta {
     /// Whole numbers only.
     pub integer: bool,
     pub help: &'static str,
-    get: fn(&NodeKind) -> Option<f64>,
-    set: fn(&mut NodeKind, f64),
+    get: fn(&T) -> Option<f64>,
+    set: fn(&mut T, f64),
 }
 
-impl ParamMeta {
-    /// The parameter's value on `kind`, or `None` when `kind` is another kind.
-    pub fn get(&self, kind: &NodeKind) -> Option<f64> {
-        (self.get)(kind)
+/// A node parameter's metadata.
+pub type ParamMeta = Field<NodeKind>;
+
+impl<T> Field<T> {
+    /// The field's value on `of`, or `None` when `of` does not have it (another node kind, a
+    /// pool without autoscaling, a command without this argument).
+    pub fn get(&self, of: &T) -> Option<f64> {
+        (self.get)(of)
     }
 
-    /// Set the parameter on `kind` if `value` is valid; otherwise say why, naming the range.
-    pub fn set(&self, kind: &mut NodeKind, value: f64) -> Result<(), String> {
+    /// Set the field on `of` if `value` is valid and `of` has the field; otherwise say why,
+    /// naming the range.
+    pub fn set(&self, of: &mut T, value: f64) -> Result<(), String> {
         self.validate(value)?;
-        if kind.tag() != self.kind {
+        if self.get(of).is_none() {
             return Err(format!(
-                "`{}` is a parameter of a {}, not of a {}",
+                "`{}` is not a setting of this {} now",
                 self.name,
-                self.kind.label(),
-                kind.tag().label()
+                self.owner.file_name()
             ));
         }
-        (self.set)(kind, value);
+        (self.set)(of, value);
         Ok(())
     }
 
-    /// `Ok` when `value` is inside the range (and whole, for whole-number parameters).
+    /// `Ok` when `value` is inside the range (and whole, for whole-number fields).
     pub fn validate(&self, value: f64) -> Result<(), String> {
         if !value.is_finite() {
             return Err(format!("{} must be a number, not {value}", self.name));
@@ -69,6 +116,60 @@ impl ParamMeta {
         }
         Ok(())
     }
+
+    /// Every field of `of` that is out of range, as messages.
+    pub fn problems(fields: &[Field<T>], of: &T) -> Vec<String> {
+        fields
+            .iter()
+            .filter_map(|f| f.get(of).and_then(|v| f.validate(v).err()))
+            .collect()
+    }
+}
+
+impl Field<NodeKind> {
+    /// The node kind a parameter belongs to.
+    pub fn kind(&self) -> Option<KindTag> {
+        match self.owner {
+            Owner::Kind(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// One option of an enum field: its name in the file and for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opt {
+    pub file_name: &'static str,
+    pub label: &'static str,
+}
+
+/// Metadata of one enum field (a choice between named options) of a `T`.
+#[derive(Clone, Copy, Debug)]
+pub struct Choice<T: 'static> {
+    pub owner: Owner,
+    pub name: &'static str,
+    pub help: &'static str,
+    options: fn() -> Vec<Opt>,
+    get: fn(&T) -> Option<usize>,
+    set: fn(&mut T, usize) -> bool,
+}
+
+impl<T> Choice<T> {
+    /// The options, in the order the inspector offers them.
+    pub fn options(&self) -> Vec<Opt> {
+        (self.options)()
+    }
+
+    /// The index of the option `of` holds, or `None` when `of` does not have the field.
+    pub fn get(&self, of: &T) -> Option<usize> {
+        (self.get)(of)
+    }
+
+    /// Choose option `index`; false when `of` does not have the field or there is no such
+    /// option.
+    pub fn set(&self, of: &mut T, index: usize) -> bool {
+        self.get(of).is_some() && (self.set)(of, index)
+    }
 }
 
 /// A number without a trailing `.0`.
@@ -80,10 +181,22 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
+/// The one message for an id that names no node.
+pub fn no_node(id: NodeId) -> String {
+    format!("there is no node with id {id}")
+}
+
+/// Requests per second a client may send at most (its `qps`, and `set_qps`/`ramp_qps`).
+const QPS_MAX: f64 = 10_000_000.0;
+/// Members a pool may have at most (its `count`, a target's `member`, autoscale bounds).
+const POOL_MAX: f64 = 256.0;
+/// Users a closed-loop client may have at most (each is simulated on its own).
+pub const CLOSED_USERS_MAX: u32 = 100_000;
+
 macro_rules! param {
     ($kind:ident, $variant:ident, $field:ident, $ty:ty, $unit:expr, $default:expr, $min:expr, $max:expr, $int:expr, $help:expr) => {
         ParamMeta {
-            kind: KindTag::$kind,
+            owner: Owner::Kind(KindTag::$kind),
             name: stringify!($field),
             unit: $unit,
             default: $default,
@@ -104,10 +217,40 @@ macro_rules! param {
     };
 }
 
+/// A field of an app-server pool's autoscale policy: absent while autoscaling is off.
+macro_rules! autoscale {
+    ($field:ident, $ty:ty, $unit:expr, $min:expr, $max:expr, $int:expr, $help:expr) => {
+        ParamMeta {
+            owner: Owner::Kind(KindTag::AppServer),
+            name: concat!("autoscale.", stringify!($field)),
+            unit: $unit,
+            default: AUTOSCALE_DEFAULT.$field as f64,
+            min: $min,
+            max: $max,
+            integer: $int,
+            help: $help,
+            get: |k| match k {
+                NodeKind::AppServer(p) => p.autoscale.as_ref().map(|a| a.$field as f64),
+                _ => None,
+            },
+            set: |k, v| {
+                if let NodeKind::AppServer(p) = k
+                    && let Some(a) = &mut p.autoscale
+                {
+                    a.$field = v as $ty;
+                }
+            },
+        }
+    };
+}
+
+/// The policy a pool gets when autoscaling is switched on.
+pub const AUTOSCALE_DEFAULT: Autoscale = Autoscale::DEFAULT;
+
 /// Every numeric parameter of every kind, in inspector order.
 #[rustfmt::skip]
 pub static PARAMS: &[ParamMeta] = &[
-    param!(Client, Client, qps, f64, "1/s", 100.0, 0.0, 10_000_000.0, false,
+    param!(Client, Client, qps, f64, "1/s", 100.0, 0.0, QPS_MAX, false,
         "Open loop: requests per second arriving from this client"),
     param!(Client, Client, users, u32, "", 1000.0, 1.0, 10_000_000.0, true,
         "Closed loop: concurrent users. Open loop: the population requests are drawn from"),
@@ -149,7 +292,7 @@ pub static PARAMS: &[ParamMeta] = &[
         "L4: requests per keep-alive connection before the client reconnects (0: no limit)"),
     param!(LoadBalancer, LoadBalancer, connection_lifetime_ms, f64, "ms", 0.0, 0.0, 86_400_000.0, false,
         "L4: lifetime of a keep-alive connection (0: no limit)"),
-    param!(AppServer, AppServer, count, u32, "", 1.0, 1.0, 256.0, true,
+    param!(AppServer, AppServer, count, u32, "", 1.0, 1.0, POOL_MAX, true,
         "Servers in the pool; the balancer spreads over them"),
     param!(AppServer, AppServer, workers, u32, "", 8.0, 1.0, 10_000.0, true,
         "Requests each server works on at once; a worker is held while waiting on calls"),
@@ -161,6 +304,18 @@ pub static PARAMS: &[ParamMeta] = &[
         "Coefficient of variation of log-normal service times"),
     param!(AppServer, AppServer, local_cache_entries, u32, "", 0.0, 0.0, 10_000_000.0, true,
         "Reads each server caches in its own memory (LRU; 0: none); a new server starts cold"),
+    autoscale!(target, f64, "", 0.001, 1_000_000.0, false,
+        "Autoscaling: the value to hold the metric at, e.g. 0.6 utilization"),
+    autoscale!(min, u32, "", 1.0, POOL_MAX, true,
+        "Autoscaling: fewest servers (at most max)"),
+    autoscale!(max, u32, "", 1.0, POOL_MAX, true,
+        "Autoscaling: most servers (at least min)"),
+    autoscale!(interval_s, f64, "s", 0.1, 3600.0, false,
+        "Autoscaling: how often the autoscaler looks"),
+    autoscale!(cooldown_s, f64, "s", 0.0, 86_400.0, false,
+        "Autoscaling: after a change, no scale-in for this long (scale-out is never held back)"),
+    autoscale!(boot_s, f64, "s", 0.0, 3600.0, false,
+        "Autoscaling: a new server boots for this long before it serves"),
     param!(SessionStore, SessionStore, workers, u32, "", 8.0, 1.0, 10_000.0, true,
         "Lookups served at once"),
     param!(SessionStore, SessionStore, queue_capacity, u32, "", 10_000.0, 0.0, 10_000_000.0, true,
@@ -203,7 +358,7 @@ pub static PARAMS: &[ParamMeta] = &[
 
 /// The parameters of one kind, in inspector order.
 pub fn params_of(kind: KindTag) -> impl Iterator<Item = &'static ParamMeta> {
-    PARAMS.iter().filter(move |p| p.kind == kind)
+    PARAMS.iter().filter(move |p| p.kind() == Some(kind))
 }
 
 /// The parameter `name` of `kind`, if it exists.
@@ -211,38 +366,368 @@ pub fn find(kind: KindTag, name: &str) -> Option<&'static ParamMeta> {
     params_of(kind).find(|p| p.name == name)
 }
 
-/// Layout-wide settings that have ranges too.
-pub mod layout {
-    /// Tick length range, in ms.
-    pub const TICK_MS_MIN: f64 = 0.001;
-    pub const TICK_MS_MAX: f64 = 1000.0;
-    /// Wire latency range, in ms.
-    pub const WIRE_LATENCY_MS_MAX: f64 = 60_000.0;
-    /// Wire timeout range, in ms (0: none).
-    pub const WIRE_TIMEOUT_MS_MAX: f64 = 600_000.0;
-    /// Retries per call at most.
-    pub const WIRE_RETRIES_MAX: u32 = 10;
-    /// Retry backoff range, in ms.
-    pub const WIRE_BACKOFF_MS_MAX: f64 = 600_000.0;
-    /// Wire weight range.
-    pub const WIRE_WEIGHT_MAX: u32 = 1000;
+macro_rules! field {
+    ($owner:expr, $ty:ty, $name:literal, $unit:expr, $default:expr, $min:expr, $max:expr, $int:expr, $help:expr,
+     get: $get:expr, set: $set:expr) => {
+        Field::<$ty> {
+            owner: $owner,
+            name: $name,
+            unit: $unit,
+            default: $default,
+            min: $min,
+            max: $max,
+            integer: $int,
+            help: $help,
+            get: $get,
+            set: $set,
+        }
+    };
 }
 
-/// The parameter table as Markdown, for README.md (`tierlab params`).
+/// A wire's settings, in inspector order.
+#[rustfmt::skip]
+pub static WIRE: &[Field<Wire>] = &[
+    field!(Owner::Wire, Wire, "latency_ms", "ms", 0.0, 0.0, 60_000.0, false,
+        "One-way latency, added to the request and to the reply",
+        get: |w| Some(w.latency_ms), set: |w, v| w.latency_ms = v),
+    field!(Owner::Wire, Wire, "weight", "", 1.0, 1.0, 1000.0, true,
+        "The backend's weight for weighted balancing (wires from a balancer)",
+        get: |w| Some(f64::from(w.weight)), set: |w, v| w.weight = v as u32),
+    field!(Owner::Wire, Wire, "timeout_ms", "ms", 0.0, 0.0, 600_000.0, false,
+        "The caller gives up on a call after this long (0: waits forever)",
+        get: |w| Some(w.timeout_ms), set: |w, v| w.timeout_ms = v),
+    field!(Owner::Wire, Wire, "retries", "", 0.0, 0.0, 10.0, true,
+        "How often the caller retries a failed or timed-out call",
+        get: |w| Some(f64::from(w.retries)), set: |w, v| w.retries = v as u32),
+    field!(Owner::Wire, Wire, "backoff_ms", "ms", 10.0, 0.0, 600_000.0, false,
+        "Wait before the first retry; doubles each retry, with full jitter",
+        get: |w| Some(w.backoff_ms), set: |w, v| w.backoff_ms = v),
+    field!(Owner::Wire, Wire, "retry_budget", "", 0.0, 0.0, 1.0, false,
+        "Retries allowed as a share of calls (0.1: one retry per ten calls; 0: no budget)",
+        get: |w| Some(w.retry_budget), set: |w, v| w.retry_budget = v),
+];
+
+/// A replication link's numbers.
+#[rustfmt::skip]
+pub static LINK: &[Field<Replication>] = &[
+    field!(Owner::Replication, Replication, "lag_ms", "ms", 0.0, 0.0, 600_000.0, false,
+        "Mean time from a write at the primary to the replica applying it",
+        get: |r| Some(r.lag_ms), set: |r, v| r.lag_ms = v),
+];
+
+/// Layout-wide numbers.
+#[rustfmt::skip]
+pub static LAYOUT: &[Field<Layout>] = &[
+    field!(Owner::Layout, Layout, "tick_ms", "ms", 1.0, 0.001, 1000.0, false,
+        "Length of one tick of simulated time; events inside a tick keep their exact times",
+        get: |l| Some(l.tick_ms), set: |l, v| l.tick_ms = v),
+];
+
+/// A scripted command's time.
+#[rustfmt::skip]
+pub static SCRIPT: &[Field<Scripted>] = &[
+    field!(Owner::Script, Scripted, "at_s", "s", 0.0, 0.0, 31_536_000.0, false,
+        "Simulated seconds from the start; applied at the first tick boundary at or after it",
+        get: |s| Some(s.at_s), set: |s, v| s.at_s = v),
+];
+
+/// The numeric arguments of commands (a `set_param`'s value is checked by its parameter).
+#[rustfmt::skip]
+pub static ARGS: &[Field<Command>] = &[
+    field!(Owner::Target, Command, "member", "", 0.0, 0.0, POOL_MAX - 1.0, true,
+        "The pool or cluster member a fault is aimed at (0-based; absent: every member)",
+        get: |c| c.target().and_then(|t| t.member).map(f64::from),
+        set: |c, v| if let Some(t) = c.target_mut() { t.member = Some(v as u32) }),
+    field!(Owner::Command("slow"), Command, "factor", "", 5.0, 0.01, 1000.0, false,
+        "Multiplies the node's service times (1 restores normal speed)",
+        get: |c| match c { Command::Slow { factor, .. } => Some(*factor), _ => None },
+        set: |c, v| if let Command::Slow { factor, .. } = c { *factor = v }),
+    field!(Owner::Command("set_qps"), Command, "qps", "1/s", 100.0, 0.0, QPS_MAX, false,
+        "The client's new open-loop rate, at once",
+        get: |c| match c { Command::SetQps { qps, .. } => Some(*qps), _ => None },
+        set: |c, v| if let Command::SetQps { qps, .. } = c { *qps = v }),
+    field!(Owner::Command("ramp_qps"), Command, "qps", "1/s", 100.0, 0.0, QPS_MAX, false,
+        "The rate the ramp ends at",
+        get: |c| match c { Command::RampQps { qps, .. } => Some(*qps), _ => None },
+        set: |c, v| if let Command::RampQps { qps, .. } = c { *qps = v }),
+    field!(Owner::Command("ramp_qps"), Command, "over_s", "s", 60.0, 0.0, 604_800.0, false,
+        "How long the ramp takes, linearly",
+        get: |c| match c { Command::RampQps { over_s, .. } => Some(*over_s), _ => None },
+        set: |c, v| if let Command::RampQps { over_s, .. } = c { *over_s = v }),
+];
+
+macro_rules! choice {
+    ($kind:ident, $field:ident, $ty:ident, $help:expr, [$($v:ident = $file:literal : $label:literal),+ $(,)?]) => {
+        Choice::<NodeKind> {
+            owner: Owner::Kind(KindTag::$kind),
+            name: stringify!($field),
+            help: $help,
+            options: || vec![$(Opt { file_name: $file, label: $label }),+],
+            get: |k| match k {
+                NodeKind::$kind(p) => [$($ty::$v),+].iter().position(|v| *v == p.$field),
+                _ => None,
+            },
+            set: |k, i| match (k, [$($ty::$v),+].get(i)) {
+                (NodeKind::$kind(p), Some(v)) => {
+                    p.$field = *v;
+                    true
+                }
+                _ => false,
+            },
+        }
+    };
+}
+
+macro_rules! size_choice {
+    ($kind:ident) => {
+        Choice::<NodeKind> {
+            owner: Owner::Kind(KindTag::$kind),
+            name: "size",
+            help: "The instance type: more vCPUs serve more at once (see the ladder)",
+            options: || {
+                Size::ALL
+                    .iter()
+                    .map(|s| Opt {
+                        file_name: s.file_name(),
+                        label: s.name(),
+                    })
+                    .collect()
+            },
+            get: |k| match k {
+                NodeKind::$kind(p) => Size::ALL.iter().position(|s| *s == p.size),
+                _ => None,
+            },
+            set: |k, i| match (k, Size::ALL.get(i)) {
+                (NodeKind::$kind(p), Some(s)) => {
+                    p.size = *s;
+                    true
+                }
+                _ => false,
+            },
+        }
+    };
+}
+
+/// Every enum field of every node kind, with its options, in inspector order.
+#[rustfmt::skip]
+pub static CHOICES: &[Choice<NodeKind>] = &[
+    choice!(Client, mode, LoopMode, "Open loop sends at a rate whatever happens; closed loop has users who wait for replies",
+        [Open = "open": "open loop (a rate)", Closed = "closed": "closed loop (users)"]),
+    choice!(Client, arrivals, Arrivals, "How open-loop arrivals are spaced",
+        [Poisson = "poisson": "Poisson", Constant = "constant": "constant gaps"]),
+    choice!(Client, key_dist, KeyDist, "How request keys are drawn",
+        [Uniform = "uniform": "uniform", Zipf = "zipf": "Zipf (hot keys)"]),
+    choice!(Entry, mode, EntryMode, "How clients find a balancer",
+        [FloatingIp = "floating_ip": "floating IP (active-passive)",
+         DnsRoundRobin = "dns_round_robin": "round-robin DNS",
+         DnsHealthChecked = "dns_health_checked": "health-checked DNS"]),
+    Choice::<NodeKind> {
+        owner: Owner::Kind(KindTag::LoadBalancer),
+        name: "algorithm",
+        help: "How the balancer picks a backend",
+        options: || LbAlgorithm::ALL.iter().map(|a| Opt { file_name: a.file_name(), label: a.label() }).collect(),
+        get: |k| match k {
+            NodeKind::LoadBalancer(p) => LbAlgorithm::ALL.iter().position(|a| *a == p.algorithm),
+            _ => None,
+        },
+        set: |k, i| match (k, LbAlgorithm::ALL.get(i)) {
+            (NodeKind::LoadBalancer(p), Some(a)) => { p.algorithm = *a; true }
+            _ => false,
+        },
+    },
+    choice!(LoadBalancer, layer, Layer, "L4 balances connections; L7 sees each request (paths, cookies, keys)",
+        [L4 = "l4": "L4 (connections)", L7 = "l7": "L7 (requests)"]),
+    Choice::<NodeKind> {
+        owner: Owner::Kind(KindTag::LoadBalancer),
+        name: "health_checks",
+        help: "Probe each backend and stop sending to one that fails",
+        options: || vec![Opt { file_name: "false", label: "off" }, Opt { file_name: "true", label: "on" }],
+        get: |k| match k { NodeKind::LoadBalancer(p) => Some(usize::from(p.health_checks)), _ => None },
+        set: |k, i| match k {
+            NodeKind::LoadBalancer(p) if i < 2 => { p.health_checks = i == 1; true }
+            _ => false,
+        },
+    },
+    choice!(AppServer, service, ServiceDist, "How service times are drawn around service_ms",
+        [Constant = "constant": "constant", Exponential = "exponential": "exponential", LogNormal = "log_normal": "log-normal"]),
+    choice!(AppServer, sessions, Sessions, "Where a user's session lives",
+        [None = "none": "none (stateless)", Local = "local": "in server memory", Store = "store": "in the session store"]),
+    size_choice!(AppServer),
+    Choice::<NodeKind> {
+        owner: Owner::Kind(KindTag::AppServer),
+        name: "autoscale",
+        help: "Target tracking: add or remove servers to hold a metric at a target",
+        options: || vec![Opt { file_name: "none", label: "off" }, Opt { file_name: "(…)", label: "on" }],
+        get: |k| match k { NodeKind::AppServer(p) => Some(usize::from(p.autoscale.is_some())), _ => None },
+        set: |k, i| match k {
+            NodeKind::AppServer(p) if i < 2 => {
+                if i == 0 {
+                    p.autoscale = None;
+                } else if p.autoscale.is_none() {
+                    p.autoscale = Some(AUTOSCALE_DEFAULT);
+                }
+                true
+            }
+            _ => false,
+        },
+    },
+    Choice::<NodeKind> {
+        owner: Owner::Kind(KindTag::AppServer),
+        name: "autoscale.metric",
+        help: "Autoscaling: the metric held at the target",
+        options: || vec![
+            Opt { file_name: "cpu_utilization", label: "CPU utilization" },
+            Opt { file_name: "queue_length", label: "queue length per member" },
+        ],
+        get: |k| match k {
+            NodeKind::AppServer(p) => p.autoscale.as_ref().map(|a| match a.metric {
+                ScaleMetric::CpuUtilization => 0,
+                ScaleMetric::QueueLength => 1,
+            }),
+            _ => None,
+        },
+        set: |k, i| match (k, [ScaleMetric::CpuUtilization, ScaleMetric::QueueLength].get(i)) {
+            (NodeKind::AppServer(p), Some(m)) => match &mut p.autoscale {
+                Some(a) => { a.metric = *m; true }
+                None => false,
+            },
+            _ => false,
+        },
+    },
+    size_choice!(SessionStore),
+    choice!(Cache, eviction, Eviction, "Which entry a full cache drops",
+        [Lru = "lru": "LRU", Lfu = "lfu": "LFU"]),
+    choice!(Cache, placement, Placement, "How keys are placed on the members",
+        [ConsistentHash = "consistent_hash": "consistent hashing", Modulo = "modulo": "modulo"]),
+    choice!(Cache, on_write, OnWrite, "What a write does to the cached entry",
+        [Invalidate = "invalidate": "invalidate", Update = "update": "update"]),
+    size_choice!(Cache),
+    choice!(ShardRouter, partitioning, Partitioning, "How keys are split over the shards",
+        [Hash = "hash": "hash (ring)", HashModulo = "hash_modulo": "hash modulo", Range = "range": "key range"]),
+    choice!(Database, service, ServiceDist, "How service times are drawn around read_ms and write_ms",
+        [Constant = "constant": "constant", Exponential = "exponential": "exponential", LogNormal = "log_normal": "log-normal"]),
+    choice!(Database, reads, ReadFrom, "Where reads go when the database has replicas",
+        [Primary = "primary": "primary only", Replicas = "replicas": "replicas", PrimaryAndReplicas = "primary_and_replicas": "primary and replicas"]),
+    size_choice!(Database),
+];
+
+/// The enum fields of one kind, in inspector order.
+pub fn choices_of(kind: KindTag) -> impl Iterator<Item = &'static Choice<NodeKind>> {
+    CHOICES.iter().filter(move |c| c.owner == Owner::Kind(kind))
+}
+
+/// A replication link's enum fields.
+#[rustfmt::skip]
+pub static LINK_CHOICES: &[Choice<Replication>] = &[
+    Choice::<Replication> {
+        owner: Owner::Replication,
+        name: "mode",
+        help: "Async: the primary acknowledges at once. Sync: only once the replica has the write",
+        options: || vec![
+            Opt { file_name: "async", label: "asynchronous" },
+            Opt { file_name: "sync", label: "synchronous" },
+        ],
+        get: |r| Some(match r.mode { ReplicationMode::Async => 0, ReplicationMode::Sync => 1 }),
+        set: |r, i| match [ReplicationMode::Async, ReplicationMode::Sync].get(i) {
+            Some(m) => { r.mode = *m; true }
+            None => false,
+        },
+    },
+    Choice::<Replication> {
+        owner: Owner::Replication,
+        name: "lag",
+        help: "How the replication lag is drawn around lag_ms",
+        options: || vec![
+            Opt { file_name: "constant", label: "constant" },
+            Opt { file_name: "exponential", label: "exponential" },
+        ],
+        get: |r| Some(match r.lag { LagDist::Constant => 0, LagDist::Exponential => 1 }),
+        set: |r, i| match [LagDist::Constant, LagDist::Exponential].get(i) {
+            Some(l) => { r.lag = *l; true }
+            None => false,
+        },
+    },
+];
+
+/// Every numeric field of every table, as (owner, name, unit, default, min, max, help): what
+/// the README's table lists.
+pub fn all_numbers() -> Vec<(
+    Owner,
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    f64,
+    &'static str,
+)> {
+    fn rows<T>(
+        fields: &[Field<T>],
+    ) -> impl Iterator<
+        Item = (
+            Owner,
+            &'static str,
+            &'static str,
+            f64,
+            f64,
+            f64,
+            &'static str,
+        ),
+    > + '_ {
+        fields
+            .iter()
+            .map(|f| (f.owner, f.name, f.unit, f.default, f.min, f.max, f.help))
+    }
+    rows(PARAMS)
+        .chain(rows(WIRE))
+        .chain(rows(LINK))
+        .chain(rows(LAYOUT))
+        .chain(rows(SCRIPT))
+        .chain(rows(ARGS))
+        .collect()
+}
+
+/// Every enum field of every table, as (owner, name, options, help).
+pub fn all_choices() -> Vec<(Owner, &'static str, Vec<Opt>, &'static str)> {
+    CHOICES
+        .iter()
+        .map(|c| (c.owner, c.name, c.options(), c.help))
+        .chain(
+            LINK_CHOICES
+                .iter()
+                .map(|c| (c.owner, c.name, c.options(), c.help)),
+        )
+        .collect()
+}
+
+/// The tables as Markdown, for README.md (`tierlab params`).
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| kind | parameter | unit | default | range | meaning |\n|---|---|---|---|---|---|\n",
+        "| of | field | unit | default | range | meaning |\n|---|---|---|---|---|---|\n",
     );
-    for p in PARAMS {
+    for (owner, name, unit, default, min, max, help) in all_numbers() {
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} to {} | {} |\n",
-            p.kind.file_name(),
-            p.name,
-            p.unit,
-            fmt_num(p.default),
-            fmt_num(p.min),
-            fmt_num(p.max),
-            p.help
+            owner.file_name(),
+            name,
+            unit,
+            fmt_num(default),
+            fmt_num(min),
+            fmt_num(max),
+            help
+        ));
+    }
+    out.push_str("\n| of | option | values | meaning |\n|---|---|---|---|\n");
+    for (owner, name, options, help) in all_choices() {
+        let values: Vec<String> = options
+            .iter()
+            .map(|o| format!("`{}` ({})", o.file_name, o.label))
+            .collect();
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            owner.file_name(),
+            name,
+            values.join(", "),
+            help
         ));
     }
     out
@@ -252,19 +737,76 @@ pub fn markdown_table() -> String {
 mod tests {
     use super::*;
 
+    /// A kind's defaults with every optional part switched on (a pool's autoscaling).
+    fn full_default(tag: KindTag) -> NodeKind {
+        let mut kind = tag.default_kind();
+        if let NodeKind::AppServer(p) = &mut kind {
+            p.autoscale = Some(Autoscale::default());
+        }
+        kind
+    }
+
     #[test]
     fn table_defaults_match_the_types_defaults() {
         for p in PARAMS {
-            let kind = p.kind.default_kind();
-            let Some(v) = p.get(&kind) else {
-                panic!("{} does not read from a {}", p.name, p.kind.label());
+            let Some(tag) = p.kind() else {
+                panic!("{} belongs to a node kind", p.name);
             };
-            assert_eq!(v, p.default, "default of {}.{}", p.kind.file_name(), p.name);
+            let Some(v) = p.get(&full_default(tag)) else {
+                panic!("{} does not read from a {}", p.name, tag.label());
+            };
+            assert_eq!(v, p.default, "default of {}.{}", tag.file_name(), p.name);
+        }
+        let wire = Wire::new(NodeId(0), NodeId(1), 0.0);
+        for f in WIRE {
+            assert_eq!(f.get(&wire), Some(f.default), "default of wire.{}", f.name);
+        }
+        for f in LAYOUT {
+            assert_eq!(f.get(&Layout::default()), Some(f.default), "{}", f.name);
+        }
+        for (owner, name, _, default, min, max, _) in all_numbers() {
             assert!(
-                p.min <= p.default && p.default <= p.max,
-                "{} default in range",
-                p.name
+                min <= default && default <= max,
+                "{}.{name}: the default is in range",
+                owner.file_name()
             );
+        }
+    }
+
+    /// Every option's file name is what serde writes, so the table documents the format.
+    #[test]
+    fn option_names_are_the_file_names() {
+        for tag in KindTag::ALL {
+            for c in choices_of(tag) {
+                for (i, opt) in c.options().iter().enumerate() {
+                    let mut kind = full_default(tag);
+                    assert!(c.set(&mut kind, i), "{}.{}", tag.file_name(), c.name);
+                    assert_eq!(c.get(&kind), Some(i));
+                    let text = crate::layout::to_ron(&crate::layout::Layout {
+                        nodes: vec![crate::layout::Node {
+                            id: NodeId(0),
+                            name: "n".into(),
+                            pos: Default::default(),
+                            kind,
+                        }],
+                        ..Layout::default()
+                    });
+                    let field = c.name.rsplit('.').next().unwrap_or(c.name);
+                    let written = if c.name == "autoscale" && i == 1 {
+                        "autoscale: (".to_string()
+                    } else if c.name == "autoscale" {
+                        "autoscale: None".to_string()
+                    } else {
+                        format!("{field}: {}", opt.file_name)
+                    };
+                    assert!(
+                        text.contains(&written),
+                        "{}.{} option {i}: `{written}` not in\n{text}",
+                        tag.file_name(),
+                        c.name
+                    );
+                }
+            }
         }
     }
 
@@ -299,6 +841,11 @@ mod tests {
     #[test]
     fn set_refuses_out_of_range_and_keeps_the_value() {
         let mut kind = KindTag::AppServer.default_kind();
+        assert!(
+            find(KindTag::AppServer, "autoscale.min")
+                .is_some_and(|m| m.set(&mut kind, 2.0).is_err()),
+            "an autoscale bound is refused while autoscaling is off"
+        );
         let Some(count) = find(KindTag::AppServer, "count") else {
             panic!("count is in the table");
         };

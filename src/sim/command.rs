@@ -99,7 +99,7 @@ impl Sim {
     /// The instances a target names.
     fn targets(&self, t: Target) -> Result<Vec<u32>, String> {
         let Some(node) = self.layout.node(t.node) else {
-            return Err(format!("there is no node with id {}", t.node));
+            return Err(layout::params::no_node(t.node));
         };
         let members = self.members(t.node);
         match t.member {
@@ -116,6 +116,10 @@ impl Sim {
     }
 
     fn apply_runtime(&mut self, command: &Command) -> Result<(), String> {
+        // The command's numbers, from the parameter table (a slow factor, a rate, a member).
+        if let Some(why) = command.range_problems().into_iter().next() {
+            return Err(why);
+        }
         match command {
             Command::Kill(t) => {
                 for i in self.targets(*t)? {
@@ -157,17 +161,11 @@ impl Sim {
                 }
             }
             Command::Slow { target, factor } => {
-                if !(factor.is_finite() && (0.01..=1000.0).contains(factor)) {
-                    return Err(format!("slow: factor = {factor} must be from 0.01 to 1000"));
-                }
                 for i in self.targets(*target)? {
                     self.units[i as usize].slow = *factor;
                 }
             }
             Command::SetQps { node, qps } | Command::RampQps { node, qps, .. } => {
-                if let Some(meta) = layout::params::find(layout::node::KindTag::Client, "qps") {
-                    meta.validate(*qps)?;
-                }
                 let units = self.targets(Target::node(*node))?;
                 let over_ns = match command {
                     Command::RampQps { over_s, .. } => layout::s_to_ns(*over_s),
@@ -302,7 +300,8 @@ impl Sim {
                 }
                 self.rebuild_routes();
             }
-            Command::AddNode(n) => {
+            // A restored node comes back in the slots it had (its counters kept), empty and up.
+            Command::AddNode(n) | Command::RestoreNode { node: n, .. } => {
                 self.add_units(n.id, &n.kind, &n.name, 0);
                 self.rebuild_routes();
                 for i in self.members(n.id) {
@@ -321,12 +320,27 @@ impl Sim {
                 self.drop_wire_calls(|from, to| from == *id || to == *id);
                 self.rebuild_routes();
             }
-            Command::AddWire(_) => self.rebuild_routes(),
+            // The routes carry a wire's latency and weight, and its policy slot is updated in
+            // place (its retry tokens kept): the next call on the wire uses the new settings.
+            Command::AddWire(_) | Command::SetWire(_) => self.rebuild_routes(),
+            Command::SetReplication(r) => self.set_replica_link(r),
             Command::RemoveWire { from, to } => {
                 self.drop_wire_calls(|f, t| f == *from && t == *to);
                 self.rebuild_routes();
             }
             _ => {}
+        }
+    }
+
+    /// New settings of a replication link: writes from now on take the new lag and mode (writes
+    /// already on their way keep the apply time they were given).
+    fn set_replica_link(&mut self, r: &layout::Replication) {
+        for g in self.repl.iter_mut().filter(|g| g.origin == r.primary) {
+            for link in g.replicas.iter_mut().filter(|l| l.node == r.replica) {
+                link.mode = r.mode;
+                link.lag_ns = r.lag_ms * 1e6;
+                link.lag = r.lag;
+            }
         }
     }
 

@@ -1,0 +1,197 @@
+//! Edits reach a running core as they are made, and undo takes them back there too: a wire's
+//! timeout and retries set in the inspector while the layout runs, and a node deleted while
+//! running and brought back by undo under its own id. Driven by pointer and key events
+//! (egui_kittest, headless); each playing frame runs a fixed number of ticks.
+
+use eframe::egui::accesskit::Role;
+use eframe::egui::{Event, Key, Modifiers, PointerButton, Pos2, pos2, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use tierlab::app::{AppConfig, TierlabApp};
+use tierlab::layout::{NodeId, Wire};
+use tierlab::sim::{FailReason, Sim};
+
+/// The starter layout (request-flow.ron) in a 1280x800 window, `ticks` ticks a playing frame.
+fn window(ticks: u64) -> Harness<'static, TierlabApp> {
+    let dir = std::env::temp_dir().join(format!("tierlab-edit-live-{}", std::process::id()));
+    let app = TierlabApp::new(AppConfig {
+        native_dialogs: false,
+        save_dir: dir,
+        fixed_ticks_per_frame: Some(ticks),
+    });
+    let mut h = Harness::builder()
+        .with_size(vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut TierlabApp| app.ui(ui), app);
+    h.run();
+    h
+}
+
+fn frames(h: &mut Harness<'_, TierlabApp>, n: usize) {
+    for _ in 0..n {
+        h.step();
+    }
+}
+
+fn sim<'a>(h: &'a Harness<'_, TierlabApp>) -> &'a Sim {
+    match h.state().sim() {
+        Some(s) => s,
+        None => panic!("the window has no run"),
+    }
+}
+
+fn click_at(h: &mut Harness<'_, TierlabApp>, p: Pos2) {
+    h.hover_at(p);
+    h.step();
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos: p,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.step();
+}
+
+fn key(h: &mut Harness<'_, TierlabApp>, modifiers: Modifiers, k: Key) {
+    h.key_press_modifiers(modifiers, k);
+    h.step();
+    h.step();
+}
+
+/// Type `value` into the inspector's number called `name`: click it (which selects its text),
+/// type, press Enter.
+fn type_number(h: &mut Harness<'_, TierlabApp>, name: &str, value: &str) {
+    let at = h
+        .get_by_role_and_label(Role::SpinButton, name)
+        .rect()
+        .center();
+    click_at(h, at);
+    h.event(Event::Text(value.into()));
+    h.step();
+    key(h, Modifiers::NONE, Key::Enter);
+}
+
+fn wire(layout: &tierlab::layout::Layout, from: NodeId, to: NodeId) -> Wire {
+    match layout.wires.iter().find(|w| w.from == from && w.to == to) {
+        Some(w) => w.clone(),
+        None => panic!("no wire {from} -> {to}"),
+    }
+}
+
+fn timeouts(sim: &Sim) -> u64 {
+    sim.metrics()
+        .failures
+        .iter()
+        .filter(|(r, _)| *r == FailReason::Timeout)
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn a_wire_timeout_and_retries_set_while_running_apply_at_once_and_undo_takes_them_back() {
+    let mut h = window(20);
+    let (app, db) = (NodeId(2), NodeId(3));
+    // Select the wire app -> db: click the middle of its curve (port to port).
+    let (a, d) = (h.get_by_label("app").rect(), h.get_by_label("db").rect());
+    let middle = pos2(
+        (a.right() + d.left()) / 2.0,
+        (a.center().y + d.center().y) / 2.0,
+    );
+    click_at(&mut h, middle);
+    assert!(
+        h.query_by_role_and_label(Role::SpinButton, "timeout_ms")
+            .is_some(),
+        "the inspector shows the wire's timeout"
+    );
+    h.get_by_label("Play").click();
+    frames(&mut h, 20);
+    // The layout has no timeouts and no retries anywhere: none so far.
+    assert_eq!((sim(&h).metrics().retries, timeouts(sim(&h))), (0, 0));
+
+    // A database read takes 2 ms on average plus 1 ms on the wire, so a 1 ms timeout cuts
+    // most calls short, and each is retried twice.
+    type_number(&mut h, "timeout_ms", "1");
+    type_number(&mut h, "retries", "2");
+    let w = wire(h.state().layout(), app, db);
+    assert_eq!((w.timeout_ms, w.retries), (1.0, 2));
+    assert_eq!(
+        wire(sim(&h).layout(), app, db),
+        w,
+        "the running core has the new settings"
+    );
+    assert!(h.query_by_label_contains("on Reset").is_none());
+    let t0 = sim(&h).now_ns();
+    frames(&mut h, 10);
+    assert!(sim(&h).now_ns() > t0, "no reset: the run went on");
+    let (retries, timed_out) = (sim(&h).metrics().retries, timeouts(sim(&h)));
+    assert!(retries > 0, "the next calls were retried: {retries}");
+    assert!(timed_out > 0, "and some timed out three times: {timed_out}");
+
+    // Undo both: the running core is back to no timeout and no retries.
+    h.remove_cursor();
+    key(&mut h, Modifiers::COMMAND, Key::Z);
+    key(&mut h, Modifiers::COMMAND, Key::Z);
+    let w = wire(h.state().layout(), app, db);
+    assert_eq!((w.timeout_ms, w.retries), (0.0, 0));
+    assert_eq!(wire(sim(&h).layout(), app, db), w);
+    // Retries already scheduled under the old setting finish within a few milliseconds.
+    frames(&mut h, 5);
+    let (r1, t1) = (sim(&h).metrics().retries, timeouts(sim(&h)));
+    frames(&mut h, 20);
+    assert_eq!(
+        (sim(&h).metrics().retries, timeouts(sim(&h))),
+        (r1, t1),
+        "no retry and no timeout after the undo"
+    );
+}
+
+/// Calls served by the instances of `node`.
+fn served(sim: &Sim, node: NodeId) -> u64 {
+    sim.metrics()
+        .nodes
+        .iter()
+        .filter(|n| n.id.node == node)
+        .map(|n| n.served)
+        .sum()
+}
+
+#[test]
+fn a_node_deleted_while_running_comes_back_under_its_id_on_undo_and_serves_again() {
+    let mut h = window(20);
+    let app = NodeId(2);
+    let at = h.get_by_label("app").rect().center();
+    h.get_by_label("Play").click();
+    frames(&mut h, 20);
+    let before = h.state().layout().clone();
+    assert!(served(sim(&h), app) > 0);
+
+    // Select the pool and delete it: the run goes on without it.
+    click_at(&mut h, at);
+    key(&mut h, Modifiers::NONE, Key::Delete);
+    assert!(h.state().layout().node(app).is_none());
+    assert!(sim(&h).layout().node(app).is_none(), "gone from the core");
+    frames(&mut h, 10);
+    let gone = served(sim(&h), app);
+    frames(&mut h, 10);
+    assert_eq!(served(sim(&h), app), gone, "a removed pool serves nothing");
+    let t_gone = sim(&h).now_ns();
+
+    // Undo: the pool is back under its own id, wires and all, in the running core.
+    h.remove_cursor();
+    key(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(h.state().layout(), &before);
+    assert_eq!(sim(&h).layout().node(app), before.node(app));
+    assert!(sim(&h).now_ns() >= t_gone, "no reset");
+    frames(&mut h, 20);
+    let again = served(sim(&h), app);
+    assert!(
+        again > gone,
+        "the restored pool serves again: {gone} -> {again}"
+    );
+    assert!(h.query_by_label_contains("on Reset").is_none());
+    // Its id is still its own: a new node gets a fresh one.
+    let mut l = h.state().layout().clone();
+    assert_eq!(l.allocate_id(), NodeId(5));
+}
