@@ -5,8 +5,9 @@
 //! - [`layout`]: the saved file. Serde types only: nodes, wires, replication links, seed, tick
 //!   length, goals and scripted [`layout::Command`]s; RON text in and out (`file.rs`); `check`
 //!   lists every problem at once and holds the one may-call table; `params.rs` is the one
-//!   table of parameter metadata (unit, default, range, help) that drives `check`, the docs
-//!   and the inspector; `size.rs` the priced instance ladder.
+//!   table of everything a user can set (node parameters, wires, replication links,
+//!   autoscaling, command arguments, enum options; unit, default, range, labels, help) that
+//!   drives `check`, command validation, the docs and the inspector; `size.rs` the priced instance ladder.
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
 //!   `traces()` (`mod.rs`). One instance ("unit", `unit.rs`) per client, entry, balancer,
@@ -25,11 +26,12 @@
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
 //! - [`app`]: the window (eframe + egui): palette, canvas, inspector, save and load. Canvas
-//!   and inspector return `Edit`s that one function applies (with undo); geometry is pure and
+//!   and inspector return `Edit`s (the core's `Command`s, plus moves and renames) that one
+//!   function applies, storing each with its inverse for undo; geometry is pure and
 //!   unit-tested; `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
 //!   The run panel (`app/run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from the layout:
-//!   each frame turns wall-clock time × speed into ticks within a time budget; layout edits
-//!   reach the running core as the commands that turn the old layout into the new one; dots
+//!   each frame turns wall-clock time × speed into ticks within a time budget; an edit's
+//!   commands are forwarded to the running core as it is made (undo forwards the inverse); dots
 //!   are the core's sampled traces; plots read `series()` (egui_plot).
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`

@@ -3,7 +3,8 @@
 //! from `&mut Ui`, so tests drive the very same code through egui_kittest without a display.
 //!
 //! Edits flow one way: the canvas, inspector, palette and menus return `Edit`s, and
-//! `apply_edit` changes the layout and records undo. Nothing outside this module imports it.
+//! `apply_edit` changes the layout, forwards the edit's commands to the running core and records
+//! the edit with its inverse for undo. Nothing outside this module imports it.
 
 mod canvas;
 mod edit;

@@ -856,4 +856,168 @@ mod tests {
         assert_eq!(kind.count(), 3);
         assert!(count.set(&mut kind, 2.5).is_err());
     }
+
+    /// A layout that has every field of the tables once: a node of each kind (a pool with
+    /// autoscaling), a wire, a replication link and a scripted command of each kind with
+    /// arguments.
+    fn everything() -> Layout {
+        use crate::layout::{Node, Pos, Target};
+        let mut l = Layout::default();
+        for tag in KindTag::ALL {
+            let id = l.allocate_id();
+            l.nodes.push(Node {
+                id,
+                name: tag.file_name().into(),
+                pos: Pos::default(),
+                kind: full_default(tag),
+            });
+        }
+        let extra = l.allocate_id();
+        l.nodes.push(Node {
+            id: extra,
+            name: "replica".into(),
+            pos: Pos::default(),
+            kind: full_default(KindTag::Database),
+        });
+        let id = |t: KindTag| NodeId(KindTag::ALL.iter().position(|x| *x == t).unwrap_or(0) as u32);
+        l.wires
+            .push(Wire::new(id(KindTag::Client), id(KindTag::AppServer), 0.0));
+        l.replication.push(Replication {
+            primary: id(KindTag::Database),
+            replica: extra,
+            mode: ReplicationMode::Async,
+            lag_ms: 0.0,
+            lag: LagDist::Constant,
+        });
+        let app = id(KindTag::AppServer);
+        let client = id(KindTag::Client);
+        for command in [
+            Command::Slow {
+                target: Target::member(app, 0),
+                factor: 5.0,
+            },
+            Command::SetQps {
+                node: client,
+                qps: 10.0,
+            },
+            Command::RampQps {
+                node: client,
+                qps: 10.0,
+                over_s: 1.0,
+            },
+        ] {
+            l.script.push(Scripted { at_s: 1.0, command });
+        }
+        l
+    }
+
+    /// Set `field` of whatever `pick` finds in `layout` to `value`, bypassing the range check.
+    fn force<T>(
+        layout: &mut Layout,
+        field: &Field<T>,
+        value: f64,
+        pick: impl Fn(&mut Layout) -> Vec<&mut T>,
+    ) -> usize {
+        let mut n = 0;
+        for of in pick(layout) {
+            if field.get(of).is_some() {
+                (field.set)(of, value);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Values outside a field's range: under the minimum (when there is room) and over the
+    /// maximum.
+    fn outside(f: (f64, f64)) -> Vec<f64> {
+        let (min, max) = f;
+        let mut v = vec![max + 1.0];
+        if min >= 1.0 {
+            v.push(min - 1.0);
+        } else if min > 0.0 {
+            v.push(min / 2.0);
+        }
+        v
+    }
+
+    /// The table test, part one: every number of every table is checked by `check` (the
+    /// window's inspector and README are checked in tests/it/params_table.rs). A value outside
+    /// the range is an error that names the field; the full layout is clean to begin with.
+    #[test]
+    fn every_field_has_a_check() {
+        let clean = everything();
+        let errors = |l: &Layout| -> Vec<String> {
+            crate::layout::check(l)
+                .into_iter()
+                .filter(|p| p.severity == crate::layout::Severity::Error)
+                .map(|p| p.to_string())
+                .collect()
+        };
+        assert_eq!(errors(&clean), Vec::<String>::new());
+        let mut tried = 0;
+        let mut expect = |l: &mut Layout, owner: Owner, name: &str, set: usize| {
+            assert!(
+                set > 0,
+                "{}.{name}: the test layout has it",
+                owner.file_name()
+            );
+            let errs = errors(l);
+            assert!(
+                errs.iter().any(
+                    |e| e.contains(&format!("{name} =")) || e.contains(&format!("{name} must"))
+                ),
+                "{}.{name}: no check error, got {errs:?}",
+                owner.file_name()
+            );
+            tried += 1;
+        };
+        for f in PARAMS {
+            for v in outside((f.min, f.max)) {
+                let mut l = clean.clone();
+                let set = force(&mut l, f, v, |l| {
+                    l.nodes.iter_mut().map(|n| &mut n.kind).collect()
+                });
+                expect(&mut l, f.owner, f.name, set);
+            }
+        }
+        for f in WIRE {
+            for v in outside((f.min, f.max)) {
+                let mut l = clean.clone();
+                let set = force(&mut l, f, v, |l| l.wires.iter_mut().collect());
+                expect(&mut l, f.owner, f.name, set);
+            }
+        }
+        for f in LINK {
+            for v in outside((f.min, f.max)) {
+                let mut l = clean.clone();
+                let set = force(&mut l, f, v, |l| l.replication.iter_mut().collect());
+                expect(&mut l, f.owner, f.name, set);
+            }
+        }
+        for f in LAYOUT {
+            for v in outside((f.min, f.max)) {
+                let mut l = clean.clone();
+                let set = force(&mut l, f, v, |l| vec![l]);
+                expect(&mut l, f.owner, f.name, set);
+            }
+        }
+        for f in SCRIPT {
+            for v in outside((f.min, f.max)) {
+                let mut l = clean.clone();
+                let set = force(&mut l, f, v, |l| l.script.iter_mut().collect());
+                expect(&mut l, f.owner, f.name, set);
+            }
+        }
+        for f in ARGS {
+            for v in outside((f.min, f.max)) {
+                let mut l = clean.clone();
+                let set = force(&mut l, f, v, |l| {
+                    l.script.iter_mut().map(|s| &mut s.command).collect()
+                });
+                expect(&mut l, f.owner, f.name, set);
+            }
+        }
+        assert!(tried >= all_numbers().len());
+    }
 }

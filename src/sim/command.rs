@@ -75,11 +75,16 @@ impl Sim {
         if command.edits_layout() {
             let mut next = self.layout.clone();
             command.apply_to(&mut next)?;
+            // The script was checked when the run was built, against the layout it starts
+            // from; checked again here, a scripted command naming a node an earlier one removed
+            // would refuse every later change.
+            let script = std::mem::take(&mut next.script);
             let errors: Vec<String> = layout::check(&next)
                 .into_iter()
                 .filter(|p| p.severity == layout::Severity::Error)
                 .map(|p| p.to_string())
                 .collect();
+            next.script = script;
             if !errors.is_empty() {
                 return Err(errors.join("; "));
             }

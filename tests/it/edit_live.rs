@@ -8,7 +8,7 @@ use eframe::egui::{Event, Key, Modifiers, PointerButton, Pos2, pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use tierlab::app::{AppConfig, TierlabApp};
-use tierlab::layout::{NodeId, Wire};
+use tierlab::layout::{Node, NodeId, Replication, Wire};
 use tierlab::sim::{FailReason, Sim};
 
 /// The starter layout (request-flow.ron) in a 1280x800 window, `ticks` ticks a playing frame.
@@ -194,4 +194,121 @@ fn a_node_deleted_while_running_comes_back_under_its_id_on_undo_and_serves_again
     // Its id is still its own: a new node gets a fresh one.
     let mut l = h.state().layout().clone();
     assert_eq!(l.allocate_id(), NodeId(5));
+}
+
+/// The new commands are part of the file format: a script holds them, `check` accepts them
+/// and the core applies them at their times.
+#[test]
+fn scripts_hold_set_wire_set_replication_and_restore_node() {
+    let text = r#"(
+        version: 2,
+        nodes: [
+            (id: 0, name: "client", kind: client(qps: 1000)),
+            (id: 1, name: "app", kind: app_server(count: 2)),
+            (id: 2, name: "cache", kind: cache()),
+            (id: 3, name: "db", kind: database(read_ms: 2.0, reads: replicas)),
+            (id: 4, name: "replica", kind: database()),
+        ],
+        wires: [
+            (from: 0, to: 1),
+            (from: 1, to: 2, latency_ms: 0.3),
+            (from: 1, to: 3, latency_ms: 0.5),
+        ],
+        replication: [(primary: 3, replica: 4, lag_ms: 1)],
+        script: [
+            (at_s: 1, command: set_wire(from: 1, to: 3, latency_ms: 0.5, timeout_ms: 1, retries: 2)),
+            (at_s: 1, command: set_replication(primary: 3, replica: 4, mode: sync, lag_ms: 50)),
+            (at_s: 1, command: remove_node(2)),
+            (at_s: 2, command: restore_node(node: (id: 2, name: "cache", kind: cache()),
+                at: 2, wires: [(1, (from: 1, to: 2, latency_ms: 0.3))])),
+        ],
+    )"#;
+    let layout = match tierlab::layout::from_ron(text) {
+        Ok(l) => l,
+        Err(e) => panic!("{e}"),
+    };
+    let errors: Vec<String> = tierlab::layout::check(&layout)
+        .iter()
+        .filter(|p| p.severity == tierlab::layout::Severity::Error)
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let mut sim = match Sim::new(&layout, Default::default()) {
+        Ok(s) => s,
+        Err(p) => panic!("{p:?}"),
+    };
+    let ticks_per_s = 1_000_000_000 / sim.tick_ns();
+    for _ in 0..ticks_per_s * 3 / 2 {
+        sim.tick();
+    }
+    assert_eq!(sim.notes(), &[] as &[String], "nothing refused");
+    assert!(sim.metrics().retries > 0, "the wire's new retries are used");
+    assert!(sim.layout().node(NodeId(2)).is_none());
+    let cache_before = served(&sim, NodeId(2));
+    for _ in 0..ticks_per_s * 2 {
+        sim.tick();
+    }
+    assert!(sim.notes().is_empty(), "{:?}", sim.notes());
+    assert_eq!(
+        sim.layout().nodes,
+        layout.nodes,
+        "the cache is back in its place"
+    );
+    assert_eq!(
+        sim.layout()
+            .wires
+            .iter()
+            .map(|w| (w.from, w.to))
+            .collect::<Vec<_>>(),
+        layout
+            .wires
+            .iter()
+            .map(|w| (w.from, w.to))
+            .collect::<Vec<_>>(),
+        "with its wire in its place"
+    );
+    assert!(
+        served(&sim, NodeId(2)) > cache_before,
+        "and it serves again"
+    );
+    // A restore of an id never handed out, and a link that does not exist, are refused.
+    let mut bad = layout.clone();
+    bad.script = vec![
+        tierlab::layout::Scripted {
+            at_s: 0.0,
+            command: tierlab::layout::Command::RestoreNode {
+                node: layout.nodes[0].clone(),
+                at: None,
+                wires: Vec::new(),
+            },
+        },
+        tierlab::layout::Scripted {
+            at_s: 0.0,
+            command: tierlab::layout::Command::SetReplication(Replication {
+                primary: NodeId(4),
+                replica: NodeId(3),
+                mode: Default::default(),
+                lag_ms: 0.0,
+                lag: Default::default(),
+            }),
+        },
+    ];
+    let all: String = tierlab::layout::check(&bad)
+        .iter()
+        .map(|p| p.to_string() + "\n")
+        .collect();
+    assert!(all.contains("does not replicate from"), "{all}");
+    let mut running = match Sim::new(&layout, Default::default()) {
+        Ok(s) => s,
+        Err(p) => panic!("{p:?}"),
+    };
+    let refused = running.apply(tierlab::layout::Command::RestoreNode {
+        node: Node {
+            id: NodeId(99),
+            ..layout.nodes[0].clone()
+        },
+        at: None,
+        wires: Vec::new(),
+    });
+    assert!(refused.is_err_and(|e| e.contains("never handed out")));
 }

@@ -9,6 +9,7 @@ mod determinism;
 mod edit_live;
 mod layouts;
 mod live;
+mod params_table;
 mod queueing;
 mod robustness;
 mod tidy;
