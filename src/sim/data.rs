@@ -69,6 +69,9 @@ pub(super) struct Autoscaler {
     pub max_count: u32,
     /// Areas at the previous look, per member unit: (cpu, capacity).
     sampled: BTreeMap<u32, (u128, u128)>,
+    /// Autoscaling was switched off at a look, so no look is scheduled; switching it on again
+    /// schedules the next one.
+    stopped: bool,
 }
 
 /// What the report shows of an autoscaler.
@@ -514,7 +517,16 @@ impl Sim {
             })
             .collect();
         for (node, interval_s) in pools {
-            if self.autoscalers.iter().any(|a| a.node == node) {
+            if let Some(index) = self.autoscalers.iter().position(|a| a.node == node) {
+                if self.autoscalers[index].stopped {
+                    self.autoscalers[index].stopped = false;
+                    self.events.push(
+                        self.now_ns + s_to_ns(interval_s).max(1),
+                        Ev::Autoscale {
+                            index: index as u32,
+                        },
+                    );
+                }
                 continue;
             }
             let count = self.layout.node(node).map_or(1, |n| n.kind.count());
@@ -527,6 +539,7 @@ impl Sim {
                 flaps: 0,
                 max_count: count,
                 sampled: BTreeMap::new(),
+                stopped: false,
             });
             let index = (self.autoscalers.len() - 1) as u32;
             self.events.push(
@@ -547,6 +560,7 @@ impl Sim {
             return;
         };
         let Some(cfg) = p.autoscale.clone() else {
+            self.autoscalers[index as usize].stopped = true;
             return;
         };
         let count = p.count;

@@ -312,3 +312,52 @@ fn scripts_hold_set_wire_set_replication_and_restore_node() {
     });
     assert!(refused.is_err_and(|e| e.contains("never handed out")));
 }
+
+fn pool_count(sim: &Sim, node: NodeId) -> u32 {
+    sim.layout().node(node).map_or(0, |n| n.kind.count())
+}
+
+/// Autoscaling switched off and on again while running (the inspector's `autoscale` option)
+/// looks again: an overloaded pool grows once it is back on.
+#[test]
+fn autoscaling_switched_off_and_on_while_running_resumes() {
+    let text = r#"(
+        nodes: [
+            (id: 0, name: "client", kind: client(qps: 2000)),
+            (id: 1, name: "app", kind: app_server(count: 1, workers: 4, service_ms: 10,
+                autoscale: (target: 0.5, min: 1, max: 10, interval_s: 1, cooldown_s: 60, boot_s: 0))),
+        ],
+        wires: [(from: 0, to: 1)],
+    )"#;
+    let layout = match tierlab::layout::from_ron(text) {
+        Ok(l) => l,
+        Err(e) => panic!("{e}"),
+    };
+    let mut sim = match Sim::new(&layout, Default::default()) {
+        Ok(s) => s,
+        Err(p) => panic!("{p:?}"),
+    };
+    let app = NodeId(1);
+    let with = layout
+        .node(app)
+        .map(|n| n.kind.clone())
+        .unwrap_or_else(|| panic!("app"));
+    let mut without = with.clone();
+    if let tierlab::layout::NodeKind::AppServer(p) = &mut without {
+        p.autoscale = None;
+    }
+    let set = |kind| tierlab::layout::Command::SetKind { node: app, kind };
+    let seconds = |sim: &mut Sim, s: u64| {
+        for _ in 0..s * 1_000_000_000 / sim.tick_ns() {
+            sim.tick();
+        }
+    };
+    sim.tick();
+    assert!(sim.apply(set(without)).is_ok());
+    seconds(&mut sim, 5);
+    assert_eq!(pool_count(&sim, app), 1, "no autoscaling while it is off");
+    assert!(sim.apply(set(with)).is_ok());
+    seconds(&mut sim, 5);
+    // 2000 requests/s need 2000 × 10 ms / 4 workers = 5 servers at full load.
+    assert!(pool_count(&sim, app) > 1, "the pool grows again");
+}
