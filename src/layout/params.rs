@@ -649,33 +649,39 @@ pub static LINK_CHOICES: &[Choice<Replication>] = &[
     },
 ];
 
-/// Every numeric field of every table, as (owner, name, unit, default, min, max, help): what
-/// the README's table lists.
-pub fn all_numbers() -> Vec<(
-    Owner,
-    &'static str,
-    &'static str,
-    f64,
-    f64,
-    f64,
-    &'static str,
-)> {
-    fn rows<T>(
-        fields: &[Field<T>],
-    ) -> impl Iterator<
-        Item = (
-            Owner,
-            &'static str,
-            &'static str,
-            f64,
-            f64,
-            f64,
-            &'static str,
-        ),
-    > + '_ {
-        fields
-            .iter()
-            .map(|f| (f.owner, f.name, f.unit, f.default, f.min, f.max, f.help))
+/// One numeric field of any table, without its accessors: what the README's table lists.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NumberRow {
+    pub owner: Owner,
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub default: f64,
+    pub min: f64,
+    pub max: f64,
+    pub help: &'static str,
+}
+
+/// One enum field of any table, with its options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChoiceRow {
+    pub owner: Owner,
+    pub name: &'static str,
+    pub options: Vec<Opt>,
+    pub help: &'static str,
+}
+
+/// Every numeric field of every table.
+pub fn all_numbers() -> Vec<NumberRow> {
+    fn rows<T>(fields: &[Field<T>]) -> impl Iterator<Item = NumberRow> + '_ {
+        fields.iter().map(|f| NumberRow {
+            owner: f.owner,
+            name: f.name,
+            unit: f.unit,
+            default: f.default,
+            min: f.min,
+            max: f.max,
+            help: f.help,
+        })
     }
     rows(PARAMS)
         .chain(rows(WIRE))
@@ -686,17 +692,17 @@ pub fn all_numbers() -> Vec<(
         .collect()
 }
 
-/// Every enum field of every table, as (owner, name, options, help).
-pub fn all_choices() -> Vec<(Owner, &'static str, Vec<Opt>, &'static str)> {
-    CHOICES
-        .iter()
-        .map(|c| (c.owner, c.name, c.options(), c.help))
-        .chain(
-            LINK_CHOICES
-                .iter()
-                .map(|c| (c.owner, c.name, c.options(), c.help)),
-        )
-        .collect()
+/// Every enum field of every table.
+pub fn all_choices() -> Vec<ChoiceRow> {
+    fn rows<T>(choices: &[Choice<T>]) -> impl Iterator<Item = ChoiceRow> + '_ {
+        choices.iter().map(|c| ChoiceRow {
+            owner: c.owner,
+            name: c.name,
+            options: c.options(),
+            help: c.help,
+        })
+    }
+    rows(CHOICES).chain(rows(LINK_CHOICES)).collect()
 }
 
 /// The tables as Markdown, for README.md (`tierlab params`).
@@ -704,30 +710,31 @@ pub fn markdown_table() -> String {
     let mut out = String::from(
         "| of | field | unit | default | range | meaning |\n|---|---|---|---|---|---|\n",
     );
-    for (owner, name, unit, default, min, max, help) in all_numbers() {
+    for r in all_numbers() {
         out.push_str(&format!(
             "| {} | `{}` | {} | {} | {} to {} | {} |\n",
-            owner.file_name(),
-            name,
-            unit,
-            fmt_num(default),
-            fmt_num(min),
-            fmt_num(max),
-            help
+            r.owner.file_name(),
+            r.name,
+            r.unit,
+            fmt_num(r.default),
+            fmt_num(r.min),
+            fmt_num(r.max),
+            r.help
         ));
     }
     out.push_str("\n| of | option | values | meaning |\n|---|---|---|---|\n");
-    for (owner, name, options, help) in all_choices() {
-        let values: Vec<String> = options
+    for r in all_choices() {
+        let values: Vec<String> = r
+            .options
             .iter()
             .map(|o| format!("`{}` ({})", o.file_name, o.label))
             .collect();
         out.push_str(&format!(
             "| {} | `{}` | {} | {} |\n",
-            owner.file_name(),
-            name,
+            r.owner.file_name(),
+            r.name,
             values.join(", "),
-            help
+            r.help
         ));
     }
     out
@@ -764,11 +771,12 @@ mod tests {
         for f in LAYOUT {
             assert_eq!(f.get(&Layout::default()), Some(f.default), "{}", f.name);
         }
-        for (owner, name, _, default, min, max, _) in all_numbers() {
+        for r in all_numbers() {
             assert!(
-                min <= default && default <= max,
-                "{}.{name}: the default is in range",
-                owner.file_name()
+                r.min <= r.default && r.default <= r.max,
+                "{}.{}: the default is in range",
+                r.owner.file_name(),
+                r.name
             );
         }
     }

@@ -156,12 +156,11 @@ fn every_field_of_the_table_has_a_row_in_readme() {
         Err(e) => panic!("README.md: {e}"),
     };
     let mut missing = Vec::new();
-    for (owner, name, ..) in params::all_numbers() {
-        if !readme.contains(&format!("| {} | `{name}` |", owner.file_name())) {
-            missing.push(format!("{}.{name}", owner.file_name()));
-        }
-    }
-    for (owner, name, ..) in params::all_choices() {
+    let rows = params::all_numbers()
+        .into_iter()
+        .map(|r| (r.owner, r.name))
+        .chain(params::all_choices().into_iter().map(|r| (r.owner, r.name)));
+    for (owner, name) in rows {
         if !readme.contains(&format!("| {} | `{name}` |", owner.file_name())) {
             missing.push(format!("{}.{name}", owner.file_name()));
         }
