@@ -10,5 +10,6 @@ mod layouts;
 mod live;
 mod queueing;
 mod robustness;
+mod theory;
 mod tidy;
 mod ui;
