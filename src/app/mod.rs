@@ -12,6 +12,7 @@ mod geometry;
 mod history;
 mod inspector;
 mod live;
+mod paint;
 mod plots;
 mod run;
 mod theme;
