@@ -1,5 +1,4 @@
-//! Tierlab's entry point: with no subcommand open the editor window, `bench-frame` measures the
-//! window, anything else runs headless (`cli`).
+//! The entry point: no subcommand opens the window, `bench-frame` measures it, else `cli`.
 
 use std::process::ExitCode;
 

@@ -1,5 +1,4 @@
-//! The app's actions in one table (label, shortcuts, when enabled, how each runs), read by both
-//! the menu bar and the keyboard shortcuts, so a menu entry and its keys always do the same.
+//! The one table of app actions (label, keys, how each runs) that menus and shortcuts read.
 
 use eframe::egui::{self, Key, KeyboardShortcut, ModifierNames, Modifiers, Ui};
 

@@ -1,5 +1,4 @@
-//! Where edits land: the one place the layout changes (apart from loading), with undo, redo,
-//! the running core kept in step, and the status line told the outcome.
+//! Where edits land: the one place the layout changes, with undo, redo and the run in step.
 
 use super::TierlabApp;
 use super::edit::{self, Edit};

@@ -1,5 +1,4 @@
-//! The frame-cost benchmark (`tierlab bench-frame`): one frame of the window (simulation, UI
-//! and tessellation) with a layout running, dots, plots and 30 s of series on, headless.
+//! The frame-cost benchmark (`tierlab bench-frame`): whole window frames, headless.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -1,5 +1,4 @@
-//! The canvas: nodes and wires drawn on a pannable, zoomable grid. Select, move, box-select,
-//! wire, and drop new nodes from the palette. It changes nothing itself: it returns `Edit`s.
+//! The canvas: select, move, wire, box-select and drop nodes on a pannable grid; returns `Edit`s.
 
 use std::collections::{BTreeMap, BTreeSet};
 

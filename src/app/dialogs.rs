@@ -1,5 +1,4 @@
-//! The window's dialogs: confirm before discarding unsaved changes, the load error, and the
-//! in-window file browser used where no native dialog is available (as under Xvfb) and in tests.
+//! The dialogs: confirm discarding changes, the load error, and the in-window file browser.
 
 use std::path::PathBuf;
 

@@ -1,5 +1,4 @@
-//! The document: the layout being edited, where it came from, what was last saved, its undo
-//! history, and opening and saving it (in the window: with dialogs, status and recent files).
+//! The document: the layout, its source, saved state and undo history; opening and saving it.
 
 use std::path::{Path, PathBuf};
 

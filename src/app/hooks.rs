@@ -1,5 +1,4 @@
-//! What the window sends eframe after each frame: its title, closing, PNG exports, and the
-//! scripted-run hooks (a screenshot, a frame limit) that `Config` asks for.
+//! After each frame: the title, closing, PNG exports and the scripted-run hooks of `Config`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

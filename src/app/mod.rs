@@ -1,11 +1,4 @@
-//! The window: its state (`TierlabApp`), the frame that lays out the menu bar, palette, canvas,
-//! inspector, run panel and status line, and `run_window`. Each part lives in a room of its own:
-//! the document in `document.rs`, actions in `actions.rs`, edits land in `apply.rs`.
-//!
-//! State is data and the UI is a method on it: `TierlabApp::ui` draws everything from
-//! `&mut Ui`, so tests drive the very same code through egui_kittest without a display. Edits
-//! flow one way: the canvas, inspector, palette and menus return `Edit`s, and `apply_edit`
-//! changes the layout and records undo. Nothing outside this module imports it.
+//! The window: `TierlabApp`, its state, the frame that lays out the panels, and `run_window`.
 
 mod actions;
 mod apply;

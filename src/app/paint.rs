@@ -1,5 +1,4 @@
-//! How the canvas looks: the grid, wires, node boxes and a running node's load, queue and
-//! health, painted from values. No interaction here; `canvas.rs` decides what to draw.
+//! How the canvas looks: grid, wires, node boxes and a running node, painted from values.
 
 use eframe::egui::{
     self, Align2, Color32, FontId, Pos2, Rect, Shape, Stroke, StrokeKind, Vec2, pos2, vec2,

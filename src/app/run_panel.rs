@@ -1,5 +1,4 @@
-//! The run panel: the run's controls, summary and plots, and what its buttons do (play, step,
-//! reset, save the run as a script, export CSV and PNG).
+//! The run panel: controls, summary and plots, and what its buttons do (play, export, …).
 
 use std::path::PathBuf;
 
