@@ -25,14 +25,26 @@
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
-//! - [`app`]: the window (eframe + egui): palette, canvas, inspector, save and load. Canvas
-//!   and inspector return `Edit`s (the core's `Command`s, plus moves and renames) that one
-//!   function applies, storing each with its inverse for undo; geometry is pure and
-//!   unit-tested; `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
-//!   The run panel (`app/run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from the layout:
-//!   each frame turns wall-clock time × speed into ticks within a time budget; an edit's
-//!   commands are forwarded to the running core as it is made (undo forwards the inverse); dots
-//!   are the core's sampled traces; plots read `series()` (egui_plot).
+//! - [`app`]: the window (eframe + egui). `mod.rs` holds `TierlabApp` and lays out the frame;
+//!   `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
+//!   `document.rs` is the open layout (source, saved state, undo history, open and save);
+//!   `actions.rs` the one table of app actions (label, shortcuts, how each runs) that the
+//!   menus and the keyboard both read; `apply.rs` the one place `Edit`s land (with undo);
+//!   `status.rs` the status line as a `Status` (message, level, until when); `config.rs`
+//!   every `TIERLAB_*` variable (`Config::from_env`); `dialogs.rs` confirm-discard, the load
+//!   error and the in-window file browser; `hooks.rs` the title, PNG export and scripted-run
+//!   hooks; `files.rs` reading and atomic writing. `palette.rs`, `inspector.rs` and
+//!   `canvas.rs` (pan/zoom, wires, nodes, wire drag, box select, palette drop: a function
+//!   each) return `Edit`s: the core's `Command`s (faults from a node's menu among them, as
+//!   run-only commands), plus moves and renames. `apply.rs` stores each edit with its
+//!   inverse for undo; `inspector.rs` draws every widget from the parameter table, which
+//!   holds everything settable. `paint.rs` is how nodes and wires look; `geometry.rs` is pure
+//!   and unit-tested; `bench.rs` is the frame benchmark that `main.rs` runs for `bench-frame`.
+//!   The run panel (`run_panel.rs`, `run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from
+//!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an
+//!   edit's commands are forwarded to the running core as it is made (undo forwards the
+//!   inverse), with no diffing of layouts; dots are the core's sampled traces; plots read
+//!   `series()` (egui_plot).
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -62,8 +74,9 @@
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
 //! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
 //! clap, anyhow, std::fs. `app` -> `layout`, `sim`, `shipped`, egui, eframe,
-//! egui_plot, rfd, std::fs; nothing in the library imports `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open
-//! the window when there is no subcommand.
+//! egui_plot, rfd, std::fs, and `cli::load` for `bench-frame`; nothing in the library imports
+//! `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open the window when there
+//! is no subcommand or to run `bench-frame`.
 
 pub mod app;
 pub mod cli;

@@ -1,12 +1,74 @@
-//! The frame-cost benchmark: one frame of the window (simulation, UI and tessellation) with a
-//! layout running, dots, plots and 30 s of series on, headless through `egui::Context`.
+//! The frame-cost benchmark (`tierlab bench-frame`): whole window frames, headless.
 
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, RawInput, Rect, pos2, vec2};
 
 use super::{AppConfig, TierlabApp};
-use crate::layout::Layout;
+use crate::layout::{Layout, NodeKind};
+
+/// What `tierlab bench-frame` measures (its command-line arguments).
+#[derive(Clone, Debug)]
+pub struct FrameBench<'a> {
+    /// Layout file or shipped name.
+    pub file: &'a str,
+    /// Every client's open-loop rate, split evenly, in requests per second.
+    pub qps: Option<f64>,
+    /// Measure the generated 200-node layout instead of `file`.
+    pub two_hundred_nodes: bool,
+    /// Simulated seconds run before measuring.
+    pub warmup_s: f64,
+    /// Frames measured.
+    pub frames: usize,
+}
+
+/// `tierlab bench-frame`: measure and print the window's frame cost, headless.
+pub fn bench_frame(args: &FrameBench<'_>) -> ExitCode {
+    let layout = if args.two_hundred_nodes {
+        two_hundred_nodes(args.qps.unwrap_or(20_000.0))
+    } else {
+        match crate::cli::load(args.file) {
+            Ok(mut l) => {
+                if let Some(q) = args.qps {
+                    set_total_qps(&mut l, q);
+                }
+                l
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let name = layout.name.clone();
+    let frames = args.frames;
+    let r = frame_cost(layout, args.warmup_s, frames);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{name}: frame median {:.2} ms, p90 {:.2} ms over {frames} frames ({:.0} simulated requests/s arriving, {:.0} dots a frame)",
+        ms(r.median()),
+        ms(r.p90()),
+        r.simulated_rps,
+        r.dots_mean
+    );
+    ExitCode::SUCCESS
+}
+
+/// Split `qps` evenly over the layout's clients.
+fn set_total_qps(l: &mut Layout, qps: f64) {
+    let clients = l
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Client(_)))
+        .count()
+        .max(1);
+    for n in &mut l.nodes {
+        if let NodeKind::Client(c) = &mut n.kind {
+            c.qps = qps / clients as f64;
+        }
+    }
+}
 
 /// Frame cost measurements of one layout.
 #[derive(Clone, Debug)]
@@ -66,7 +128,9 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
     };
     // A few frames to settle layout and fonts.
     for k in 0..5 {
-        let out = ctx.run_ui(input(k as f64 / 60.0), |ui| app.ui(ui));
+        let mut out = ctx.run_ui(input(k as f64 / 60.0), |ui| app.ui(ui));
+        // No renderer takes the font textures here; dropping them unapplied is a debug panic.
+        out.textures_delta.clear();
         let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
     }
     let arrived_before = app.sim().map_or(0, |s| s.counts().arrived);
@@ -75,7 +139,8 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
     let mut dots = 0usize;
     for k in 0..frames {
         let start = Instant::now();
-        let out = ctx.run_ui(input((k + 5) as f64 / 60.0), |ui| app.ui(ui));
+        let mut out = ctx.run_ui(input((k + 5) as f64 / 60.0), |ui| app.ui(ui));
+        out.textures_delta.clear();
         let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
         costs.push(start.elapsed());
         std::hint::black_box(prims);
@@ -101,7 +166,7 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
 /// A generated layout of 200 nodes: two clients, a balancer, 195 app servers, a cache and a
 /// database, every app server wired to the cache and the database.
 pub fn two_hundred_nodes(qps: f64) -> Layout {
-    use crate::layout::{KindTag, Node, NodeKind, Pos, Wire};
+    use crate::layout::{KindTag, Node, Pos, Wire};
     let mut l = Layout {
         name: "200 nodes".into(),
         ..Layout::default()

@@ -1,41 +1,46 @@
-//! The window: a menu bar, the palette, the canvas, the inspector and a status line, around
-//! one `Layout`. State is data and the UI is a method on it: `TierlabApp::ui` draws everything
-//! from `&mut Ui`, so tests drive the very same code through egui_kittest without a display.
-//!
-//! Edits flow one way: the canvas, inspector, palette and menus return `Edit`s, and
-//! `apply_edit` changes the layout, forwards the edit's commands to the running core and records
-//! the edit with its inverse for undo. Nothing outside this module imports it.
+//! The window: `TierlabApp`, its state, the frame that lays out the panels, and `run_window`.
 
+mod actions;
+mod apply;
 mod canvas;
+mod config;
+mod dialogs;
+mod document;
 mod edit;
 mod files;
 mod geometry;
 mod history;
+mod hooks;
 mod inspector;
 mod live;
+mod paint;
+mod palette;
 mod plots;
 mod run;
+mod run_panel;
+mod status;
 mod theme;
 
 pub mod bench;
 
+pub use config::Config;
 pub use live::{DotClass, DotCounts, classify_hops};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use eframe::egui::{self, Key, KeyboardShortcut, Modifiers, Sense, Ui, ViewportCommand, vec2};
+use eframe::egui::{self, Ui};
 use serde::{Deserialize, Serialize};
 
 use self::canvas::{CanvasOptions, CanvasState, Selection};
-use self::edit::Edit;
-use self::files::{BrowseFor, Browser, Choice};
-use self::history::History;
+use self::dialogs::Dialog;
+use self::document::{Document, Source};
+use self::hooks::Hooks;
 use self::inspector::InspectorState;
 use self::plots::{PlotState, RunAction};
 use self::run::RunState;
-use crate::layout::{self, Command, KindTag, Layout, Problem, Severity};
+use self::status::Status;
+use crate::layout::{self, Layout, Problem};
 use crate::shipped;
 use crate::sim::Sim;
 
@@ -92,56 +97,16 @@ impl Default for Settings {
     }
 }
 
-/// Where the open layout came from.
-#[derive(Clone, Debug, PartialEq)]
-enum Source {
-    Untitled,
-    Shipped(&'static str),
-    File(PathBuf),
-}
-
-/// Something that would discard unsaved changes, waiting for the user's yes.
-#[derive(Clone, Debug, PartialEq)]
-enum Pending {
-    New,
-    Open,
-    OpenPath(PathBuf),
-    OpenShipped(&'static str),
-    Quit,
-}
-
-enum Dialog {
-    Browser(Browser),
-    Confirm(Pending),
-    LoadError(String),
-}
-
-/// Scripted runs: save a screenshot and close, or close after a number of frames.
-#[derive(Default)]
-struct Hooks {
-    screenshot_to: Option<PathBuf>,
-    exit_after_frames: Option<u64>,
-    screenshot_requested: bool,
-    screenshot_done: Arc<AtomicBool>,
-    /// Take the screenshot only once the run has reached this simulated time.
-    screenshot_after_s: f64,
-}
-
 /// The editor window's state.
 pub struct TierlabApp {
-    layout: Layout,
-    /// The layout as last loaded or saved: the unsaved mark is `layout != saved`.
-    saved: Layout,
-    source: Source,
-    history: History,
+    doc: Document,
     selection: Selection,
     canvas: CanvasState,
     inspector: InspectorState,
     settings: Settings,
     config: AppConfig,
     dialog: Option<Dialog>,
-    /// The last message for the status line, and whether it is an error.
-    status: Option<(String, bool)>,
+    status: Option<Status>,
     problems: Vec<Problem>,
     hooks: Hooks,
     frames: u64,
@@ -152,7 +117,7 @@ pub struct TierlabApp {
     show_run_panel: bool,
     /// A PNG export waiting for the next frame's screenshot, and the message it left.
     export_png: Option<PathBuf>,
-    export_result: Arc<std::sync::Mutex<Option<(String, bool)>>>,
+    export_result: Arc<std::sync::Mutex<Option<Status>>>,
 }
 
 impl Default for TierlabApp {
@@ -165,10 +130,7 @@ impl TierlabApp {
     /// A window showing the shipped starter layout.
     pub fn new(config: AppConfig) -> TierlabApp {
         let mut app = TierlabApp {
-            layout: Layout::default(),
-            saved: Layout::default(),
-            source: Source::Untitled,
-            history: History::default(),
+            doc: Document::default(),
             selection: Selection::default(),
             canvas: CanvasState::default(),
             inspector: InspectorState::default(),
@@ -201,7 +163,7 @@ impl TierlabApp {
 
     /// The layout being edited.
     pub fn layout(&self) -> &Layout {
-        &self.layout
+        &self.doc.layout
     }
 
     /// The running core, once Play or Step has built it.
@@ -243,51 +205,52 @@ impl TierlabApp {
 
     /// Whether there are unsaved changes.
     pub fn is_dirty(&self) -> bool {
-        self.layout != self.saved
+        self.doc.is_dirty()
     }
 
     /// The file the layout was loaded from or saved to, if any.
     pub fn file(&self) -> Option<&Path> {
-        match &self.source {
-            Source::File(p) => Some(p),
-            _ => None,
-        }
+        self.doc.file()
     }
 
     /// The name shown in the title: the file name, or what the layout is.
     pub fn document_name(&self) -> String {
-        match &self.source {
-            Source::Untitled => "Untitled".to_string(),
-            Source::Shipped(name) => format!("{name} (shipped)"),
-            Source::File(p) => p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| p.display().to_string()),
-        }
+        self.doc.name()
     }
 
     /// The window title: file name, an unsaved mark, and the app's name.
     pub fn title(&self) -> String {
-        let mark = if self.is_dirty() { "*" } else { "" };
-        format!("{mark}{} - Tierlab", self.document_name())
+        self.doc.title()
     }
 
     /// Draw the whole window. eframe calls it once per frame; tests call it through kittest.
     pub fn ui(&mut self, ui: &mut Ui) {
         self.frames += 1;
         let ctx = ui.ctx().clone();
-        self.problems = layout::check(&self.layout);
+        self.problems = layout::check(&self.doc.layout);
         self.shortcuts(&ctx);
         self.close_request(&ctx);
         let wall_dt_s = f64::from(ctx.input(|i| i.unstable_dt));
         self.run.advance(wall_dt_s);
-        self.run.refresh_view(&self.layout);
+        self.run.refresh_view(&self.doc.layout);
         if self.run.playing {
             ctx.request_repaint();
         }
+        self.panels_ui(ui);
+        self.dialog_ui(&ctx);
+        if ctx.input(|i| i.pointer.any_released()) {
+            // A drag or click on a number ends here: the next change is a new undo step.
+            self.doc.history.seal();
+        }
+        self.title_and_hooks(&ctx);
+    }
 
+    /// The menu bar, status line, run panel, palette and inspector around the canvas.
+    fn panels_ui(&mut self, ui: &mut Ui) {
         egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
-        egui::Panel::bottom("status line").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::bottom("status line").show(ui, |ui| {
+            status::status_ui(ui, &self.problems, self.status.as_ref())
+        });
         if self.show_run_panel {
             egui::Panel::bottom("run panel")
                 .resizable(true)
@@ -308,789 +271,75 @@ impl TierlabApp {
                 .default_size(320.0)
                 .size_range(240.0..=520.0)
                 .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        let edits = inspector::inspector_ui(
-                            ui,
-                            &mut self.inspector,
-                            &self.layout,
-                            self.selection.single(),
-                            self.selection.wire,
-                            &self.problems,
-                        );
-                        self.apply_edits(edits);
-                    });
+                    egui::ScrollArea::vertical().show(ui, |ui| self.inspector_panel_ui(ui));
                 });
         }
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            let options = CanvasOptions {
-                snap: self.settings.snap,
-                grid: self.settings.grid,
-            };
-            let overlay = canvas::RunOverlay {
-                view: self.run.sim.is_some().then_some(&self.run.view),
-            };
-            let edits = canvas::canvas_ui(
-                ui,
-                &mut self.canvas,
-                &mut self.selection,
-                &self.layout,
-                &self.problems,
-                options,
-                overlay,
-            );
-            self.apply_edits(edits);
-        });
-        self.dialog_ui(&ctx);
-        if ctx.input(|i| i.pointer.any_released()) {
-            // A drag or click on a number ends here: the next change is a new undo step.
-            self.history.seal();
-        }
-        self.title_and_hooks(&ctx);
+        egui::CentralPanel::no_frame().show(ui, |ui| self.canvas_panel_ui(ui));
     }
 
-    // ---- edits -------------------------------------------------------------------------
-
-    fn apply_edits(&mut self, edits: Vec<Edit>) {
-        for e in edits {
-            self.apply_edit(e);
-        }
-    }
-
-    /// The one place the layout changes (apart from loading): apply, forward to the running
-    /// core, record the inverse for undo, report. Run-only commands (faults) go to the run.
-    fn apply_edit(&mut self, e: Edit) {
-        if let Some(c) = e.run_only() {
-            let what = format!("{c:?}");
-            self.status = Some(match self.run.command(&self.layout, c.clone()) {
-                Ok(()) => (format!("Run: {what}"), false),
-                Err(why) => (format!("Refused: {why}"), true),
-            });
-            return;
-        }
-        match edit::apply(&mut self.layout, &e) {
-            Ok(inverse) => {
-                let refusals = self.run.forward(&e);
-                if let Edit::Command(Command::AddNode(n)) = &e {
-                    self.selection.only(n.id);
-                }
-                if inverse != e {
-                    self.history.record(e, inverse);
-                }
-                self.selection.retain_existing(&self.layout);
-                self.status = refusals
-                    .first()
-                    .map(|why| (format!("The run refused it: {why}"), true));
-            }
-            Err(why) => {
-                let message = match &e {
-                    Edit::Command(Command::AddWire(_)) => format!("Wire refused: {why}"),
-                    _ => format!("Refused: {why}"),
-                };
-                if let Some(node) = e.node() {
-                    self.inspector.refusal = Some((node, why));
-                }
-                self.status = Some((message, true));
-            }
-        }
-    }
-
-    fn undo(&mut self) {
-        self.step_history(true);
-    }
-
-    fn redo(&mut self) {
-        self.step_history(false);
-    }
-
-    /// Undo or redo one step: its inverse is applied and forwarded like any edit.
-    fn step_history(&mut self, undo: bool) {
-        let (layout, run) = (&mut self.layout, &mut self.run);
-        let mut refusals = Vec::new();
-        let apply = |e: &Edit| {
-            let inverse = edit::apply(layout, e)?;
-            refusals = run.forward(e);
-            Ok(inverse)
-        };
-        let done = if undo {
-            self.history.undo(apply)
-        } else {
-            self.history.redo(apply)
-        };
-        let Some(done) = done else {
-            return;
-        };
-        self.selection.retain_existing(&self.layout);
-        self.status = Some(match (done, refusals.into_iter().next()) {
-            (Err(why), _) | (Ok(()), Some(why)) => (format!("Refused: {why}"), true),
-            (Ok(()), None) if undo => ("Undone".into(), false),
-            (Ok(()), None) => ("Redone".into(), false),
-        });
-    }
-
-    fn delete_selection(&mut self) {
-        let mut edits: Vec<Edit> = self
-            .selection
-            .nodes
-            .iter()
-            .map(|id| Edit::Command(Command::RemoveNode(*id)))
-            .collect();
-        if let Some((from, to)) = self.selection.wire
-            && !self.selection.nodes.contains(&from)
-            && !self.selection.nodes.contains(&to)
-        {
-            edits.push(Edit::Command(Command::RemoveWire { from, to }));
-        }
-        if !edits.is_empty() {
-            self.apply_edit(Edit::Batch(edits));
-            self.selection.clear();
-        }
-    }
-
-    fn select_all(&mut self) {
-        self.selection.clear();
-        self.selection
-            .nodes
-            .extend(self.layout.nodes.iter().map(|n| n.id));
-    }
-
-    // ---- files -------------------------------------------------------------------------
-
-    /// Replace the document (after any confirmation).
-    fn set_document(&mut self, layout: Layout, source: Source) {
-        self.layout = layout.clone();
-        self.saved = layout;
-        self.source = source;
-        self.history.clear();
-        self.selection.clear();
-        self.inspector = InspectorState::default();
-        self.canvas.fit_requested = true;
-        self.run.reset();
-        self.run.seed = self.layout.seed;
-    }
-
-    fn open_shipped(&mut self, name: &'static str) {
-        let Some(text) = shipped::find(name) else {
-            return;
-        };
-        match layout::from_ron(text) {
-            Ok(l) => {
-                let name = shipped::names()
-                    .find(|n| *n == name)
-                    .unwrap_or(STARTER_LAYOUT);
-                self.set_document(l, Source::Shipped(name));
-            }
-            Err(e) => self.dialog = Some(Dialog::LoadError(format!("{name}:{e}"))),
-        }
-    }
-
-    /// Load `path`; on failure show why and keep the current layout.
-    fn open_path(&mut self, path: &Path) -> bool {
-        match files::load(path) {
-            Ok(l) => {
-                self.set_document(l, Source::File(path.to_path_buf()));
-                self.remember(path);
-                self.status = Some((format!("Opened {}", path.display()), false));
-                true
-            }
-            Err(e) => {
-                self.dialog = Some(Dialog::LoadError(e));
-                false
-            }
-        }
-    }
-
-    fn save_to(&mut self, path: &Path) {
-        match files::save(path, &self.layout) {
-            Ok(()) => {
-                self.saved = self.layout.clone();
-                self.source = Source::File(path.to_path_buf());
-                self.remember(path);
-                self.status = Some((format!("Saved {}", path.display()), false));
-            }
-            Err(e) => self.status = Some((e, true)),
-        }
-    }
-
-    fn remember(&mut self, path: &Path) {
-        let p = path.to_path_buf();
-        self.settings.recent.retain(|r| *r != p);
-        self.settings.recent.insert(0, p.clone());
-        self.settings.recent.truncate(RECENT_MAX);
-        self.settings.last_file = Some(p);
-    }
-
-    fn save(&mut self) {
-        match self.source.clone() {
-            Source::File(p) => self.save_to(&p),
-            _ => self.save_as(),
-        }
-    }
-
-    fn suggested_file_name(&self) -> String {
-        match &self.source {
-            Source::File(p) => p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            // Never suggest overwriting the shipped file itself (saves/ in a checkout).
-            Source::Shipped(n) => format!("my-{n}"),
-            Source::Untitled => "untitled.ron".to_string(),
-        }
-    }
-
-    fn start_dir(&self) -> PathBuf {
-        match &self.source {
-            Source::File(p) => p
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| self.config.save_dir.clone()),
-            _ => self.config.save_dir.clone(),
-        }
-    }
-
-    fn save_as(&mut self) {
-        let dir = self.start_dir();
-        let name = self.suggested_file_name();
-        if self.config.native_dialogs {
-            let _ = std::fs::create_dir_all(&dir);
-            if let Some(p) = rfd::FileDialog::new()
-                .add_filter("Tierlab layout", &["ron"])
-                .set_directory(&dir)
-                .set_file_name(&name)
-                .save_file()
-            {
-                self.save_to(&files::with_ron_extension(p));
-            }
-            return;
-        }
-        self.dialog = Some(Dialog::Browser(Browser::new(BrowseFor::Save, dir, &name)));
-    }
-
-    fn show_open(&mut self) {
-        let dir = self.start_dir();
-        if self.config.native_dialogs {
-            if let Some(p) = rfd::FileDialog::new()
-                .add_filter("Tierlab layout", &["ron"])
-                .set_directory(&dir)
-                .pick_file()
-            {
-                self.open_path(&p);
-            }
-            return;
-        }
-        self.dialog = Some(Dialog::Browser(Browser::new(BrowseFor::Open, dir, "")));
-    }
-
-    /// Do `p` now, or first ask when it would discard unsaved changes.
-    fn request(&mut self, p: Pending) {
-        if self.is_dirty() {
-            self.dialog = Some(Dialog::Confirm(p));
-        } else {
-            self.perform(p);
-        }
-    }
-
-    fn perform(&mut self, p: Pending) {
-        match p {
-            Pending::New => {
-                let l = Layout {
-                    name: "Untitled".into(),
-                    ..Layout::default()
-                };
-                self.set_document(l, Source::Untitled);
-            }
-            Pending::Open => self.show_open(),
-            Pending::OpenPath(path) => {
-                self.open_path(&path);
-            }
-            Pending::OpenShipped(name) => self.open_shipped(name),
-            Pending::Quit => self.allow_close = true,
-        }
-    }
-
-    // ---- input -------------------------------------------------------------------------
-
-    fn shortcuts(&mut self, ctx: &egui::Context) {
-        if self.dialog.is_some() {
-            return;
-        }
-        let shift_cmd = Modifiers::COMMAND | Modifiers::SHIFT;
-        let take = |m: Modifiers, k: Key| {
-            ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)))
-        };
-        // Shifted shortcuts first: Ctrl+S also matches Ctrl+Shift+S.
-        if take(shift_cmd, Key::S) {
-            self.save_as();
-        } else if take(Modifiers::COMMAND, Key::S) {
-            self.save();
-        } else if take(Modifiers::COMMAND, Key::O) {
-            self.request(Pending::Open);
-        } else if take(Modifiers::COMMAND, Key::N) {
-            self.request(Pending::New);
-        }
-        if ctx.egui_wants_keyboard_input() {
-            return;
-        }
-        let take = |m: Modifiers, k: Key| {
-            ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)))
-        };
-        if take(shift_cmd, Key::Z) || take(Modifiers::COMMAND, Key::Y) {
-            self.redo();
-        } else if take(Modifiers::COMMAND, Key::Z) {
-            self.undo();
-        } else if take(Modifiers::COMMAND, Key::A) {
-            self.select_all();
-        } else if take(Modifiers::NONE, Key::Delete) || take(Modifiers::NONE, Key::Backspace) {
-            self.delete_selection();
-        } else if take(Modifiers::NONE, Key::Space) {
-            let action = if self.run.playing {
-                RunAction::Pause
-            } else {
-                RunAction::Play
-            };
-            self.run_action(action);
-        }
-    }
-
-    /// The window's close button: ask first when there are unsaved changes.
-    fn close_request(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested()) && !self.allow_close && self.is_dirty() {
-            ctx.send_viewport_cmd(ViewportCommand::CancelClose);
-            self.dialog = Some(Dialog::Confirm(Pending::Quit));
-        }
-    }
-
-    // ---- panels ------------------------------------------------------------------------
-
-    fn menu_ui(&mut self, ui: &mut Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                if ui
-                    .add(egui::Button::new("New").shortcut_text("Ctrl+N"))
-                    .clicked()
-                {
-                    self.request(Pending::New);
-                }
-                if ui
-                    .add(egui::Button::new("Open…").shortcut_text("Ctrl+O"))
-                    .clicked()
-                {
-                    self.request(Pending::Open);
-                }
-                ui.menu_button("Open recent", |ui| {
-                    if self.settings.recent.is_empty() {
-                        ui.weak("No recent files");
-                    }
-                    for p in self.settings.recent.clone() {
-                        if ui.button(p.display().to_string()).clicked() {
-                            self.request(Pending::OpenPath(p));
-                        }
-                    }
-                });
-                ui.menu_button("Open shipped layout", |ui| {
-                    for name in shipped::names() {
-                        if ui.button(name).clicked() {
-                            self.request(Pending::OpenShipped(name));
-                        }
-                    }
-                });
-                ui.separator();
-                if ui
-                    .add(egui::Button::new("Save").shortcut_text("Ctrl+S"))
-                    .clicked()
-                {
-                    self.save();
-                }
-                if ui
-                    .add(egui::Button::new("Save as…").shortcut_text("Ctrl+Shift+S"))
-                    .clicked()
-                {
-                    self.save_as();
-                }
-                ui.separator();
-                if ui.button("Quit").clicked() {
-                    self.request(Pending::Quit);
-                }
-            });
-            ui.menu_button("Edit", |ui| {
-                let undo = egui::Button::new("Undo").shortcut_text("Ctrl+Z");
-                if ui.add_enabled(self.history.can_undo(), undo).clicked() {
-                    self.undo();
-                }
-                let redo = egui::Button::new("Redo").shortcut_text("Ctrl+Shift+Z");
-                if ui.add_enabled(self.history.can_redo(), redo).clicked() {
-                    self.redo();
-                }
-                ui.separator();
-                if ui
-                    .add(egui::Button::new("Delete").shortcut_text("Del"))
-                    .clicked()
-                {
-                    self.delete_selection();
-                }
-                if ui
-                    .add(egui::Button::new("Select all").shortcut_text("Ctrl+A"))
-                    .clicked()
-                {
-                    self.select_all();
-                }
-            });
-            ui.menu_button("View", |ui| {
-                if ui.button("Zoom to fit").clicked() {
-                    self.canvas.fit_requested = true;
-                }
-                ui.checkbox(&mut self.settings.snap, "Snap to grid");
-                ui.checkbox(&mut self.settings.grid, "Show grid");
-                ui.checkbox(&mut self.settings.show_palette, "Palette");
-                ui.checkbox(&mut self.settings.show_inspector, "Inspector");
-                ui.checkbox(&mut self.show_run_panel, "Run panel");
-            });
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.label(self.title());
-            });
-        });
-    }
-
-    fn palette_ui(&mut self, ui: &mut Ui) {
-        ui.add_space(6.0);
-        ui.heading("Add node");
-        ui.weak("Drag onto the canvas");
-        ui.add_space(6.0);
-        for tag in KindTag::ALL {
-            let (rect, resp) =
-                ui.allocate_exact_size(vec2(ui.available_width(), 38.0), Sense::click_and_drag());
-            let label = palette_label(tag);
-            resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
-            let painter = ui.painter();
-            let fill = if resp.hovered() || resp.dragged() {
-                theme::fill(tag).gamma_multiply(0.8)
-            } else {
-                theme::fill(tag)
-            };
-            painter.rect(
-                rect,
-                theme::rounding(tag, 0.5),
-                fill,
-                egui::Stroke::new(1.0, theme::outline(tag)),
-                egui::StrokeKind::Inside,
-            );
-            theme::icon(
-                painter,
-                tag,
-                egui::Rect::from_center_size(
-                    rect.left_center() + vec2(18.0, 0.0),
-                    vec2(16.0, 16.0),
-                ),
-            );
-            painter.text(
-                rect.left_center() + vec2(34.0, 0.0),
-                egui::Align2::LEFT_CENTER,
-                &label,
-                egui::FontId::proportional(14.0),
-                theme::TEXT,
-            );
-            if resp.drag_started() {
-                self.canvas.palette_drag = Some(tag);
-            }
-            if resp.clicked() {
-                // A click adds the node in the middle of the view.
-                let view = self.canvas.rect_screen;
-                let centre = self
-                    .canvas
-                    .transform
-                    .canvas_from_screen(view.min, view.center())
-                    - geometry::NODE_SIZE_CANVAS / 2.0;
-                let at = geometry::snap(centre, geometry::GRID_CANVAS);
-                let e = canvas::new_node_edit(&self.layout, tag, geometry::to_pos(at));
-                self.apply_edit(e);
-            }
-            resp.on_hover_text("Drag onto the canvas, or click to add one in the middle");
-            ui.add_space(4.0);
-        }
-    }
-
-    fn run_panel_ui(&mut self, ui: &mut Ui) {
-        ui.add_space(4.0);
-        let actions = plots::controls_ui(ui, &mut self.run);
-        plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
-        ui.separator();
-        plots::plots_ui(
+    fn inspector_panel_ui(&mut self, ui: &mut Ui) {
+        let edits = inspector::inspector_ui(
             ui,
-            &mut self.plots,
-            self.run.sim.as_ref(),
-            self.run.window_s,
-            &self.selection.nodes,
+            &mut self.inspector,
+            &self.doc.layout,
+            self.selection.single(),
+            self.selection.wire,
+            &self.problems,
         );
-        for a in actions {
-            self.run_action(a);
-        }
+        self.apply_edits(edits);
     }
 
-    fn run_action(&mut self, action: RunAction) {
-        match action {
-            RunAction::Play => {
-                if self.run.ensure(&self.layout) {
-                    self.run.playing = true;
-                }
-            }
-            RunAction::Pause => self.run.playing = false,
-            RunAction::Step => self.run.step(&self.layout),
-            RunAction::Reset => {
-                self.run.reset();
-                self.run.ensure(&self.layout);
-            }
-            RunAction::SaveScript => {
-                let entries = self.run.take_unsaved_log();
-                if entries.is_empty() {
-                    self.status = Some(("The run has no new commands to save".into(), false));
-                } else {
-                    let n = entries.len();
-                    self.apply_edit(Edit::AppendScript(entries));
-                    self.status = Some((
-                        format!("Appended {} to the layout's script", plural(n, "command")),
-                        false,
-                    ));
-                }
-            }
-            RunAction::ExportCsv => {
-                let Some(sim) = self.run.sim.as_ref() else {
-                    self.status = Some(("Nothing to export: the layout has not run".into(), true));
-                    return;
-                };
-                let path = self.export_path(sim, "csv");
-                let text = plots::csv(sim, self.run.window_s);
-                self.status = Some(match files::write_atomic(&path, text.as_bytes()) {
-                    Ok(()) => (format!("Exported {}", path.display()), false),
-                    Err(e) => (e, true),
-                });
-            }
-            RunAction::ExportPng => {
-                let path = match self.run.sim.as_ref() {
-                    Some(sim) => self.export_path(sim, "png"),
-                    None => self.config.save_dir.join("tierlab.png"),
-                };
-                self.export_png = Some(path);
-            }
-        }
-    }
-
-    /// `<save dir>/<layout>-<simulated seconds>s.<ext>`.
-    fn export_path(&self, sim: &Sim, ext: &str) -> PathBuf {
-        let stem: String = self
-            .layout
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let stem = if stem.is_empty() { "run".into() } else { stem };
-        self.config
-            .save_dir
-            .join(format!("{stem}-{:.0}s.{ext}", sim.now_ns() as f64 / 1e9))
-    }
-
-    fn status_ui(&mut self, ui: &mut Ui) {
-        ui.horizontal(|ui| {
-            let errors = self
-                .problems
-                .iter()
-                .filter(|p| p.severity == Severity::Error)
-                .count();
-            let warnings = self.problems.len() - errors;
-            let summary = match (errors, warnings) {
-                (0, 0) => "No problems".to_string(),
-                (e, w) => format!("{}, {}", plural(e, "error"), plural(w, "warning")),
-            };
-            let colour = if errors > 0 {
-                theme::ERROR
-            } else if warnings > 0 {
-                theme::WARNING
-            } else {
-                ui.visuals().weak_text_color()
-            };
-            let resp = ui.colored_label(colour, summary);
-            if !self.problems.is_empty() {
-                resp.on_hover_ui(|ui| {
-                    for p in &self.problems {
-                        ui.label(p.to_string());
-                    }
-                });
-            }
-            ui.separator();
-            if let Some((message, is_error)) = &self.status {
-                if *is_error {
-                    ui.colored_label(theme::ERROR, message);
-                } else {
-                    ui.label(message);
-                }
-            } else if let Some(p) = self.problems.iter().find(|p| p.node.is_none()) {
-                ui.weak(p.to_string());
-            }
-        });
-    }
-
-    fn dialog_ui(&mut self, ctx: &egui::Context) {
-        let Some(dialog) = self.dialog.take() else {
-            return;
+    fn canvas_panel_ui(&mut self, ui: &mut Ui) {
+        let options = CanvasOptions {
+            snap: self.settings.snap,
+            grid: self.settings.grid,
         };
-        match dialog {
-            Dialog::Browser(mut b) => match b.ui(ctx) {
-                None => self.dialog = Some(Dialog::Browser(b)),
-                Some(Choice::Cancel) => {}
-                Some(Choice::Shipped(name)) => self.open_shipped(name),
-                Some(Choice::Path(p)) => match b.purpose {
-                    BrowseFor::Save => self.save_to(&p),
-                    BrowseFor::Open => {
-                        self.open_path(&p);
-                    }
-                },
-            },
-            Dialog::Confirm(p) => {
-                let mut answer = None;
-                egui::Modal::new(egui::Id::unique("confirm discard")).show(ctx, |ui| {
-                    ui.set_width(380.0);
-                    ui.heading("Discard unsaved changes?");
-                    ui.label(format!(
-                        "{} has changes that are not saved.",
-                        self.document_name()
-                    ));
-                    ui.horizontal(|ui| {
-                        if ui.button("Save first").clicked() {
-                            answer = Some(0);
-                        }
-                        if ui.button("Discard changes").clicked() {
-                            answer = Some(1);
-                        }
-                        if ui.button("Cancel").clicked() {
-                            answer = Some(2);
-                        }
-                    });
-                });
-                match answer {
-                    Some(0) => {
-                        self.save();
-                        if !self.is_dirty() {
-                            self.perform(p);
-                        }
-                    }
-                    Some(1) => self.perform(p),
-                    Some(_) => {}
-                    None => self.dialog = Some(Dialog::Confirm(p)),
-                }
-            }
-            Dialog::LoadError(message) => {
-                let mut close = false;
-                egui::Modal::new(egui::Id::unique("load error")).show(ctx, |ui| {
-                    ui.set_max_width(560.0);
-                    ui.heading("Could not open the layout");
-                    ui.colored_label(theme::ERROR, format!("Error: {message}"));
-                    ui.label("The current layout was kept.");
-                    if ui.button("OK").clicked() {
-                        close = true;
-                    }
-                });
-                if !close {
-                    self.dialog = Some(Dialog::LoadError(message));
-                }
-            }
-        }
+        let overlay = canvas::RunOverlay {
+            view: self.run.sim.is_some().then_some(&self.run.view),
+        };
+        let edits = canvas::canvas_ui(
+            ui,
+            &mut self.canvas,
+            &mut self.selection,
+            &self.doc.layout,
+            &self.problems,
+            options,
+            overlay,
+        );
+        self.apply_edits(edits);
     }
 
-    fn title_and_hooks(&mut self, ctx: &egui::Context) {
-        let title = self.title();
-        if title != self.title_sent {
-            ctx.send_viewport_cmd(ViewportCommand::Title(title.clone()));
-            self.title_sent = title;
-        }
-        if self.allow_close {
-            ctx.send_viewport_cmd(ViewportCommand::Close);
-        }
-        if let Some(path) = self.export_png.take() {
-            let result = self.export_result.clone();
-            ctx.request_screenshot(move |img| {
-                let message = match save_png(&path, &img) {
-                    Ok(()) => (format!("Exported {}", path.display()), false),
-                    Err(e) => (e, true),
-                };
-                if let Ok(mut r) = result.lock() {
-                    *r = Some(message);
-                }
-            });
-            ctx.request_repaint();
-        }
-        if let Ok(mut r) = self.export_result.try_lock()
-            && let Some(m) = r.take()
+    /// Apply what the environment asked for at launch: a shipped layout, speed, play, selection.
+    fn start_as(&mut self, env: &Config) {
+        self.hooks = Hooks::new(env);
+        if let Some(name) = &env.layout
+            && let Some(shipped_name) = shipped::names().find(|n| *n == name.as_str())
         {
-            self.status = Some(m);
+            self.open_shipped(shipped_name);
         }
-        if let Some(path) = self.hooks.screenshot_to.clone() {
-            ctx.request_repaint();
-            let ran_enough = self.run.now_s() >= self.hooks.screenshot_after_s;
-            if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
-                self.hooks.screenshot_requested = true;
-                let done = self.hooks.screenshot_done.clone();
-                ctx.request_screenshot(move |img| {
-                    let [w, h] = img.size;
-                    let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
-                    match image::save_buffer(
-                        &path,
-                        &rgba,
-                        w as u32,
-                        h as u32,
-                        image::ColorType::Rgba8,
-                    ) {
-                        Ok(()) => eprintln!("screenshot saved to {}", path.display()),
-                        Err(e) => eprintln!("cannot save screenshot {}: {e}", path.display()),
-                    }
-                    done.store(true, Ordering::SeqCst);
-                });
-            }
-            if self.hooks.screenshot_done.load(Ordering::SeqCst) {
-                self.allow_close = true;
-                ctx.send_viewport_cmd(ViewportCommand::Close);
-            }
+        if let Some(speed) = env.speed {
+            self.set_speed(Some(speed));
         }
-        if let Some(n) = self.hooks.exit_after_frames {
-            ctx.request_repaint();
-            if self.frames >= n {
-                self.allow_close = true;
-                ctx.send_viewport_cmd(ViewportCommand::Close);
-            }
+        if env.play {
+            self.play();
+        }
+        if let Some(name) = &env.select
+            && let Some(n) = self.doc.layout.node_named(name)
+        {
+            self.selection.only(n.id);
         }
     }
-}
 
-/// Encode a screenshot as PNG and write it atomically.
-fn save_png(path: &Path, img: &egui::ColorImage) -> Result<(), String> {
-    use image::ImageEncoder as _;
-    let [w, h] = img.size;
-    let rgba: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
-    let mut bytes = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut bytes)
-        .write_image(&rgba, w as u32, h as u32, image::ExtendedColorType::Rgba8)
-        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
-    files::write_atomic(path, &bytes)
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-fn palette_label(tag: KindTag) -> String {
-    let l = tag.label();
-    let mut c = l.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
+    /// Take the settings remembered from the last session, and reopen its file.
+    fn restore(&mut self, settings: Settings) {
+        let last = settings.last_file.clone();
+        self.settings = settings;
+        if let Some(p) = last
+            && p.is_file()
+            && let Ok(l) = files::load(&p)
+        {
+            self.set_document(l, Source::File(p));
+        }
     }
 }
 
@@ -1104,22 +353,11 @@ impl eframe::App for TierlabApp {
     }
 }
 
-/// Open the window and run until it is closed. `TIERLAB_SCREENSHOT=path.png` saves a
-/// screenshot and closes; `TIERLAB_EXIT_AFTER_FRAMES=N` closes after N frames;
-/// `TIERLAB_SELECT=name` selects that node at start (to show the inspector in screenshots).
-/// `TIERLAB_LAYOUT=name.ron` opens a shipped layout; `TIERLAB_PLAY=1` starts the run at once,
-/// `TIERLAB_SPEED=x` sets its speed, and `TIERLAB_SCREENSHOT_AFTER_S=s` waits for that much
-/// simulated time before the screenshot.
+/// Open the window and run until it is closed. The `TIERLAB_*` environment variables
+/// (`Config`) script it: a screenshot, a frame limit, a layout, play, speed, a selection.
 pub fn run_window() -> Result<(), String> {
-    let hooks = Hooks {
-        screenshot_to: std::env::var_os("TIERLAB_SCREENSHOT").map(PathBuf::from),
-        exit_after_frames: std::env::var("TIERLAB_EXIT_AFTER_FRAMES")
-            .ok()
-            .and_then(|s| s.parse().ok()),
-        screenshot_after_s: env_f64("TIERLAB_SCREENSHOT_AFTER_S").unwrap_or(0.0),
-        ..Hooks::default()
-    };
-    let scripted = hooks.screenshot_to.is_some() || hooks.exit_after_frames.is_some();
+    let env = Config::from_env();
+    let scripted = env.scripted();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Tierlab")
@@ -1134,7 +372,7 @@ pub fn run_window() -> Result<(), String> {
         options,
         Box::new(move |cc| {
             let config = AppConfig {
-                native_dialogs: files::native_dialog_available(),
+                native_dialogs: files::desktop_session() && !env.no_native_dialog,
                 ..AppConfig::default()
             };
             let mut app = TierlabApp::new(config);
@@ -1142,41 +380,11 @@ pub fn run_window() -> Result<(), String> {
                 && let Some(storage) = cc.storage
                 && let Some(settings) = eframe::get_value::<Settings>(storage, eframe::APP_KEY)
             {
-                let last = settings.last_file.clone();
-                app.settings = settings;
-                if let Some(p) = last
-                    && p.is_file()
-                    && let Ok(l) = files::load(&p)
-                {
-                    app.set_document(l, Source::File(p));
-                }
+                app.restore(settings);
             }
-            app.hooks = hooks;
-            if let Ok(name) = std::env::var("TIERLAB_LAYOUT")
-                && let Some(shipped_name) = shipped::names().find(|n| *n == name)
-            {
-                app.open_shipped(shipped_name);
-            }
-            if let Some(speed) = env_f64("TIERLAB_SPEED") {
-                app.set_speed(Some(speed));
-            }
-            if std::env::var("TIERLAB_PLAY").is_ok_and(|v| v == "1") {
-                app.play();
-            }
-            if let Ok(name) = std::env::var("TIERLAB_SELECT")
-                && let Some(n) = app.layout.node_named(&name)
-            {
-                app.selection.only(n.id);
-            }
+            app.start_as(&env);
             Ok(Box::new(app))
         }),
     )
     .map_err(|e| e.to_string())
-}
-
-fn env_f64(name: &str) -> Option<f64> {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|x| x.is_finite())
 }

@@ -12,5 +12,6 @@ mod live;
 mod params_table;
 mod queueing;
 mod robustness;
+mod theory;
 mod tidy;
 mod ui;

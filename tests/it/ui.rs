@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use eframe::egui::{Event, Key, Modifiers, PointerButton, Pos2, vec2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use tierlab::app::{AppConfig, TierlabApp};
 use tierlab::layout::{self, NodeId};
 
@@ -405,4 +405,72 @@ fn the_size_ladder_and_cache_policy_are_picked_from_combo_boxes() {
         _ => None,
     };
     assert_eq!(eviction, Some(tierlab::layout::Eviction::Lfu));
+}
+
+/// Open `menu` in the menu bar and click `entry`, with the pointer.
+fn menu(h: &mut Harness<'_, TierlabApp>, menu: &str, entry: &str) {
+    h.get_by_label(menu).click();
+    h.run();
+    h.get_by_label(entry).click();
+    h.run();
+}
+
+#[test]
+fn menu_entries_and_their_shortcuts_do_the_same_thing() {
+    // The same steps in two windows: by keys in one, by menu clicks in the other. A menu
+    // entry's accessible label ends with the shortcut it shows, the one pressed here.
+    let mut keys = window(temp_dir("keys"));
+    let mut clicks = window(temp_dir("clicks"));
+    for h in [&mut keys, &mut clicks] {
+        h.get_by_label("app").click();
+        h.run();
+        for _ in 0..2 {
+            h.get_by_label("+").click();
+            h.run();
+        }
+        assert_eq!(count_of(h, "app"), 5);
+    }
+    let same = |keys: &Harness<'_, TierlabApp>, clicks: &Harness<'_, TierlabApp>| {
+        assert_eq!(keys.state().layout(), clicks.state().layout());
+    };
+
+    key(&mut keys, Modifiers::COMMAND, Key::Z);
+    menu(&mut clicks, "Edit", "Undo Ctrl+Z");
+    assert_eq!(count_of(&keys, "app"), 4);
+    same(&keys, &clicks);
+
+    key(&mut keys, Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    menu(&mut clicks, "Edit", "Redo Ctrl+Shift+Z");
+    assert_eq!(count_of(&keys, "app"), 5);
+    same(&keys, &clicks);
+
+    key(&mut keys, Modifiers::COMMAND, Key::A);
+    key(&mut keys, Modifiers::NONE, Key::Delete);
+    menu(&mut clicks, "Edit", "Select all Ctrl+A");
+    menu(&mut clicks, "Edit", "Delete Del");
+    assert!(keys.state().layout().nodes.is_empty());
+    assert!(keys.state().layout().wires.is_empty());
+    same(&keys, &clicks);
+
+    // Save as opens the same in-window browser either way.
+    key(&mut keys, Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
+    menu(&mut clicks, "File", "Save as… Ctrl+Shift+S");
+    for h in [&keys, &clicks] {
+        assert!(h.query_by_label("Save layout as").is_some());
+    }
+}
+
+#[test]
+fn undo_is_greyed_out_in_the_menu_and_does_nothing_by_key_before_any_edit() {
+    let mut h = window(temp_dir("no-undo"));
+    let before = h.state().layout().clone();
+    key(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(h.state().layout(), &before);
+    h.get_by_label("Edit").click();
+    h.run();
+    assert!(h.get_by_label("Undo Ctrl+Z").accesskit_node().is_disabled());
+    h.get_by_label("Undo Ctrl+Z").click();
+    h.run();
+    assert_eq!(h.state().layout(), &before);
+    assert!(!h.state().is_dirty());
 }

@@ -1,0 +1,245 @@
+//! The one table of app actions (label, keys, how each runs) that menus and shortcuts read.
+
+use eframe::egui::{self, Key, KeyboardShortcut, ModifierNames, Modifiers, Ui};
+
+use super::TierlabApp;
+use super::dialogs::Pending;
+use super::plots::RunAction;
+use crate::shipped;
+
+/// Something the user can do from a menu or the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    New,
+    Open,
+    Save,
+    SaveAs,
+    Quit,
+    Undo,
+    Redo,
+    Delete,
+    SelectAll,
+    ZoomToFit,
+    PlayPause,
+}
+
+/// One row of the table.
+pub struct ActionSpec {
+    pub action: Action,
+    /// The menu entry's text.
+    pub label: &'static str,
+    /// The keys that run it; the menu shows the first.
+    pub keys: &'static [KeyboardShortcut],
+    /// Whether the keys work while a text field has the keyboard (file actions do; editing
+    /// keys such as Delete and Ctrl+Z belong to the field then).
+    pub while_typing: bool,
+    /// Whether it can run now (the menu entry is greyed out otherwise).
+    pub enabled: fn(&TierlabApp) -> bool,
+    /// How it runs.
+    pub run: fn(&mut TierlabApp),
+}
+
+const CTRL: Modifiers = Modifiers::COMMAND;
+const CTRL_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
+
+const fn key(modifiers: Modifiers, k: Key) -> KeyboardShortcut {
+    KeyboardShortcut::new(modifiers, k)
+}
+
+fn always(_: &TierlabApp) -> bool {
+    true
+}
+
+/// Every action. Menus place them (`menu_item`); the keyboard tries them in this order, the
+/// shortcuts with Shift first, since Ctrl+S also matches Ctrl+Shift+S.
+#[rustfmt::skip]
+pub const ACTIONS: &[ActionSpec] = &[
+    ActionSpec { action: Action::New, label: "New", keys: &[key(CTRL, Key::N)], while_typing: true,
+        enabled: always, run: |app| app.request(Pending::New) },
+    ActionSpec { action: Action::Open, label: "Open…", keys: &[key(CTRL, Key::O)], while_typing: true,
+        enabled: always, run: |app| app.request(Pending::Open) },
+    ActionSpec { action: Action::Save, label: "Save", keys: &[key(CTRL, Key::S)], while_typing: true,
+        enabled: always, run: TierlabApp::save },
+    ActionSpec { action: Action::SaveAs, label: "Save as…", keys: &[key(CTRL_SHIFT, Key::S)], while_typing: true,
+        enabled: always, run: TierlabApp::save_as },
+    ActionSpec { action: Action::Quit, label: "Quit", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.request(Pending::Quit) },
+    ActionSpec { action: Action::Undo, label: "Undo", keys: &[key(CTRL, Key::Z)], while_typing: false,
+        enabled: |app| app.doc.history.can_undo(), run: TierlabApp::undo },
+    ActionSpec { action: Action::Redo, label: "Redo", keys: &[key(CTRL_SHIFT, Key::Z), key(CTRL, Key::Y)], while_typing: false,
+        enabled: |app| app.doc.history.can_redo(), run: TierlabApp::redo },
+    ActionSpec { action: Action::Delete, label: "Delete", keys: &[key(Modifiers::NONE, Key::Delete), key(Modifiers::NONE, Key::Backspace)], while_typing: false,
+        enabled: always, run: TierlabApp::delete_selection },
+    ActionSpec { action: Action::SelectAll, label: "Select all", keys: &[key(CTRL, Key::A)], while_typing: false,
+        enabled: always, run: TierlabApp::select_all },
+    ActionSpec { action: Action::ZoomToFit, label: "Zoom to fit", keys: &[], while_typing: false,
+        enabled: always, run: |app| app.canvas.fit_requested = true },
+    ActionSpec { action: Action::PlayPause, label: "Play or pause", keys: &[key(Modifiers::NONE, Key::Space)], while_typing: false,
+        enabled: always, run: TierlabApp::play_pause },
+];
+
+/// The table's row for `action` (every action has one: a unit test checks).
+pub fn spec(action: Action) -> Option<&'static ActionSpec> {
+    ACTIONS.iter().find(|s| s.action == action)
+}
+
+/// How a shortcut reads in a menu: "Ctrl+Shift+Z", "Del".
+pub fn shortcut_text(k: &KeyboardShortcut) -> String {
+    let key = match k.logical_key {
+        Key::Delete => "Del",
+        other => other.symbol_or_name(),
+    };
+    let modifiers = ModifierNames::NAMES.format(&k.modifiers, false);
+    if modifiers.is_empty() {
+        key.to_string()
+    } else {
+        format!("{modifiers}+{key}")
+    }
+}
+
+impl TierlabApp {
+    /// Run the action whose keys were pressed this frame: at most one of those that work
+    /// while typing, then (unless a text field has the keyboard) at most one of the others.
+    pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
+        if self.dialog.is_some() {
+            return;
+        }
+        for while_typing in [true, false] {
+            if !while_typing && ctx.egui_wants_keyboard_input() {
+                return;
+            }
+            if let Some(s) = pressed(ctx, while_typing) {
+                (s.run)(self);
+            }
+        }
+    }
+
+    /// A menu entry for `action`: its label, its first shortcut, enabled as the table says.
+    pub(super) fn menu_item(&mut self, ui: &mut Ui, action: Action) {
+        let Some(s) = spec(action) else {
+            return;
+        };
+        let mut button = egui::Button::new(s.label);
+        if let Some(k) = s.keys.first() {
+            button = button.shortcut_text(shortcut_text(k));
+        }
+        if ui.add_enabled((s.enabled)(self), button).clicked() {
+            (s.run)(self);
+        }
+    }
+
+    /// The menu bar: File, Edit and View.
+    pub(super) fn menu_ui(&mut self, ui: &mut Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| self.file_menu_ui(ui));
+            ui.menu_button("Edit", |ui| {
+                self.menu_item(ui, Action::Undo);
+                self.menu_item(ui, Action::Redo);
+                ui.separator();
+                self.menu_item(ui, Action::Delete);
+                self.menu_item(ui, Action::SelectAll);
+            });
+            ui.menu_button("View", |ui| {
+                self.menu_item(ui, Action::ZoomToFit);
+                ui.checkbox(&mut self.settings.snap, "Snap to grid");
+                ui.checkbox(&mut self.settings.grid, "Show grid");
+                ui.checkbox(&mut self.settings.show_palette, "Palette");
+                ui.checkbox(&mut self.settings.show_inspector, "Inspector");
+                ui.checkbox(&mut self.show_run_panel, "Run panel");
+            });
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(self.doc.title());
+            });
+        });
+    }
+
+    fn file_menu_ui(&mut self, ui: &mut Ui) {
+        self.menu_item(ui, Action::New);
+        self.menu_item(ui, Action::Open);
+        ui.menu_button("Open recent", |ui| {
+            if self.settings.recent.is_empty() {
+                ui.weak("No recent files");
+            }
+            for p in self.settings.recent.clone() {
+                if ui.button(p.display().to_string()).clicked() {
+                    self.request(Pending::OpenPath(p));
+                }
+            }
+        });
+        ui.menu_button("Open shipped layout", |ui| {
+            for name in shipped::names() {
+                if ui.button(name).clicked() {
+                    self.request(Pending::OpenShipped(name));
+                }
+            }
+        });
+        ui.separator();
+        self.menu_item(ui, Action::Save);
+        self.menu_item(ui, Action::SaveAs);
+        ui.separator();
+        self.menu_item(ui, Action::Quit);
+    }
+
+    /// Space: pause a playing run, else play.
+    fn play_pause(&mut self) {
+        let action = if self.run.playing {
+            RunAction::Pause
+        } else {
+            RunAction::Play
+        };
+        self.run_action(action);
+    }
+}
+
+/// The action of this group whose keys were pressed, consuming the key press.
+fn pressed(ctx: &egui::Context, while_typing: bool) -> Option<&'static ActionSpec> {
+    let group = || {
+        ACTIONS
+            .iter()
+            .filter(move |s| s.while_typing == while_typing)
+    };
+    [true, false].into_iter().find_map(|shifted| {
+        group().find(|s| {
+            s.keys
+                .iter()
+                .any(|k| k.modifiers.shift == shifted && ctx.input_mut(|i| i.consume_shortcut(k)))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_one_row_and_no_two_share_a_key() {
+        let all = [
+            Action::New,
+            Action::Open,
+            Action::Save,
+            Action::SaveAs,
+            Action::Quit,
+            Action::Undo,
+            Action::Redo,
+            Action::Delete,
+            Action::SelectAll,
+            Action::ZoomToFit,
+            Action::PlayPause,
+        ];
+        for a in all {
+            assert_eq!(ACTIONS.iter().filter(|s| s.action == a).count(), 1, "{a:?}");
+        }
+        assert_eq!(ACTIONS.len(), all.len());
+        let keys: Vec<_> = ACTIONS.iter().flat_map(|s| s.keys.iter()).collect();
+        for (i, a) in keys.iter().enumerate() {
+            assert!(!keys[i + 1..].contains(a), "{a:?} runs two actions");
+        }
+    }
+
+    #[test]
+    fn menus_show_shortcuts_as_the_user_types_them() {
+        assert_eq!(shortcut_text(&key(CTRL_SHIFT, Key::Z)), "Ctrl+Shift+Z");
+        assert_eq!(shortcut_text(&key(CTRL, Key::O)), "Ctrl+O");
+        assert_eq!(shortcut_text(&key(Modifiers::NONE, Key::Delete)), "Del");
+    }
+}

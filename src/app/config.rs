@@ -1,0 +1,114 @@
+//! The launch configuration: every `TIERLAB_*` environment variable, read in one place.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// What the environment asks of a window launch (`run_window`). Tests build the window with
+/// [`super::AppConfig`] instead and read no environment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// `TIERLAB_SCREENSHOT=path.png`: save a screenshot of the window, then close.
+    pub screenshot_to: Option<PathBuf>,
+    /// `TIERLAB_SCREENSHOT_AFTER_S=s`: take that screenshot once the run reached `s` simulated
+    /// seconds (0 when unset).
+    pub screenshot_after_s: f64,
+    /// `TIERLAB_EXIT_AFTER_FRAMES=N`: close after N frames.
+    pub exit_after_frames: Option<u64>,
+    /// `TIERLAB_LAYOUT=name.ron`: open this shipped layout at start.
+    pub layout: Option<String>,
+    /// `TIERLAB_SPEED=x`: the run's speed, simulated seconds per wall-clock second.
+    pub speed: Option<f64>,
+    /// `TIERLAB_PLAY=1`: start the run at once.
+    pub play: bool,
+    /// `TIERLAB_SELECT=name`: select the node of that name at start.
+    pub select: Option<String>,
+    /// `TIERLAB_NO_NATIVE_DIALOG` (any value): never try the desktop's file dialog.
+    pub no_native_dialog: bool,
+}
+
+impl Config {
+    /// Read the process environment.
+    pub fn from_env() -> Config {
+        Config::from_vars(|name| std::env::var_os(name))
+    }
+
+    /// Read the variables through `var_os` (the environment, or a table in tests). Values that
+    /// are not Unicode or do not parse count as unset; a screenshot path may be any path.
+    pub fn from_vars(var_os: impl Fn(&str) -> Option<OsString>) -> Config {
+        let var = |name: &str| var_os(name).and_then(|v| v.into_string().ok());
+        let f64_var = |name: &str| {
+            var(name)
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+        };
+        Config {
+            screenshot_to: var_os("TIERLAB_SCREENSHOT").map(PathBuf::from),
+            screenshot_after_s: f64_var("TIERLAB_SCREENSHOT_AFTER_S").unwrap_or(0.0),
+            exit_after_frames: var("TIERLAB_EXIT_AFTER_FRAMES").and_then(|s| s.parse().ok()),
+            layout: var("TIERLAB_LAYOUT"),
+            speed: f64_var("TIERLAB_SPEED"),
+            play: var("TIERLAB_PLAY").is_some_and(|v| v == "1"),
+            select: var("TIERLAB_SELECT"),
+            no_native_dialog: var_os("TIERLAB_NO_NATIVE_DIALOG").is_some(),
+        }
+    }
+
+    /// A scripted run (screenshot or frame limit) starts from the defaults, not from what the
+    /// last session remembered, so its screenshots are reproducible.
+    pub fn scripted(&self) -> bool {
+        self.screenshot_to.is_some() || self.exit_after_frames.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Config {
+        Config::from_vars(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn no_variables_is_an_interactive_launch() {
+        let c = from(&[]);
+        assert_eq!(c, Config::default());
+        assert!(!c.scripted());
+    }
+
+    #[test]
+    fn every_variable_is_read_and_bad_numbers_count_as_unset() {
+        let c = from(&[
+            ("TIERLAB_SCREENSHOT", "shot.png"),
+            ("TIERLAB_SCREENSHOT_AFTER_S", "20"),
+            ("TIERLAB_EXIT_AFTER_FRAMES", "30"),
+            ("TIERLAB_LAYOUT", "mm1.ron"),
+            ("TIERLAB_SPEED", "2.5"),
+            ("TIERLAB_PLAY", "1"),
+            ("TIERLAB_SELECT", "app"),
+            ("TIERLAB_NO_NATIVE_DIALOG", ""),
+        ]);
+        assert_eq!(c.screenshot_to, Some(PathBuf::from("shot.png")));
+        assert_eq!(c.screenshot_after_s, 20.0);
+        assert_eq!(c.exit_after_frames, Some(30));
+        assert_eq!(c.layout.as_deref(), Some("mm1.ron"));
+        assert_eq!(c.speed, Some(2.5));
+        assert!(c.play && c.no_native_dialog && c.scripted());
+        assert_eq!(c.select.as_deref(), Some("app"));
+
+        let bad = from(&[
+            ("TIERLAB_SPEED", "inf"),
+            ("TIERLAB_SCREENSHOT_AFTER_S", "soon"),
+            ("TIERLAB_EXIT_AFTER_FRAMES", "-1"),
+            ("TIERLAB_PLAY", "yes"),
+        ]);
+        assert_eq!(bad.speed, None);
+        assert_eq!(bad.screenshot_after_s, 0.0);
+        assert_eq!(bad.exit_after_frames, None);
+        assert!(!bad.play);
+    }
+}

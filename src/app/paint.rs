@@ -1,0 +1,279 @@
+//! How the canvas looks: grid, wires, node boxes and a running node, painted from values.
+
+use eframe::egui::{
+    self, Align2, Color32, FontId, Pos2, Rect, Shape, Stroke, StrokeKind, Vec2, pos2, vec2,
+};
+
+use super::geometry::{self as geo, Transform};
+use super::live::NodeLive;
+use super::theme;
+use crate::layout::{Node, Problem, Severity};
+
+pub fn draw_grid(painter: &egui::Painter, rect: Rect, t: Transform) {
+    let step = geo::GRID_CANVAS * t.zoom;
+    if step < 6.0 {
+        return;
+    }
+    let start = t.canvas_from_screen(rect.min, rect.min);
+    let first = geo::snap(start, geo::GRID_CANVAS) - Vec2::splat(geo::GRID_CANVAS);
+    let mut x = t.screen_from_canvas(rect.min, first).x;
+    while x < rect.right() {
+        painter.line_segment(
+            [pos2(x, rect.top()), pos2(x, rect.bottom())],
+            Stroke::new(1.0, theme::GRID),
+        );
+        x += step;
+    }
+    let mut y = t.screen_from_canvas(rect.min, first).y;
+    while y < rect.bottom() {
+        painter.line_segment(
+            [pos2(rect.left(), y), pos2(rect.right(), y)],
+            Stroke::new(1.0, theme::GRID),
+        );
+        y += step;
+    }
+}
+
+pub fn draw_arrow(painter: &egui::Painter, points: &[Pos2], stroke: Stroke, zoom: f32) {
+    painter.add(Shape::line(points.to_vec(), stroke));
+    let n = points.len();
+    if n < 2 {
+        return;
+    }
+    let tip = points[n - 1];
+    let dir = (tip - points[n - 2]).normalized();
+    let size = 9.0 * zoom.max(0.6);
+    let side = dir.rot90() * size * 0.5;
+    let base = tip - dir * size;
+    painter.add(Shape::convex_polygon(
+        vec![tip, base + side, base - side],
+        stroke.color,
+        Stroke::NONE,
+    ));
+}
+
+/// A node's box at `r` (a pool as a stack), its icon, name and kind or members, and a badge
+/// for the worst of its problems.
+pub fn draw_node(
+    painter: &egui::Painter,
+    node: &Node,
+    r: Rect,
+    zoom: f32,
+    selected: bool,
+    problems: &[&Problem],
+) {
+    let tag = node.kind.tag();
+    let count = node.kind.count();
+    let rounding = theme::rounding(tag, zoom);
+    let stroke = Stroke::new(1.2, theme::outline(tag));
+    // A pool: the other members as boxes stacked behind the first.
+    let behind = count.clamp(1, geo::POOL_BOXES_MAX) - 1;
+    for k in (1..=behind).rev() {
+        let b = r.translate(geo::POOL_STEP_CANVAS * zoom * k as f32);
+        painter.rect(b, rounding, theme::fill(tag), stroke, StrokeKind::Inside);
+    }
+    painter.rect(r, rounding, theme::fill(tag), stroke, StrokeKind::Inside);
+    if selected {
+        painter.rect_stroke(
+            r.expand(3.0),
+            rounding + 3.0,
+            Stroke::new(2.0, theme::SELECTED),
+            StrokeKind::Outside,
+        );
+    }
+    let text_size = 14.0 * zoom;
+    let icon_rect = Rect::from_center_size(
+        r.left_top() + vec2(16.0, 17.0) * zoom,
+        Vec2::splat(16.0 * zoom),
+    );
+    theme::icon(painter, tag, icon_rect);
+    let title = if count > 1 {
+        format!("{} ×{count}", node.name)
+    } else {
+        node.name.clone()
+    };
+    painter.text(
+        r.left_top() + vec2(30.0, 17.0) * zoom,
+        Align2::LEFT_CENTER,
+        title,
+        FontId::proportional(text_size),
+        theme::TEXT,
+    );
+    if count > 1 {
+        draw_members(painter, r, zoom, count, stroke);
+    } else {
+        painter.text(
+            r.left_bottom() + vec2(10.0, -13.0) * zoom,
+            Align2::LEFT_CENTER,
+            tag.label(),
+            FontId::proportional(11.0 * zoom),
+            theme::outline(tag),
+        );
+    }
+    if let Some(worst) = problems.iter().map(|p| p.severity).max() {
+        draw_problem_badge(painter, r, zoom, worst);
+    }
+}
+
+/// A pool's members, numbered, as a row of small cells along the bottom of its box.
+fn draw_members(painter: &egui::Painter, r: Rect, zoom: f32, count: u32, stroke: Stroke) {
+    let shown = count.min(8);
+    let cell = vec2(13.0, 13.0) * zoom;
+    for i in 0..shown {
+        let label = if i == 7 && count > 8 {
+            format!("{count}")
+        } else {
+            format!("{}", i + 1)
+        };
+        let c = Rect::from_min_size(
+            r.left_bottom() + vec2(8.0 + i as f32 * 15.0, -20.0) * zoom,
+            cell + if label.len() > 1 {
+                vec2(6.0 * zoom, 0.0)
+            } else {
+                Vec2::ZERO
+            },
+        );
+        painter.rect(c, 2.0, Color32::WHITE, stroke, StrokeKind::Inside);
+        painter.text(
+            c.center(),
+            Align2::CENTER_CENTER,
+            label,
+            FontId::monospace(9.0 * zoom),
+            theme::TEXT,
+        );
+    }
+}
+
+/// Problems from the core's validation, as a badge on the node.
+fn draw_problem_badge(painter: &egui::Painter, r: Rect, zoom: f32, worst: Severity) {
+    let colour = match worst {
+        Severity::Error => theme::ERROR,
+        Severity::Warning => theme::WARNING,
+    };
+    let c = theme::badge_pos(r);
+    painter.circle_filled(c, 8.0 * zoom.max(0.7), colour);
+    painter.text(
+        c,
+        Align2::CENTER_CENTER,
+        "!",
+        FontId::proportional(12.0 * zoom.max(0.7)),
+        Color32::WHITE,
+    );
+}
+
+/// The point `along` (0 to 1) a sampled wire.
+pub fn point_along(points: &[Pos2], along: f32) -> Pos2 {
+    let n = points.len();
+    if n == 0 {
+        return Pos2::ZERO;
+    }
+    let x = along.clamp(0.0, 1.0) * (n - 1) as f32;
+    let i = (x.floor() as usize).min(n.saturating_sub(2));
+    let (a, b) = (points[i], points[(i + 1).min(n - 1)]);
+    a + (b - a) * (x - i as f32)
+}
+
+/// A running node's load, queue, rate and health, over its box.
+pub fn draw_live(painter: &egui::Painter, r: Rect, zoom: f32, l: &NodeLive) {
+    let z = zoom.max(0.5);
+    draw_load(painter, r, z, l);
+    draw_live_numbers(painter, r, z, l);
+    // Queue badge, top left.
+    if l.queue > 0 {
+        let text = format!("q {}", l.queue);
+        let font = FontId::proportional(10.5 * z);
+        let c = r.left_top() + vec2(0.0, -2.0 * z);
+        let galley = painter.layout_no_wrap(text, font, Color32::WHITE);
+        let bg = Rect::from_min_size(c - vec2(4.0, 8.0) * z, galley.size() + vec2(8.0, 2.0) * z);
+        painter.rect_filled(bg, 6.0 * z, theme::WARNING);
+        painter.galley(bg.min + vec2(4.0, 1.0) * z, galley, Color32::WHITE);
+    }
+    draw_health(painter, r, z, l);
+}
+
+/// Utilization filling the box from the bottom, and a bar per member of a pool under it.
+fn draw_load(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
+    // Coloured from idle green to saturated red.
+    let fill_h = r.height() * l.utilization.clamp(0.0, 1.0);
+    if fill_h > 0.5 {
+        let fill = Rect::from_min_max(pos2(r.left(), r.bottom() - fill_h), r.right_bottom());
+        painter.rect_filled(
+            fill.shrink(1.0),
+            2.0,
+            theme::load(l.utilization).gamma_multiply(0.55),
+        );
+    }
+    if l.members.len() > 1 {
+        let n = l.members.len().min(16);
+        let w = (r.width() - 4.0) / n as f32;
+        for (k, m) in l.members.iter().take(n).enumerate() {
+            let cell = Rect::from_min_size(
+                pos2(r.left() + 2.0 + k as f32 * w, r.bottom() + 2.0 * z),
+                vec2(w - 1.0, 5.0 * z),
+            );
+            let colour = if !m.alive {
+                Color32::from_gray(70)
+            } else if m.marked_down {
+                theme::MARKED_DOWN
+            } else {
+                theme::load(m.utilization)
+            };
+            painter.rect_filled(cell, 1.0, colour);
+        }
+    }
+}
+
+/// Numbers under the box: rate and utilization; a balancer's last pick and algorithm.
+fn draw_live_numbers(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
+    let mut lines = vec![format!(
+        "{} rps · {:.0} %",
+        super::run::fmt_count(f64::from(l.served_per_s)),
+        l.utilization * 100.0
+    )];
+    if let Some(alg) = l.algorithm {
+        lines.push(match &l.last_pick {
+            Some(p) => format!("{alg}, last to {p}"),
+            None => alg.to_string(),
+        });
+    }
+    for (k, text) in lines.iter().enumerate() {
+        painter.text(
+            r.left_bottom() + vec2(0.0, (10.0 + 13.0 * k as f32) * z),
+            Align2::LEFT_TOP,
+            text,
+            FontId::proportional(11.0 * z),
+            theme::TEXT,
+        );
+    }
+}
+
+/// Dead: crossed out. Marked down by health checks: an orange dashed frame and a word.
+fn draw_health(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
+    if l.dead() {
+        let stroke = Stroke::new(3.0 * z, theme::DEAD);
+        painter.line_segment([r.left_top(), r.right_bottom()], stroke);
+        painter.line_segment([r.right_top(), r.left_bottom()], stroke);
+    } else if l.marked_down() > 0 {
+        let stroke = Stroke::new(2.0 * z, theme::MARKED_DOWN);
+        let outer = r.expand(4.0 * z);
+        let corners = [
+            outer.left_top(),
+            outer.right_top(),
+            outer.right_bottom(),
+            outer.left_bottom(),
+            outer.left_top(),
+        ];
+        painter.extend(Shape::dashed_line(&corners, stroke, 6.0 * z, 4.0 * z));
+        painter.text(
+            r.right_top() + vec2(0.0, -4.0 * z),
+            Align2::RIGHT_BOTTOM,
+            if l.members.len() > 1 {
+                format!("{} marked down", l.marked_down())
+            } else {
+                "marked down".to_string()
+            },
+            FontId::proportional(11.0 * z),
+            theme::MARKED_DOWN,
+        );
+    }
+}
