@@ -52,6 +52,11 @@ impl HashRing {
         self.members
     }
 
+    /// Bytes the ring's points take.
+    pub fn bytes_reserved(&self) -> u64 {
+        (self.points.capacity() * std::mem::size_of::<Point>()) as u64
+    }
+
     /// Number of points on the ring (members × virtual nodes).
     pub fn points(&self) -> usize {
         self.points.len()

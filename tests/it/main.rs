@@ -7,6 +7,7 @@ mod cli;
 mod data_tier;
 mod determinism;
 mod layouts;
+mod limits;
 mod live;
 mod queueing;
 mod robustness;
