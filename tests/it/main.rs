@@ -8,6 +8,7 @@ mod data_tier;
 mod determinism;
 mod layouts;
 mod limits;
+mod limits_ui;
 mod live;
 mod queueing;
 mod robustness;
