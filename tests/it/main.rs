@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod data_tier;
 mod determinism;
+mod generated;
 mod layouts;
 mod limits;
 mod limits_ui;
