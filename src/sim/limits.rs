@@ -70,6 +70,8 @@ pub enum HaltCause {
     TickTooBusy { events: u64, tick_ns: u64 },
     /// More than `max` calls were in flight at once (queues too long for memory).
     CallsInFlight { max: u64 },
+    /// A structure whose size the file sets could not be reserved (`try_reserve`).
+    Reserve { what: &'static str, bytes: u64 },
     /// The run reached its most ticks.
     RunTicks { max: u64 },
     /// The run reached its most events.
@@ -92,7 +94,14 @@ impl fmt::Display for Halt {
         if let Some(node) = &self.node {
             write!(f, " at \"{node}\"")?;
         }
-        match self.cause {
+        write!(f, "{}", self.cause)
+    }
+}
+
+/// The cause, as the end of a sentence (": more than ...").
+impl fmt::Display for HaltCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
             HaltCause::TimeStopped { events } => write!(
                 f,
                 ": more than {events} events at one instant, so simulated time cannot advance \
@@ -103,6 +112,10 @@ impl fmt::Display for Halt {
                 f,
                 ": more than {events} events in one tick of {} ms (lower tick_ms, or the load)",
                 tick_ns as f64 / 1e6
+            ),
+            HaltCause::Reserve { what, bytes } => write!(
+                f,
+                ": could not reserve {bytes} bytes for {what} (fewer members or virtual nodes)"
             ),
             HaltCause::CallsInFlight { max } => write!(
                 f,

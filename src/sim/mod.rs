@@ -341,6 +341,15 @@ impl Sim {
             sim.start_unit(i);
         }
         sim.build_autoscalers();
+        // A structure the file sizes could not be reserved: the layout cannot run.
+        if let Some(halt) = sim.halt.take() {
+            return Err(vec![Problem {
+                severity: layout::Severity::Error,
+                node: None,
+                place: halt.node.clone().unwrap_or_else(|| "layout".into()),
+                message: halt.cause.to_string().trim_start_matches(": ").to_string(),
+            }]);
+        }
         let script = sim.layout.script.clone();
         for s in script {
             let at_ns = layout::s_to_ns(s.at_s);
@@ -578,6 +587,9 @@ impl Sim {
             return;
         }
         self.apply_due();
+        if self.halt.is_some() {
+            return;
+        }
         let end = self.now_ns + self.tick_ns;
         self.tick_events = 0;
         if !self.run_until(end) {
@@ -1045,8 +1057,21 @@ impl Sim {
                             hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
                         })
                         .collect();
-                    let placement = unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes);
-                    placements.insert(r.to_node, std::sync::Arc::new(placement));
+                    match unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes) {
+                        Ok(placement) => {
+                            placements.insert(r.to_node, std::sync::Arc::new(placement));
+                        }
+                        Err(bytes) => {
+                            let name = self.layout.name_of(r.to_node);
+                            self.stop(
+                                Some(name),
+                                HaltCause::Reserve {
+                                    what: "the cache cluster's hash ring",
+                                    bytes,
+                                },
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -161,13 +161,14 @@ impl KeyPlacement {
     }
 
     /// A placement over members with these stable keys.
-    pub fn new(placement: Placement, member_keys: &[u64], vnodes: u32) -> Self {
-        match placement {
+    /// Err: the bytes a ring needed and could not reserve.
+    pub fn new(placement: Placement, member_keys: &[u64], vnodes: u32) -> Result<Self, u64> {
+        Ok(match placement {
             Placement::ConsistentHash => {
-                KeyPlacement::Ring(HashRing::new(member_keys, vnodes.max(1), 0xcac4e))
+                KeyPlacement::Ring(HashRing::try_new(member_keys, vnodes.max(1), 0xcac4e)?)
             }
             Placement::Modulo => KeyPlacement::Modulo,
-        }
+        })
     }
 }
 
