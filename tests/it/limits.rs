@@ -587,3 +587,27 @@ fn queues_that_grow_under_overload_stop_the_run_at_the_calls_in_flight_limit() {
     let c = s.counts();
     assert_eq!(c.arrived, c.completed + c.failed + c.in_flight);
 }
+
+#[test]
+fn every_shipped_layout_stays_far_inside_the_limits() {
+    // The limits are set so that no lesson comes near them: a hundredth of the events per
+    // tick, and well under the calls per request. Prints the figures (--nocapture).
+    for (name, text) in tierlab::shipped::SHIPPED {
+        let mut s = sim(text);
+        run_to(&mut s, 5.0);
+        let w = s.work();
+        let worst = file_limits::worst_calls(s.layout()).map_or(0.0, |w| w.calls);
+        println!(
+            "{name}: {} events per tick at most, {} calls per request at most (worst case {worst})",
+            w.max_events_per_tick, w.max_calls_per_request
+        );
+        assert!(
+            w.max_events_per_tick < tierlab::sim::limits::EVENTS_PER_TICK_MAX / 100,
+            "{name}: {w:?}"
+        );
+        assert!(
+            worst <= f64::from(file_limits::CALLS_PER_REQUEST_MAX) / 10.0,
+            "{name}"
+        );
+    }
+}
