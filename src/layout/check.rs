@@ -392,6 +392,7 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             "the wires form a loop, so a request could call around it forever".into(),
         );
     }
+
     // Goals.
     for g in &layout.goals {
         if g.at_most.is_none() == g.at_least.is_none() {
