@@ -123,6 +123,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 seed,
                 ..Default::default()
             };
+            report::check_run_length(&layout, &config).map_err(anyhow::Error::msg)?;
             match replications {
                 Some(r) => {
                     if !(1..=1000).contains(&r) {
@@ -131,6 +132,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                     let seeds = report::replication_seeds(seed.unwrap_or(layout.seed), r);
                     let rep =
                         report::replications(&layout, &config, &seeds).map_err(problems_error)?;
+                    // A run that stopped at a limit is no result: say why, exit 2.
+                    if let Some((seed, why)) = rep
+                        .runs
+                        .iter()
+                        .find_map(|r| r.stopped.as_ref().map(|w| (r.seed, w)))
+                    {
+                        anyhow::bail!("seed {seed}: {why}");
+                    }
                     if json {
                         println!("{}", serde_json::to_string_pretty(&rep)?);
                     } else {
@@ -139,6 +148,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
                 None => {
                     let sim = report::run(&layout, &config).map_err(problems_error)?;
+                    if let Some(halt) = sim.halted() {
+                        anyhow::bail!("{halt}");
+                    }
                     let r = report::run_json(&sim, warmup);
                     if json {
                         println!("{}", serde_json::to_string_pretty(&r)?);

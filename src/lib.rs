@@ -7,7 +7,9 @@
 //!   lists every problem at once and holds the one may-call table; `params.rs` is the one
 //!   table of everything a user can set (node parameters, wires, replication links,
 //!   autoscaling, command arguments, enum options; unit, default, range, labels, help) that
-//!   drives `check`, command validation, the docs and the inspector; `size.rs` the priced instance ladder.
+//!   drives `check`, command validation, the docs and the inspector; `size.rs` the priced
+//!   instance ladder; `limits.rs` what a layout may cost, from the file alone (worst-case
+//!   calls per request, estimated peak memory).
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
 //!   `traces()` (`mod.rs`). One instance ("unit", `unit.rs`) per client, entry, balancer,
@@ -19,7 +21,8 @@
 //!   replication, promotion, shard routing, autoscaling); `cache.rs` and `ring.rs` the
 //!   eviction and placement structures; `sizing.rs` the USL capacity of a box; `command.rs`
 //!   applies commands and keeps the log; `queue.rs` the event heap; `series.rs`, `trace.rs`
-//!   and `metrics.rs` what is measured.
+//!   and `metrics.rs` what is measured; `limits.rs` what a tick, a request, a trace and a run
+//!   may cost, and the typed `Halt` a run stops with when it crosses a limit.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
@@ -65,8 +68,15 @@
 //!   many at once; traces are sampled by request id, so turning them on changes no result.
 //! - Conservation after every tick: arrived = completed + failed + in flight
 //!   (a `debug_assert` in `Sim::tick`, and a test).
-//! - Memory is bounded: series are fixed-size rings, traces a bounded deque; queues have
-//!   capacities.
+//! - Memory is bounded: series are fixed-size rings, traces a bounded deque of bounded traces;
+//!   queues have capacities; `check` refuses a layout whose estimated peak memory is over the
+//!   2 GB budget; structures a file sizes are shared (one ring per cache cluster) or reserved
+//!   with `try_reserve`; stale events are compacted out of the heap.
+//! - A run always advances and stays bounded: a closed-loop user waits at least 1 µs between
+//!   requests, so no loop runs at one instant; one tick handles at most a fixed number of
+//!   events, one request causes at most a fixed number of calls, and a run has at most a fixed
+//!   number of ticks and events. Crossing a limit stops the run with a typed `sim::Halt`
+//!   (`tick()` then does nothing), never a hang or an abort (`sim/limits.rs`, README "Limits").
 //! - `layout` knows nothing of `sim`, files or the GUI; `sim` state has no serde derives; the
 //!   only serialisable output types are in `report`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).

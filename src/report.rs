@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::layout::{Goal, GoalMetric, Layout, Problem};
+use crate::layout::{self, Goal, GoalMetric, Layout, Problem};
 use crate::sim::{Metrics, Sim, SimConfig, TraceConfig};
 
 /// How long and how to run a layout headless.
@@ -201,6 +201,10 @@ pub struct RunJson {
     pub goals: Vec<GoalJson>,
     /// Scripted commands the running system refused.
     pub notes: Vec<String>,
+    /// Why the run stopped before its end (a limit of `sim::limits`); absent when it ran to
+    /// the end, so a normal run's report keeps its shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// The value of a goal's metric in `m`.
@@ -350,7 +354,23 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
             .collect(),
         goals: goals(&layout.goals, &m),
         notes: sim.notes().to_vec(),
+        stopped: sim.halted().map(|h| h.to_string()),
     }
+}
+
+/// Refuse a run longer than the core's tick limit before starting it (`sim::limits`).
+pub fn check_run_length(layout: &Layout, config: &RunConfig) -> Result<(), String> {
+    let ticks = layout::s_to_ns(config.warmup_s + config.seconds).div_ceil(layout.tick_ns());
+    let max = crate::sim::limits::RUN_TICKS_MAX;
+    if ticks > max {
+        return Err(format!(
+            "a run of {} s with tick_ms = {} is {ticks} ticks; a run is at most {max} ticks \
+             (raise tick_ms or run shorter)",
+            config.warmup_s + config.seconds,
+            layout.tick_ms
+        ));
+    }
+    Ok(())
 }
 
 /// A figure over replications: mean and 95 % confidence interval (Student t).

@@ -170,7 +170,15 @@ impl RunState {
         let mut done = 0u64;
         let mut out_of_budget = false;
         while done < wanted {
-            if stop_ns.is_some_and(|s| sim.now_ns() >= s) {
+            if stop_ns.is_some_and(|s| sim.now_ns() >= s) || sim.halted().is_some() {
+                break;
+            }
+            // Ticks in which nothing happens pass in one step.
+            let skip_to = stop_ns.map_or(u64::MAX, |s| {
+                s.saturating_sub(sim.now_ns()) / sim.tick_ns().max(1)
+            });
+            done += sim.skip_idle((wanted - done).min(skip_to));
+            if done >= wanted {
                 break;
             }
             sim.tick();
@@ -197,6 +205,16 @@ impl RunState {
         if stopped {
             self.playing = false;
         }
+        self.note_halt();
+    }
+
+    /// A run that stopped at a limit pauses and says why in the run panel (the window keeps
+    /// drawing; Reset starts again).
+    fn note_halt(&mut self) {
+        if let Some(halt) = self.sim.as_ref().and_then(|s| s.halted()) {
+            self.playing = false;
+            self.error = Some(format!("Stopped: {halt}"));
+        }
     }
 
     /// One tick, paused.
@@ -207,6 +225,7 @@ impl RunState {
         {
             sim.tick();
         }
+        self.note_halt();
     }
 
     /// Refresh what the canvas overlays, once per frame.

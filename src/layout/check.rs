@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::limits;
 use super::node::{KeyDist, KindTag, Layer, LoopMode, NodeKind, Sessions};
 use super::params::{self, Field, no_node};
 use super::{Command, Layout, NodeId};
@@ -310,7 +311,8 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
         }
     }
     check_replication(layout, &mut err);
-    if has_cycle(layout) {
+    let looped = has_cycle(layout);
+    if looped {
         err(
             None,
             "wires".into(),
@@ -336,6 +338,52 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             err(None, place.clone(), msg);
         }
         check_command(layout, &s.command, &place, &mut err);
+    }
+
+    // What a run may cost (see `limits.rs`): calls per request, then memory. Only for a
+    // layout that is otherwise valid: out-of-range values would only inflate the estimate.
+    let valid = out.is_empty();
+    if valid
+        && let Some(worst) = limits::worst_calls(layout)
+        && worst.calls > f64::from(limits::CALLS_PER_REQUEST_MAX)
+    {
+        out.push(Problem {
+            severity: Severity::Error,
+            node: None,
+            place: worst.path.join(" -> "),
+            message: format!(
+                "one request may cause up to {} calls along this path (at most {} are \
+                 allowed): balancers and app servers calling several backends, times \
+                 (retries + 1) at every hop, multiply; remove a layer or lower retries",
+                fmt_calls(worst.calls),
+                limits::CALLS_PER_REQUEST_MAX
+            ),
+        });
+    }
+    let memory = if valid {
+        limits::memory_estimate(layout)
+    } else {
+        Vec::new()
+    };
+    let total: u64 = memory.iter().map(|m| m.bytes).fold(0, u64::saturating_add);
+    let largest = memory
+        .iter()
+        .take(3)
+        .map(|m| format!("{} {} {}", m.place, m.what, limits::fmt_bytes(m.bytes)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let memory_node = memory.first().and_then(|m| m.node);
+    if total > limits::MEMORY_BUDGET_BYTES {
+        out.push(Problem {
+            severity: Severity::Error,
+            node: memory_node,
+            place: "memory".into(),
+            message: format!(
+                "a run may need about {} of memory, more than the {} budget (largest: {largest})",
+                limits::fmt_bytes(total),
+                limits::fmt_bytes(limits::MEMORY_BUDGET_BYTES)
+            ),
+        });
     }
 
     // Warnings: it runs, but probably not as meant.
@@ -413,6 +461,17 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             _ => {}
         }
     }
+    if total > limits::MEMORY_BUDGET_BYTES / 2 && total <= limits::MEMORY_BUDGET_BYTES {
+        warn.push((
+            memory_node,
+            "memory".to_string(),
+            format!(
+                "a run may need about {} of memory, over half the {} budget (largest: {largest})",
+                limits::fmt_bytes(total),
+                limits::fmt_bytes(limits::MEMORY_BUDGET_BYTES)
+            ),
+        ));
+    }
     let mut problems = out;
     problems.extend(warn.into_iter().map(|(node, place, message)| Problem {
         severity: Severity::Warning,
@@ -422,6 +481,15 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
     }));
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
     problems
+}
+
+/// A call count for messages: whole up to a billion, then in powers of ten.
+fn fmt_calls(calls: f64) -> String {
+    if calls < 1e9 {
+        format!("{}", calls as u64)
+    } else {
+        format!("{calls:.1e}")
+    }
 }
 
 fn check_command(

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod command;
 pub mod file;
+pub mod limits;
 pub mod node;
 pub mod params;
 pub mod size;

@@ -27,6 +27,9 @@ pub(super) struct ReplicaLink {
     pub applied_through_ns: u64,
 }
 
+/// A replication group's per-key map is first pruned at this size.
+const LATEST_PRUNE_MIN: usize = 4096;
+
 /// A write the replicas may not all have yet.
 #[derive(Clone, Debug)]
 struct WriteRec {
@@ -47,12 +50,22 @@ pub(super) struct ReplGroup {
     /// When the primary died, if it is down and no replica is promoted yet.
     pub down_since: Option<u64>,
     pub promote_epoch: u32,
-    /// Per key: when each replica applies its latest write.
+    /// Per key: when each replica applies its latest write. Keys every replica has applied
+    /// are pruned (they can no longer give a stale read) whenever the map has doubled.
     latest: BTreeMap<u32, Vec<u64>>,
+    /// Size of `latest` at which it is next pruned.
+    prune_at: usize,
     /// Writes not yet applied everywhere, oldest first.
     log: VecDeque<WriteRec>,
     read_next: usize,
     rng: SimRng,
+}
+
+impl ReplGroup {
+    /// Keys whose latest write the group remembers.
+    pub(super) fn keys_held(&self) -> usize {
+        self.latest.len()
+    }
 }
 
 /// A pool's autoscaler.
@@ -114,6 +127,7 @@ impl Sim {
                         down_since: None,
                         promote_epoch: 0,
                         latest: BTreeMap::new(),
+                        prune_at: LATEST_PRUNE_MIN,
                         log: VecDeque::new(),
                         read_next: 0,
                         rng: stream(self.seed, r.primary.0, 0xffff, Stream::Service),
@@ -247,6 +261,10 @@ impl Sim {
             return false;
         }
         g.latest.insert(key, apply_ns.clone());
+        if g.latest.len() >= g.prune_at {
+            g.latest.retain(|_, a| a.iter().any(|&t| t > now));
+            g.prune_at = (g.latest.len() * 2).max(LATEST_PRUNE_MIN);
+        }
         g.log.push_back(WriteRec {
             commit_ns: sync_until,
             apply_ns,
@@ -429,6 +447,9 @@ impl Sim {
             let c = &self.calls[call as usize];
             (c.callee, c.req)
         };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
         let r = &self.reqs[req as usize];
         let (key, read, client) = (r.key, r.read, r.client);
         let keys = match &self.units[client as usize].role {

@@ -136,6 +136,7 @@ impl Sim {
                 outcome: None,
                 hops: Vec::new(),
                 decisions: Vec::new(),
+                dropped: 0,
             })
         } else {
             NO_TRACE
@@ -154,12 +155,16 @@ impl Sim {
             refs: 1,
             trace,
             attempt: 0,
+            calls: 0,
         });
         self.send_top(req);
     }
 
     /// Send (or resend) a request's first call from its client.
     fn send_top(&mut self, req: u32) {
+        if self.at_call_limit(req) {
+            return self.finish_request(req, Some(FailReason::CallLimit));
+        }
         let client = self.reqs[req as usize].client;
         let u = &mut self.units[client as usize];
         let Role::Client(c) = &mut u.role else {
@@ -192,6 +197,7 @@ impl Sim {
         }
         r.live = false;
         let latency_ns = now - r.born_ns;
+        let born_ns = r.born_ns;
         let (client, user, counted, trace, read) = (r.client, r.user, r.counted, r.trace, r.read);
         r.trace = NO_TRACE;
         self.totals.live_all -= 1;
@@ -238,8 +244,11 @@ impl Sim {
         {
             if cu.alive && !cu.removed && user < c.params.users {
                 let think = c.think_ns(&mut cu.rng);
-                self.events
-                    .push(now + think, Ev::Think { unit: client, user });
+                // The user's next request leaves at least MIN_TURNAROUND_NS after this one
+                // did, so a loop with zero think time over a path that answers in zero time
+                // (no backend, a full zero-length queue, a dead node) still moves time on.
+                let at = (now + think).max(born_ns + super::limits::MIN_TURNAROUND_NS);
+                self.events.push(at, Ev::Think { unit: client, user });
             } else {
                 c.deactivate(user);
             }
@@ -279,7 +288,10 @@ impl Sim {
         latency_ns: u64,
         policy: u32,
     ) -> u32 {
-        self.reqs[req as usize].refs += 1;
+        let r = &mut self.reqs[req as usize];
+        r.refs += 1;
+        r.calls += 1;
+        self.work.max_calls_per_request = self.work.max_calls_per_request.max(r.calls);
         let (parent_epoch, resent) = if parent == NONE {
             (0, self.reqs[req as usize].attempt > 0)
         } else {
@@ -317,10 +329,28 @@ impl Sim {
                 i
             }
             None => {
+                // Call slots grow only when every slot is in use: past the limit, the run stops
+                // after this event (the call is still made, so the state stays whole).
+                if self.calls.len() as u64 >= self.limits.calls_in_flight {
+                    let client = self.reqs[req as usize].client;
+                    let node = self.units[client as usize].name.clone();
+                    self.stop(
+                        Some(node),
+                        super::HaltCause::CallsInFlight {
+                            max: self.limits.calls_in_flight,
+                        },
+                    );
+                }
                 self.calls.push(fresh(0));
                 (self.calls.len() - 1) as u32
             }
         }
+    }
+
+    /// The request has caused its most calls: the next one fails with `call_limit`. Checked
+    /// before a node routes, so no balancer counts a call that is never made.
+    pub(super) fn at_call_limit(&self, req: u32) -> bool {
+        self.reqs[req as usize].calls >= self.limits.calls_per_request
     }
 
     pub(super) fn free_call(&mut self, call: u32) {
@@ -355,7 +385,11 @@ impl Sim {
             failed: reply && c.fail.is_some(),
         };
         if let Some(t) = self.traces.get_mut(r.trace) {
-            t.hops.push(hop);
+            if t.hops.len() < super::limits::TRACE_HOPS_MAX {
+                t.hops.push(hop);
+            } else {
+                t.dropped += 1;
+            }
         }
     }
 
@@ -365,6 +399,13 @@ impl Sim {
             return;
         }
         let slot = r.trace;
+        // A full trace counts what it leaves out, without even writing the text.
+        if let Some(t) = self.traces.get_mut(slot)
+            && t.decisions.len() >= super::limits::TRACE_DECISIONS_MAX
+        {
+            t.dropped += 1;
+            return;
+        }
         let text = text(self);
         let at_ns = self.now_ns;
         if let Some(t) = self.traces.get_mut(slot) {
@@ -597,6 +638,9 @@ impl Sim {
             let c = &self.calls[call as usize];
             (c.callee, c.req)
         };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
         let r = &self.reqs[req as usize];
         let (key, user_key, path_index, client) = (r.key, r.user_key, r.path, r.client);
         let Role::Balancer(lb) = &self.units[unit as usize].role else {
@@ -655,6 +699,9 @@ impl Sim {
             let c = &self.calls[call as usize];
             (c.callee, c.req)
         };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
         let client = self.reqs[req as usize].user_key;
         let u = &mut self.units[unit as usize];
         let Role::Entry(e) = &mut u.role else {
@@ -706,6 +753,9 @@ impl Sim {
             let c = &self.calls[call as usize];
             (c.callee, c.req)
         };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
         let u = &mut self.units[unit as usize];
         let Some(route) = u.routes.get_mut(stage) else {
             return self.finish(call, None);
@@ -933,7 +983,7 @@ impl Sim {
     fn caller_failed(&mut self, parent: u32, policy: u32, reason: FailReason) {
         let p = &self.calls[parent as usize];
         let (attempt, caller, req) = (p.attempt, p.callee, p.req);
-        if self.may_retry(policy, attempt) {
+        if reason != FailReason::CallLimit && self.may_retry(policy, attempt) {
             let p = &mut self.calls[parent as usize];
             p.attempt += 1;
             let epoch = p.epoch;
@@ -960,7 +1010,7 @@ impl Sim {
             return;
         }
         let (attempt, client) = (r.attempt, r.client);
-        if self.may_retry(policy, attempt) {
+        if reason != FailReason::CallLimit && self.may_retry(policy, attempt) {
             let r = &mut self.reqs[req as usize];
             r.attempt += 1;
             r.refs += 1;

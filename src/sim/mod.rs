@@ -19,6 +19,7 @@ pub mod entry;
 mod flow;
 pub mod hash;
 pub mod lb;
+pub mod limits;
 pub mod metrics;
 pub mod queue;
 pub mod request;
@@ -39,6 +40,7 @@ use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use command::{CommandSource, LoggedCommand};
 pub use data::{AutoscaleReport, ShardMove};
+pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
@@ -142,6 +144,8 @@ struct Req {
     trace: u32,
     /// Client-level attempts that failed and were retried.
     attempt: u8,
+    /// Calls this request has caused so far (bounded by `Limits::calls_per_request`).
+    calls: u32,
 }
 
 /// Run-wide counters.
@@ -219,14 +223,38 @@ pub struct Sim {
     states: Vec<metrics::StateEvent>,
     /// Per instance: how many balancers' health checks have it marked down.
     marked_by: Vec<u32>,
+    /// Each cache cluster's key placement, built once per route rebuild and shared by every
+    /// caller's route (`unit::Route::placement`).
+    placements: BTreeMap<NodeId, std::sync::Arc<unit::KeyPlacement>>,
+    limits: Limits,
+    /// Why the run stopped, once it has: `tick()` then does nothing.
+    halt: Option<Halt>,
+    work: Work,
+    /// Events handled in the current tick, and the current run of events at one instant.
+    tick_events: u64,
+    instant_ns: u64,
+    instant_events: u64,
+    /// Event-heap size after the last compaction (stale events are dropped when it doubles).
+    compact_at: usize,
 }
 
 /// Most state changes kept for the report (a run that flaps a node forever stays bounded).
 const STATE_LOG_MAX: usize = 10_000;
+/// The event heap is first compacted (stale timeouts and replies dropped) at this size.
+const COMPACT_MIN: usize = 1 << 16;
 
 impl Sim {
     /// Build a simulation of `layout`. Refuses a layout with errors (see `layout::check`).
     pub fn new(layout: &Layout, config: SimConfig) -> Result<Sim, Vec<Problem>> {
+        Sim::new_limited(layout, config, Limits::default())
+    }
+
+    /// Build a simulation that enforces `limits` (tests lower them to reach them quickly).
+    pub fn new_limited(
+        layout: &Layout,
+        config: SimConfig,
+        limits: Limits,
+    ) -> Result<Sim, Vec<Problem>> {
         let errors: Vec<Problem> = layout::check(layout)
             .into_iter()
             .filter(|p| p.severity == layout::Severity::Error)
@@ -294,6 +322,14 @@ impl Sim {
             shard_moves: Vec::new(),
             states: Vec::new(),
             marked_by: Vec::new(),
+            placements: BTreeMap::new(),
+            limits,
+            halt: None,
+            work: Work::default(),
+            tick_events: 0,
+            instant_ns: 0,
+            instant_events: 0,
+            compact_at: COMPACT_MIN,
         };
         let nodes = sim.layout.nodes.clone();
         for node in &nodes {
@@ -305,6 +341,15 @@ impl Sim {
             sim.start_unit(i);
         }
         sim.build_autoscalers();
+        // A structure the file sizes could not be reserved: the layout cannot run.
+        if let Some(halt) = sim.halt.take() {
+            return Err(vec![Problem {
+                severity: layout::Severity::Error,
+                node: None,
+                place: halt.node.clone().unwrap_or_else(|| "layout".into()),
+                message: halt.cause.to_string().trim_start_matches(": ").to_string(),
+            }]);
+        }
         let script = sim.layout.script.clone();
         for s in script {
             let at_ns = layout::s_to_ns(s.at_s);
@@ -526,11 +571,31 @@ impl Sim {
 
     // ----- Advancing -----
 
-    /// Run one tick: apply the commands due now, then every event inside the tick.
+    /// Run one tick: apply the commands due now, then every event inside the tick. Does
+    /// nothing once the run has stopped (see [`Sim::halted`]).
     pub fn tick(&mut self) {
+        if self.halt.is_some() {
+            return;
+        }
+        if self.tick >= self.limits.run_ticks {
+            self.stop(
+                None,
+                HaltCause::RunTicks {
+                    max: self.limits.run_ticks,
+                },
+            );
+            return;
+        }
         self.apply_due();
+        if self.halt.is_some() {
+            return;
+        }
         let end = self.now_ns + self.tick_ns;
-        self.run_until(end);
+        self.tick_events = 0;
+        if !self.run_until(end) {
+            return;
+        }
+        self.work.max_events_per_tick = self.work.max_events_per_tick.max(self.tick_events);
         self.now_ns = end;
         self.tick += 1;
         debug_assert_eq!(
@@ -540,22 +605,112 @@ impl Sim {
         );
     }
 
-    /// Run `n` ticks.
+    /// Run `n` ticks (stretches without events in one step each).
     pub fn run_ticks(&mut self, n: u64) {
-        for _ in 0..n {
-            self.tick();
+        let mut left = n;
+        while left > 0 && self.halt.is_none() {
+            left -= self.skip_idle(left);
+            if left > 0 {
+                self.tick();
+                left -= 1;
+            }
         }
     }
 
-    /// Run until at least `seconds` of simulated time have passed in total.
+    /// Run until at least `seconds` of simulated time have passed in total (or the run stops).
     pub fn run_until_s(&mut self, seconds: f64) {
         let target = layout::s_to_ns(seconds);
-        while self.now_ns < target {
-            self.tick();
+        while self.now_ns < target && self.halt.is_none() {
+            let left = (target - self.now_ns).div_ceil(self.tick_ns);
+            if self.skip_idle(left) == 0 {
+                self.tick();
+            }
         }
     }
 
-    fn run_until(&mut self, end: u64) {
+    /// Skip up to `max` ticks in which nothing happens (no event, series sample, end of warm-up
+    /// or command falls in them) in one step; returns how many were skipped. The result is
+    /// exactly that of ticking through them one by one.
+    pub fn skip_idle(&mut self, max: u64) -> u64 {
+        if self.halt.is_some() {
+            return 0;
+        }
+        let mut next_ns = self.next_sample_ns;
+        if !self.warmup_done {
+            next_ns = next_ns.min(self.warmup_ns);
+        }
+        if let Some(t) = self.events.peek_time() {
+            next_ns = next_ns.min(t);
+        }
+        let mut k = next_ns.saturating_sub(self.now_ns) / self.tick_ns;
+        if let Some(p) = self.pending.first() {
+            k = k.min(p.0.saturating_sub(self.tick));
+        }
+        let k = k
+            .min(max)
+            .min(self.limits.run_ticks.saturating_sub(self.tick));
+        self.tick += k;
+        self.now_ns += k * self.tick_ns;
+        self.work.ticks_skipped += k;
+        k
+    }
+
+    /// Why the run stopped, if it has. A stopped run keeps every figure up to the stop.
+    pub fn halted(&self) -> Option<&Halt> {
+        self.halt.as_ref()
+    }
+
+    /// The limits this run enforces.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Deterministic counts of the work done so far.
+    pub fn work(&self) -> Work {
+        let mut w = self.work;
+        w.replication_keys = self.repl.iter().map(|g| g.keys_held() as u64).sum();
+        w.bytes_reserved = (self.events.capacity() * queue::ENTRY_BYTES
+            + self.calls.capacity() * std::mem::size_of::<Call>()
+            + self.reqs.capacity() * std::mem::size_of::<Req>()
+            + self.free_calls.capacity() * 4
+            + self.free_reqs.capacity() * 4) as u64
+            + self.placement_bytes();
+        w
+    }
+
+    /// Bytes of every distinct key placement the instances' routes hold (a placement shared by
+    /// several routes counts once; a copy per route would count per copy).
+    fn placement_bytes(&self) -> u64 {
+        let mut seen: Vec<&std::sync::Arc<unit::KeyPlacement>> = Vec::new();
+        let mut bytes = 0;
+        for p in self
+            .units
+            .iter()
+            .flat_map(|u| u.routes.iter())
+            .filter_map(|r| r.placement.as_ref())
+        {
+            if !seen.iter().any(|s| std::sync::Arc::ptr_eq(s, p)) {
+                seen.push(p);
+                bytes += p.bytes_reserved();
+            }
+        }
+        bytes
+    }
+
+    /// Stop the run (the first cause wins).
+    pub(super) fn stop(&mut self, node: Option<String>, cause: HaltCause) {
+        if self.halt.is_none() {
+            self.halt = Some(Halt {
+                at_ns: self.now_ns,
+                tick: self.tick,
+                node,
+                cause,
+            });
+        }
+    }
+
+    /// Handle every event before `end`; false when the run stopped on the way.
+    fn run_until(&mut self, end: u64) -> bool {
         loop {
             let boundary = if self.warmup_done {
                 self.next_sample_ns
@@ -565,19 +720,92 @@ impl Sim {
             let limit = boundary.min(end);
             while let Some((t, ev)) = self.events.pop_before(limit) {
                 self.now_ns = t;
+                if !self.count_event(t, ev) {
+                    return false;
+                }
                 self.handle(ev);
+                if self.halt.is_some() {
+                    return false;
+                }
             }
             if boundary < end {
                 self.boundary(boundary);
             } else {
-                break;
+                return true;
             }
+        }
+    }
+
+    /// Count one event against the limits; false (and the run stopped) when it crosses one.
+    /// The event that crosses is not handled, so the state stays consistent.
+    fn count_event(&mut self, t: u64, ev: Ev) -> bool {
+        self.tick_events += 1;
+        self.work.events += 1;
+        if t == self.instant_ns {
+            self.instant_events += 1;
+        } else {
+            self.instant_ns = t;
+            self.instant_events = 1;
+        }
+        let max = self.limits.events_per_tick;
+        let cause = if self.tick_events > max {
+            if self.instant_events > max / 2 {
+                HaltCause::TimeStopped { events: max }
+            } else {
+                HaltCause::TickTooBusy {
+                    events: max,
+                    tick_ns: self.tick_ns,
+                }
+            }
+        } else if self.work.events > self.limits.run_events {
+            HaltCause::RunEvents {
+                max: self.limits.run_events,
+            }
+        } else {
+            return true;
+        };
+        let node = self
+            .event_node(ev)
+            .map(|u| self.units[u as usize].name.clone());
+        // Put the event back so that what is pending stays true.
+        self.events.push(t, ev);
+        self.stop(node, cause);
+        false
+    }
+
+    /// The instance an event is about: for a call, the client of its request (the node a
+    /// zero-time loop starts from); otherwise the instance itself.
+    fn event_node(&self, ev: Ev) -> Option<u32> {
+        match ev {
+            Ev::Arrival { unit, .. }
+            | Ev::Think { unit, .. }
+            | Ev::Ramp { unit, .. }
+            | Ev::Probe { unit }
+            | Ev::ProbeFail { unit, .. }
+            | Ev::EntryCheck { unit }
+            | Ev::Ready { unit } => Some(unit),
+            Ev::Deliver { call, .. }
+            | Ev::Done { call, .. }
+            | Ev::Reply { call, .. }
+            | Ev::Timeout { call, .. }
+            | Ev::Retry { call, .. }
+            | Ev::Replicated { call, .. } => {
+                let c = self.calls.get(call as usize)?;
+                self.reqs.get(c.req as usize).map(|r| r.client)
+            }
+            Ev::ClientRetry { req, .. } => self.reqs.get(req as usize).map(|r| r.client),
+            Ev::Promote { .. } | Ev::Autoscale { .. } => None,
         }
     }
 
     /// A series sample and/or the end of the warm-up, at `at_ns`.
     fn boundary(&mut self, at_ns: u64) {
         self.now_ns = at_ns;
+        let pending = self.events.len();
+        self.work.max_events_pending = self.work.max_events_pending.max(pending as u64);
+        if pending > self.compact_at {
+            self.compact_events();
+        }
         if at_ns == self.next_sample_ns {
             self.sample();
             self.next_sample_ns += SAMPLE_NS;
@@ -631,6 +859,27 @@ impl Sim {
             Ev::Ready { unit } => self.on_ready(unit),
             Ev::Autoscale { index } => self.on_autoscale(index),
         }
+    }
+
+    /// Drop events that would do nothing when they fire: timeouts, deliveries, replies and
+    /// retries of calls that have ended since (their slot's epoch moved on). A wire with a
+    /// long timeout leaves one such event per call, which would otherwise pile up in the heap
+    /// for the whole timeout. Runs when the heap has doubled since the last compaction, so its
+    /// cost per event stays constant.
+    fn compact_events(&mut self) {
+        let calls = &self.calls;
+        self.events.retain(|ev| match *ev {
+            Ev::Timeout { call, epoch }
+            | Ev::Deliver { call, epoch }
+            | Ev::Done { call, epoch }
+            | Ev::Reply { call, epoch }
+            | Ev::Retry { call, epoch }
+            | Ev::Replicated { call, epoch } => calls
+                .get(call as usize)
+                .is_some_and(|c| c.epoch == epoch && c.state != CallState::Free),
+            _ => true,
+        });
+        self.compact_at = (self.events.len() * 2).max(COMPACT_MIN);
     }
 
     /// Start what a new instance does by itself: traffic, health probes, heartbeats.
@@ -791,15 +1040,14 @@ impl Sim {
                 next: 0,
             });
         }
-        // An app server looks the session up first, then makes its other calls in wire order,
-        // with a cache before the database it fronts (cache-aside).
-        for routes in by_node.values_mut() {
-            routes.sort_by_key(|r| match r.to_kind {
-                KindTag::SessionStore => 0,
-                KindTag::Cache => 1,
-                _ => 2,
-            });
-            for r in routes.iter_mut() {
+        // One placement per cache cluster, shared by all its callers (and all their pool
+        // members, which clone the routes below).
+        let mut placements = BTreeMap::new();
+        for routes in by_node.values() {
+            for r in routes {
+                if placements.contains_key(&r.to_node) {
+                    continue;
+                }
                 if let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) {
                     let keys: Vec<u64> = r
                         .units
@@ -809,11 +1057,37 @@ impl Sim {
                             hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
                         })
                         .collect();
-                    r.placement =
-                        Some(unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes));
+                    match unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes) {
+                        Ok(placement) => {
+                            placements.insert(r.to_node, std::sync::Arc::new(placement));
+                        }
+                        Err(bytes) => {
+                            let name = self.layout.name_of(r.to_node);
+                            self.stop(
+                                Some(name),
+                                HaltCause::Reserve {
+                                    what: "the cache cluster's hash ring",
+                                    bytes,
+                                },
+                            );
+                        }
+                    }
                 }
             }
         }
+        // An app server looks the session up first, then makes its other calls in wire order,
+        // with a cache before the database it fronts (cache-aside).
+        for routes in by_node.values_mut() {
+            routes.sort_by_key(|r| match r.to_kind {
+                KindTag::SessionStore => 0,
+                KindTag::Cache => 1,
+                _ => 2,
+            });
+            for r in routes.iter_mut() {
+                r.placement = placements.get(&r.to_node).cloned();
+            }
+        }
+        self.placements = placements;
         // Shard routers: their shards are the databases they are wired to, in wire order.
         let routers: Vec<(u32, Vec<NodeId>)> = self
             .units
@@ -1006,5 +1280,21 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
             }),
         },
         usd_per_hour: u.usd_per_hour,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check`'s memory estimate prices a call in flight at `CALL_BYTES`: its slot, its place
+    /// in a queue and one pending event must fit.
+    #[test]
+    fn the_memory_estimate_prices_a_call_at_least_at_its_size() {
+        let real = std::mem::size_of::<Call>() + 4 + queue::ENTRY_BYTES;
+        assert!(
+            real as u64 <= layout::limits::CALL_BYTES,
+            "a call takes {real} bytes"
+        );
     }
 }

@@ -73,6 +73,9 @@ impl Ord for Entry {
     }
 }
 
+/// Bytes one pending event takes in the heap.
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+
 /// Pending events, earliest first; ties in scheduling order.
 #[derive(Clone, Debug, Default)]
 pub struct EventQueue {
@@ -111,6 +114,17 @@ impl EventQueue {
         } else {
             None
         }
+    }
+
+    /// Keep only the events `keep` accepts. The survivors pop in the same (time, sequence)
+    /// order as before, so dropping events that would do nothing changes no result.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Ev) -> bool) {
+        self.heap.retain(|e| keep(&e.ev));
+    }
+
+    /// Events the heap has room for without growing.
+    pub fn capacity(&self) -> usize {
+        self.heap.capacity()
     }
 
     /// Number of pending events.

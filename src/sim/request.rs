@@ -15,17 +15,21 @@ pub enum FailReason {
     WireRemoved,
     /// The caller stopped waiting.
     Timeout,
+    /// The request had already caused its most calls (`Limits::calls_per_request`); not
+    /// retried, since a retry would meet the same limit.
+    CallLimit,
 }
 
 impl FailReason {
     /// Every reason, in report order.
-    pub const ALL: [FailReason; 6] = [
+    pub const ALL: [FailReason; 7] = [
         FailReason::QueueFull,
         FailReason::NoBackend,
         FailReason::NodeDown,
         FailReason::NodeRemoved,
         FailReason::WireRemoved,
         FailReason::Timeout,
+        FailReason::CallLimit,
     ];
 
     /// The reason's name in reports (`queue_full`).
@@ -37,6 +41,7 @@ impl FailReason {
             FailReason::NodeRemoved => "node_removed",
             FailReason::WireRemoved => "wire_removed",
             FailReason::Timeout => "timeout",
+            FailReason::CallLimit => "call_limit",
         }
     }
 

@@ -30,8 +30,20 @@ impl HashRing {
     /// A ring over `members` (their stable keys, e.g. [`crate::sim::balance::Backend::key`]),
     /// with `vnodes` points each (at least one), placed under `seed`.
     pub fn new(members: &[u64], vnodes: u32, seed: u64) -> Self {
+        // Balancer and router rings are small (check prices them); an allocation failure
+        // leaves an empty ring, whose owner is `None` (calls fail with `no_backend`).
+        Self::try_new(members, vnodes, seed).unwrap_or_default()
+    }
+
+    /// As [`HashRing::new`], but the points (members × vnodes, sizes a file controls) are
+    /// reserved with `try_reserve`, so a ring too big for memory is an error, not an abort.
+    pub fn try_new(members: &[u64], vnodes: u32, seed: u64) -> Result<Self, u64> {
         let vnodes = vnodes.max(1);
-        let mut points = Vec::with_capacity(members.len() * vnodes as usize);
+        let n = members.len() * vnodes as usize;
+        let mut points = Vec::new();
+        if points.try_reserve_exact(n).is_err() {
+            return Err((n * std::mem::size_of::<Point>()) as u64);
+        }
         for (member, &key) in members.iter().enumerate() {
             for v in 0..vnodes {
                 points.push(Point {
@@ -41,15 +53,20 @@ impl HashRing {
             }
         }
         points.sort_unstable();
-        HashRing {
+        Ok(HashRing {
             points,
             members: members.len(),
-        }
+        })
     }
 
     /// Number of members the ring was built over.
     pub fn members(&self) -> usize {
         self.members
+    }
+
+    /// Bytes the ring's points take.
+    pub fn bytes_reserved(&self) -> u64 {
+        (self.points.capacity() * std::mem::size_of::<Point>()) as u64
     }
 
     /// Number of points on the ring (members × virtual nodes).

@@ -39,8 +39,12 @@ pub struct Trace {
     pub born_ns: u64,
     pub end_ns: Option<u64>,
     pub outcome: Option<Outcome>,
+    /// At most `limits::TRACE_HOPS_MAX`.
     pub hops: Vec<Hop>,
+    /// At most `limits::TRACE_DECISIONS_MAX`.
     pub decisions: Vec<Decision>,
+    /// Hops and decisions left out because the trace was full.
+    pub dropped: u32,
 }
 
 /// Trace settings.

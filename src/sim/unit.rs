@@ -152,14 +152,23 @@ impl KeyPlacement {
         }
     }
 
+    /// Bytes the placement holds (its ring's points).
+    pub fn bytes_reserved(&self) -> u64 {
+        match self {
+            KeyPlacement::Ring(r) => r.bytes_reserved(),
+            KeyPlacement::Modulo => 0,
+        }
+    }
+
     /// A placement over members with these stable keys.
-    pub fn new(placement: Placement, member_keys: &[u64], vnodes: u32) -> Self {
-        match placement {
+    /// Err: the bytes a ring needed and could not reserve.
+    pub fn new(placement: Placement, member_keys: &[u64], vnodes: u32) -> Result<Self, u64> {
+        Ok(match placement {
             Placement::ConsistentHash => {
-                KeyPlacement::Ring(HashRing::new(member_keys, vnodes.max(1), 0xcac4e))
+                KeyPlacement::Ring(HashRing::try_new(member_keys, vnodes.max(1), 0xcac4e)?)
             }
             Placement::Modulo => KeyPlacement::Modulo,
-        }
+        })
     }
 }
 
@@ -351,7 +360,9 @@ pub struct Route {
     /// The kind of node called.
     pub to_kind: KindTag,
     /// For a cache cluster: how keys are placed on its members.
-    pub placement: Option<KeyPlacement>,
+    /// A cache cluster's key placement: one per cluster, shared by every caller and pool
+    /// member (a ring of members × virtual nodes points is too big to copy per caller).
+    pub placement: Option<std::sync::Arc<KeyPlacement>>,
     /// Round-robin cursor over `units` when the caller is not a balancer.
     pub next: usize,
 }

@@ -371,3 +371,38 @@ fn set_kind_changes_any_setting_at_run_time_and_replays() {
     again.run_until_s(3.0);
     assert_eq!(again.metrics(), sim.metrics());
 }
+
+/// Skipping ticks in which nothing happens (`Sim::skip_idle`) gives exactly what ticking
+/// through them does: a sparse layout on a short tick, with a warm-up and a scripted command
+/// falling between events.
+#[test]
+fn skipping_idle_ticks_equals_ticking_through_them() {
+    let layout = check::parse(
+        r#"(tick_ms: 0.01, seed: 3, nodes: [
+            (id: 0, name: "users", kind: client(qps: 20)),
+            (id: 1, name: "app", kind: app_server(service_ms: 3)),
+        ], wires: [(from: 0, to: 1, latency_ms: 0.7, timeout_ms: 50)],
+        script: [(at_s: 0.73, command: set_qps(node: 0, qps: 40)),
+                 (at_s: 1.1, command: kill(node: 1))])"#,
+    );
+    let config = SimConfig {
+        warmup_s: 0.25,
+        ..SimConfig::default()
+    };
+    let ticks = 150_000;
+    let mut stepped = new_sim(&layout, config.clone());
+    for _ in 0..ticks {
+        stepped.tick();
+    }
+    let mut skipping = new_sim(&layout, config);
+    skipping.run_ticks(ticks);
+    assert_eq!(stepped.work().ticks_skipped, 0);
+    assert!(
+        skipping.work().ticks_skipped > ticks / 2,
+        "{:?}",
+        skipping.work()
+    );
+    assert_eq!(skipping.ticks(), ticks);
+    assert!(stepped.counts().arrived > 20, "{:?}", stepped.counts());
+    assert_eq!(fingerprint(&stepped), fingerprint(&skipping));
+}

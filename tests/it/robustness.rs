@@ -153,3 +153,57 @@ fn random_edits_never_panic_and_keep_conservation() {
         "{applied} applied, {refused} refused"
     );
 }
+
+/// Every time parameter of every shipped layout set to zero while it runs (and every client
+/// turned into a closed loop of zero think time): the run goes on, simulated time advances by
+/// every tick, and no limit is reached. Before the minimum turnaround, the first tick after
+/// such edits never ended.
+#[test]
+fn zeroing_every_time_parameter_live_never_stops_a_run() {
+    for (name, text) in SHIPPED {
+        let layout = layout::from_ron(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut sim =
+            Sim::new(&layout, SimConfig::default()).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+        sim.run_until_s(0.1);
+        let nodes = sim.layout().nodes.clone();
+        for n in &nodes {
+            if let NodeKind::Client(c) = &n.kind {
+                let mut c = c.clone();
+                c.mode = layout::LoopMode::Closed;
+                c.users = 5;
+                c.think_ms = 0.0;
+                let kind = NodeKind::Client(c);
+                if let Err(why) = sim.apply(Command::SetKind { node: n.id, kind }) {
+                    panic!("{name}: {why}");
+                }
+            }
+            for param in [
+                "think_ms",
+                "service_ms",
+                "latency_ms",
+                "read_ms",
+                "write_ms",
+                "hit_ms",
+            ] {
+                if layout::params::find(n.kind.tag(), param).is_some() {
+                    let cmd = Command::SetParam {
+                        node: n.id,
+                        param: param.to_string(),
+                        value: 0.0,
+                    };
+                    if let Err(why) = sim.apply(cmd) {
+                        panic!("{name}: {param} = 0 refused: {why}");
+                    }
+                }
+            }
+        }
+        let t0 = sim.now_ns();
+        sim.run_ticks(50);
+        if let Some(h) = sim.halted() {
+            panic!("{name}: {h}");
+        }
+        assert_eq!(sim.now_ns(), t0 + 50 * sim.tick_ns(), "{name}");
+        let c = sim.counts();
+        assert_eq!(c.arrived, c.completed + c.failed + c.in_flight, "{name}");
+    }
+}
