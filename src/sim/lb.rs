@@ -13,6 +13,7 @@ use crate::layout::{BalancerParams, Layer, ms_to_ns};
 
 use super::balance::{Backend, Balancer, Pick, RequestView, Why};
 use super::rng::SimRng;
+use super::unit;
 
 /// The backends behind one routing choice.
 #[derive(Clone, Debug)]
@@ -25,6 +26,68 @@ pub struct Group {
     /// Index of each backend's wire policy in the core's table.
     pub policy: Vec<u32>,
     pub balancer: Balancer,
+}
+
+/// A balancer's backend groups from its routes: the default group first (wires no path rule
+/// names), then one per rule; `keys[unit]` is each instance's stable hash key.
+pub(super) fn build_groups(
+    params: &BalancerParams,
+    routes: &[unit::Route],
+    keys: &[u64],
+) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of = |prefix: Option<&str>| -> usize {
+        if let Some(i) = groups.iter().position(|g| g.prefix.as_deref() == prefix) {
+            return i;
+        }
+        groups.push(Group {
+            prefix: prefix.map(str::to_string),
+            backends: Vec::new(),
+            latency_ns: Vec::new(),
+            policy: Vec::new(),
+            balancer: Balancer::new(params.algorithm, params.virtual_nodes),
+        });
+        groups.len() - 1
+    };
+    let _ = group_of(None);
+    let mut placed: Vec<(usize, &unit::Route)> = Vec::new();
+    for r in routes {
+        let rules: Vec<&str> = params
+            .path_rules
+            .iter()
+            .filter(|rule| rule.to == r.to_node)
+            .map(|rule| rule.prefix.as_str())
+            .collect();
+        if rules.is_empty() {
+            placed.push((0, r));
+        }
+        for p in rules {
+            placed.push((group_of(Some(p)), r));
+        }
+    }
+    for (gi, r) in placed {
+        let g = &mut groups[gi];
+        for &unit in &r.units {
+            g.backends.push(Backend {
+                unit,
+                key: keys[unit as usize],
+                weight: r.weight.max(1),
+                in_flight: 0,
+                healthy: true,
+            });
+            g.latency_ns.push(r.latency_ns);
+            g.policy.push(r.policy);
+        }
+    }
+    groups
+}
+
+/// Per-call routing facts a balancer needs back when the call ends.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LbSlot {
+    pub group: u16,
+    pub index: u16,
+    pub generation: u32,
 }
 
 /// Health-check bookkeeping of one backend.

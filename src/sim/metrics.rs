@@ -1,10 +1,13 @@
-//! What a run measured: plain data, no serde (the report module has the serialisable form).
+//! What a run measured: plain data, no serde (the report module has the serialisable form),
+//! and `Sim::metrics`, which reads it from the core's counters without changing them.
 
 use hdrhistogram::Histogram;
 
 use crate::layout::{KindTag, NodeId};
 
+use super::Sim;
 use super::request::FailReason;
+use super::unit::{Role, SessionKeeping, Unit};
 
 /// The request counters of a run, counting requests that arrived after the warm-up.
 /// `arrived == completed + failed + in_flight` after every tick.
@@ -203,4 +206,157 @@ pub struct StateEvent {
     pub change: StateChange,
     /// For marked down/up: the balancer whose checks decided.
     pub by: Option<String>,
+}
+
+impl Sim {
+    /// Everything measured so far. Reads the counters as they stand (each instance's time
+    /// integrals brought up to now on a copy of its statistics), so the window may call it on
+    /// every frame.
+    pub fn metrics(&self) -> Metrics {
+        let now = self.now_ns;
+        let measured_ns = now.saturating_sub(if self.warmup_done {
+            self.warmup_ns.min(now)
+        } else {
+            now
+        });
+        let measured_s = measured_ns as f64 / 1e9;
+        let mut nodes: Vec<NodeMetrics> = self
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| !u.removed)
+            .map(|(i, u)| node_metrics(u, now, self.marked_down(i as u32)))
+            .collect();
+        nodes.sort_by_key(|n| n.id);
+        let t = &self.totals;
+        let dollars = self.dollars_billed(now);
+        let lookups = t.cache_hits + t.cache_misses;
+        let failures = FailReason::ALL
+            .iter()
+            .map(|&r| (r, t.failed_by[r.index()]))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        Metrics {
+            seed: self.seed,
+            simulated_s: now as f64 / 1e9,
+            measured_s,
+            requests: self.counts(),
+            failures,
+            calls: t.calls,
+            retries: t.retries,
+            amplification: ratio_or(t.calls as f64, t.first_calls as f64, 1.0),
+            session_misses: t.session_misses,
+            sessions_lost: t.sessions_lost,
+            load_max_over_mean: load_max_over_mean(&nodes),
+            stale_reads: t.stale_reads,
+            writes_lost: t.writes_lost,
+            promotions: t.promotions,
+            cache_hits: t.cache_hits,
+            cache_misses: t.cache_misses,
+            local_cache_hits: t.local_cache_hits,
+            local_cache_misses: t.local_cache_misses,
+            cache_hit_ratio: ratio_or(t.cache_hits as f64, lookups as f64, 0.0),
+            cost_usd_per_hour: if measured_s > 0.0 {
+                dollars / (measured_s / 3600.0)
+            } else {
+                self.units
+                    .iter()
+                    .filter(|u| !u.removed)
+                    .map(|u| u.usd_per_hour)
+                    .sum()
+            },
+            cost_usd_per_million_requests: ratio_or(dollars, t.completed as f64, 0.0) * 1e6,
+            autoscale: self.autoscale_report(),
+            shard_moves: self.shard_moves.clone(),
+            states: self.states.clone(),
+            throughput_rps: ratio_or(t.completed as f64, measured_s, 0.0),
+            latency_ms: latency_summary(&t.latency, t.latency_sum_ns),
+            nodes,
+        }
+    }
+
+    /// What the measured window cost: every priced instance, for the time it existed.
+    fn dollars_billed(&self, now: u64) -> f64 {
+        self.units
+            .iter()
+            .map(|u| {
+                let mut billed = u.stats.billed_ns;
+                if !u.removed {
+                    billed += u128::from(now.saturating_sub(u.stats.last_ns));
+                }
+                billed as f64 / 3.6e12 * u.usd_per_hour
+            })
+            .sum()
+    }
+}
+
+/// `a / b`, or `otherwise` when `b` is not positive.
+fn ratio_or(a: f64, b: f64, otherwise: f64) -> f64 {
+    if b > 0.0 { a / b } else { otherwise }
+}
+
+/// The busiest app server's served count over the mean of all app servers (1 is even).
+fn load_max_over_mean(nodes: &[NodeMetrics]) -> f64 {
+    let app_served: Vec<f64> = nodes
+        .iter()
+        .filter(|n| n.kind == KindTag::AppServer)
+        .map(|n| n.served as f64)
+        .collect();
+    let mean = app_served.iter().sum::<f64>() / app_served.len().max(1) as f64;
+    if mean > 0.0 {
+        app_served.iter().copied().fold(0.0, f64::max) / mean
+    } else {
+        0.0
+    }
+}
+
+/// One instance's figures, its time integrals brought up to `now`.
+fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
+    let s = u.stats_at(now);
+    let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let span = u128::from(now.saturating_sub(s.since_ns));
+    let offered_load = if s.capacity_area > 0 {
+        s.demand_ns / s.capacity_area as f64
+    } else {
+        0.0
+    };
+    let data_cache = match &u.role {
+        Role::Server {
+            sessions: SessionKeeping::Data(c),
+            ..
+        } => Some(&**c),
+        _ => u.local_cache.as_deref(),
+    };
+    NodeMetrics {
+        id: UnitId {
+            node: u.node,
+            member: u.member,
+        },
+        name: u.name.clone(),
+        kind: u.kind,
+        alive: u.alive,
+        marked_down,
+        calls: s.calls,
+        served: s.served,
+        failed: s.failed,
+        cpu_utilization: ratio(s.cpu_area, s.capacity_area),
+        worker_utilization: ratio(s.held_area, s.capacity_area),
+        mean_queue: ratio(s.queue_area, span),
+        max_queue: s.max_queue,
+        offered_load,
+        unstable: matches!(u.role, Role::Server { .. }) && offered_load >= 1.0,
+        queue_now: u.queue.len() as u32,
+        workers: u.workers,
+        cache: data_cache.map(|c| {
+            let k = c.counters();
+            CacheMetrics {
+                hits: k.hits,
+                misses: k.misses,
+                hit_ratio: k.hit_ratio(),
+                evictions: k.evictions,
+                keys: u64::from(c.len()),
+            }
+        }),
+        usd_per_hour: u.usd_per_hour,
+    }
 }

@@ -12,20 +12,26 @@
 //! then B makes its own downstream calls in wire order while holding the worker, and finally the
 //! reply crosses the wire back. A failure travels back the same way and fails every caller above.
 
+mod autoscale;
 pub mod balance;
+mod calls;
 mod command;
 mod data;
 pub mod entry;
-mod flow;
+mod forward;
 pub mod hash;
+mod health;
 pub mod lb;
 pub mod limits;
 pub mod metrics;
 pub mod queue;
 pub mod request;
+mod retry;
 pub mod rng;
 pub mod series;
+mod serve;
 pub mod trace;
+mod traffic;
 pub mod unit;
 
 pub mod cache;
@@ -38,8 +44,9 @@ use hdrhistogram::Histogram;
 
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
+pub use autoscale::AutoscaleReport;
 pub use command::{CommandSource, LoggedCommand};
-pub use data::{AutoscaleReport, ShardMove};
+pub use data::ShardMove;
 pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
@@ -115,7 +122,7 @@ struct Call {
     /// request's calls further down).
     resent: bool,
     /// Where a balancer placed this call (to release its in-flight count).
-    lb: flow::LbSlot,
+    lb: lb::LbSlot,
     /// A cache lookup found the key.
     hit: bool,
     /// An app server had a cache hit: it skips the database.
@@ -184,6 +191,40 @@ struct Totals {
     interval_db_writes: u64,
 }
 
+impl Totals {
+    fn new() -> Self {
+        Totals {
+            arrived: 0,
+            completed: 0,
+            failed: 0,
+            in_flight: 0,
+            failed_by: [0; FailReason::ALL.len()],
+            calls: 0,
+            first_calls: 0,
+            retries: 0,
+            session_misses: 0,
+            sessions_lost: 0,
+            stale_reads: 0,
+            writes_lost: 0,
+            promotions: 0,
+            cache_hits: 0,
+            cache_misses: 0,
+            local_cache_hits: 0,
+            local_cache_misses: 0,
+            latency: metrics::new_histogram(),
+            latency_sum_ns: 0,
+            live_all: 0,
+            interval_latency: metrics::new_interval_histogram(),
+            interval_completed: 0,
+            interval_failed: 0,
+            interval_cache_hits: 0,
+            interval_cache_misses: 0,
+            interval_db_reads: 0,
+            interval_db_writes: 0,
+        }
+    }
+}
+
 /// A deterministic simulation of one layout. `Clone + Send`: fork it, or run replicas in
 /// parallel.
 #[derive(Clone, Debug)]
@@ -217,7 +258,7 @@ pub struct Sim {
     /// Scripted commands the running system refused, and events worth a line (promotions).
     notes: Vec<String>,
     repl: Vec<data::ReplGroup>,
-    autoscalers: Vec<data::Autoscaler>,
+    autoscalers: Vec<autoscale::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
     /// State changes, oldest first, at most `STATE_LOG_MAX`.
     states: Vec<metrics::StateEvent>,
@@ -282,35 +323,7 @@ impl Sim {
             reqs: Vec::new(),
             free_reqs: Vec::new(),
             next_req_id: 0,
-            totals: Totals {
-                arrived: 0,
-                completed: 0,
-                failed: 0,
-                in_flight: 0,
-                failed_by: [0; FailReason::ALL.len()],
-                calls: 0,
-                first_calls: 0,
-                retries: 0,
-                session_misses: 0,
-                sessions_lost: 0,
-                stale_reads: 0,
-                writes_lost: 0,
-                promotions: 0,
-                cache_hits: 0,
-                cache_misses: 0,
-                local_cache_hits: 0,
-                local_cache_misses: 0,
-                latency: metrics::new_histogram(),
-                latency_sum_ns: 0,
-                live_all: 0,
-                interval_latency: metrics::new_interval_histogram(),
-                interval_completed: 0,
-                interval_failed: 0,
-                interval_cache_hits: 0,
-                interval_cache_misses: 0,
-                interval_db_reads: 0,
-                interval_db_writes: 0,
-            },
+            totals: Totals::new(),
             series: Series::default(),
             traces: Traces::new(config.trace),
             log: Vec::new(),
@@ -464,109 +477,6 @@ impl Sim {
     /// Pending events (for tests and the window's diagnostics).
     pub fn pending_events(&self) -> usize {
         self.events.len()
-    }
-
-    /// Everything measured so far.
-    pub fn metrics(&self) -> Metrics {
-        let now = self.now_ns;
-        let measured_ns = now.saturating_sub(if self.warmup_done {
-            self.warmup_ns.min(now)
-        } else {
-            now
-        });
-        let measured_s = measured_ns as f64 / 1e9;
-        let mut nodes: Vec<NodeMetrics> = self
-            .units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| !u.removed)
-            .map(|(i, u)| node_metrics(u, now, self.marked_down(i as u32)))
-            .collect();
-        let app_served: Vec<f64> = nodes
-            .iter()
-            .filter(|n| n.kind == KindTag::AppServer)
-            .map(|n| n.served as f64)
-            .collect();
-        let mean = app_served.iter().sum::<f64>() / app_served.len().max(1) as f64;
-        let load_max_over_mean = if mean > 0.0 {
-            app_served.iter().copied().fold(0.0, f64::max) / mean
-        } else {
-            0.0
-        };
-        let t = &self.totals;
-        let first_attempts = t.first_calls;
-        // What the measured window cost: every priced instance, for the time it existed.
-        let dollars: f64 = self
-            .units
-            .iter()
-            .map(|u| {
-                let mut billed = u.stats.billed_ns;
-                if !u.removed {
-                    billed += u128::from(now.saturating_sub(u.stats.last_ns));
-                }
-                billed as f64 / 3.6e12 * u.usd_per_hour
-            })
-            .sum();
-        let lookups = t.cache_hits + t.cache_misses;
-        nodes.sort_by_key(|n| n.id);
-        let failures = FailReason::ALL
-            .iter()
-            .map(|&r| (r, self.totals.failed_by[r.index()]))
-            .filter(|&(_, n)| n > 0)
-            .collect();
-        Metrics {
-            seed: self.seed,
-            simulated_s: now as f64 / 1e9,
-            measured_s,
-            requests: self.counts(),
-            failures,
-            calls: t.calls,
-            retries: t.retries,
-            amplification: if first_attempts > 0 {
-                t.calls as f64 / first_attempts as f64
-            } else {
-                1.0
-            },
-            session_misses: t.session_misses,
-            sessions_lost: t.sessions_lost,
-            load_max_over_mean,
-            stale_reads: t.stale_reads,
-            writes_lost: t.writes_lost,
-            promotions: t.promotions,
-            cache_hits: t.cache_hits,
-            cache_misses: t.cache_misses,
-            local_cache_hits: t.local_cache_hits,
-            local_cache_misses: t.local_cache_misses,
-            cache_hit_ratio: if lookups > 0 {
-                t.cache_hits as f64 / lookups as f64
-            } else {
-                0.0
-            },
-            cost_usd_per_hour: if measured_s > 0.0 {
-                dollars / (measured_s / 3600.0)
-            } else {
-                self.units
-                    .iter()
-                    .filter(|u| !u.removed)
-                    .map(|u| u.usd_per_hour)
-                    .sum()
-            },
-            cost_usd_per_million_requests: if t.completed > 0 {
-                dollars / t.completed as f64 * 1e6
-            } else {
-                0.0
-            },
-            autoscale: self.autoscale_report(),
-            shard_moves: self.shard_moves.clone(),
-            states: self.states.clone(),
-            throughput_rps: if measured_s > 0.0 {
-                self.totals.completed as f64 / measured_s
-            } else {
-                0.0
-            },
-            latency_ms: metrics::latency_summary(&self.totals.latency, self.totals.latency_sum_ns),
-            nodes,
-        }
     }
 
     // ----- Advancing -----
@@ -1021,6 +931,47 @@ impl Sim {
 
     /// Recompute every instance's downstream routes from the layout's wires, keeping cursors.
     fn rebuild_routes(&mut self) {
+        let mut by_node = self.wire_routes();
+        let placements = self.cache_placements(&by_node);
+        // An app server looks the session up first, then makes its other calls in wire order,
+        // with a cache before the database it fronts (cache-aside).
+        for routes in by_node.values_mut() {
+            routes.sort_by_key(|r| match r.to_kind {
+                KindTag::SessionStore => 0,
+                KindTag::Cache => 1,
+                _ => 2,
+            });
+            for r in routes.iter_mut() {
+                r.placement = placements.get(&r.to_node).cloned();
+            }
+        }
+        self.placements = placements;
+        self.install_router_shards(&by_node);
+        let keys: Vec<u64> = self
+            .units
+            .iter()
+            .map(|u| hash::mix(&[u64::from(u.node.0), u64::from(u.member)]))
+            .collect();
+        for u in &mut self.units {
+            let mut routes = by_node.get(&u.node).cloned().unwrap_or_default();
+            for r in &mut routes {
+                if let Some(old) = u.routes.iter().find(|o| o.to_node == r.to_node) {
+                    r.next = old.next;
+                }
+            }
+            if let Role::Balancer(lb) = &mut u.role {
+                let groups = lb::build_groups(&lb.params, &routes, &keys);
+                lb.set_groups(groups);
+            }
+            if let Role::Entry(e) = &mut u.role {
+                e.set_targets(routes.iter().map(|r| r.units.len()).sum());
+            }
+            u.routes = routes;
+        }
+    }
+
+    /// Every caller's routes, one per wire in wire order, without key placements yet.
+    fn wire_routes(&mut self) -> BTreeMap<NodeId, Vec<unit::Route>> {
         let mut by_node: BTreeMap<NodeId, Vec<unit::Route>> = BTreeMap::new();
         let wires = self.layout.wires.clone();
         for w in &wires {
@@ -1040,55 +991,52 @@ impl Sim {
                 next: 0,
             });
         }
-        // One placement per cache cluster, shared by all its callers (and all their pool
-        // members, which clone the routes below).
+        by_node
+    }
+
+    /// One key placement per cache cluster, shared by all its callers (and all their pool
+    /// members, which clone the routes). A ring that cannot be reserved stops the run.
+    fn cache_placements(
+        &mut self,
+        by_node: &BTreeMap<NodeId, Vec<unit::Route>>,
+    ) -> BTreeMap<NodeId, std::sync::Arc<unit::KeyPlacement>> {
         let mut placements = BTreeMap::new();
-        for routes in by_node.values() {
-            for r in routes {
-                if placements.contains_key(&r.to_node) {
-                    continue;
+        for r in by_node.values().flatten() {
+            if placements.contains_key(&r.to_node) {
+                continue;
+            }
+            let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) else {
+                continue;
+            };
+            let keys: Vec<u64> = r
+                .units
+                .iter()
+                .map(|&u| {
+                    let u = &self.units[u as usize];
+                    hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
+                })
+                .collect();
+            match unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes) {
+                Ok(placement) => {
+                    placements.insert(r.to_node, std::sync::Arc::new(placement));
                 }
-                if let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) {
-                    let keys: Vec<u64> = r
-                        .units
-                        .iter()
-                        .map(|&u| {
-                            let u = &self.units[u as usize];
-                            hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
-                        })
-                        .collect();
-                    match unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes) {
-                        Ok(placement) => {
-                            placements.insert(r.to_node, std::sync::Arc::new(placement));
-                        }
-                        Err(bytes) => {
-                            let name = self.layout.name_of(r.to_node);
-                            self.stop(
-                                Some(name),
-                                HaltCause::Reserve {
-                                    what: "the cache cluster's hash ring",
-                                    bytes,
-                                },
-                            );
-                        }
-                    }
+                Err(bytes) => {
+                    let name = self.layout.name_of(r.to_node);
+                    self.stop(
+                        Some(name),
+                        HaltCause::Reserve {
+                            what: "the cache cluster's hash ring",
+                            bytes,
+                        },
+                    );
                 }
             }
         }
-        // An app server looks the session up first, then makes its other calls in wire order,
-        // with a cache before the database it fronts (cache-aside).
-        for routes in by_node.values_mut() {
-            routes.sort_by_key(|r| match r.to_kind {
-                KindTag::SessionStore => 0,
-                KindTag::Cache => 1,
-                _ => 2,
-            });
-            for r in routes.iter_mut() {
-                r.placement = placements.get(&r.to_node).cloned();
-            }
-        }
-        self.placements = placements;
-        // Shard routers: their shards are the databases they are wired to, in wire order.
+        placements
+    }
+
+    /// Shard routers: their shards are the databases they are wired to, in wire order.
+    fn install_router_shards(&mut self, by_node: &BTreeMap<NodeId, Vec<unit::Route>>) {
         let routers: Vec<(u32, Vec<NodeId>)> = self
             .units
             .iter()
@@ -1104,79 +1052,6 @@ impl Sim {
             .collect();
         for (unit, shards) in routers {
             self.set_router_shards(unit, shards);
-        }
-        let ids: Vec<(u64, u64)> = self
-            .units
-            .iter()
-            .map(|u| (u64::from(u.node.0), u64::from(u.member)))
-            .collect();
-        for u in &mut self.units {
-            let mut routes = by_node.get(&u.node).cloned().unwrap_or_default();
-            for r in &mut routes {
-                if let Some(old) = u.routes.iter().find(|o| o.to_node == r.to_node) {
-                    r.next = old.next;
-                }
-            }
-            if let Role::Balancer(lb) = &mut u.role {
-                let mut groups: Vec<lb::Group> = Vec::new();
-                let named: Vec<(String, NodeId)> = lb
-                    .params
-                    .path_rules
-                    .iter()
-                    .map(|r| (r.prefix.clone(), r.to))
-                    .collect();
-                let mut group_of = |prefix: Option<String>| -> usize {
-                    if let Some(i) = groups.iter().position(|g| g.prefix == prefix) {
-                        return i;
-                    }
-                    groups.push(lb::Group {
-                        prefix,
-                        backends: Vec::new(),
-                        latency_ns: Vec::new(),
-                        policy: Vec::new(),
-                        balancer: balance::Balancer::new(
-                            lb.params.algorithm,
-                            lb.params.virtual_nodes,
-                        ),
-                    });
-                    groups.len() - 1
-                };
-                // The default group first, then one per rule.
-                let _ = group_of(None);
-                let mut placements: Vec<(usize, &unit::Route)> = Vec::new();
-                for r in &routes {
-                    let rules: Vec<&String> = named
-                        .iter()
-                        .filter(|(_, to)| *to == r.to_node)
-                        .map(|(p, _)| p)
-                        .collect();
-                    if rules.is_empty() {
-                        placements.push((0, r));
-                    }
-                    for p in rules {
-                        placements.push((group_of(Some(p.clone())), r));
-                    }
-                }
-                for (gi, r) in placements {
-                    for &unit in &r.units {
-                        let g = &mut groups[gi];
-                        g.backends.push(balance::Backend {
-                            unit,
-                            key: hash::mix(&[ids[unit as usize].0, ids[unit as usize].1]),
-                            weight: r.weight.max(1),
-                            in_flight: 0,
-                            healthy: true,
-                        });
-                        g.latency_ns.push(r.latency_ns);
-                        g.policy.push(r.policy);
-                    }
-                }
-                lb.set_groups(groups);
-            }
-            if let Role::Entry(e) = &mut u.role {
-                e.set_targets(routes.iter().map(|r| r.units.len()).sum());
-            }
-            u.routes = routes;
         }
     }
 
@@ -1221,66 +1096,6 @@ pub struct UnitInfo<'a> {
     pub last_pick: Option<u32>,
     /// A balancer's health checks have marked it down.
     pub marked_down: bool,
-}
-
-fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
-    let mut u2 = u.clone();
-    u2.integrate(now);
-    let s = &u2.stats;
-    let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-    let span = u128::from(now.saturating_sub(s.since_ns));
-    let offered_load = if s.capacity_area > 0 {
-        s.demand_ns / s.capacity_area as f64
-    } else {
-        0.0
-    };
-    NodeMetrics {
-        id: UnitId {
-            node: u.node,
-            member: u.member,
-        },
-        name: u.name.clone(),
-        kind: u.kind,
-        alive: u.alive,
-        marked_down,
-        calls: s.calls,
-        served: s.served,
-        failed: s.failed,
-        cpu_utilization: ratio(s.cpu_area, s.capacity_area),
-        worker_utilization: ratio(s.held_area, s.capacity_area),
-        mean_queue: ratio(s.queue_area, span),
-        max_queue: s.max_queue,
-        offered_load,
-        unstable: matches!(u.role, Role::Server { .. }) && offered_load >= 1.0,
-        queue_now: u.queue.len() as u32,
-        workers: u.workers,
-        cache: match &u.role {
-            Role::Server {
-                sessions: unit::SessionKeeping::Data(c),
-                ..
-            } => {
-                let k = c.counters();
-                Some(metrics::CacheMetrics {
-                    hits: k.hits,
-                    misses: k.misses,
-                    hit_ratio: k.hit_ratio(),
-                    evictions: k.evictions,
-                    keys: u64::from(c.len()),
-                })
-            }
-            _ => u.local_cache.as_ref().map(|c| {
-                let k = c.counters();
-                metrics::CacheMetrics {
-                    hits: k.hits,
-                    misses: k.misses,
-                    hit_ratio: k.hit_ratio(),
-                    evictions: k.evictions,
-                    keys: u64::from(c.len()),
-                }
-            }),
-        },
-        usd_per_hour: u.usd_per_hour,
-    }
 }
 
 #[cfg(test)]

@@ -460,6 +460,36 @@ pub struct UnitStats {
     pub since_ns: u64,
 }
 
+/// What an instance holds right now, which the time integrals accumulate.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    serving: u32,
+    held: u32,
+    /// Workers available (0 while the instance is down).
+    workers: u32,
+    queued: usize,
+    /// The instance exists, so it is paid for.
+    billed: bool,
+}
+
+impl Load {
+    /// Add this load from `stats.last_ns` to `now_ns` to the integrals.
+    #[inline]
+    fn advance(self, s: &mut UnitStats, now_ns: u64) {
+        let dt = u128::from(now_ns.saturating_sub(s.last_ns));
+        if dt > 0 {
+            s.cpu_area += u128::from(self.serving) * dt;
+            s.held_area += u128::from(self.held) * dt;
+            s.capacity_area += u128::from(self.workers) * dt;
+            s.queue_area += self.queued as u128 * dt;
+            if self.billed {
+                s.billed_ns += dt;
+            }
+            s.last_ns = now_ns;
+        }
+    }
+}
+
 /// One simulated instance.
 #[derive(Clone, Debug)]
 pub struct Unit {
@@ -624,19 +654,26 @@ impl Unit {
     /// Bring the time integrals up to `now_ns`. Call before changing any counted quantity.
     #[inline]
     pub fn integrate(&mut self, now_ns: u64) {
-        let s = &mut self.stats;
-        let dt = u128::from(now_ns.saturating_sub(s.last_ns));
-        if dt > 0 {
-            s.cpu_area += u128::from(self.serving) * dt;
-            s.held_area += u128::from(self.held) * dt;
-            if self.alive {
-                s.capacity_area += u128::from(self.workers) * dt;
-            }
-            s.queue_area += self.queue.len() as u128 * dt;
-            if !self.removed {
-                s.billed_ns += dt;
-            }
-            s.last_ns = now_ns;
+        let load = self.load();
+        load.advance(&mut self.stats, now_ns);
+    }
+
+    /// The statistics as they will read at `now_ns` if nothing changes before then, without
+    /// touching the instance (for reading metrics from a shared reference).
+    pub fn stats_at(&self, now_ns: u64) -> UnitStats {
+        let mut stats = self.stats.clone();
+        self.load().advance(&mut stats, now_ns);
+        stats
+    }
+
+    #[inline]
+    fn load(&self) -> Load {
+        Load {
+            serving: self.serving,
+            held: self.held,
+            workers: if self.alive { self.workers } else { 0 },
+            queued: self.queue.len(),
+            billed: !self.removed,
         }
     }
 

@@ -1,0 +1,170 @@
+//! Forwarding: a balancer, an entry or an app server picks the next instance to call and
+//! makes the downstream call (an app server calls its wires in turn, cache-aside).
+
+use super::balance::{self, RequestView};
+use super::hash::mix;
+use super::lb::LbSlot;
+use super::request::FailReason;
+use super::unit::{self, NO_PATH, Role};
+use super::{CallState, Sim};
+use crate::layout::{KindTag, Layer};
+
+impl Sim {
+    /// A balancer routes the call to a backend.
+    pub(super) fn lb_forward(&mut self, call: u32) {
+        let now = self.now_ns;
+        let (unit, req) = {
+            let c = &self.calls[call as usize];
+            (c.callee, c.req)
+        };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
+        let r = &self.reqs[req as usize];
+        let (key, user_key, path_index, client) = (r.key, r.user_key, r.path, r.client);
+        let Role::Balancer(lb) = &self.units[unit as usize].role else {
+            return;
+        };
+        let l7 = lb.params.layer == Layer::L7;
+        // The group is chosen while the client's path is borrowed, so no path is copied.
+        let path = if l7 && path_index != NO_PATH && !lb.params.path_rules.is_empty() {
+            match &self.units[client as usize].role {
+                Role::Client(c) => c.path(path_index),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let Some(gi) = lb.group_for(path) else {
+            return self.finish(call, Some(FailReason::NoBackend));
+        };
+        let view = RequestView {
+            key: if l7 { mix(&[u64::from(key)]) } else { 0 },
+            user: if l7 { user_key } else { 0 },
+            client: user_key,
+        };
+        let u = &mut self.units[unit as usize];
+        let Role::Balancer(lb) = &mut u.role else {
+            return;
+        };
+        let Some(route) = lb.route_in(gi, &view, now, &mut u.rng) else {
+            return self.finish(call, Some(FailReason::NoBackend));
+        };
+        let g = &lb.groups[route.group as usize];
+        let lat = g.latency_ns[route.index as usize];
+        let policy = g.policy[route.index as usize];
+        let slot = LbSlot {
+            group: route.group,
+            index: route.index,
+            generation: lb.generation,
+        };
+        if !route.reused_connection {
+            let why = route.why;
+            let to = route.unit;
+            self.trace_decision(req, unit, |sim| {
+                balance::explain(why, to, &|i| sim.units[i as usize].name.clone())
+            });
+        }
+        self.calls[call as usize].state = CallState::Waiting;
+        let child = self.alloc_call(req, call, unit, route.unit, lat, policy);
+        self.calls[child as usize].lb = slot;
+        self.send(child);
+    }
+
+    /// An entry (floating IP or DNS) passes the call to one of its balancers.
+    pub(super) fn entry_forward(&mut self, call: u32) {
+        let now = self.now_ns;
+        let (unit, req) = {
+            let c = &self.calls[call as usize];
+            (c.callee, c.req)
+        };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
+        let client = self.reqs[req as usize].user_key;
+        let u = &mut self.units[unit as usize];
+        let Role::Entry(e) = &mut u.role else {
+            return;
+        };
+        let n = unit::target_count(&u.routes);
+        let Some((to, lat, policy)) = e
+            .target(client, n, now)
+            .and_then(|i| unit::nth_target(&u.routes, i))
+        else {
+            return self.finish(call, Some(FailReason::NoBackend));
+        };
+        self.calls[call as usize].state = CallState::Waiting;
+        let child = self.alloc_call(req, call, unit, to, lat, policy);
+        self.send(child);
+    }
+
+    /// An app server makes its next downstream call, or answers when it has made them all.
+    pub(super) fn proceed(&mut self, call: u32) {
+        let c = &self.calls[call as usize];
+        let (mut stage, unit, skip_db) = (c.stage as usize, c.callee, c.skip_db);
+        let read = self.reqs[c.req as usize].read;
+        let routes = &self.units[unit as usize].routes;
+        // Cache-aside: a write does not read the cache; a cache hit does not read the database.
+        while let Some(r) = routes.get(stage) {
+            let skip = match r.to_kind {
+                KindTag::Cache => !read || skip_db,
+                KindTag::Database | KindTag::ShardRouter => skip_db,
+                _ => false,
+            };
+            if !skip {
+                break;
+            }
+            stage += 1;
+        }
+        self.calls[call as usize].stage = stage as u16;
+        if stage >= routes.len() {
+            return self.finish(call, None);
+        }
+        let c = &mut self.calls[call as usize];
+        c.stage += 1;
+        c.attempt = 0;
+        self.call_stage(call, stage);
+    }
+
+    /// Make the downstream call of route `stage` (a first attempt or a retry).
+    pub(super) fn call_stage(&mut self, call: u32, stage: usize) {
+        let (unit, req) = {
+            let c = &self.calls[call as usize];
+            (c.callee, c.req)
+        };
+        if self.at_call_limit(req) {
+            return self.finish(call, Some(FailReason::CallLimit));
+        }
+        let u = &mut self.units[unit as usize];
+        let Some(route) = u.routes.get_mut(stage) else {
+            return self.finish(call, None);
+        };
+        if route.units.is_empty() {
+            return self.finish(call, Some(FailReason::NoBackend));
+        }
+        let (lat, policy, to_kind, to_node) =
+            (route.latency_ns, route.policy, route.to_kind, route.to_node);
+        let r = &self.reqs[req as usize];
+        let (key, read) = (r.key, r.read);
+        let to = match (to_kind, &route.placement) {
+            // A cache cluster: the member owning the key.
+            (KindTag::Cache, Some(p)) => p
+                .member(key, route.units.len())
+                .map(|i| route.units[i])
+                .unwrap_or(route.units[0]),
+            // A database: writes to the primary, reads as it spreads them.
+            (KindTag::Database, _) => match self.resolve_db(to_node, read) {
+                Some(u) => u,
+                None => return self.finish(call, Some(FailReason::NoBackend)),
+            },
+            _ => {
+                let i = route.next % route.units.len();
+                route.next = (i + 1) % route.units.len();
+                route.units[i]
+            }
+        };
+        self.calls[call as usize].state = CallState::Waiting;
+        let child = self.alloc_call(req, call, unit, to, lat, policy);
+        self.send(child);
+    }
+}
