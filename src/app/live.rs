@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::layout::{KindTag, Layout, NodeId, NodeKind};
-use crate::sim::{Sim, Trace};
+use crate::sim::{Sim, Trace, UnitIx};
 
 /// Samples averaged for a node's live numbers: the last simulated second.
 const RECENT_SAMPLES: usize = 10;
@@ -52,7 +52,7 @@ impl DotClass {
 
 /// Classify every hop of a trace, in order. A hop's class depends only on the request and on
 /// the hops before it (and itself), so it never changes while the trace grows.
-pub fn classify_hops(trace: &Trace, kind_of: impl Fn(u32) -> Option<KindTag>) -> Vec<DotClass> {
+pub fn classify_hops(trace: &Trace, kind_of: impl Fn(UnitIx) -> Option<KindTag>) -> Vec<DotClass> {
     let mut saw_db = false;
     let mut saw_cache_reply = false;
     trace
@@ -153,11 +153,10 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         every: sim.traces().config.every,
         ..LiveView::default()
     };
-    let n = sim.unit_count() as u32;
     // Instance index -> (node, kind).
-    let mut unit_node: Vec<Option<(NodeId, KindTag)>> = Vec::with_capacity(n as usize);
+    let mut unit_node: Vec<Option<(NodeId, KindTag)>> = Vec::with_capacity(sim.unit_count());
     let series = sim.series();
-    for i in 0..n {
+    for i in sim.unit_ixs() {
         let Some(u) = sim.unit_info(i) else {
             unit_node.push(None);
             continue;
@@ -168,7 +167,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         }
         // The mean of the last second of samples: one 100 ms sample is too noisy to read.
         let last = |f: fn(&crate::sim::series::UnitSeries) -> &crate::sim::series::Ring| {
-            series.units.get(i as usize).map_or(0.0, |s| {
+            series.units.get(i.index()).map_or(0.0, |s| {
                 let r = f(s);
                 let n = r.len().min(RECENT_SAMPLES);
                 r.iter().skip(r.len() - n).sum::<f32>() / n.max(1) as f32
@@ -206,8 +205,8 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         }
     }
 
-    let kind_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.1);
-    let node_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.0);
+    let kind_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.1);
+    let node_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.0);
     let traces = sim.traces();
     // Finished traces, newest first, until they ended before the previous frame.
     let finished = traces

@@ -14,8 +14,8 @@ use super::live::{DotClass, LiveView};
 use super::run::{RunState, SPEED_MAX, SPEED_MIN, fmt_count};
 use super::theme;
 use crate::layout::{KindTag, NodeId};
-use crate::sim::Sim;
 use crate::sim::series::Ring;
+use crate::sim::{Sim, UnitIx};
 
 /// Lines drawn in the per-node load plot when no node is selected: the busiest few.
 const BUSIEST_LINES: usize = 4;
@@ -223,7 +223,7 @@ pub fn csv(sim: &Sim, window_s: f64) -> String {
         ("db_writes_per_s".into(), s.db_writes_per_s.iter().collect()),
     ];
     for (i, u) in s.units.iter().enumerate() {
-        let Some(info) = sim.unit_info(i as u32) else {
+        let Some(info) = sim.unit_info(UnitIx::at(i)) else {
             continue;
         };
         let name = info.name.replace([',', '"'], "_");
@@ -343,7 +343,7 @@ pub fn plots_ui(
                 let Some(info) = sim.unit_info(*i) else {
                     continue;
                 };
-                if let Some(us) = s.units.get(*i as usize) {
+                if let Some(us) = s.units.get(i.index()) {
                     p.line(line(info.name, &us.cpu_utilization, theme::series(k)));
                 }
             }
@@ -354,9 +354,9 @@ pub fn plots_ui(
 }
 
 /// Units to draw load lines for: the members of the selected nodes, or the busiest few.
-fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> {
+fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<UnitIx> {
     let s = sim.series();
-    let candidates = (0..sim.unit_count() as u32).filter(|i| {
+    let candidates = sim.unit_ixs().filter(|i| {
         sim.unit_info(*i)
             .is_some_and(|u| !u.removed && u.kind != KindTag::Client)
     });
@@ -369,11 +369,11 @@ fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> 
             .take(8)
             .collect();
     }
-    let mut ranked: Vec<(f32, u32)> = candidates
+    let mut ranked: Vec<(f32, UnitIx)> = candidates
         .map(|i| {
             let mean = s
                 .units
-                .get(i as usize)
+                .get(i.index())
                 .map(|u| {
                     let v: Vec<f32> = u.cpu_utilization.iter().skip(first).collect();
                     v.iter().sum::<f32>() / v.len().max(1) as f32
@@ -394,7 +394,8 @@ fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> 
 /// nodes stay readable as a picture. Hover names the row.
 fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, height: f32) {
     let s = sim.series();
-    let rows: Vec<u32> = (0..sim.unit_count() as u32)
+    let rows: Vec<UnitIx> = sim
+        .unit_ixs()
         .filter(|i| {
             sim.unit_info(*i)
                 .is_some_and(|u| !u.removed && u.kind != KindTag::Client)
@@ -410,7 +411,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
     if state.heat_at != Some(key) || state.heat.is_none() {
         let mut img = ColorImage::filled([columns, rows.len()], Color32::TRANSPARENT);
         for (y, i) in rows.iter().enumerate() {
-            let Some(us) = s.units.get(*i as usize) else {
+            let Some(us) = s.units.get(i.index()) else {
                 continue;
             };
             let up: Vec<f32> = us.up.iter().skip(first).collect();
@@ -458,7 +459,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
         let col = (((p.x - rect.left()) / rect.width()) * columns as f32) as usize;
         let value = rows
             .get(row)
-            .and_then(|i| s.units.get(*i as usize))
+            .and_then(|i| s.units.get(i.index()))
             .and_then(|u| u.cpu_utilization.iter().nth(first + col));
         if let (Some(name), Some(v)) = (state.heat_rows.get(row), value) {
             resp.on_hover_text(format!("{name}: {:.0} % busy", v * 100.0));

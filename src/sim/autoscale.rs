@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::layout::{NodeId, NodeKind, ScaleMetric, s_to_ns};
 
 use super::Sim;
+use super::ix::UnitIx;
 use super::queue::Ev;
 
 /// A pool's autoscaler.
@@ -21,7 +22,7 @@ pub(super) struct Autoscaler {
     pub flaps: u64,
     pub max_count: u32,
     /// Areas at the previous look, per member unit: (cpu, capacity).
-    sampled: BTreeMap<u32, (u128, u128)>,
+    sampled: BTreeMap<UnitIx, (u128, u128)>,
     /// Autoscaling was switched off at a look, so no look is scheduled; switching it on again
     /// schedules the next one.
     stopped: bool,
@@ -140,16 +141,16 @@ impl Sim {
     /// members are ready.
     fn pool_metric(&mut self, index: u32, node: NodeId, metric: ScaleMetric) -> (f64, usize) {
         let now = self.now_ns;
-        let ready: Vec<u32> = self
+        let ready: Vec<UnitIx> = self
             .members(node)
             .into_iter()
-            .filter(|&u| self.units[u as usize].alive)
+            .filter(|&u| self.units[u].alive)
             .collect();
         let mut cpu = 0u128;
         let mut cap = 0u128;
         let mut queue = 0usize;
         for &u in &ready {
-            let unit = &mut self.units[u as usize];
+            let unit = &mut self.units[u];
             unit.integrate(now);
             let prev = self.autoscalers[index as usize]
                 .sampled
@@ -162,7 +163,7 @@ impl Sim {
         }
         let mut sampled = BTreeMap::new();
         for &u in &ready {
-            let s = &self.units[u as usize].stats;
+            let s = &self.units[u].stats;
             sampled.insert(u, (s.cpu_area, s.capacity_area));
         }
         self.autoscalers[index as usize].sampled = sampled;
@@ -195,7 +196,7 @@ impl Sim {
             self.add_units(node, &kind, &name, old);
             for m in old..count {
                 if let Some(&u) = self.unit_index.get(&(node, m)) {
-                    let unit = &mut self.units[u as usize];
+                    let unit = &mut self.units[u];
                     unit.ready_ns = now + boot_ns;
                     if boot_ns > 0 {
                         self.events.push(now + boot_ns, Ev::Ready { unit: u });
@@ -205,7 +206,7 @@ impl Sim {
         } else {
             for m in count..old {
                 if let Some(&u) = self.unit_index.get(&(node, m)) {
-                    self.units[u as usize].draining = true;
+                    self.units[u].draining = true;
                     self.retire_if_idle(u);
                 }
             }
@@ -214,13 +215,13 @@ impl Sim {
     }
 
     /// A booted server joins the rotation.
-    pub(super) fn on_ready(&mut self, _unit: u32) {
+    pub(super) fn on_ready(&mut self, _unit: UnitIx) {
         self.rebuild_routes();
     }
 
     /// A draining server with nothing left to do is removed.
-    pub(super) fn retire_if_idle(&mut self, unit: u32) {
-        let u = &mut self.units[unit as usize];
+    pub(super) fn retire_if_idle(&mut self, unit: UnitIx) {
+        let u = &mut self.units[unit];
         if u.draining && u.held == 0 && u.queue.is_empty() && !u.removed {
             let now = self.now_ns;
             u.integrate(now);

@@ -1,56 +1,67 @@
 //! The call lifecycle: request and call slots, a call crossing its wire, its reply travelling
 //! back, and the caller taking the answer; plus the trace hops and decisions on the way.
 
+use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::lb::LbSlot;
 use super::queue::Ev;
 use super::request::FailReason;
-use super::trace::{Decision, Hop, NO_TRACE};
+use super::trace::{Decision, Hop};
 use super::unit::Role;
-use super::{CallState, NONE, ORPHAN, Req, Sim};
+use super::{CallState, Req, Sim};
 use crate::layout::KindTag;
 
 impl Sim {
-    pub(super) fn alloc_req(&mut self, r: Req) -> u32 {
+    /// Put a new request in a free slot (or a new one).
+    pub(super) fn alloc_req(&mut self, r: Req) -> ReqIx {
         match self.free_reqs.pop() {
             Some(i) => {
-                self.reqs[i as usize] = r;
+                debug_assert_eq!(
+                    self.reqs[i].refs, 0,
+                    "a request slot reused while referred to"
+                );
+                self.reqs[i] = r;
                 i
             }
             None => {
                 self.reqs.push(r);
-                (self.reqs.len() - 1) as u32
+                ReqIx::at(self.reqs.len() - 1)
             }
         }
     }
 
-    pub(super) fn release_req(&mut self, req: u32) {
-        let r = &mut self.reqs[req as usize];
+    /// One reference to a request fewer (the client's wait, or a call's); the slot is free
+    /// once none is left.
+    pub(super) fn release_req(&mut self, req: ReqIx) {
+        let r = &mut self.reqs[req];
+        debug_assert!(r.refs > 0, "a request released more often than referred to");
         r.refs -= 1;
         if r.refs == 0 {
             self.free_reqs.push(req);
         }
     }
 
+    /// Make a call of request `req` on behalf of `parent` (`None`: the client's own call).
     pub(super) fn alloc_call(
         &mut self,
-        req: u32,
-        parent: u32,
-        caller: u32,
-        callee: u32,
+        req: ReqIx,
+        parent: Option<CallIx>,
+        caller: UnitIx,
+        callee: UnitIx,
         latency_ns: u64,
-        policy: u32,
-    ) -> u32 {
-        let r = &mut self.reqs[req as usize];
+        policy: PolicyIx,
+    ) -> CallIx {
+        let r = &mut self.reqs[req];
         r.refs += 1;
         r.calls += 1;
         self.work.max_calls_per_request = self.work.max_calls_per_request.max(r.calls);
-        let (parent_epoch, resent) = if parent == NONE {
-            (0, self.reqs[req as usize].attempt > 0)
-        } else {
-            let p = &self.calls[parent as usize];
-            (p.epoch, p.resent || p.attempt > 0)
+        let (parent_epoch, resent) = match parent {
+            None => (0, self.reqs[req].attempt > 0),
+            Some(parent) => {
+                let p = &self.calls[parent];
+                (p.epoch, p.resent || p.attempt > 0)
+            }
         };
-        if self.reqs[req as usize].counted {
+        if self.reqs[req].counted {
             self.totals.calls += 1;
             if !resent {
                 self.totals.first_calls += 1;
@@ -62,6 +73,7 @@ impl Sim {
             req,
             parent,
             parent_epoch,
+            orphaned: false,
             caller,
             callee,
             latency_ns,
@@ -76,16 +88,17 @@ impl Sim {
         };
         match self.free_calls.pop() {
             Some(i) => {
-                let epoch = self.calls[i as usize].epoch;
-                self.calls[i as usize] = fresh(epoch);
+                debug_assert_eq!(self.calls[i].state, CallState::Free, "a call slot in use");
+                let epoch = self.calls[i].epoch;
+                self.calls[i] = fresh(epoch);
                 i
             }
             None => {
                 // Call slots grow only when every slot is in use: past the limit, the run stops
                 // after this event (the call is still made, so the state stays whole).
                 if self.calls.len() as u64 >= self.limits.calls_in_flight {
-                    let client = self.reqs[req as usize].client;
-                    let node = self.units[client as usize].name.clone();
+                    let client = self.reqs[req].client;
+                    let node = self.units[client].name.clone();
                     self.stop(
                         Some(node),
                         super::HaltCause::CallsInFlight {
@@ -94,19 +107,21 @@ impl Sim {
                     );
                 }
                 self.calls.push(fresh(0));
-                (self.calls.len() - 1) as u32
+                CallIx::at(self.calls.len() - 1)
             }
         }
     }
 
     /// The request has caused its most calls: the next one fails with `call_limit`. Checked
     /// before a node routes, so no balancer counts a call that is never made.
-    pub(super) fn at_call_limit(&self, req: u32) -> bool {
-        self.reqs[req as usize].calls >= self.limits.calls_per_request
+    pub(super) fn at_call_limit(&self, req: ReqIx) -> bool {
+        self.reqs[req].calls >= self.limits.calls_per_request
     }
 
-    pub(super) fn free_call(&mut self, call: u32) {
-        let c = &mut self.calls[call as usize];
+    /// The call has ended: its slot is free and it no longer holds its request.
+    pub(super) fn free_call(&mut self, call: CallIx) {
+        let c = &mut self.calls[call];
+        debug_assert_ne!(c.state, CallState::Free, "a call released twice");
         c.state = CallState::Free;
         c.epoch = c.epoch.wrapping_add(1);
         let req = c.req;
@@ -115,12 +130,12 @@ impl Sim {
     }
 
     /// Record a hop on the request's trace, if it is traced and still live.
-    pub(super) fn trace_hop(&mut self, call: u32, reply: bool) {
-        let c = &self.calls[call as usize];
-        let r = &self.reqs[c.req as usize];
-        if r.trace == NO_TRACE || !r.live {
+    pub(super) fn trace_hop(&mut self, call: CallIx, reply: bool) {
+        let c = &self.calls[call];
+        let r = &self.reqs[c.req];
+        let Some(slot) = r.trace.filter(|_| r.live) else {
             return;
-        }
+        };
         let (from, to) = if reply {
             (c.callee, c.caller)
         } else {
@@ -134,7 +149,7 @@ impl Sim {
             reply,
             failed: reply && c.fail.is_some(),
         };
-        if let Some(t) = self.traces.get_mut(r.trace) {
+        if let Some(t) = self.traces.get_mut(slot) {
             if t.hops.len() < super::limits::TRACE_HOPS_MAX {
                 t.hops.push(hop);
             } else {
@@ -145,15 +160,14 @@ impl Sim {
 
     pub(super) fn trace_decision(
         &mut self,
-        req: u32,
-        unit: u32,
+        req: ReqIx,
+        unit: UnitIx,
         text: impl FnOnce(&Sim) -> String,
     ) {
-        let r = &self.reqs[req as usize];
-        if r.trace == NO_TRACE || !r.live {
+        let r = &self.reqs[req];
+        let Some(slot) = r.trace.filter(|_| r.live) else {
             return;
-        }
-        let slot = r.trace;
+        };
         // A full trace counts what it leaves out, without even writing the text.
         if let Some(t) = self.traces.get_mut(slot)
             && t.decisions.len() >= super::limits::TRACE_DECISIONS_MAX
@@ -169,18 +183,17 @@ impl Sim {
     }
 
     /// Put a call on its wire towards the callee, with its timeout if the wire has one.
-    pub(super) fn send(&mut self, call: u32) {
+    pub(super) fn send(&mut self, call: CallIx) {
         self.trace_hop(call, false);
-        let c = &mut self.calls[call as usize];
+        let c = &mut self.calls[call];
         c.state = CallState::Transit;
         let (epoch, policy, parent, req) = (c.epoch, c.policy, c.parent, c.req);
         // A first attempt pays into its wire's retry budget; retries draw from it.
-        let is_retry = if parent == NONE {
-            self.reqs[req as usize].attempt > 0
-        } else {
-            self.calls[parent as usize].attempt > 0
+        let is_retry = match parent {
+            None => self.reqs[req].attempt > 0,
+            Some(parent) => self.calls[parent].attempt > 0,
         };
-        let p = &mut self.policies[policy as usize];
+        let p = &mut self.policies[policy];
         if !is_retry && p.budget > 0.0 {
             p.tokens = (p.tokens + p.budget).min(super::RETRY_TOKENS_MAX);
         }
@@ -189,7 +202,7 @@ impl Sim {
             self.events
                 .push(self.now_ns + timeout_ns, Ev::Timeout { call, epoch });
         }
-        let c = &self.calls[call as usize];
+        let c = &self.calls[call];
         if c.latency_ns == 0 {
             self.deliver(call);
         } else {
@@ -199,10 +212,10 @@ impl Sim {
     }
 
     /// Send a call's reply (or failure) back over its wire.
-    pub(super) fn send_reply(&mut self, call: u32) {
-        self.calls[call as usize].state = CallState::Replying;
+    pub(super) fn send_reply(&mut self, call: CallIx) {
+        self.calls[call].state = CallState::Replying;
         self.trace_hop(call, true);
-        let c = &self.calls[call as usize];
+        let c = &self.calls[call];
         if c.latency_ns == 0 {
             self.reply(call);
         } else {
@@ -215,23 +228,23 @@ impl Sim {
     }
 
     /// The callee refuses or drops a call that holds no worker there.
-    pub(super) fn reject(&mut self, call: u32, reason: FailReason) {
-        let c = &mut self.calls[call as usize];
+    pub(super) fn reject(&mut self, call: CallIx, reason: FailReason) {
+        let c = &mut self.calls[call];
         c.fail.get_or_insert(reason);
-        self.units[c.callee as usize].stats.failed += 1;
+        self.units[c.callee].stats.failed += 1;
         self.send_reply(call);
     }
 
     /// A call is finished at its callee: free the worker, take the next queued call, reply.
-    pub(super) fn finish(&mut self, call: u32, fail: Option<FailReason>) {
+    pub(super) fn finish(&mut self, call: CallIx, fail: Option<FailReason>) {
         let now = self.now_ns;
-        let c = &mut self.calls[call as usize];
+        let c = &mut self.calls[call];
         if let Some(f) = fail {
             c.fail.get_or_insert(f);
         }
         let failed = c.fail.is_some();
         let unit = c.callee;
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         if failed {
             u.stats.failed += 1;
         } else {
@@ -239,9 +252,10 @@ impl Sim {
         }
         if let Role::Server { .. } = u.role {
             u.integrate(now);
+            debug_assert!(u.held > 0, "a worker freed that was not held");
             u.held -= 1;
             self.drain_queue(unit);
-            if self.units[unit as usize].draining {
+            if self.units[unit].draining {
                 self.retire_if_idle(unit);
             }
         }
@@ -249,9 +263,10 @@ impl Sim {
     }
 
     /// A reply reaches the caller.
-    pub(super) fn reply(&mut self, call: u32) {
-        let c = &self.calls[call as usize];
-        let (parent, parent_epoch, req, fail, policy, callee, lb, hit, from) = (
+    pub(super) fn reply(&mut self, call: CallIx) {
+        let c = &self.calls[call];
+        let (orphaned, parent, parent_epoch, req, fail, policy, callee, lb, hit, from) = (
+            c.orphaned,
             c.parent,
             c.parent_epoch,
             c.req,
@@ -263,40 +278,40 @@ impl Sim {
             c.caller,
         );
         self.free_call(call);
-        if parent == ORPHAN {
+        if orphaned {
             return;
         }
-        if parent == NONE {
+        let Some(parent) = parent else {
             match fail {
                 None => self.finish_request(req, None),
                 Some(reason) => self.client_failed(req, policy, reason),
             }
             return;
-        }
-        let p = &self.calls[parent as usize];
+        };
+        let p = &self.calls[parent];
         if p.epoch != parent_epoch || p.state != CallState::Waiting {
             // The caller gave up on this call (it failed or was killed meanwhile). A balancer
             // still counted it in flight at the backend: release it, or least-connections and
             // power of two would see that backend busier for the rest of the run.
-            if let Role::Balancer(state) = &mut self.units[from as usize].role {
+            if let Role::Balancer(state) = &mut self.units[from].role {
                 state.release(lb.group, lb.index, callee, lb.generation);
             }
             return;
         }
         let caller = p.callee;
         if fail.is_none() {
-            match self.units[callee as usize].kind {
+            match self.units[callee].kind {
                 KindTag::Cache if hit => {
-                    self.calls[parent as usize].skip_db = true;
+                    self.calls[parent].skip_db = true;
                     // The app server keeps a copy in its own cache, if it has one.
-                    let key = self.reqs[req as usize].key;
+                    let key = self.reqs[req].key;
                     let now = self.now_ns;
-                    if let Some(local) = &mut self.units[caller as usize].local_cache {
+                    if let Some(local) = &mut self.units[caller].local_cache {
                         local.put(u64::from(key), now);
                     }
                 }
                 KindTag::Database | KindTag::ShardRouter
-                    if matches!(self.units[caller as usize].role, Role::Server { .. }) =>
+                    if matches!(self.units[caller].role, Role::Server { .. }) =>
                 {
                     self.touch_cache_after_db(parent)
                 }
@@ -309,15 +324,15 @@ impl Sim {
     /// The caller `parent` (at instance `caller`) has the answer of its call to `callee`.
     pub(super) fn on_child_done(
         &mut self,
-        parent: u32,
-        caller: u32,
-        callee: u32,
+        parent: CallIx,
+        caller: UnitIx,
+        callee: UnitIx,
         lb: LbSlot,
-        policy: u32,
+        policy: PolicyIx,
         fail: Option<FailReason>,
     ) {
-        let user_key = self.reqs[self.calls[parent as usize].req as usize].user_key;
-        let is_server = match &mut self.units[caller as usize].role {
+        let user_key = self.reqs[self.calls[parent].req].user_key;
+        let is_server = match &mut self.units[caller].role {
             Role::Balancer(state) => {
                 state.release(lb.group, lb.index, callee, lb.generation);
                 if fail == Some(FailReason::NodeDown) {

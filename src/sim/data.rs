@@ -9,6 +9,7 @@ use crate::layout::{
     KindTag, LagDist, NodeId, NodeKind, OnWrite, ReadFrom, ReplicationMode, ms_to_ns,
 };
 
+use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
 use super::rng::{SimRng, Stream, stream};
@@ -128,19 +129,19 @@ impl Sim {
         None
     }
 
-    fn first_unit(&self, node: NodeId) -> Option<u32> {
+    fn first_unit(&self, node: NodeId) -> Option<UnitIx> {
         self.unit_index.get(&(node, 0)).copied()
     }
 
-    fn is_up(&self, unit: u32) -> bool {
-        let u = &self.units[unit as usize];
+    fn is_up(&self, unit: UnitIx) -> bool {
+        let u = &self.units[unit];
         u.alive && !u.removed
     }
 
     /// The database instance a call for `node` goes to: writes to the group's primary (even a
     /// dead one: writes fail until a replica is promoted), reads as the primary's `reads`
     /// setting says, skipping replicas that are down.
-    pub(super) fn resolve_db(&mut self, node: NodeId, read: bool) -> Option<u32> {
+    pub(super) fn resolve_db(&mut self, node: NodeId, read: bool) -> Option<UnitIx> {
         let Some((gi, replica)) = self.repl_role(node) else {
             return self.first_unit(node);
         };
@@ -157,7 +158,7 @@ impl Sim {
             Some(NodeKind::Database(p)) => p.reads,
             _ => ReadFrom::Primary,
         };
-        let mut candidates: Vec<u32> = Vec::new();
+        let mut candidates: Vec<UnitIx> = Vec::new();
         if reads != ReadFrom::Replicas {
             candidates.extend(self.first_unit(primary));
         }
@@ -182,13 +183,13 @@ impl Sim {
     /// A database instance finished serving a call: record writes for the replicas, catch
     /// stale reads, and hold a synchronous write until its replicas have it. Returns true when
     /// the call is held (the caller must not finish it yet).
-    pub(super) fn on_db_served(&mut self, call: u32) -> bool {
+    pub(super) fn on_db_served(&mut self, call: CallIx) -> bool {
         let now = self.now_ns;
-        let c = &self.calls[call as usize];
+        let c = &self.calls[call];
         let (unit, req) = (c.callee, c.req);
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (read, key, counted) = (r.read, r.key, r.counted);
-        let node = self.units[unit as usize].node;
+        let node = self.units[unit].node;
         let Some((gi, replica)) = self.repl_role(node) else {
             return false;
         };
@@ -245,7 +246,7 @@ impl Sim {
             g.log.pop_front();
         }
         if sync_until > now {
-            let epoch = self.calls[call as usize].epoch;
+            let epoch = self.calls[call].epoch;
             self.events.push(sync_until, Ev::Replicated { call, epoch });
             return true;
         }
@@ -253,16 +254,16 @@ impl Sim {
     }
 
     /// A synchronous write's replicas have it: the primary acknowledges.
-    pub(super) fn on_replicated(&mut self, call: u32, epoch: u32) {
+    pub(super) fn on_replicated(&mut self, call: CallIx, epoch: u32) {
         if self.call_is(call, epoch, CallState::Service) {
             self.proceed(call);
         }
     }
 
     /// The instance `unit` died: if it is a group's primary, a promotion is scheduled.
-    pub(super) fn on_db_killed(&mut self, unit: u32) {
+    pub(super) fn on_db_killed(&mut self, unit: UnitIx) {
         let now = self.now_ns;
-        let node = self.units[unit as usize].node;
+        let node = self.units[unit].node;
         let Some((gi, None)) = self.repl_role(node) else {
             return;
         };
@@ -289,8 +290,8 @@ impl Sim {
     }
 
     /// The primary came back before its replacement was promoted: nothing changes.
-    pub(super) fn on_db_revived(&mut self, unit: u32) {
-        let node = self.units[unit as usize].node;
+    pub(super) fn on_db_revived(&mut self, unit: UnitIx) {
+        let node = self.units[unit].node;
         if let Some((gi, None)) = self.repl_role(node)
             && self.repl[gi].primary == node
         {
@@ -315,7 +316,7 @@ impl Sim {
         };
         let pick = g.replicas.iter().position(|r| {
             self.first_unit(r.node).is_some_and(|u| {
-                let u = &self.units[u as usize];
+                let u = &self.units[u];
                 u.alive && !u.removed
             })
         });
@@ -352,22 +353,22 @@ impl Sim {
 
     /// After the database answered an app server: fill the cache on a read miss; invalidate or
     /// update it on a write.
-    pub(super) fn touch_cache_after_db(&mut self, app_call: u32) {
+    pub(super) fn touch_cache_after_db(&mut self, app_call: CallIx) {
         let now = self.now_ns;
-        let c = &self.calls[app_call as usize];
+        let c = &self.calls[app_call];
         let (unit, req) = (c.callee, c.req);
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (read, key) = (r.read, r.key);
         // The app server's own cache: fill it on a read, drop its copy on a write (other
         // servers' copies go stale until they are evicted: the cost of local caches).
-        if let Some(local) = &mut self.units[unit as usize].local_cache {
+        if let Some(local) = &mut self.units[unit].local_cache {
             if read {
                 local.put(u64::from(key), now);
             } else {
                 local.invalidate(u64::from(key));
             }
         }
-        let Some(route) = self.units[unit as usize]
+        let Some(route) = self.units[unit]
             .routes
             .iter()
             .find(|r| r.to_kind == KindTag::Cache)
@@ -385,7 +386,7 @@ impl Sim {
             Some(NodeKind::Cache(p)) => p.on_write,
             _ => OnWrite::Invalidate,
         };
-        let m = &mut self.units[member as usize];
+        let m = &mut self.units[member];
         if !m.alive || m.removed {
             return;
         }
@@ -410,28 +411,28 @@ impl Sim {
     // ----- Shards -----
 
     /// A shard router sends the call to the shard owning its key.
-    pub(super) fn router_forward(&mut self, call: u32) {
+    pub(super) fn router_forward(&mut self, call: CallIx) {
         let (unit, req) = {
-            let c = &self.calls[call as usize];
+            let c = &self.calls[call];
             (c.callee, c.req)
         };
         if self.at_call_limit(req) {
             return self.finish(call, Some(FailReason::CallLimit));
         }
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (key, read, client) = (r.key, r.read, r.client);
-        let keys = match &self.units[client as usize].role {
+        let keys = match &self.units[client].role {
             Role::Client(c) => c.params.keys,
             _ => 1,
         };
-        let Role::Router(router) = &self.units[unit as usize].role else {
+        let Role::Router(router) = &self.units[unit].role else {
             return;
         };
         let Some(shard) = router.shard_of(key, keys) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
         let shard_node = router.shards[shard];
-        let Some(route) = self.units[unit as usize]
+        let Some(route) = self.units[unit]
             .routes
             .iter()
             .find(|r| r.to_node == shard_node)
@@ -442,13 +443,13 @@ impl Sim {
         let Some(to) = self.resolve_db(shard_node, read) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        self.calls[call as usize].state = CallState::Waiting;
-        let child = self.alloc_call(req, call, unit, to, lat, policy);
+        self.calls[call].state = CallState::Waiting;
+        let child = self.alloc_call(req, Some(call), unit, to, lat, policy);
         self.send(child);
     }
 
     /// A router's shards changed: install them and report how many keys moved.
-    pub(super) fn set_router_shards(&mut self, unit: u32, shards: Vec<NodeId>) {
+    pub(super) fn set_router_shards(&mut self, unit: UnitIx, shards: Vec<NodeId>) {
         let now = self.now_ns;
         let keys = self
             .units
@@ -459,8 +460,8 @@ impl Sim {
             })
             .max()
             .unwrap_or(1);
-        let name = self.units[unit as usize].name.clone();
-        let Role::Router(router) = &mut self.units[unit as usize].role else {
+        let name = self.units[unit].name.clone();
+        let Role::Router(router) = &mut self.units[unit].role else {
             return;
         };
         if router.shards == shards {

@@ -3,37 +3,34 @@
 
 use super::balance::{self, RequestView};
 use super::hash::mix;
+use super::ix::CallIx;
 use super::lb::LbSlot;
 use super::request::FailReason;
-use super::unit::{self, NO_PATH, Role};
+use super::unit::{self, Role};
 use super::{CallState, Sim};
 use crate::layout::{KindTag, Layer};
 
 impl Sim {
     /// A balancer routes the call to a backend.
-    pub(super) fn lb_forward(&mut self, call: u32) {
+    pub(super) fn lb_forward(&mut self, call: CallIx) {
         let now = self.now_ns;
         let (unit, req) = {
-            let c = &self.calls[call as usize];
+            let c = &self.calls[call];
             (c.callee, c.req)
         };
         if self.at_call_limit(req) {
             return self.finish(call, Some(FailReason::CallLimit));
         }
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (key, user_key, path_index, client) = (r.key, r.user_key, r.path, r.client);
-        let Role::Balancer(lb) = &self.units[unit as usize].role else {
+        let Role::Balancer(lb) = &self.units[unit].role else {
             return;
         };
         let l7 = lb.params.layer == Layer::L7;
         // The group is chosen while the client's path is borrowed, so no path is copied.
-        let path = if l7 && path_index != NO_PATH && !lb.params.path_rules.is_empty() {
-            match &self.units[client as usize].role {
-                Role::Client(c) => c.path(path_index),
-                _ => None,
-            }
-        } else {
-            None
+        let path = match (&self.units[client].role, path_index) {
+            (Role::Client(c), Some(i)) if l7 && !lb.params.path_rules.is_empty() => c.path(i),
+            _ => None,
         };
         let Some(gi) = lb.group_for(path) else {
             return self.finish(call, Some(FailReason::NoBackend));
@@ -43,7 +40,7 @@ impl Sim {
             user: if l7 { user_key } else { 0 },
             client: user_key,
         };
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         let Role::Balancer(lb) = &mut u.role else {
             return;
         };
@@ -62,27 +59,27 @@ impl Sim {
             let why = route.why;
             let to = route.unit;
             self.trace_decision(req, unit, |sim| {
-                balance::explain(why, to, &|i| sim.units[i as usize].name.clone())
+                balance::explain(why, to, &|i| sim.units[i].name.clone())
             });
         }
-        self.calls[call as usize].state = CallState::Waiting;
-        let child = self.alloc_call(req, call, unit, route.unit, lat, policy);
-        self.calls[child as usize].lb = slot;
+        self.calls[call].state = CallState::Waiting;
+        let child = self.alloc_call(req, Some(call), unit, route.unit, lat, policy);
+        self.calls[child].lb = slot;
         self.send(child);
     }
 
     /// An entry (floating IP or DNS) passes the call to one of its balancers.
-    pub(super) fn entry_forward(&mut self, call: u32) {
+    pub(super) fn entry_forward(&mut self, call: CallIx) {
         let now = self.now_ns;
         let (unit, req) = {
-            let c = &self.calls[call as usize];
+            let c = &self.calls[call];
             (c.callee, c.req)
         };
         if self.at_call_limit(req) {
             return self.finish(call, Some(FailReason::CallLimit));
         }
-        let client = self.reqs[req as usize].user_key;
-        let u = &mut self.units[unit as usize];
+        let client = self.reqs[req].user_key;
+        let u = &mut self.units[unit];
         let Role::Entry(e) = &mut u.role else {
             return;
         };
@@ -93,17 +90,17 @@ impl Sim {
         else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        self.calls[call as usize].state = CallState::Waiting;
-        let child = self.alloc_call(req, call, unit, to, lat, policy);
+        self.calls[call].state = CallState::Waiting;
+        let child = self.alloc_call(req, Some(call), unit, to, lat, policy);
         self.send(child);
     }
 
     /// An app server makes its next downstream call, or answers when it has made them all.
-    pub(super) fn proceed(&mut self, call: u32) {
-        let c = &self.calls[call as usize];
+    pub(super) fn proceed(&mut self, call: CallIx) {
+        let c = &self.calls[call];
         let (mut stage, unit, skip_db) = (c.stage as usize, c.callee, c.skip_db);
-        let read = self.reqs[c.req as usize].read;
-        let routes = &self.units[unit as usize].routes;
+        let read = self.reqs[c.req].read;
+        let routes = &self.units[unit].routes;
         // Cache-aside: a write does not read the cache; a cache hit does not read the database.
         while let Some(r) = routes.get(stage) {
             let skip = match r.to_kind {
@@ -116,26 +113,26 @@ impl Sim {
             }
             stage += 1;
         }
-        self.calls[call as usize].stage = stage as u16;
+        self.calls[call].stage = stage as u16;
         if stage >= routes.len() {
             return self.finish(call, None);
         }
-        let c = &mut self.calls[call as usize];
+        let c = &mut self.calls[call];
         c.stage += 1;
         c.attempt = 0;
         self.call_stage(call, stage);
     }
 
     /// Make the downstream call of route `stage` (a first attempt or a retry).
-    pub(super) fn call_stage(&mut self, call: u32, stage: usize) {
+    pub(super) fn call_stage(&mut self, call: CallIx, stage: usize) {
         let (unit, req) = {
-            let c = &self.calls[call as usize];
+            let c = &self.calls[call];
             (c.callee, c.req)
         };
         if self.at_call_limit(req) {
             return self.finish(call, Some(FailReason::CallLimit));
         }
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         let Some(route) = u.routes.get_mut(stage) else {
             return self.finish(call, None);
         };
@@ -144,7 +141,7 @@ impl Sim {
         }
         let (lat, policy, to_kind, to_node) =
             (route.latency_ns, route.policy, route.to_kind, route.to_node);
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (key, read) = (r.key, r.read);
         let to = match (to_kind, &route.placement) {
             // A cache cluster: the member owning the key.
@@ -163,8 +160,8 @@ impl Sim {
                 route.units[i]
             }
         };
-        self.calls[call as usize].state = CallState::Waiting;
-        let child = self.alloc_call(req, call, unit, to, lat, policy);
+        self.calls[call].state = CallState::Waiting;
+        let child = self.alloc_call(req, Some(call), unit, to, lat, policy);
         self.send(child);
     }
 }

@@ -3,15 +3,16 @@
 
 use super::Sim;
 use super::hash::mix;
+use super::ix::UnitIx;
 use super::queue::Ev;
 use super::unit::Role;
 
 impl Sim {
     /// A balancer probes each backend: an instance that is up answers at once; a dead one
     /// fails after the probe timeout.
-    pub(super) fn on_probe(&mut self, lb_unit: u32) {
+    pub(super) fn on_probe(&mut self, lb_unit: UnitIx) {
         let now = self.now_ns;
-        let Role::Balancer(lb) = &self.units[lb_unit as usize].role else {
+        let Role::Balancer(lb) = &self.units[lb_unit].role else {
             return;
         };
         if !lb.params.health_checks {
@@ -20,11 +21,11 @@ impl Sim {
         let interval = crate::layout::ms_to_ns(lb.params.health_interval_ms).max(1);
         let timeout = crate::layout::ms_to_ns(lb.params.health_timeout_ms);
         let backends = lb.backend_units();
-        if self.units[lb_unit as usize].alive {
+        if self.units[lb_unit].alive {
             for b in backends {
-                let up = self.units[b as usize].alive && !self.units[b as usize].removed;
+                let up = self.units[b].alive && !self.units[b].removed;
                 if up {
-                    if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role
+                    if let Role::Balancer(lb) = &mut self.units[lb_unit].role
                         && lb.probe_result(b, true)
                     {
                         self.count_mark(b, false);
@@ -45,8 +46,8 @@ impl Sim {
             .push(now + interval, Ev::Probe { unit: lb_unit });
     }
 
-    pub(super) fn on_probe_fail(&mut self, lb_unit: u32, backend: u32) {
-        if let Role::Balancer(lb) = &mut self.units[lb_unit as usize].role
+    pub(super) fn on_probe_fail(&mut self, lb_unit: UnitIx, backend: UnitIx) {
+        if let Role::Balancer(lb) = &mut self.units[lb_unit].role
             && lb.probe_result(backend, false)
         {
             self.count_mark(backend, true);
@@ -60,8 +61,8 @@ impl Sim {
 
     /// Schedule the first health probe of a balancer, at a phase of its own so balancers do not
     /// probe in lockstep.
-    pub(super) fn start_probes(&mut self, lb_unit: u32) {
-        let u = &self.units[lb_unit as usize];
+    pub(super) fn start_probes(&mut self, lb_unit: UnitIx) {
+        let u = &self.units[lb_unit];
         let Role::Balancer(lb) = &u.role else {
             return;
         };
@@ -75,16 +76,16 @@ impl Sim {
     }
 
     /// Heartbeats (floating IP) or DNS health checks of an entry.
-    pub(super) fn on_entry_check(&mut self, entry: u32) {
+    pub(super) fn on_entry_check(&mut self, entry: UnitIx) {
         let now = self.now_ns;
-        let u = &self.units[entry as usize];
+        let u = &self.units[entry];
         let up: Vec<bool> = u
             .routes
             .iter()
             .flat_map(|r| r.units.iter())
-            .map(|&x| self.units[x as usize].alive && !self.units[x as usize].removed)
+            .map(|&x| self.units[x].alive && !self.units[x].removed)
             .collect();
-        let Role::Entry(e) = &mut self.units[entry as usize].role else {
+        let Role::Entry(e) = &mut self.units[entry].role else {
             return;
         };
         e.set_targets(up.len());
@@ -97,8 +98,8 @@ impl Sim {
     }
 
     /// Schedule an entry's first check.
-    pub(super) fn start_entry_checks(&mut self, entry: u32) {
-        let Role::Entry(e) = &self.units[entry as usize].role else {
+    pub(super) fn start_entry_checks(&mut self, entry: UnitIx) {
+        let Role::Entry(e) = &self.units[entry].role else {
             return;
         };
         let interval = e.check_interval_ns();
@@ -110,13 +111,13 @@ impl Sim {
 
     /// Whether any balancer has marked `unit` down (kept as a count per instance, updated when
     /// a health verdict flips, so the window can ask for every node on every frame).
-    pub(super) fn marked_down(&self, unit: u32) -> bool {
-        self.marked_by.get(unit as usize).is_some_and(|&n| n > 0)
+    pub(super) fn marked_down(&self, unit: UnitIx) -> bool {
+        self.marked_by.get(unit.index()).is_some_and(|&n| n > 0)
     }
 
     /// A balancer's verdict on `unit` flipped to `down` (true) or back up.
-    pub(super) fn count_mark(&mut self, unit: u32, down: bool) {
-        let i = unit as usize;
+    pub(super) fn count_mark(&mut self, unit: UnitIx, down: bool) {
+        let i = unit.index();
         if self.marked_by.len() <= i {
             self.marked_by.resize(i + 1, 0);
         }

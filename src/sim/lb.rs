@@ -7,6 +7,7 @@
 //! connections: a client's requests ride its connection to the same backend until the
 //! connection is recycled, and L4 least-connections counts open connections.
 
+use super::ix::{PolicyIx, UnitIx};
 use std::collections::BTreeMap;
 
 use crate::layout::{BalancerParams, Layer, ms_to_ns};
@@ -24,7 +25,7 @@ pub struct Group {
     /// One-way latency of each backend's wire.
     pub latency_ns: Vec<u64>,
     /// Index of each backend's wire policy in the core's table.
-    pub policy: Vec<u32>,
+    pub policy: Vec<PolicyIx>,
     pub balancer: Balancer,
 }
 
@@ -70,7 +71,7 @@ pub(super) fn build_groups(
         for &unit in &r.units {
             g.backends.push(Backend {
                 unit,
-                key: keys[unit as usize],
+                key: keys[unit.index()],
                 weight: r.weight.max(1),
                 in_flight: 0,
                 healthy: true,
@@ -101,7 +102,7 @@ pub struct Health {
 /// A client's keep-alive connection through an L4 balancer.
 #[derive(Clone, Copy, Debug)]
 struct Conn {
-    backend: u32,
+    backend: UnitIx,
     requests_left: u32,
     expires_ns: u64,
 }
@@ -111,7 +112,7 @@ struct Conn {
 pub struct Route {
     pub group: u16,
     pub index: u16,
-    pub unit: u32,
+    pub unit: UnitIx,
     pub why: Why,
     /// L4: the request rode an existing connection (no algorithm ran).
     pub reused_connection: bool,
@@ -124,13 +125,13 @@ pub struct LbState {
     pub latency_ns: u64,
     pub groups: Vec<Group>,
     /// Health by backend instance.
-    pub health: BTreeMap<u32, Health>,
+    pub health: BTreeMap<UnitIx, Health>,
     /// L4 connections by client address hash.
     conns: BTreeMap<u64, Conn>,
     /// L4: open connections per backend instance.
-    open: BTreeMap<u32, u32>,
+    open: BTreeMap<UnitIx, u32>,
     /// The instance picked last, for the window.
-    pub last_pick: Option<u32>,
+    pub last_pick: Option<UnitIx>,
     /// Bumped when the backend set changes, so stale bookkeeping is recognised.
     pub generation: u32,
 }
@@ -207,8 +208,8 @@ impl LbState {
     }
 
     /// Every backend instance, once, in group order.
-    pub fn backend_units(&self) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
+    pub fn backend_units(&self) -> Vec<UnitIx> {
+        let mut out: Vec<UnitIx> = Vec::new();
         for g in &self.groups {
             for b in &g.backends {
                 if !out.contains(&b.unit) {
@@ -325,13 +326,13 @@ impl LbState {
         })
     }
 
-    fn close(&mut self, backend: u32) {
+    fn close(&mut self, backend: UnitIx) {
         self.count_open(backend, false);
     }
 
     /// One connection to `backend` more (or fewer), and its count where the algorithms see it:
     /// only that backend's entries change, not every backend's.
-    fn count_open(&mut self, backend: u32, opened: bool) {
+    fn count_open(&mut self, backend: UnitIx, opened: bool) {
         let n = self.open.entry(backend).or_default();
         *n = if opened { *n + 1 } else { n.saturating_sub(1) };
         let n = *n;
@@ -355,7 +356,7 @@ impl LbState {
     }
 
     /// An L7 request routed at (`group`, `index`) finished at the balancer.
-    pub fn release(&mut self, group: u16, index: u16, unit: u32, generation: u32) {
+    pub fn release(&mut self, group: u16, index: u16, unit: UnitIx, generation: u32) {
         if self.params.layer == Layer::L4 {
             return;
         }
@@ -388,7 +389,7 @@ impl LbState {
     }
 
     /// Record a probe of `unit`; returns true when its health flipped.
-    pub fn probe_result(&mut self, unit: u32, ok: bool) -> bool {
+    pub fn probe_result(&mut self, unit: UnitIx, ok: bool) -> bool {
         let (up_after, down_after) = (
             self.params.healthy_threshold.max(1),
             self.params.unhealthy_threshold.max(1),

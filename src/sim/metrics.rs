@@ -6,6 +6,7 @@ use hdrhistogram::Histogram;
 use crate::layout::{KindTag, NodeId};
 
 use super::Sim;
+use super::ix::UnitIx;
 use super::request::FailReason;
 use super::unit::{Role, SessionKeeping, Unit};
 
@@ -225,7 +226,7 @@ impl Sim {
             .iter()
             .enumerate()
             .filter(|(_, u)| !u.removed)
-            .map(|(i, u)| node_metrics(u, now, self.marked_down(i as u32)))
+            .map(|(i, u)| node_metrics(u, now, self.marked_down(UnitIx::at(i))))
             .collect();
         nodes.sort_by_key(|n| n.id);
         let t = &self.totals;

@@ -21,6 +21,7 @@ pub mod entry;
 mod forward;
 pub mod hash;
 mod health;
+mod ix;
 pub mod lb;
 pub mod limits;
 pub mod metrics;
@@ -47,6 +48,8 @@ use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 pub use autoscale::AutoscaleReport;
 pub use command::{CommandSource, LoggedCommand};
 pub use data::ShardMove;
+pub use ix::UnitIx;
+use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
@@ -57,10 +60,6 @@ use queue::{Ev, EventQueue};
 use series::SAMPLE_NS;
 use unit::{Role, Unit};
 
-/// "None" in a slot field.
-const NONE: u32 = u32::MAX;
-/// The parent of a call nobody waits for any more (timed out, or its wire was removed).
-const ORPHAN: u32 = u32::MAX - 1;
 /// Most retry tokens a wire's budget saves up: a burst of this many retries is allowed at the
 /// start of an outage, then retries are held to the budget's share of calls.
 const RETRY_TOKENS_MAX: f64 = 10.0;
@@ -106,14 +105,18 @@ enum CallState {
 struct Call {
     epoch: u32,
     state: CallState,
-    req: u32,
-    parent: u32,
+    req: ReqIx,
+    /// The call this one was made for; `None` for a request's first call, from its client.
+    parent: Option<CallIx>,
     parent_epoch: u32,
-    caller: u32,
-    callee: u32,
+    /// Nobody waits for this call any more (it timed out, or its wire was removed): its reply
+    /// is dropped.
+    orphaned: bool,
+    caller: UnitIx,
+    callee: UnitIx,
     latency_ns: u64,
     /// The wire's timeout and retry policy.
-    policy: u32,
+    policy: PolicyIx,
     /// Next downstream route of an app server.
     stage: u16,
     /// Attempts of the current downstream call that have failed and been retried.
@@ -130,17 +133,30 @@ struct Call {
     fail: Option<FailReason>,
 }
 
+impl Call {
+    /// The call waiting for this one's answer: none for a request's first call (its client
+    /// waits) or for an orphan (nobody waits).
+    fn caller_call(&self) -> Option<CallIx> {
+        if self.orphaned { None } else { self.parent }
+    }
+
+    /// A request's first call, which its client still waits for.
+    fn client_waits(&self) -> bool {
+        self.parent.is_none() && !self.orphaned
+    }
+}
+
 /// One client request (a slot reused once no call refers to it).
 #[derive(Clone, Debug)]
 struct Req {
     id: u64,
-    client: u32,
+    client: UnitIx,
     user: u32,
     /// The user's identity across the run (client node and user): session cookie and address.
     user_key: u64,
     key: u32,
-    /// Index into the client's paths, or `unit::NO_PATH`.
-    path: u16,
+    /// Index into the client's paths, if it has any.
+    path: Option<u16>,
     read: bool,
     born_ns: u64,
     counted: bool,
@@ -148,7 +164,8 @@ struct Req {
     live: bool,
     /// The client's wait plus every call still referring to this slot.
     refs: u32,
-    trace: u32,
+    /// Its trace's slot, while it is traced and the trace is open.
+    trace: Option<u32>,
     /// Client-level attempts that failed and were retried.
     attempt: u8,
     /// Calls this request has caused so far (bounded by `Limits::calls_per_request`).
@@ -239,14 +256,14 @@ pub struct Sim {
     next_sample_ns: u64,
     events: EventQueue,
     units: Vec<Unit>,
-    unit_index: BTreeMap<(NodeId, u32), u32>,
+    unit_index: BTreeMap<(NodeId, u32), UnitIx>,
     /// Wire policies, append-only; index 0 is "no timeout, no retries".
     policies: Vec<WirePolicy>,
-    policy_index: BTreeMap<(NodeId, NodeId), u32>,
+    policy_index: BTreeMap<(NodeId, NodeId), PolicyIx>,
     calls: Vec<Call>,
-    free_calls: Vec<u32>,
+    free_calls: Vec<CallIx>,
     reqs: Vec<Req>,
-    free_reqs: Vec<u32>,
+    free_reqs: Vec<ReqIx>,
     next_req_id: u64,
     totals: Totals,
     series: Series,
@@ -350,8 +367,8 @@ impl Sim {
         }
         sim.build_replication();
         sim.rebuild_routes();
-        for i in 0..sim.units.len() as u32 {
-            sim.start_unit(i);
+        for i in 0..sim.units.len() {
+            sim.start_unit(UnitIx::at(i));
         }
         sim.build_autoscalers();
         // A structure the file sizes could not be reserved: the layout cannot run.
@@ -437,9 +454,14 @@ impl Sim {
         self.units.len()
     }
 
+    /// Every instance ever created, in index order (a removed one keeps its index).
+    pub fn unit_ixs(&self) -> impl Iterator<Item = UnitIx> + use<> {
+        (0..self.units.len()).map(UnitIx::at)
+    }
+
     /// The instance at `index`: id, name, kind, up, removed.
-    pub fn unit_info(&self, index: u32) -> Option<UnitInfo<'_>> {
-        self.units.get(index as usize).map(|u| UnitInfo {
+    pub fn unit_info(&self, index: UnitIx) -> Option<UnitInfo<'_>> {
+        self.units.get(index.index()).map(|u| UnitInfo {
             id: UnitId {
                 node: u.node,
                 member: u.member,
@@ -460,7 +482,7 @@ impl Sim {
     }
 
     /// The index of instance `id`, if it exists.
-    pub fn unit_index(&self, id: UnitId) -> Option<u32> {
+    pub fn unit_index(&self, id: UnitId) -> Option<UnitIx> {
         self.unit_index.get(&(id.node, id.member)).copied()
     }
 
@@ -674,9 +696,7 @@ impl Sim {
         } else {
             return true;
         };
-        let node = self
-            .event_node(ev)
-            .map(|u| self.units[u as usize].name.clone());
+        let node = self.event_node(ev).map(|u| self.units[u].name.clone());
         // Put the event back so that what is pending stays true.
         self.events.push(t, ev);
         self.stop(node, cause);
@@ -685,7 +705,7 @@ impl Sim {
 
     /// The instance an event is about: for a call, the client of its request (the node a
     /// zero-time loop starts from); otherwise the instance itself.
-    fn event_node(&self, ev: Ev) -> Option<u32> {
+    fn event_node(&self, ev: Ev) -> Option<UnitIx> {
         match ev {
             Ev::Arrival { unit, .. }
             | Ev::Think { unit, .. }
@@ -700,10 +720,10 @@ impl Sim {
             | Ev::Timeout { call, .. }
             | Ev::Retry { call, .. }
             | Ev::Replicated { call, .. } => {
-                let c = self.calls.get(call as usize)?;
-                self.reqs.get(c.req as usize).map(|r| r.client)
+                let c = self.calls.get(call.index())?;
+                self.reqs.get(c.req.index()).map(|r| r.client)
             }
-            Ev::ClientRetry { req, .. } => self.reqs.get(req as usize).map(|r| r.client),
+            Ev::ClientRetry { req, .. } => self.reqs.get(req.index()).map(|r| r.client),
             Ev::Promote { .. } | Ev::Autoscale { .. } => None,
         }
     }
@@ -732,7 +752,7 @@ impl Sim {
         match ev {
             Ev::Arrival { unit, epoch } => self.on_arrival(unit, epoch),
             Ev::Think { unit, user } => {
-                let u = &mut self.units[unit as usize];
+                let u = &mut self.units[unit];
                 let Role::Client(c) = &mut u.role else {
                     return;
                 };
@@ -785,7 +805,7 @@ impl Sim {
             | Ev::Reply { call, epoch }
             | Ev::Retry { call, epoch }
             | Ev::Replicated { call, epoch } => calls
-                .get(call as usize)
+                .get(call.index())
                 .is_some_and(|c| c.epoch == epoch && c.state != CallState::Free),
             _ => true,
         });
@@ -793,8 +813,8 @@ impl Sim {
     }
 
     /// Start what a new instance does by itself: traffic, health probes, heartbeats.
-    fn start_unit(&mut self, unit: u32) {
-        match self.units[unit as usize].kind {
+    fn start_unit(&mut self, unit: UnitIx) {
+        match self.units[unit].kind {
             KindTag::Client => self.start_traffic(unit),
             KindTag::LoadBalancer => self.start_probes(unit),
             KindTag::Entry => self.start_entry_checks(unit),
@@ -802,8 +822,8 @@ impl Sim {
         }
     }
 
-    fn call_is(&self, call: u32, epoch: u32, state: CallState) -> bool {
-        let c = &self.calls[call as usize];
+    fn call_is(&self, call: CallIx, epoch: u32, state: CallState) -> bool {
+        let c = &self.calls[call];
         c.epoch == epoch && c.state == state
     }
 
@@ -882,27 +902,27 @@ impl Sim {
             };
             if let Some(&i) = self.unit_index.get(&(node, member)) {
                 // A member that was removed comes back as a fresh server.
-                let old_stats = self.units[i as usize].stats.clone();
+                let old_stats = self.units[i].stats.clone();
                 let mut u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);
                 u.stats = old_stats;
                 u.integrate(self.now_ns);
-                self.units[i as usize] = u;
+                self.units[i] = u;
                 continue;
             }
             let u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);
             self.units.push(u);
             self.series.add_unit();
             self.unit_index
-                .insert((node, member), (self.units.len() - 1) as u32);
+                .insert((node, member), UnitIx::at(self.units.len() - 1));
         }
     }
 
     /// Record a state change of `unit` (`by`: the deciding balancer's instance).
-    fn log_state(&mut self, unit: u32, change: metrics::StateChange, by: Option<u32>) {
+    fn log_state(&mut self, unit: UnitIx, change: metrics::StateChange, by: Option<UnitIx>) {
         if self.states.len() >= STATE_LOG_MAX {
             return;
         }
-        let u = &self.units[unit as usize];
+        let u = &self.units[unit];
         let event = metrics::StateEvent {
             at_ns: self.now_ns,
             unit: UnitId {
@@ -911,19 +931,19 @@ impl Sim {
             },
             name: u.name.clone(),
             change,
-            by: by.map(|b| self.units[b as usize].name.clone()),
+            by: by.map(|b| self.units[b].name.clone()),
         };
         self.states.push(event);
     }
 
     /// The instances of a node in rotation (not removed, booted, not draining), by member.
-    fn members(&self, node: NodeId) -> Vec<u32> {
+    fn members(&self, node: NodeId) -> Vec<UnitIx> {
         let now = self.now_ns;
         self.unit_index
             .range((node, 0)..=(node, u32::MAX))
             .map(|(_, &i)| i)
             .filter(|&i| {
-                let u = &self.units[i as usize];
+                let u = &self.units[i];
                 !u.removed && !u.draining && u.ready_ns <= now
             })
             .collect()
@@ -1012,7 +1032,7 @@ impl Sim {
                 .units
                 .iter()
                 .map(|&u| {
-                    let u = &self.units[u as usize];
+                    let u = &self.units[u];
                     hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
                 })
                 .collect();
@@ -1037,7 +1057,7 @@ impl Sim {
 
     /// Shard routers: their shards are the databases they are wired to, in wire order.
     fn install_router_shards(&mut self, by_node: &BTreeMap<NodeId, Vec<unit::Route>>) {
-        let routers: Vec<(u32, Vec<NodeId>)> = self
+        let routers: Vec<(UnitIx, Vec<NodeId>)> = self
             .units
             .iter()
             .enumerate()
@@ -1047,7 +1067,7 @@ impl Sim {
                     .get(&u.node)
                     .map(|rs| rs.iter().map(|r| r.to_node).collect())
                     .unwrap_or_default();
-                (i as u32, shards)
+                (UnitIx::at(i), shards)
             })
             .collect();
         for (unit, shards) in routers {
@@ -1056,7 +1076,7 @@ impl Sim {
     }
 
     /// The policy slot of a wire: created on first sight, updated in place after.
-    fn policy_for(&mut self, w: &layout::Wire) -> u32 {
+    fn policy_for(&mut self, w: &layout::Wire) -> PolicyIx {
         let fresh = WirePolicy {
             timeout_ns: layout::ms_to_ns(w.timeout_ms),
             retries: w.retries,
@@ -1066,14 +1086,14 @@ impl Sim {
         };
         match self.policy_index.get(&(w.from, w.to)) {
             Some(&i) => {
-                let p = &mut self.policies[i as usize];
+                let p = &mut self.policies[i];
                 let tokens = p.tokens;
                 *p = WirePolicy { tokens, ..fresh };
                 i
             }
             None => {
                 self.policies.push(fresh);
-                let i = (self.policies.len() - 1) as u32;
+                let i = PolicyIx::at(self.policies.len() - 1);
                 self.policy_index.insert((w.from, w.to), i);
                 i
             }
@@ -1093,7 +1113,7 @@ pub struct UnitInfo<'a> {
     pub busy_workers: u32,
     pub workers: u32,
     /// A balancer's latest pick (an instance index).
-    pub last_pick: Option<u32>,
+    pub last_pick: Option<UnitIx>,
     /// A balancer's health checks have marked it down.
     pub marked_down: bool,
 }

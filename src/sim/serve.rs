@@ -1,6 +1,7 @@
 //! Serving at the callee: a call arrives, waits in the queue for a worker, is served (or
 //! relayed by a balancer or router after its latency), and frees its worker when done.
 
+use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
 use super::unit::{self, Role, SessionKeeping};
@@ -8,13 +9,13 @@ use super::{CallState, Sim};
 
 impl Sim {
     /// A call reaches its callee.
-    pub(super) fn deliver(&mut self, call: u32) {
+    pub(super) fn deliver(&mut self, call: CallIx) {
         let now = self.now_ns;
         let (unit, read) = {
-            let c = &self.calls[call as usize];
-            (c.callee, self.reqs[c.req as usize].read)
+            let c = &self.calls[call];
+            (c.callee, self.reqs[c.req].read)
         };
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         u.stats.calls += 1;
         if u.removed {
             return self.reject(call, FailReason::NodeRemoved);
@@ -30,7 +31,7 @@ impl Sim {
         match &u.role {
             Role::Balancer(_) | Role::Router(_) => {
                 let done_at = now + relay_latency.unwrap_or(0);
-                let c = &mut self.calls[call as usize];
+                let c = &mut self.calls[call];
                 c.state = CallState::Service;
                 let ev = Ev::Done {
                     call,
@@ -43,7 +44,7 @@ impl Sim {
                 }
             }
             Role::Entry(_) => {
-                self.calls[call as usize].state = CallState::Service;
+                self.calls[call].state = CallState::Service;
                 self.entry_forward(call);
             }
             Role::Server { service, .. } => {
@@ -54,7 +55,7 @@ impl Sim {
                     u.integrate(now);
                     u.queue.push_back(call);
                     u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
-                    self.calls[call as usize].state = CallState::Queued;
+                    self.calls[call].state = CallState::Queued;
                 } else {
                     self.reject(call, FailReason::QueueFull);
                 }
@@ -64,14 +65,14 @@ impl Sim {
     }
 
     /// A server gives a worker to a call and starts serving it.
-    pub(super) fn start(&mut self, call: u32) {
+    pub(super) fn start(&mut self, call: CallIx) {
         let now = self.now_ns;
-        let c = &mut self.calls[call as usize];
+        let c = &mut self.calls[call];
         let req = c.req;
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
         let counted = r.counted;
-        let u = &mut self.units[c.callee as usize];
+        let u = &mut self.units[c.callee];
         let is_db = u.kind == crate::layout::KindTag::Database;
         let Role::Server { service, sessions } = &mut u.role else {
             return;
@@ -116,6 +117,7 @@ impl Sim {
             }
         }
         u.integrate(now);
+        debug_assert!(u.held < u.workers, "a call started with every worker held");
         u.held += 1;
         u.serving += 1;
         c.state = CallState::Service;
@@ -124,19 +126,19 @@ impl Sim {
             epoch: c.epoch,
         };
         self.events.push(now + service_ns, ev);
-        if !had_session && let Role::Client(cs) = &mut self.units[client as usize].role {
+        if !had_session && let Role::Client(cs) = &mut self.units[client].role {
             // A user who had logged in before lost their session: logged out.
-            if cs.log_in(user) && self.reqs[req as usize].counted {
+            if cs.log_in(user) && self.reqs[req].counted {
                 self.totals.session_misses += 1;
             }
         }
     }
 
     /// The callee finished its own work on a call.
-    pub(super) fn done(&mut self, call: u32) {
+    pub(super) fn done(&mut self, call: CallIx) {
         let now = self.now_ns;
-        let unit = self.calls[call as usize].callee;
-        let u = &mut self.units[unit as usize];
+        let unit = self.calls[call].callee;
+        let u = &mut self.units[unit];
         match &mut u.role {
             Role::Balancer(_) => self.lb_forward(call),
             Role::Router(_) => self.router_forward(call),
@@ -155,10 +157,10 @@ impl Sim {
     }
 
     /// Give free workers to queued calls, oldest first.
-    pub(super) fn drain_queue(&mut self, unit: u32) {
+    pub(super) fn drain_queue(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         loop {
-            let u = &mut self.units[unit as usize];
+            let u = &mut self.units[unit];
             if u.held >= u.workers || !u.alive {
                 return;
             }

@@ -2,17 +2,18 @@
 //! their answers (a closed-loop user then thinks and asks again).
 
 use super::hash::mix;
+use super::ix::{ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::trace::{NO_TRACE, Trace};
+use super::trace::Trace;
 use super::unit::{self, Role};
-use super::{NONE, Outcome, Req, Sim};
+use super::{Outcome, Req, Sim};
 use crate::layout::LoopMode;
 
 impl Sim {
     /// Begin a client's arrivals (open loop) or its users' first think (closed loop).
-    pub(super) fn start_traffic(&mut self, unit: u32) {
-        let u = &mut self.units[unit as usize];
+    pub(super) fn start_traffic(&mut self, unit: UnitIx) {
+        let u = &mut self.units[unit];
         let Role::Client(c) = &mut u.role else {
             return;
         };
@@ -21,7 +22,7 @@ impl Sim {
             LoopMode::Closed => {
                 let users = c.params.users;
                 for user in 0..users {
-                    let u = &mut self.units[unit as usize];
+                    let u = &mut self.units[unit];
                     let Role::Client(c) = &mut u.role else {
                         return;
                     };
@@ -38,9 +39,9 @@ impl Sim {
     }
 
     /// Schedule the next open-loop arrival of a client at its current rate.
-    pub(super) fn schedule_arrival(&mut self, unit: u32) {
+    pub(super) fn schedule_arrival(&mut self, unit: UnitIx) {
         let now = self.now_ns;
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         let Role::Client(c) = &mut u.role else {
             return;
         };
@@ -53,8 +54,8 @@ impl Sim {
         }
     }
 
-    pub(super) fn on_arrival(&mut self, unit: u32, epoch: u32) {
-        let u = &mut self.units[unit as usize];
+    pub(super) fn on_arrival(&mut self, unit: UnitIx, epoch: u32) {
+        let u = &mut self.units[unit];
         let Role::Client(c) = &mut u.role else {
             return;
         };
@@ -66,25 +67,24 @@ impl Sim {
         self.schedule_arrival(unit);
     }
 
-    pub(super) fn on_ramp(&mut self, unit: u32, epoch: u32) {
+    pub(super) fn on_ramp(&mut self, unit: UnitIx, epoch: u32) {
         let now = self.now_ns;
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         let Role::Client(c) = &mut u.role else {
             return;
         };
-        let Some((t0, q0, t1, q1)) = c.ramp else {
+        let Some(ramp) = c.ramp else {
             return;
         };
         if c.ramp_epoch != epoch {
             return;
         }
-        if now >= t1 {
-            c.qps = q1;
+        if now >= ramp.end_ns {
+            c.qps = ramp.end_qps;
             c.ramp = None;
         } else {
-            let f = (now - t0) as f64 / (t1 - t0) as f64;
-            c.qps = q0 + (q1 - q0) * f;
-            let next = (now + super::series::SAMPLE_NS).min(t1);
+            c.qps = ramp.qps_at(now);
+            let next = (now + super::series::SAMPLE_NS).min(ramp.end_ns);
             self.events.push(next, Ev::Ramp { unit, epoch });
         }
         // Poisson arrivals are memoryless, so redrawing the next one at the new rate is exact.
@@ -92,13 +92,13 @@ impl Sim {
     }
 
     /// A client sends a new request from `user`.
-    pub(super) fn issue(&mut self, client: u32, user: u32) {
+    pub(super) fn issue(&mut self, client: UnitIx, user: u32) {
         let now = self.now_ns;
         let id = self.next_req_id;
         self.next_req_id += 1;
         let counted = now >= self.warmup_ns;
-        let node = self.units[client as usize].node;
-        let u = &mut self.units[client as usize];
+        let node = self.units[client].node;
+        let u = &mut self.units[client];
         let Role::Client(c) = &mut u.role else {
             return;
         };
@@ -111,7 +111,7 @@ impl Sim {
         }
         self.totals.live_all += 1;
         let trace = if self.traces.wants(id) {
-            self.traces.open(Trace {
+            Some(self.traces.open(Trace {
                 request_id: id,
                 client,
                 user,
@@ -123,9 +123,9 @@ impl Sim {
                 hops: Vec::new(),
                 decisions: Vec::new(),
                 dropped: 0,
-            })
+            }))
         } else {
-            NO_TRACE
+            None
         };
         let req = self.alloc_req(Req {
             id,
@@ -147,12 +147,12 @@ impl Sim {
     }
 
     /// Send (or resend) a request's first call from its client.
-    pub(super) fn send_top(&mut self, req: u32) {
+    pub(super) fn send_top(&mut self, req: ReqIx) {
         if self.at_call_limit(req) {
             return self.finish_request(req, Some(FailReason::CallLimit));
         }
-        let client = self.reqs[req as usize].client;
-        let u = &mut self.units[client as usize];
+        let client = self.reqs[req].client;
+        let u = &mut self.units[client];
         let Role::Client(c) = &mut u.role else {
             return;
         };
@@ -168,16 +168,16 @@ impl Sim {
         match dest {
             None => self.finish_request(req, Some(FailReason::NoBackend)),
             Some((to, latency_ns, policy)) => {
-                let call = self.alloc_call(req, NONE, client, to, latency_ns, policy);
+                let call = self.alloc_call(req, None, client, to, latency_ns, policy);
                 self.send(call);
             }
         }
     }
 
     /// The client has its answer (or its failure).
-    pub(super) fn finish_request(&mut self, req: u32, fail: Option<FailReason>) {
+    pub(super) fn finish_request(&mut self, req: ReqIx, fail: Option<FailReason>) {
         let now = self.now_ns;
-        let r = &mut self.reqs[req as usize];
+        let r = &mut self.reqs[req];
         if !r.live {
             return;
         }
@@ -185,7 +185,7 @@ impl Sim {
         let latency_ns = now - r.born_ns;
         let born_ns = r.born_ns;
         let (client, user, counted, trace, read) = (r.client, r.user, r.counted, r.trace, r.read);
-        r.trace = NO_TRACE;
+        r.trace = None;
         self.totals.live_all -= 1;
         match fail {
             None => {
@@ -210,13 +210,13 @@ impl Sim {
         if counted {
             self.totals.in_flight -= 1;
         }
-        let cu = &mut self.units[client as usize];
+        let cu = &mut self.units[client];
         if fail.is_some() {
             cu.stats.failed += 1;
         } else {
             cu.stats.served += 1;
         }
-        if trace != NO_TRACE {
+        if let Some(trace) = trace {
             let outcome = match fail {
                 Some(r) => Outcome::Failed(r),
                 None if read => Outcome::Read,

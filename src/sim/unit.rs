@@ -1,6 +1,7 @@
 //! A simulated instance ("unit"): one client, balancer, database, or one member of an app pool.
 //! Each keeps its own queue, workers, random stream and statistics.
 
+use super::ix::{CallIx, PolicyIx, UnitIx};
 use std::collections::{BTreeSet, VecDeque};
 
 use rand::RngExt as _;
@@ -172,8 +173,22 @@ impl KeyPlacement {
     }
 }
 
-/// "No path" in a request's path index.
-pub const NO_PATH: u16 = u16::MAX;
+/// A linear change of a client's open-loop rate over time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ramp {
+    pub start_ns: u64,
+    pub start_qps: f64,
+    pub end_ns: u64,
+    pub end_qps: f64,
+}
+
+impl Ramp {
+    /// The rate at `now_ns`, between the start and the end.
+    pub fn qps_at(&self, now_ns: u64) -> f64 {
+        let f = (now_ns - self.start_ns) as f64 / (self.end_ns - self.start_ns) as f64;
+        self.start_qps + (self.end_qps - self.start_qps) * f
+    }
+}
 
 /// A client's traffic state.
 #[derive(Clone, Debug)]
@@ -184,8 +199,8 @@ pub struct ClientState {
     /// Bumped to cancel a pending arrival after a rate change.
     pub arrival_epoch: u32,
     pub arrival_pending: bool,
-    /// An active ramp: (start time, start qps, end time, end qps).
-    pub ramp: Option<(u64, f64, u64, f64)>,
+    /// An active ramp of the open-loop rate.
+    pub ramp: Option<Ramp>,
     pub ramp_epoch: u32,
     /// Round-robin cursor over destinations (plain DNS spreading).
     pub next_dest: usize,
@@ -253,16 +268,18 @@ impl ClientState {
         };
     }
 
-    /// Draw a request's path (an index into `params.paths`), or `NO_PATH` when it has none.
-    pub fn draw_path(&mut self) -> u16 {
+    /// Draw a request's path (an index into `params.paths`), or `None` when it has none.
+    pub fn draw_path(&mut self) -> Option<u16> {
         if self.path_cdf.is_empty() {
-            return NO_PATH;
+            return None;
         }
         let x: f64 = self.content_rng.random();
-        self.path_cdf
+        let i = self
+            .path_cdf
             .iter()
             .position(|&c| x < c)
-            .unwrap_or(self.path_cdf.len() - 1) as u16
+            .unwrap_or(self.path_cdf.len() - 1);
+        Some(i as u16)
     }
 
     /// The path string of a drawn path index.
@@ -351,12 +368,12 @@ impl ClientState {
 #[derive(Clone, Debug)]
 pub struct Route {
     pub to_node: NodeId,
-    pub units: Vec<u32>,
+    pub units: Vec<UnitIx>,
     pub latency_ns: u64,
     /// The wire's weight (for weighted balancing).
     pub weight: u32,
     /// Index of the wire's timeout and retry policy in the core's table.
-    pub policy: u32,
+    pub policy: PolicyIx,
     /// The kind of node called.
     pub to_kind: KindTag,
     /// For a cache cluster: how keys are placed on its members.
@@ -414,7 +431,7 @@ pub fn target_count(routes: &[Route]) -> usize {
 
 /// The `i`-th instance over all of a caller's routes (wire order, then member order), with its
 /// wire's latency and policy. For callers that spread over every target (clients, entries).
-pub fn nth_target(routes: &[Route], mut i: usize) -> Option<(u32, u64, u32)> {
+pub fn nth_target(routes: &[Route], mut i: usize) -> Option<(UnitIx, u64, PolicyIx)> {
     for r in routes {
         if let Some(&unit) = r.units.get(i) {
             return Some((unit, r.latency_ns, r.policy));
@@ -515,7 +532,7 @@ pub struct Unit {
     pub workers: u32,
     pub queue_capacity: u32,
     /// Calls waiting for a worker.
-    pub queue: VecDeque<u32>,
+    pub queue: VecDeque<CallIx>,
     /// Workers doing CPU work.
     pub serving: u32,
     /// Workers held (serving or waiting on downstream calls).

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use tierlab::layout::{self, Command, KindTag, Layout, NodeId, Severity, Target};
-use tierlab::sim::{FailReason, Metrics, RequestCounts, Sim, SimConfig, TraceConfig, UnitId};
+use tierlab::sim::{
+    FailReason, Metrics, RequestCounts, Sim, SimConfig, TraceConfig, UnitId, UnitIx,
+};
 
 use crate::check::{self, SEEDS};
 
@@ -33,7 +35,7 @@ fn sim_traced(text: &str, seed: u64, warmup_s: f64, every: u64, capacity: usize)
 }
 
 /// The instance index of `node` member `member`.
-fn unit(sim: &Sim, node: u32, member: u32) -> u32 {
+fn unit(sim: &Sim, node: u32, member: u32) -> UnitIx {
     sim.unit_index(UnitId {
         node: NodeId(node),
         member,
@@ -248,8 +250,8 @@ fn consistent_hashing_keeps_each_key_on_one_backend_and_moves_only_a_dead_ones_k
         )
     };
     // key -> backends it was served by, from the traces of requests born in [from, to) s.
-    let owners = |s: &Sim, from: f64, to: f64| -> BTreeMap<u32, BTreeSet<u32>> {
-        let mut out: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    let owners = |s: &Sim, from: f64, to: f64| -> BTreeMap<u32, BTreeSet<UnitIx>> {
+        let mut out: BTreeMap<u32, BTreeSet<UnitIx>> = BTreeMap::new();
         for t in &s.traces().done {
             let born = t.born_ns as f64 / 1e9;
             if born < from || born >= to {
@@ -272,7 +274,7 @@ fn consistent_hashing_keeps_each_key_on_one_backend_and_moves_only_a_dead_ones_k
         let mut ch = sim_traced(&text("consistent_hash"), seed, 0.0, 1, 100_000);
         ch.run_until_s(2.0);
         let before = owners(&ch, 0.0, 2.0);
-        let used: BTreeSet<u32> = before.values().flatten().copied().collect();
+        let used: BTreeSet<UnitIx> = before.values().flatten().copied().collect();
         println!(
             "seed {seed}: consistent hash: 20 keys on {} backends, at most {} backend(s) per key; \
              round-robin: up to {} per key",
@@ -290,7 +292,9 @@ fn consistent_hashing_keeps_each_key_on_one_backend_and_moves_only_a_dead_ones_k
 
         // Kill the owner of the first key: once it is marked down (2 probes of 200 ms), its
         // keys move and every other key stays where it was.
-        let victim = *before[&1].iter().next().unwrap_or(&0);
+        let Some(&victim) = before[&1].iter().next() else {
+            panic!("key 1 has no owner")
+        };
         let member = ch.unit_info(victim).map_or(0, |u| u.id.member);
         ch.apply(Command::Kill(Target::member(NodeId(2), member)))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -625,7 +629,7 @@ fn health_check_settings_set_how_many_requests_fail_after_a_kill() {
             s.run_until_s(16.0);
             let back = samples(&s)
                 .iter()
-                .zip(s.series().units[victim as usize].served_per_s.iter())
+                .zip(s.series().units[victim.index()].served_per_s.iter())
                 .find(|(x, served)| x.0 > 12.0 && *served > 0.0)
                 .map(|(x, _)| x.0 - 12.0);
             let back = back.unwrap_or_else(|| panic!("seed {seed}: the revived node got nothing"));

@@ -11,7 +11,7 @@ use egui_kittest::kittest::Queryable as _;
 use tierlab::app::{AppConfig, DotClass, TierlabApp, classify_hops};
 use tierlab::layout::{self, KindTag, NodeId};
 use tierlab::report::{self, RunConfig};
-use tierlab::sim::Sim;
+use tierlab::sim::{Sim, UnitIx};
 
 /// The starter layout (request-flow.ron) in a 1280x800 window, `ticks` ticks a playing frame.
 fn window(ticks: u64) -> Harness<'static, TierlabApp> {
@@ -108,7 +108,8 @@ fn killing_a_node_from_its_menu_reaches_the_core_and_is_no_layout_edit() {
     frames(&mut h, 5);
     let s = sim(&h);
     let id = node_id(&h, "db");
-    let unit = (0..s.unit_count() as u32)
+    let unit = s
+        .unit_ixs()
         .filter_map(|i| s.unit_info(i))
         .find(|u| u.id.node == id);
     assert!(
@@ -126,7 +127,8 @@ fn killing_a_node_from_its_menu_reaches_the_core_and_is_no_layout_edit() {
     h.get_by_label("Revive").click();
     frames(&mut h, 2);
     let s = sim(&h);
-    let unit = (0..s.unit_count() as u32)
+    let unit = s
+        .unit_ixs()
         .filter_map(|i| s.unit_info(i))
         .find(|u| u.id.node == id);
     assert!(unit.is_some_and(|u| u.alive));
@@ -224,8 +226,8 @@ fn dots_drawn_per_wire_and_colour_match_the_cores_traces_and_counters() {
         "none dropped"
     );
     // Expected from the core: every hop of every sampled request that has left by now.
-    let kind_of = |u: u32| s.unit_info(u).map(|i| i.kind);
-    let node_of = |u: u32| s.unit_info(u).map(|i| i.id.node);
+    let kind_of = |u: UnitIx| s.unit_info(u).map(|i| i.kind);
+    let node_of = |u: UnitIx| s.unit_info(u).map(|i| i.id.node);
     let mut expected: BTreeMap<(NodeId, NodeId, DotClass), u64> = BTreeMap::new();
     for t in s
         .traces()
