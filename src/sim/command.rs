@@ -154,7 +154,7 @@ impl Sim {
                 let mut flushed = false;
                 for i in units {
                     if let Role::Server {
-                        sessions: super::unit::SessionKeeping::Data(cache),
+                        kept: super::unit::Kept::DataCache(cache),
                         ..
                     } = &mut self.units[i].role
                     {
@@ -226,9 +226,10 @@ impl Sim {
             u.queue.clear();
             u.serving = 0;
             u.held = 0;
-            // A crash loses the sessions kept in the box's memory (or in the store).
-            if let Role::Server { sessions, .. } = &mut u.role {
-                let lost = sessions.clear();
+            // A crash loses the sessions kept in the box's memory (or in the store). A data
+            // cache's keys go too, and are counted with them.
+            if let Role::Server { kept, .. } = &mut u.role {
+                let lost = kept.clear();
                 if now >= self.warmup_ns {
                     self.totals.sessions_lost += lost;
                 }

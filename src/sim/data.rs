@@ -13,7 +13,7 @@ use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
 use super::rng::{SimRng, Stream, stream};
-use super::unit::{self, Role, SessionKeeping};
+use super::unit::{self, Kept, Role};
 use super::{CallState, Sim};
 
 /// One replica of a replication group.
@@ -391,7 +391,7 @@ impl Sim {
             return;
         }
         if let Role::Server {
-            sessions: SessionKeeping::Data(cache),
+            kept: Kept::DataCache(cache),
             ..
         } = &mut m.role
         {

@@ -6,19 +6,15 @@
 //! `Option<index>` takes four bytes, as the `u32::MAX` "none" sentinels it replaces did (a
 //! call's parent is one, in every call slot).
 
-use std::cmp::Ordering;
-use std::fmt;
-use std::num::NonZeroU32;
-use std::ops::{Index, IndexMut};
-
 use super::unit::Unit;
 use super::{Call, Req, WirePolicy};
 
+/// Define an index type into a `Vec<$elem>`: a bit-inverted `NonZeroU32`, ordered by position.
 macro_rules! index_type {
     ($(#[$doc:meta])* $name:ident => $elem:ty) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $name(NonZeroU32);
+        pub struct $name(::std::num::NonZeroU32);
 
         impl $name {
             /// The position in its table.
@@ -32,35 +28,35 @@ macro_rules! index_type {
             #[inline]
             pub fn at(i: usize) -> Self {
                 debug_assert!(i < u32::MAX as usize, "index {i} out of range");
-                $name(NonZeroU32::new(!(i as u32)).unwrap_or(NonZeroU32::MIN))
+                $name(::std::num::NonZeroU32::new(!(i as u32)).unwrap_or(::std::num::NonZeroU32::MIN))
             }
         }
 
         impl Ord for $name {
-            fn cmp(&self, other: &Self) -> Ordering {
+            fn cmp(&self, other: &Self) -> ::std::cmp::Ordering {
                 self.index().cmp(&other.index())
             }
         }
 
         impl PartialOrd for $name {
-            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+            fn partial_cmp(&self, other: &Self) -> Option<::std::cmp::Ordering> {
                 Some(self.cmp(other))
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{}({})", stringify!($name), self.index())
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{}", self.index())
             }
         }
 
-        impl Index<$name> for Vec<$elem> {
+        impl ::std::ops::Index<$name> for Vec<$elem> {
             type Output = $elem;
             #[inline]
             fn index(&self, i: $name) -> &$elem {
@@ -68,7 +64,7 @@ macro_rules! index_type {
             }
         }
 
-        impl IndexMut<$name> for Vec<$elem> {
+        impl ::std::ops::IndexMut<$name> for Vec<$elem> {
             #[inline]
             fn index_mut(&mut self, i: $name) -> &mut $elem {
                 &mut self[i.index()]
@@ -76,6 +72,8 @@ macro_rules! index_type {
         }
     };
 }
+
+pub(super) use index_type;
 
 index_type!(
     /// An instance ("unit") of the running core: stable for the whole run (a removed instance

@@ -198,7 +198,7 @@ struct Totals {
     latency_sum_ns: u128,
     /// All live requests, counted or not.
     live_all: u64,
-    /// Since the last series sample, every request.
+    /// Since the last series sample, every request's latency in ns.
     interval_latency: Histogram<u64>,
     interval_completed: u64,
     interval_failed: u64,
@@ -842,8 +842,8 @@ impl Sim {
         let mut q = [0.0f32; 3];
         if !t.interval_latency.is_empty() {
             let values = t.interval_latency.value_at_quantiles([0.50, 0.95, 0.99]);
-            for (slot, us) in q.iter_mut().zip(values) {
-                *slot = (us as f64 / 1e3) as f32;
+            for (slot, ns) in q.iter_mut().zip(values) {
+                *slot = (ns as f64 / 1e6) as f32;
             }
         }
         s.latency_p50_ms.push(q[0]);

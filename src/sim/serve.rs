@@ -4,7 +4,7 @@
 use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::unit::{self, Role, SessionKeeping};
+use super::unit::{self, Kept, Role};
 use super::{CallState, Sim};
 
 impl Sim {
@@ -74,7 +74,7 @@ impl Sim {
         let counted = r.counted;
         let u = &mut self.units[c.callee];
         let is_db = u.kind == crate::layout::KindTag::Database;
-        let Role::Server { service, sessions } = &mut u.role else {
+        let Role::Server { service, kept } = &mut u.role else {
             return;
         };
         let service_ns = service.sample_ns(read, &mut u.rng);
@@ -97,7 +97,7 @@ impl Sim {
         }
         // Sessions: does this server (or store) hold the user's session? A data cache: does
         // it hold the key?
-        let (had_session, data_hit) = look_up_kept(sessions, read, user_key, key, now);
+        let (had_session, data_hit) = look_up_kept(kept, read, user_key, key, now);
         if let Some(hit) = data_hit {
             c.hit = hit;
             let t = &mut self.totals;
@@ -177,22 +177,22 @@ impl Sim {
 /// for a data cache, whether a read hit). A session store adds a missing session; the app
 /// server fills a data cache after a miss (cache-aside).
 fn look_up_kept(
-    kept: &mut SessionKeeping,
+    kept: &mut Kept,
     read: bool,
     user_key: u64,
     key: u32,
     now: u64,
 ) -> (bool, Option<bool>) {
     match kept {
-        SessionKeeping::None => (true, None),
-        SessionKeeping::Local(set) => (!set.insert(user_key), None),
-        SessionKeeping::Store(cache) => {
+        Kept::Nothing => (true, None),
+        Kept::LocalSessions(set) => (!set.insert(user_key), None),
+        Kept::SessionStore(cache) => {
             let hit = cache.get(user_key, now);
             if !hit {
                 cache.put(user_key, now);
             }
             (hit, None)
         }
-        SessionKeeping::Data(cache) => (true, Some(read && cache.get(u64::from(key), now))),
+        Kept::DataCache(cache) => (true, Some(read && cache.get(u64::from(key), now))),
     }
 }

@@ -384,41 +384,41 @@ pub struct Route {
     pub next: usize,
 }
 
-/// Where a server keeps user sessions.
+/// What a server keeps in memory between calls: users' sessions, or a data cache's keys.
 #[derive(Clone, Debug)]
-pub enum SessionKeeping {
-    /// None here (stateless, or kept in a store it calls).
-    None,
-    /// In its own memory: the users whose sessions it holds.
-    Local(BTreeSet<u64>),
+pub enum Kept {
+    /// Nothing (stateless, or its sessions are in a store it calls).
+    Nothing,
+    /// Sessions in its own memory: the users whose sessions it holds.
+    LocalSessions(BTreeSet<u64>),
     /// A session store: the sessions it holds, least recently used evicted first.
-    Store(Box<Cache>),
+    SessionStore(Box<Cache>),
     /// A data cache: the keys it holds.
-    Data(Box<Cache>),
+    DataCache(Box<Cache>),
 }
 
-impl SessionKeeping {
-    /// Sessions held now.
+impl Kept {
+    /// Sessions (or cached keys) held now.
     pub fn len(&self) -> u64 {
         match self {
-            SessionKeeping::None => 0,
-            SessionKeeping::Local(s) => s.len() as u64,
-            SessionKeeping::Store(c) | SessionKeeping::Data(c) => u64::from(c.len()),
+            Kept::Nothing => 0,
+            Kept::LocalSessions(s) => s.len() as u64,
+            Kept::SessionStore(c) | Kept::DataCache(c) => u64::from(c.len()),
         }
     }
 
-    /// True when no session is held.
+    /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Forget every session (a crash); returns how many were lost.
+    /// Forget everything held (a crash); returns how many sessions (or keys) were lost.
     pub fn clear(&mut self) -> u64 {
         let n = self.len();
         match self {
-            SessionKeeping::None => {}
-            SessionKeeping::Local(s) => s.clear(),
-            SessionKeeping::Store(c) | SessionKeeping::Data(c) => c.flush(),
+            Kept::Nothing => {}
+            Kept::LocalSessions(s) => s.clear(),
+            Kept::SessionStore(c) | Kept::DataCache(c) => c.flush(),
         }
         n
     }
@@ -452,7 +452,8 @@ pub enum Role {
     /// An app server, session store, cache or database: workers and a queue.
     Server {
         service: ServiceModel,
-        sessions: SessionKeeping,
+        /// What it keeps between calls (sessions, or a data cache's keys).
+        kept: Kept,
     },
 }
 
@@ -574,12 +575,12 @@ impl Unit {
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
-                    sessions: keeping_for(kind),
+                    kept: keeping_for(kind),
                 },
                 // Every other kind serves; keep a harmless default rather than panic.
                 None => Role::Server {
                     service: ServiceModel::new(ServiceDist::Constant, 0.0, 0.0, 0.0, 1.0),
-                    sessions: SessionKeeping::None,
+                    kept: Kept::Nothing,
                 },
             },
         };
@@ -643,7 +644,7 @@ impl Unit {
                 let shards = r.shards.clone();
                 **r = RouterState::new(p, shards);
             }
-            (Role::Server { service, sessions }, _) => {
+            (Role::Server { service, kept }, _) => {
                 if let Some(m) = service_model(kind) {
                     *service = m;
                 }
@@ -651,17 +652,17 @@ impl Unit {
                 // Kept state stays warm unless its kind of keeping changes, or a data cache is
                 // resized or re-policied (it starts cold); a plain latency change keeps it.
                 let fresh = keeping_for(kind);
-                let same = match (&*sessions, &fresh) {
-                    (SessionKeeping::None, SessionKeeping::None)
-                    | (SessionKeeping::Local(_), SessionKeeping::Local(_))
-                    | (SessionKeeping::Store(_), SessionKeeping::Store(_)) => true,
-                    (SessionKeeping::Data(a), SessionKeeping::Data(b)) => {
+                let same = match (&*kept, &fresh) {
+                    (Kept::Nothing, Kept::Nothing)
+                    | (Kept::LocalSessions(_), Kept::LocalSessions(_))
+                    | (Kept::SessionStore(_), Kept::SessionStore(_)) => true,
+                    (Kept::DataCache(a), Kept::DataCache(b)) => {
                         a.capacity() == b.capacity() && a.policy() == b.policy()
                     }
                     _ => false,
                 };
                 if !same {
-                    *sessions = fresh;
+                    *kept = fresh;
                 }
             }
             _ => {}
@@ -763,15 +764,15 @@ fn workers_and_queue(kind: &NodeKind) -> (u32, u32) {
 }
 
 /// What a server-like kind keeps: sessions in memory, a session store, a data cache, or none.
-fn keeping_for(kind: &NodeKind) -> SessionKeeping {
+fn keeping_for(kind: &NodeKind) -> Kept {
     match kind {
         NodeKind::AppServer(p) if p.sessions == Sessions::Local => {
-            SessionKeeping::Local(BTreeSet::new())
+            Kept::LocalSessions(BTreeSet::new())
         }
         NodeKind::SessionStore(p) => {
-            SessionKeeping::Store(Box::new(Cache::new(Policy::Lru, p.capacity_sessions, None)))
+            Kept::SessionStore(Box::new(Cache::new(Policy::Lru, p.capacity_sessions, None)))
         }
-        NodeKind::Cache(p) => SessionKeeping::Data(Box::new(data_cache(p))),
-        _ => SessionKeeping::None,
+        NodeKind::Cache(p) => Kept::DataCache(Box::new(data_cache(p))),
+        _ => Kept::Nothing,
     }
 }
