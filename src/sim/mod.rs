@@ -12,32 +12,34 @@
 //! then B makes its own downstream calls in wire order while holding the worker, and finally the
 //! reply crosses the wire back. A failure travels back the same way and fails every caller above.
 
+// The public modules are what the window, the report, the command line and the tests read:
+// limits, measurements, series, traces, the named hashes and the USL sizing formula. The rest
+// is the engine's inside, private to the crate.
 mod autoscale;
-pub mod balance;
+mod balance;
+mod cache;
 mod calls;
 mod command;
 mod data;
-pub mod entry;
+mod entry;
 mod forward;
 pub mod hash;
 mod health;
 mod ix;
-pub mod lb;
+mod lb;
 pub mod limits;
 pub mod metrics;
-pub mod queue;
-pub mod request;
+mod queue;
+mod request;
 mod retry;
-pub mod rng;
+mod ring;
+mod rng;
 pub mod series;
 mod serve;
+pub mod sizing;
 pub mod trace;
 mod traffic;
-pub mod unit;
-
-pub mod cache;
-pub mod ring;
-pub mod sizing;
+mod unit;
 
 use std::collections::BTreeMap;
 

@@ -132,11 +132,6 @@ impl EventQueue {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
-
-    /// True when nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }
 
 #[cfg(test)]

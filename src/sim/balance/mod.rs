@@ -29,7 +29,7 @@ pub use power_of_two::PowerOfTwo;
 pub use random::Random;
 pub use rendezvous::Rendezvous;
 pub use round_robin::RoundRobin;
-pub use sticky::{MAX_SESSIONS, Stickiness, StickyCookie, StickyIp};
+pub use sticky::{Stickiness, StickyCookie, StickyIp};
 pub use weighted_least_conn::WeightedLeastConnections;
 pub use weighted_round_robin::WeightedRoundRobin;
 
