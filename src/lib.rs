@@ -17,21 +17,24 @@
 //!   `traces()` (`mod.rs`, which also builds the instances and their routes from the wires).
 //!   One instance ("unit", `unit.rs`) per client, entry, balancer, server, cache, store, router
 //!   and database, and per pool or cluster member, each with its own random stream (`rng.rs`).
-//!   A request moves through one file per stage: `traffic.rs` clients issue requests (open and
-//!   closed loop, ramps) and take their answers; `calls.rs` the call lifecycle (request and
-//!   call slots, a call crossing its wire, the reply travelling back, trace hops); `serve.rs`
-//!   a callee's queue and workers; `forward.rs` how a balancer, an entry or an app server picks
-//!   its next call; `retry.rs` timeouts, retries with backoff and the retry budgets;
-//!   `health.rs` balancers' probes and entries' checks. `lb.rs` is a balancer's state (groups
-//!   built from its wires, in-flight, health, L4 connections) and `balance/` its algorithms,
-//!   one file each; `entry.rs` the floating IP and DNS; `data.rs` the data tier (cache-aside,
-//!   replication, promotion, shard routing); `autoscale.rs` pool autoscaling; `cache.rs` and
-//!   `ring.rs` the eviction and placement structures; `sizing.rs` the USL capacity of a box;
-//!   `command.rs` applies commands and keeps the log; `queue.rs` the event heap; `series.rs`,
+//!   `ix.rs` holds the typed indices into the core's tables (`UnitIx`, `CallIx`, `ReqIx`,
+//!   `PolicyIx`; `Option` of one is four bytes). A request moves through one file per stage:
+//!   `traffic.rs` clients issue requests (open and closed loop, ramps) and take their answers;
+//!   `calls.rs` the call lifecycle (request and call slots, a call crossing its wire, the reply
+//!   travelling back, trace hops); `serve.rs` a callee's queue and workers; `forward.rs` how a
+//!   balancer, an entry or an app server picks its next call; `retry.rs` timeouts, retries with
+//!   backoff and the retry budgets; `health.rs` balancers' probes and entries' checks. `lb.rs`
+//!   is a balancer's state (groups built from its wires, in-flight, health, L4 connections)
+//!   and `balance/` its algorithms, one file each; `entry.rs` the floating IP and DNS;
+//!   `data.rs` the data tier (cache-aside, replication, promotion, shard routing);
+//!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
+//!   structures; `sizing.rs` the USL capacity of a box; `command.rs` applies commands and keeps
+//!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `limits.rs` what a tick, a request, a trace and a run
 //!   may cost, and the typed `Halt` a run stops with when it crosses a limit; `hash.rs` the
-//!   named fixed hashes.
+//!   named fixed hashes. Public: `Sim` and what it returns, `hash`, `limits`, `metrics`,
+//!   `series`, `sizing` and `trace`; every other module is private to the crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,

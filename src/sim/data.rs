@@ -10,6 +10,7 @@ use crate::layout::{
 };
 
 use super::ix::{CallIx, UnitIx};
+use super::lb::LbSlot;
 use super::queue::Ev;
 use super::request::FailReason;
 use super::rng::{SimRng, Stream, stream};
@@ -412,13 +413,9 @@ impl Sim {
 
     /// A shard router sends the call to the shard owning its key.
     pub(super) fn router_forward(&mut self, call: CallIx) {
-        let (unit, req) = {
-            let c = &self.calls[call];
-            (c.callee, c.req)
+        let Some((unit, req)) = self.forwarding(call) else {
+            return;
         };
-        if self.at_call_limit(req) {
-            return self.finish(call, Some(FailReason::CallLimit));
-        }
         let r = &self.reqs[req];
         let (key, read, client) = (r.key, r.read, r.client);
         let keys = match &self.units[client].role {
@@ -443,9 +440,7 @@ impl Sim {
         let Some(to) = self.resolve_db(shard_node, read) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        self.calls[call].state = CallState::Waiting;
-        let child = self.alloc_call(req, Some(call), unit, to, lat, policy);
-        self.send(child);
+        self.call_down(call, to, lat, policy, LbSlot::default());
     }
 
     /// A router's shards changed: install them and report how many keys moved.

@@ -3,7 +3,7 @@
 
 use super::balance::{self, RequestView};
 use super::hash::mix;
-use super::ix::CallIx;
+use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::lb::LbSlot;
 use super::request::FailReason;
 use super::unit::{self, Role};
@@ -11,16 +11,42 @@ use super::{CallState, Sim};
 use crate::layout::{KindTag, Layer};
 
 impl Sim {
+    /// The instance forwarding `call` (its callee) and the call's request; `None` when the
+    /// request has caused its most calls, and the call has failed with `call_limit` instead.
+    pub(super) fn forwarding(&mut self, call: CallIx) -> Option<(UnitIx, ReqIx)> {
+        let c = &self.calls[call];
+        let (unit, req) = (c.callee, c.req);
+        if self.at_call_limit(req) {
+            self.finish(call, Some(FailReason::CallLimit));
+            return None;
+        }
+        Some((unit, req))
+    }
+
+    /// `call` waits while its callee calls `to` over a wire with this latency and policy (`lb`:
+    /// where a balancer placed the new call).
+    pub(super) fn call_down(
+        &mut self,
+        call: CallIx,
+        to: UnitIx,
+        latency_ns: u64,
+        policy: PolicyIx,
+        lb: LbSlot,
+    ) {
+        let c = &mut self.calls[call];
+        c.state = CallState::Waiting;
+        let (req, unit) = (c.req, c.callee);
+        let child = self.alloc_call(req, Some(call), unit, to, latency_ns, policy);
+        self.calls[child].lb = lb;
+        self.send(child);
+    }
+
     /// A balancer routes the call to a backend.
     pub(super) fn lb_forward(&mut self, call: CallIx) {
         let now = self.now_ns;
-        let (unit, req) = {
-            let c = &self.calls[call];
-            (c.callee, c.req)
+        let Some((unit, req)) = self.forwarding(call) else {
+            return;
         };
-        if self.at_call_limit(req) {
-            return self.finish(call, Some(FailReason::CallLimit));
-        }
         let r = &self.reqs[req];
         let (key, user_key, path_index, client) = (r.key, r.user_key, r.path, r.client);
         let Role::Balancer(lb) = &self.units[unit].role else {
@@ -62,22 +88,15 @@ impl Sim {
                 balance::explain(why, to, &|i| sim.units[i].name.clone())
             });
         }
-        self.calls[call].state = CallState::Waiting;
-        let child = self.alloc_call(req, Some(call), unit, route.unit, lat, policy);
-        self.calls[child].lb = slot;
-        self.send(child);
+        self.call_down(call, route.unit, lat, policy, slot);
     }
 
     /// An entry (floating IP or DNS) passes the call to one of its balancers.
     pub(super) fn entry_forward(&mut self, call: CallIx) {
         let now = self.now_ns;
-        let (unit, req) = {
-            let c = &self.calls[call];
-            (c.callee, c.req)
+        let Some((unit, req)) = self.forwarding(call) else {
+            return;
         };
-        if self.at_call_limit(req) {
-            return self.finish(call, Some(FailReason::CallLimit));
-        }
         let client = self.reqs[req].user_key;
         let u = &mut self.units[unit];
         let Role::Entry(e) = &mut u.role else {
@@ -90,9 +109,7 @@ impl Sim {
         else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        self.calls[call].state = CallState::Waiting;
-        let child = self.alloc_call(req, Some(call), unit, to, lat, policy);
-        self.send(child);
+        self.call_down(call, to, lat, policy, LbSlot::default());
     }
 
     /// An app server makes its next downstream call, or answers when it has made them all.
@@ -125,13 +142,9 @@ impl Sim {
 
     /// Make the downstream call of route `stage` (a first attempt or a retry).
     pub(super) fn call_stage(&mut self, call: CallIx, stage: usize) {
-        let (unit, req) = {
-            let c = &self.calls[call];
-            (c.callee, c.req)
+        let Some((unit, req)) = self.forwarding(call) else {
+            return;
         };
-        if self.at_call_limit(req) {
-            return self.finish(call, Some(FailReason::CallLimit));
-        }
         let u = &mut self.units[unit];
         let Some(route) = u.routes.get_mut(stage) else {
             return self.finish(call, None);
@@ -160,8 +173,6 @@ impl Sim {
                 route.units[i]
             }
         };
-        self.calls[call].state = CallState::Waiting;
-        let child = self.alloc_call(req, Some(call), unit, to, lat, policy);
-        self.send(child);
+        self.call_down(call, to, lat, policy, LbSlot::default());
     }
 }
