@@ -672,8 +672,11 @@ impl Unit {
     /// Bring the time integrals up to `now_ns`. Call before changing any counted quantity.
     #[inline]
     pub fn integrate(&mut self, now_ns: u64) {
-        let load = self.load();
-        load.advance(&mut self.stats, now_ns);
+        // Most calls come at an instant already integrated: skip reading the load then.
+        if now_ns > self.stats.last_ns {
+            let load = self.load();
+            load.advance(&mut self.stats, now_ns);
+        }
     }
 
     /// The statistics as they will read at `now_ns` if nothing changes before then, without
