@@ -79,6 +79,20 @@ pub fn fit(bounds_canvas: Rect, view_size_screen: Vec2, margin_screen: f32) -> T
     }
 }
 
+/// The transform that shows every node of `layout` with all its parts (the strip above, the
+/// live numbers below) in a canvas of `view_size_screen`.
+pub fn fit_layout(layout: &crate::layout::Layout, view_size_screen: Vec2) -> Transform {
+    let bounds = layout
+        .nodes
+        .iter()
+        .flat_map(|n| node_parts(n.pos, n.kind.count()).all())
+        .reduce(|a, b| a.union(b));
+    match bounds {
+        Some(b) => fit(b.expand(16.0), view_size_screen, 24.0),
+        None => Transform::default(),
+    }
+}
+
 /// `p` moved to the nearest grid point.
 pub fn snap(p: Pos2, grid: f32) -> Pos2 {
     if grid <= 0.0 {
@@ -202,13 +216,16 @@ pub fn member_badges(card: Rect, count: u32, zoom: f32) -> Vec<MemberBadge> {
     };
     let room = NODE_SIZE_CANVAS.x - 12.0;
     let gap = MEMBER_BADGE_GAP_CANVAS;
-    let fits = |labels: &[String]| {
-        labels.iter().map(|l| width_of(l) + gap).sum::<f32>() - gap <= room
-    };
+    let fits =
+        |labels: &[String]| labels.iter().map(|l| width_of(l) + gap).sum::<f32>() - gap <= room;
     let all: Vec<String> = (0..count).map(|m| m.to_string()).collect();
     let mut labels: Vec<(Option<u32>, String)>;
     if count <= 16 && fits(&all) {
-        labels = all.into_iter().enumerate().map(|(m, l)| (Some(m as u32), l)).collect();
+        labels = all
+            .into_iter()
+            .enumerate()
+            .map(|(m, l)| (Some(m as u32), l))
+            .collect();
     } else {
         // The first `k` members, "…", the last one: the largest k that fits.
         let last = count - 1;
@@ -440,7 +457,10 @@ mod tests {
 
     /// Everything drawn on the canvas for a layout, on screen under `t`: per node its parts
     /// (with the problem badge and output port), and each wire's label.
-    fn screen_parts(l: &crate::layout::Layout, t: Transform) -> (Vec<(String, Vec<Rect>)>, Vec<(String, Rect)>) {
+    fn screen_parts(
+        l: &crate::layout::Layout,
+        t: Transform,
+    ) -> (Vec<(String, Vec<Rect>)>, Vec<(String, Rect)>) {
         let o = Pos2::ZERO;
         let z = t.zoom;
         let nodes = l
@@ -457,7 +477,11 @@ mod tests {
                     card.right_center(),
                     Vec2::splat(2.0 * PORT_RADIUS_CANVAS * z.max(0.7)),
                 );
-                let mut rects: Vec<Rect> = p.all().iter().map(|r| t.screen_rect_from_canvas(o, *r)).collect();
+                let mut rects: Vec<Rect> = p
+                    .all()
+                    .iter()
+                    .map(|r| t.screen_rect_from_canvas(o, *r))
+                    .collect();
                 rects.push(badge);
                 rects.push(port);
                 (n.name.clone(), rects)
@@ -486,14 +510,8 @@ mod tests {
     fn shipped_layouts_do_not_overlap_and_fit_their_view() {
         let mut clashes = Vec::new();
         for (name, l) in shipped_layouts() {
-            let bounds = l
-                .nodes
-                .iter()
-                .flat_map(|n| node_parts(n.pos, n.kind.count()).all())
-                .reduce(|a, b| a.union(b))
-                .expect("nodes");
             for (ui_zoom, view) in CANVAS_VIEWS {
-                let t = fit(bounds.expand(16.0), view, 24.0);
+                let t = fit_layout(&l, view);
                 let (nodes, labels) = screen_parts(&l, t);
                 let at = format!("{name} at UI zoom {ui_zoom} (canvas zoom {:.2})", t.zoom);
                 let view_rect = Rect::from_min_size(Pos2::ZERO, view);
@@ -534,10 +552,20 @@ mod tests {
                 let card = Rect::from_min_size(card.min, card.size() * zoom);
                 let badges = member_badges(card, count, zoom);
                 assert_eq!(badges[0].member, Some(0), "{count}");
-                assert_eq!(badges.last().and_then(|b| b.member), Some(count - 1), "{count}");
-                assert_eq!(badges.last().map(|b| b.label.clone()), Some((count - 1).to_string()));
+                assert_eq!(
+                    badges.last().and_then(|b| b.member),
+                    Some(count - 1),
+                    "{count}"
+                );
+                assert_eq!(
+                    badges.last().map(|b| b.label.clone()),
+                    Some((count - 1).to_string())
+                );
                 for (i, b) in badges.iter().enumerate() {
-                    assert!(card.contains_rect(b.rect), "{count}: {b:?} outside {card:?}");
+                    assert!(
+                        card.contains_rect(b.rect),
+                        "{count}: {b:?} outside {card:?}"
+                    );
                     // The number fits: monospace digits are 0.6 em wide.
                     let text_w = b.label.chars().count() as f32 * MEMBER_FONT_CANVAS * zoom * 0.6;
                     assert!(text_w < b.rect.width(), "{count}: {b:?}");

@@ -9,6 +9,9 @@ use crate::sim::{Sim, Trace};
 
 /// Samples averaged for a node's live numbers: the last simulated second.
 const RECENT_SAMPLES: usize = 10;
+/// A hop shorter than this many frames is drawn as if it took that long (it trails its real
+/// position), so a sub-millisecond hop is seen for a few frames instead of one.
+pub const DOT_FRAMES_MIN: u64 = 4;
 /// Most dots drawn in one frame (the rest are still counted): a limit on the frame's cost.
 pub const DOTS_DRAWN_MAX: usize = 4000;
 
@@ -111,6 +114,8 @@ pub struct NodeLive {
 /// One member of a node.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct MemberLive {
+    /// The member's number, from 0 (the file format's `member:`, the core's `app[0]`).
+    pub member: u32,
     pub utilization: f32,
     pub alive: bool,
     pub marked_down: bool,
@@ -146,7 +151,9 @@ pub struct LiveView {
 /// Read the core's state now. `prev_ns` is the simulated time of the previous frame (`None`
 /// on the first frame of a run): hops that left after it are new and go into `counts`; a hop
 /// is drawn if it is on its wire at some time in (prev, now], at its position now (clamped to
-/// its end), so even a hop shorter than a frame shows once.
+/// its end), so even a hop shorter than a frame shows once. A hop is drawn as lasting at least
+/// [`DOT_FRAMES_MIN`] frames of the current frame's simulated length, so short hops stay
+/// visible for several frames (counted once, in the frame they left).
 pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotCounts) -> LiveView {
     let now = sim.now_ns();
     let mut view = LiveView {
@@ -177,6 +184,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         let utilization = last(|s| &s.cpu_utilization);
         let node = view.nodes.entry(u.id.node).or_default();
         node.members.push(MemberLive {
+            member: u.id.member,
             utilization,
             alive: u.alive,
             marked_down: u.marked_down,
@@ -209,17 +217,21 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
     let kind_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.1);
     let node_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.0);
     let traces = sim.traces();
-    // Finished traces, newest first, until they ended before the previous frame.
-    let finished = traces
-        .done
-        .iter()
-        .rev()
-        .take_while(|t| prev_ns.is_none_or(|p| t.end_ns.is_none_or(|e| e > p)));
+    let frame_ns = prev_ns.map_or(0, |p| now.saturating_sub(p));
+    let shown_ns_min = frame_ns.saturating_mul(DOT_FRAMES_MIN);
+    // A hop is drawn until `shown_end`: its arrival, or later when it is short.
+    let shown_end = |depart: u64, arrive: u64| arrive.max(depart.saturating_add(shown_ns_min));
+    // Finished traces, newest first, until they ended (and were shown) before the previous
+    // frame.
+    let finished = traces.done.iter().rev().take_while(|t| {
+        prev_ns.is_none_or(|p| t.end_ns.is_none_or(|e| e.saturating_add(shown_ns_min) > p))
+    });
     let open = traces.open.iter().flatten();
     for trace in finished.chain(open) {
         let classes = classify_hops(trace, kind_of);
         for (hop, class) in trace.hops.iter().zip(classes) {
-            if hop.depart_ns > now || prev_ns.is_some_and(|p| hop.arrive_ns <= p) {
+            let until_ns = shown_end(hop.depart_ns, hop.arrive_ns);
+            if hop.depart_ns > now || prev_ns.is_some_and(|p| until_ns <= p) {
                 continue;
             }
             let (Some(a), Some(b)) = (node_of(hop.from), node_of(hop.to)) else {
@@ -234,7 +246,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
                 view.dots_skipped += 1;
                 continue;
             }
-            let span = hop.arrive_ns.saturating_sub(hop.depart_ns);
+            let span = until_ns.saturating_sub(hop.depart_ns);
             let t = if span == 0 {
                 1.0
             } else {
