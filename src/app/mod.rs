@@ -217,6 +217,11 @@ impl TierlabApp {
         }
     }
 
+    /// Where the canvas was drawn in the last frame, in points.
+    pub fn canvas_rect(&self) -> egui::Rect {
+        self.canvas.rect_screen
+    }
+
     /// Whether the projector theme is chosen.
     pub fn is_projector_theme(&self) -> bool {
         self.settings.look == theme::Look::Projector
@@ -317,7 +322,7 @@ impl TierlabApp {
             let high = (screen.y * 0.5).max(120.0);
             egui::Panel::bottom("run panel")
                 .resizable(true)
-                .default_size((screen.y * 0.42).clamp(90.0, 400.0))
+                .default_size((screen.y * 0.34).clamp(90.0, 400.0))
                 .size_range(90.0..=high)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical()

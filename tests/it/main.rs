@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod data_tier;
 mod determinism;
+mod hall;
 mod layouts;
 mod live;
 mod queueing;
