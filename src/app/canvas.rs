@@ -77,7 +77,15 @@ pub struct CanvasState {
     pub fit_requested: bool,
     /// Where the canvas was drawn last frame, on screen.
     pub rect_screen: Rect,
+    /// The user panned or zoomed since the last fit: a new window size keeps their view.
+    pub view_moved: bool,
+    /// The window's size last frame, and how many frames the canvas has been drawn.
+    window_size: Vec2,
+    frames: u32,
 }
+
+/// The first frames, while the panels settle on their sizes, fit the layout again.
+const SETTLING_FRAMES: u32 = 3;
 
 impl Default for CanvasState {
     fn default() -> Self {
@@ -87,6 +95,9 @@ impl Default for CanvasState {
             palette_drag: None,
             fit_requested: true,
             rect_screen: Rect::NOTHING,
+            view_moved: false,
+            window_size: Vec2::ZERO,
+            frames: 0,
         }
     }
 }
@@ -169,9 +180,19 @@ pub fn canvas_ui(
         commands: run_commands,
     } = run;
     let (rect, bg) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    // While the panels settle on the first frames, and when the window changes size, the
+    // layout is fitted again unless the user has moved the view. (A side panel that widens
+    // when a node is selected does not refit: the canvas would jump at each click.)
+    let window_size = ui.ctx().content_rect().size();
+    let settling =
+        state.frames < SETTLING_FRAMES && (rect.size() - state.rect_screen.size()).length() > 1.0;
+    let resized = (window_size - state.window_size).length() > 1.0 && state.frames > 0;
+    state.frames = state.frames.saturating_add(1);
+    state.window_size = window_size;
     state.rect_screen = rect;
-    if state.fit_requested {
+    if state.fit_requested || ((settling || resized) && !state.view_moved) {
         state.fit_requested = false;
+        state.view_moved = false;
         state.transform = geo::fit_layout(layout, rect.size());
     }
     let painter = ui.painter_at(rect);
@@ -226,6 +247,7 @@ fn pan_zoom_ui(ui: &Ui, state: &mut CanvasState, rect: Rect, bg: &Response) {
             && (factor - 1.0).abs() > 1e-4
         {
             state.transform.zoom_around(rect.min, p, factor);
+            state.view_moved = true;
         }
     }
     let shift = ui.input(|i| i.modifiers.shift);
@@ -237,6 +259,7 @@ fn pan_zoom_ui(ui: &Ui, state: &mut CanvasState, rect: Rect, bg: &Response) {
         || (bg.dragged_by(PointerButton::Primary) && !matches!(state.drag, Some(Drag::Box { .. })))
     {
         state.transform.pan_screen += bg.drag_delta();
+        state.view_moved = true;
         ui.ctx().set_cursor_icon(CursorIcon::Grabbing);
     }
 }
@@ -261,6 +284,7 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
     let mut wire_hit = None;
     let pointer_screen = ui.input(|i| i.pointer.hover_pos());
     let mut curves: BTreeMap<(NodeId, NodeId), Vec<Pos2>> = BTreeMap::new();
+    let mut labels: Vec<(Rect, String)> = Vec::new();
     for w in &f.layout.wires {
         let (Some(a), Some(b)) = (f.rect_of(w.from), f.rect_of(w.to)) else {
             continue;
@@ -285,17 +309,7 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
         if let Some(text) = geo::wire_label(w.latency_ms)
             && t.zoom > geo::SMALL_TEXT_ZOOM_MIN
         {
-            // On a plate of the canvas colour, so the wire does not cross its own label.
-            let plate = geo::wire_label_rect(from, to, &text, t.zoom);
-            f.painter
-                .rect_filled(plate, 3.0 * t.zoom, f.options.background());
-            f.painter.text(
-                plate.center(),
-                Align2::CENTER_CENTER,
-                text,
-                FontId::proportional(geo::SMALL_FONT_CANVAS * t.zoom),
-                f.options.wire_colour(),
-            );
+            labels.push((geo::wire_label_rect(from, to, &text, t.zoom), text));
         }
         if f.live.is_some() {
             curves.insert((w.from, w.to), points);
@@ -319,6 +333,18 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
                 }
             }
         }
+    }
+    // Labels last, on a plate of the canvas colour: neither their wire nor its dots cross them.
+    for (plate, text) in labels {
+        f.painter
+            .rect_filled(plate, 3.0 * t.zoom, f.options.background());
+        f.painter.text(
+            plate.center(),
+            Align2::CENTER_CENTER,
+            text,
+            FontId::proportional(geo::SMALL_FONT_CANVAS * t.zoom),
+            f.options.wire_colour(),
+        );
     }
     wire_hit
 }
@@ -349,7 +375,7 @@ fn nodes_ui(
         if let Some(nl) = node_live {
             let outline_canvas = geo::node_outline(geo::to_pos(r_canvas.min), node.kind.count());
             let outline = f.t.screen_rect_from_canvas(f.origin(), outline_canvas);
-            paint::draw_live(&f.painter, r, outline, f.t.zoom, nl);
+            paint::draw_live(&f.painter, node.kind.tag(), r, outline, f.t.zoom, nl);
         }
         let id = Id::unique(("canvas node", node.id));
         let resp = ui.interact(r, id, Sense::click_and_drag());

@@ -448,19 +448,19 @@ mod tests {
 
     fn shipped_layouts() -> Vec<(&'static str, crate::layout::Layout)> {
         crate::shipped::names()
-            .map(|name| {
-                let text = crate::shipped::find(name).expect("shipped");
-                (name, crate::layout::from_ron(text).expect("parses"))
+            .filter_map(|name| {
+                let text = crate::shipped::find(name)?;
+                Some((name, crate::layout::from_ron(text).ok()?))
             })
             .collect()
     }
 
+    /// Per node, its name and rectangles; per wire label, its name and rectangle.
+    type Parts = (Vec<(String, Vec<Rect>)>, Vec<(String, Rect)>);
+
     /// Everything drawn on the canvas for a layout, on screen under `t`: per node its parts
     /// (with the problem badge and output port), and each wire's label.
-    fn screen_parts(
-        l: &crate::layout::Layout,
-        t: Transform,
-    ) -> (Vec<(String, Vec<Rect>)>, Vec<(String, Rect)>) {
+    fn screen_parts(l: &crate::layout::Layout, t: Transform) -> Parts {
         let o = Pos2::ZERO;
         let z = t.zoom;
         let nodes = l
@@ -509,7 +509,13 @@ mod tests {
     #[test]
     fn shipped_layouts_do_not_overlap_and_fit_their_view() {
         let mut clashes = Vec::new();
-        for (name, l) in shipped_layouts() {
+        let layouts = shipped_layouts();
+        assert_eq!(
+            layouts.len(),
+            crate::shipped::names().count(),
+            "every layout parses"
+        );
+        for (name, l) in layouts {
             for (ui_zoom, view) in CANVAS_VIEWS {
                 let t = fit_layout(&l, view);
                 let (nodes, labels) = screen_parts(&l, t);

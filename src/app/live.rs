@@ -10,8 +10,11 @@ use crate::sim::{Sim, Trace};
 /// Samples averaged for a node's live numbers: the last simulated second.
 const RECENT_SAMPLES: usize = 10;
 /// A hop shorter than this many frames is drawn as if it took that long (it trails its real
-/// position), so a sub-millisecond hop is seen for a few frames instead of one.
+/// position), so in slow motion a sub-millisecond hop is seen for a few frames instead of one.
 pub const DOT_FRAMES_MIN: u64 = 4;
+/// ...but never stretched to more than this much simulated time, so at normal speeds (a frame
+/// of tens of milliseconds) the wires do not fill with stale dots.
+pub const DOT_STRETCH_NS_MAX: u64 = 5_000_000;
 /// Most dots drawn in one frame (the rest are still counted): a limit on the frame's cost.
 pub const DOTS_DRAWN_MAX: usize = 4000;
 
@@ -152,8 +155,9 @@ pub struct LiveView {
 /// on the first frame of a run): hops that left after it are new and go into `counts`; a hop
 /// is drawn if it is on its wire at some time in (prev, now], at its position now (clamped to
 /// its end), so even a hop shorter than a frame shows once. A hop is drawn as lasting at least
-/// [`DOT_FRAMES_MIN`] frames of the current frame's simulated length, so short hops stay
-/// visible for several frames (counted once, in the frame they left).
+/// [`DOT_FRAMES_MIN`] frames of the current frame's simulated length (at most
+/// [`DOT_STRETCH_NS_MAX`]), so in slow motion short hops stay visible for several frames
+/// (counted once, in the frame they left).
 pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotCounts) -> LiveView {
     let now = sim.now_ns();
     let mut view = LiveView {
@@ -218,7 +222,9 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
     let node_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.0);
     let traces = sim.traces();
     let frame_ns = prev_ns.map_or(0, |p| now.saturating_sub(p));
-    let shown_ns_min = frame_ns.saturating_mul(DOT_FRAMES_MIN);
+    let shown_ns_min = frame_ns
+        .saturating_mul(DOT_FRAMES_MIN)
+        .min(DOT_STRETCH_NS_MAX);
     // A hop is drawn until `shown_end`: its arrival, or later when it is short.
     let shown_end = |depart: u64, arrive: u64| arrive.max(depart.saturating_add(shown_ns_min));
     // Finished traces, newest first, until they ended (and were shown) before the previous

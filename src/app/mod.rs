@@ -319,10 +319,10 @@ impl TierlabApp {
             status::status_ui(ui, &self.problems, self.status.as_ref())
         });
         if self.show_run_panel {
-            let high = (screen.y * 0.5).max(120.0);
+            let high = (screen.y * 0.45).max(120.0);
             egui::Panel::bottom("run panel")
                 .resizable(true)
-                .default_size((screen.y * 0.34).clamp(90.0, 400.0))
+                .default_size((screen.y * 0.4).clamp(90.0, 400.0))
                 .size_range(90.0..=high)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical()
@@ -355,7 +355,8 @@ impl TierlabApp {
                 .default_size(default)
                 .size_range(min..=(screen.x * 0.3).max(min + 20.0))
                 .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| self.inspector_panel_ui(ui));
+                    // Both ways: at a large UI zoom its rows are wider than the panel.
+                    egui::ScrollArea::both().show(ui, |ui| self.inspector_panel_ui(ui));
                 });
         }
         egui::CentralPanel::no_frame().show(ui, |ui| self.canvas_panel_ui(ui));

@@ -7,7 +7,7 @@ use eframe::egui::{
 use super::geometry::{self as geo, Transform};
 use super::live::NodeLive;
 use super::theme;
-use crate::layout::{Node, Problem, Severity};
+use crate::layout::{KindTag, Node, Problem, Severity};
 
 pub fn draw_grid(painter: &egui::Painter, rect: Rect, t: Transform) {
     let step = geo::GRID_CANVAS * t.zoom;
@@ -182,11 +182,18 @@ pub fn point_along(points: &[Pos2], along: f32) -> Pos2 {
 
 /// A running node's load, queue, rate and health, over its box: `r` is the front card on
 /// screen and `outline` the whole stack, as `geometry::node_parts` reserves them.
-pub fn draw_live(painter: &egui::Painter, r: Rect, outline: Rect, zoom: f32, l: &NodeLive) {
+pub fn draw_live(
+    painter: &egui::Painter,
+    tag: KindTag,
+    r: Rect,
+    outline: Rect,
+    zoom: f32,
+    l: &NodeLive,
+) {
     let z = zoom;
     draw_load(painter, r, z, l);
     if z >= geo::SMALL_TEXT_ZOOM_MIN {
-        draw_live_numbers(painter, r, z, l);
+        draw_live_numbers(painter, tag, r, z, l);
     }
     // Queue badge: in the strip above the stack, on the left.
     if l.queue > 0 && z >= geo::SMALL_TEXT_ZOOM_MIN {
@@ -270,12 +277,14 @@ fn hatch(painter: &egui::Painter, rect: Rect, step: f32, colour: Color32) {
 
 /// Numbers under the box, in the room `geometry::node_parts` reserves: rate and utilization;
 /// a balancer's algorithm, then its last pick.
-fn draw_live_numbers(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
-    let mut lines = vec![format!(
-        "{} rps · {}",
-        super::run::fmt_count(f64::from(l.served_per_s)),
-        theme::percent(l.utilization)
-    )];
+fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: &NodeLive) {
+    let rate = super::run::fmt_count(f64::from(l.served_per_s));
+    // A client has no workers, so no utilization: only its rate.
+    let mut lines = vec![if tag == KindTag::Client {
+        format!("{rate} rps")
+    } else {
+        format!("{rate} rps · {}", theme::percent(l.utilization))
+    }];
     if let Some(alg) = l.algorithm {
         lines.push(alg.to_string());
         if let Some(p) = &l.last_pick {

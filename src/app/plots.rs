@@ -178,8 +178,18 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
         ));
         for class in DotClass::ALL {
             let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-            ui.painter()
-                .circle_filled(rect.center(), 4.5, theme::dot(class));
+            if class == DotClass::Failed {
+                // Drawn as a cross on the canvas too.
+                let (c, k) = (rect.center(), 4.0);
+                let stroke = egui::Stroke::new(2.5, theme::dot(class));
+                ui.painter()
+                    .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
+                ui.painter()
+                    .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
+            } else {
+                ui.painter()
+                    .circle_filled(rect.center(), 4.5, theme::dot(class));
+            }
             ui.label(class.label());
         }
         if view.dots_skipped > 0 {
@@ -282,7 +292,7 @@ pub fn plots_ui(
                 Legend::default()
                     .position(egui_plot::Corner::LeftTop)
                     .text_style(egui::TextStyle::Small)
-                    .background_alpha(0.6),
+                    .background_alpha(0.85),
             )
             .allow_drag(false)
             .allow_zoom(false)

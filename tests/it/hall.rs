@@ -191,9 +191,11 @@ fn at_1024x768_every_kind_is_reachable_and_the_canvas_has_the_larger_share() {
     let canvas = h.state().canvas_rect();
     let screen = Rect::from_min_size(Pos2::ZERO, vec2(1024.0, 768.0));
     let run_panel_top = h.get_by_label("Play").rect().top();
-    let run_panel_area = screen.width() * (screen.bottom() - run_panel_top);
+    let run_panel_height = screen.bottom() - run_panel_top;
     assert!(
-        canvas.area() > run_panel_area && canvas.area() > screen.area() / 3.0,
+        canvas.height() > run_panel_height
+            && canvas.width() > screen.width() / 2.0
+            && canvas.area() > screen.area() / 3.0,
         "canvas {canvas:?} against a run panel from y = {run_panel_top}"
     );
     // Scroll the palette until "Database" is fully shown above the run panel.
