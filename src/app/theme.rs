@@ -227,7 +227,7 @@ pub fn dot(class: super::live::DotClass) -> Color32 {
         DotClass::CacheHit => Color32::from_rgb(86, 180, 233), // sky blue
         DotClass::DbRead => Color32::from_rgb(204, 121, 167), // reddish purple
         DotClass::Write => Color32::from_rgb(230, 159, 0), // orange
-        DotClass::Failed => Color32::from_rgb(20, 20, 20), // black
+        DotClass::Failed => Color32::from_rgb(213, 94, 0), // vermillion
     }
 }
 
