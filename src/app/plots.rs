@@ -19,6 +19,12 @@ use crate::sim::series::Ring;
 
 /// Lines drawn in the per-node load plot when no node is selected: the busiest few.
 const BUSIEST_LINES: usize = 4;
+/// Lines drawn for the selected nodes at most, so the legend fits a short plot.
+const SELECTED_LINES: usize = 6;
+/// Width of the heat strip's column of row names, when the rows are tall enough to read.
+const HEAT_NAMES_W: f32 = 64.0;
+/// Rows at least this tall get their name written beside them.
+const HEAT_ROW_NAMED_H: f32 = 10.0;
 
 /// What the controls asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,11 +78,11 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
             !run.max_speed,
             egui::Slider::new(&mut run.speed, SPEED_MIN..=SPEED_MAX)
                 .logarithmic(true)
-                .max_decimals(1)
+                .max_decimals(2)
                 .suffix("x"),
         )
         .labelled_by(l.id)
-        .on_hover_text("Simulated seconds per second; 1x is real time");
+        .on_hover_text("Simulated seconds per second; 1x is real time, 0.01x slow motion");
         if ui
             .selectable_label(!run.max_speed && run.speed == 1.0, "1x real time")
             .clicked()
@@ -161,11 +167,7 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
         stat(ui, "rps", fmt_count(f64::from(rps)));
         stat(ui, "p99", format!("{:.1} ms", m.latency_ms.p99));
         stat(ui, "failures", fmt_count(m.requests.failed as f64));
-        stat(
-            ui,
-            "hit ratio",
-            format!("{:.0} %", m.cache_hit_ratio * 100.0),
-        );
+        stat(ui, "hit ratio", theme::percent(m.cache_hit_ratio as f32));
         stat(ui, "sessions lost", fmt_count(m.sessions_lost as f64));
         stat(ui, "cost", format!("${:.2}/h", m.cost_usd_per_hour));
         ui.separator();
@@ -176,8 +178,18 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
         ));
         for class in DotClass::ALL {
             let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-            ui.painter()
-                .circle_filled(rect.center(), 4.5, theme::dot(class));
+            if class == DotClass::Failed {
+                // Drawn as a cross on the canvas too.
+                let (c, k) = (rect.center(), 4.0);
+                let stroke = egui::Stroke::new(2.5, theme::dot(class));
+                ui.painter()
+                    .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
+                ui.painter()
+                    .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
+            } else {
+                ui.painter()
+                    .circle_filled(rect.center(), 4.5, theme::dot(class));
+            }
             ui.label(class.label());
         }
         if view.dots_skipped > 0 {
@@ -276,10 +288,11 @@ pub fn plots_ui(
         Plot::new(id.to_string())
             .height(height)
             .legend(
+                // Top left: over the oldest samples, never the newest at the right edge.
                 Legend::default()
-                    .position(egui_plot::Corner::RightTop)
+                    .position(egui_plot::Corner::LeftTop)
                     .text_style(egui::TextStyle::Small)
-                    .background_alpha(0.6),
+                    .background_alpha(0.85),
             )
             .allow_drag(false)
             .allow_zoom(false)
@@ -339,12 +352,12 @@ pub fn plots_ui(
             "CPU utilization: selected nodes"
         });
         plot("node load").include_y(1.0).show(&mut cols[1], |p| {
-            for (k, i) in units.iter().enumerate() {
+            for i in &units {
                 let Some(info) = sim.unit_info(*i) else {
                     continue;
                 };
                 if let Some(us) = s.units.get(*i as usize) {
-                    p.line(line(info.name, &us.cpu_utilization, theme::series(k)));
+                    p.line(line(info.name, &us.cpu_utilization, theme::series(*i)));
                 }
             }
         });
@@ -366,7 +379,7 @@ fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> 
                 sim.unit_info(*i)
                     .is_some_and(|u| selected.contains(&u.id.node))
             })
-            .take(8)
+            .take(SELECTED_LINES)
             .collect();
     }
     let mut ranked: Vec<(f32, u32)> = candidates
@@ -401,10 +414,17 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
         })
         .collect();
     let columns = s.time_s.len().saturating_sub(first).max(1);
-    let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
+    let (full, resp) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
     if rows.is_empty() {
         return;
     }
+    // Row names in a column on the left when the rows are tall enough; always on hover.
+    let named = full.height() / rows.len() as f32 >= HEAT_ROW_NAMED_H;
+    let rect = if named {
+        Rect::from_min_max(pos2(full.left() + HEAT_NAMES_W, full.top()), full.max)
+    } else {
+        full
+    };
     // Redraw only when a new sample arrived (every 100 ms of simulated time), not every frame.
     let key = (s.time_s.pushed(), rows.len(), columns);
     if state.heat_at != Some(key) || state.heat.is_none() {
@@ -453,7 +473,26 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
             Color32::WHITE,
         );
     }
-    if let Some(p) = resp.hover_pos() {
+    if named {
+        let row_h = rect.height() / rows.len() as f32;
+        let size = (row_h * 0.8).min(12.0);
+        let painter = ui.painter_at(full);
+        for (k, name) in state.heat_rows.iter().enumerate() {
+            painter.text(
+                pos2(
+                    full.left() + HEAT_NAMES_W - 4.0,
+                    rect.top() + row_h * (k as f32 + 0.5),
+                ),
+                egui::Align2::RIGHT_CENTER,
+                name,
+                egui::FontId::proportional(size),
+                ui.visuals().text_color(),
+            );
+        }
+    }
+    if let Some(p) = resp.hover_pos()
+        && rect.contains(p)
+    {
         let row = (((p.y - rect.top()) / rect.height()) * rows.len() as f32) as usize;
         let col = (((p.x - rect.left()) / rect.width()) * columns as f32) as usize;
         let value = rows
@@ -461,7 +500,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
             .and_then(|i| s.units.get(*i as usize))
             .and_then(|u| u.cpu_utilization.iter().nth(first + col));
         if let (Some(name), Some(v)) = (state.heat_rows.get(row), value) {
-            resp.on_hover_text(format!("{name}: {:.0} % busy", v * 100.0));
+            resp.on_hover_text(format!("{name}: {} busy", theme::percent(v)));
         }
     }
 }

@@ -13,7 +13,7 @@ use super::edit::Edit;
 use super::live::{self, DotCounts, LiveView};
 
 /// Slowest and fastest speed the slider offers (simulated seconds per wall-clock second).
-pub const SPEED_MIN: f64 = 0.1;
+pub const SPEED_MIN: f64 = 0.01;
 pub const SPEED_MAX: f64 = 100.0;
 /// Default simulation time budget per frame: half a 60 Hz frame.
 pub const BUDGET_MS: f64 = 8.0;

@@ -8,6 +8,7 @@ mod data_tier;
 mod determinism;
 mod edit_live;
 mod generated;
+mod hall;
 mod layouts;
 mod limits;
 mod limits_ui;
