@@ -47,6 +47,7 @@ pub fn inspector_ui(
                 egui::Grid::new("wire").num_columns(2).show(ui, |ui| {
                     for f in params::WIRE {
                         if let Some(w) = field_ui(ui, ("wire", from, to), f, w, &mut refused) {
+                            state.refusal = None;
                             edits.push(Edit::Command(Command::SetWire(w)));
                         }
                     }
@@ -267,7 +268,7 @@ fn field_ui<T: Clone>(
 ) -> Option<T> {
     let current = field.get(of)?;
     let help = format!(
-        "{}. Range {} to {}{}.",
+        "{}. Range {} to {}{}. In the file: `{}`. Type a number and press Enter (or leave the field) to apply it.",
         field.help,
         fmt_num(field.min),
         fmt_num(field.max),
@@ -275,9 +276,10 @@ fn field_ui<T: Clone>(
             String::new()
         } else {
             format!(" {}", field.unit)
-        }
+        },
+        field.name
     );
-    let label = ui.label(field.name).on_hover_text(&help);
+    let label = ui.label(params::label(field.name)).on_hover_text(&help);
     let mut value = current;
     ui.push_id((salt, field.name), |ui| {
         ui.horizontal(|ui| {
@@ -286,7 +288,11 @@ fn field_ui<T: Clone>(
             } else {
                 (current.abs() * 0.01).max(0.01)
             };
-            let mut dv = egui::DragValue::new(&mut value).speed(speed);
+            // A typed number applies on Enter or when the field loses focus, not at every
+            // keystroke (typing 99999999 must not run a layout at 9, 99, 999, … on the way).
+            let mut dv = egui::DragValue::new(&mut value)
+                .speed(speed)
+                .update_while_editing(false);
             dv = if field.integer {
                 dv.fixed_decimals(0)
             } else {
@@ -332,7 +338,8 @@ fn choice_ui<T: Clone>(
     let current = choice.get(of)?;
     let options = choice.options();
     let mut picked = current;
-    let l = ui.label(choice.name).on_hover_text(choice.help);
+    let help = format!("{}. In the file: `{}`.", choice.help, choice.name);
+    let l = ui.label(params::label(choice.name)).on_hover_text(&help);
     egui::ComboBox::from_id_salt((salt, choice.name))
         .selected_text(options.get(current).map_or("", |o| o.label))
         .width(170.0)
@@ -343,7 +350,7 @@ fn choice_ui<T: Clone>(
         })
         .response
         .labelled_by(l.id)
-        .on_hover_text(choice.help);
+        .on_hover_text(&help);
     ui.end_row();
     let mut next = of.clone();
     (picked != current && choice.set(&mut next, picked)).then_some(next)
