@@ -650,7 +650,10 @@ pub fn summary_text(r: &RunJson) -> String {
                 .as_deref()
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default();
-            s.push_str(&format!("{:>8.3} s  {} {}{detail}\n", e.at_s, e.name, e.event));
+            s.push_str(&format!(
+                "{:>8.3} s  {} {}{detail}\n",
+                e.at_s, e.name, e.event
+            ));
         }
         if r.events.len() > 20 {
             s.push_str(&format!(

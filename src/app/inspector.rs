@@ -21,6 +21,8 @@ pub struct InspectorState {
     pub refusal: Option<(NodeId, String)>,
     /// The name being typed, committed when the field loses focus.
     name_edit: Option<(NodeId, String)>,
+    /// The layout's name and description being typed, committed when a field loses focus.
+    info_edit: Option<(String, String)>,
 }
 
 /// Draw the inspector for `selected` and return the edits asked for.
@@ -68,12 +70,7 @@ pub fn inspector_ui(
             ui.heading("Inspector");
             ui.weak("Select a node to edit it. Drag from a node's right-hand port to another node to wire them.");
             ui.separator();
-            if !layout.name.is_empty() {
-                ui.strong(&layout.name);
-            }
-            if !layout.description.is_empty() {
-                ui.label(&layout.description);
-            }
+            info_ui(ui, state, layout, &mut edits);
             ui.label(format!(
                 "{} nodes, {} wires, seed {}",
                 layout.nodes.len(),
@@ -147,6 +144,47 @@ pub fn inspector_ui(
         edits.push(Edit::Command(Command::RemoveNode(node.id)));
     }
     edits
+}
+
+/// The layout's name and description, editable; a change applies when the field loses focus
+/// (Enter, for the name), as one undoable edit of the drawing.
+fn info_ui(ui: &mut Ui, state: &mut InspectorState, layout: &Layout, edits: &mut Vec<Edit>) {
+    let (name, description) = state
+        .info_edit
+        .get_or_insert_with(|| (layout.name.clone(), layout.description.clone()));
+    let label = ui.strong("Layout name");
+    let name_resp = ui
+        .add(
+            egui::TextEdit::singleline(name)
+                .hint_text("Untitled")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    let label = ui.strong("Description");
+    let description_resp = ui
+        .add(
+            egui::TextEdit::multiline(description)
+                .hint_text("What this layout shows")
+                .desired_rows(3)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    let changed = *name != layout.name || *description != layout.description;
+    if (name_resp.lost_focus() || description_resp.lost_focus()) && changed {
+        edits.push(Edit::Describe {
+            name: name.clone(),
+            description: description.clone(),
+        });
+    }
+    if !name_resp.has_focus()
+        && !description_resp.has_focus()
+        && !name_resp.lost_focus()
+        && !description_resp.lost_focus()
+    {
+        // Changed elsewhere (undo, load): show the layout's own text.
+        *name = layout.name.clone();
+        *description = layout.description.clone();
+    }
 }
 
 /// A client's traffic profile: the layout's scripted steps, ramps and faults that concern it.

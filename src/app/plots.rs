@@ -15,9 +15,12 @@ use super::run::{RunState, SPEED_MAX, SPEED_MIN, STEP_CHOICES, fmt_count};
 use super::theme;
 use crate::layout::{KindTag, Layout, LbAlgorithm, NodeId, NodeKind, Sessions};
 use crate::sim::Sim;
-use crate::sim::series::Ring;
 use crate::sim::events::EventKind;
+use crate::sim::series::Ring;
 use crate::sim::window::WINDOW_S;
+
+/// The plots' area is at least this tall: two rows of the shortest plot, with their titles.
+pub const AREA_MIN_HEIGHT: f32 = 2.0 * 110.0 + 44.0;
 
 /// Lines drawn in the per-node load plot when no node is selected: the busiest few.
 const BUSIEST_LINES: usize = 4;
@@ -65,7 +68,7 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
         {
             actions.push(RunAction::Step);
         }
-        egui::ComboBox::from_id_salt("step interval")
+        let step_choice = egui::ComboBox::from_id_salt("step interval")
             .selected_text(step_name)
             .width(64.0)
             .show_ui(ui, |ui| {
@@ -75,6 +78,8 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
             })
             .response
             .on_hover_text("How much simulated time one Step advances");
+        step_choice
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Step interval"));
         if ui
             .button("Reset")
             .on_hover_text("Start again from the layout, with the seed")
@@ -621,10 +626,14 @@ fn draw_marks(p: &mut egui_plot::PlotUi<'_>, marks: &[Mark]) {
         // Alternate rows so close events do not print over each other.
         let anchor_y = if k % 2 == 0 { top } else { top * 0.85 };
         p.text(
-            egui_plot::Text::new("", egui_plot::PlotPoint::new(m.at_s, anchor_y), m.text.clone())
-                .color(m.colour)
-                .anchor(egui::Align2::LEFT_TOP)
-                .allow_hover(false),
+            egui_plot::Text::new(
+                "",
+                egui_plot::PlotPoint::new(m.at_s, anchor_y),
+                m.text.clone(),
+            )
+            .color(m.colour)
+            .anchor(egui::Align2::LEFT_TOP)
+            .allow_hover(false),
         );
     }
 }

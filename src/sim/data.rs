@@ -652,7 +652,11 @@ impl Sim {
             }
             a.max_count = a.max_count.max(desired);
             self.resize_pool(node, desired, s_to_ns(cfg.boot_s));
-            let kind = if direction > 0 { super::events::EventKind::ScaleOut } else { super::events::EventKind::ScaleIn };
+            let kind = if direction > 0 {
+                super::events::EventKind::ScaleOut
+            } else {
+                super::events::EventKind::ScaleIn
+            };
             self.record_node_event(kind, node, Some(format!("{count} -> {desired}")));
         }
         self.events.push(

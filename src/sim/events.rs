@@ -166,7 +166,12 @@ impl Sim {
         if e.params.mode != EntryMode::FloatingIp {
             return None;
         }
-        let targets: Vec<u32> = u.routes.iter().flat_map(|r| r.units.iter()).copied().collect();
+        let targets: Vec<u32> = u
+            .routes
+            .iter()
+            .flat_map(|r| r.units.iter())
+            .copied()
+            .collect();
         let holder = targets.get(e.active.min(targets.len().saturating_sub(1)))?;
         Some(self.units[*holder as usize].name.clone())
     }

@@ -16,6 +16,7 @@ pub mod balance;
 mod command;
 mod data;
 pub mod entry;
+pub mod events;
 mod flow;
 pub mod hash;
 pub mod lb;
@@ -28,7 +29,6 @@ pub mod series;
 pub mod trace;
 pub mod unit;
 pub mod window;
-pub mod events;
 
 pub mod cache;
 pub mod ring;

@@ -1246,7 +1246,11 @@ fn the_event_stream_holds_failovers_promotions_and_scale_outs() {
         .iter()
         .find(|e| e.event == "failover")
         .unwrap_or_else(|| panic!("a failover in {:?}", r.events));
-    assert!(failover.at_s > kill.at_s, "{failover:?} after the kill at {}", kill.at_s);
+    assert!(
+        failover.at_s > kill.at_s,
+        "{failover:?} after the kill at {}",
+        kill.at_s
+    );
     assert_eq!(failover.detail.as_deref(), Some("lb-b"), "{failover:?}");
     // Replica failover: one promotion event per promotion counted.
     let (_, r) = run("replica-failover.ron", 60.0);
