@@ -19,9 +19,6 @@ use crate::sim::events::EventKind;
 use crate::sim::series::Ring;
 use crate::sim::window::WINDOW_S;
 
-/// The plots' area is at least this tall: two rows of the shortest plot, with their titles.
-pub const AREA_MIN_HEIGHT: f32 = 2.0 * 110.0 + 44.0;
-
 /// Lines drawn in the per-node load plot when no node is selected: the busiest few.
 const BUSIEST_LINES: usize = 4;
 

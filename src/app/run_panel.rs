@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use eframe::egui::{Ui, vec2};
+use eframe::egui::Ui;
 
 use super::edit::Edit;
 use super::plots::RunAction;
@@ -14,27 +14,15 @@ impl TierlabApp {
     pub(super) fn run_panel_ui(&mut self, ui: &mut Ui) {
         ui.add_space(4.0);
         let actions = plots::controls_ui(ui, &mut self.run);
-        // The summary and the plots take the same room before the run as during it, so the
-        // panel (and the Play button under the pointer) does not move when they appear.
-        ui.scope(|ui| {
-            ui.set_min_height(2.0 * ui.spacing().interact_size.y + ui.spacing().item_spacing.y);
-            plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
-        });
+        plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
         ui.separator();
-        let area = vec2(
-            ui.available_width(),
-            ui.available_height().max(plots::AREA_MIN_HEIGHT),
+        plots::plots_ui(
+            ui,
+            &mut self.plots,
+            self.run.sim.as_ref(),
+            self.run.window_s,
+            &self.selection.nodes,
         );
-        ui.allocate_ui(area, |ui| {
-            ui.set_min_size(area);
-            plots::plots_ui(
-                ui,
-                &mut self.plots,
-                self.run.sim.as_ref(),
-                self.run.window_s,
-                &self.selection.nodes,
-            );
-        });
         for a in actions {
             self.run_action(a);
         }
