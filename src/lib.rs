@@ -21,7 +21,9 @@
 //!   replication, promotion, shard routing, autoscaling); `cache.rs` and `ring.rs` the
 //!   eviction and placement structures; `sizing.rs` the USL capacity of a box; `command.rs`
 //!   applies commands and keeps the log; `queue.rs` the event heap; `series.rs`, `trace.rs`
-//!   and `metrics.rs` what is measured; `limits.rs` what a tick, a request, a trace and a run
+//!   and `metrics.rs` what is measured; `window.rs` the last 5 s for the window's summary (a
+//!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
+//!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs` what a tick, a request, a trace and a run
 //!   may cost, and the typed `Halt` a run stops with when it crosses a limit.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.

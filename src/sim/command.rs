@@ -140,7 +140,7 @@ impl Sim {
                         u.alive = true;
                         u.slow = 1.0;
                         let is_db = u.kind == crate::layout::KindTag::Database;
-                        self.log_state(i, super::metrics::StateChange::Up, None);
+                        self.record_event(i, super::events::EventKind::Up, None);
                         self.start_traffic_if_client(i);
                         if is_db {
                             self.on_db_revived(i);
@@ -164,6 +164,7 @@ impl Sim {
                 if !flushed {
                     return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
                 }
+                self.record_node_event(super::events::EventKind::Flush, t.node, None);
             }
             Command::Slow { target, factor } => {
                 for i in self.targets(*target)? {
@@ -234,7 +235,7 @@ impl Sim {
             c.arrival_pending = false;
         }
         if reason == FailReason::NodeDown {
-            self.log_state(unit, super::metrics::StateChange::Down, None);
+            self.record_event(unit, super::events::EventKind::Down, None);
         }
         if self.units[unit as usize].kind == crate::layout::KindTag::Database {
             self.on_db_killed(unit);
@@ -352,7 +353,7 @@ impl Sim {
     /// Remove an instance: calls inside fail with `node_removed`.
     fn remove_unit(&mut self, unit: u32) {
         if !self.units[unit as usize].removed {
-            self.log_state(unit, super::metrics::StateChange::Removed, None);
+            self.record_event(unit, super::events::EventKind::Removed, None);
         }
         self.kill(unit, FailReason::NodeRemoved);
         let u = &mut self.units[unit as usize];

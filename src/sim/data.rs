@@ -373,6 +373,7 @@ impl Sim {
             self.totals.writes_lost += lost;
         }
         self.totals.promotions += 1;
+        self.record_node_event(super::events::EventKind::Promotion, link.node, None);
         self.notes.push(format!(
             "{:.3} s: {} promoted to primary; {lost} acknowledged writes lost",
             self.now_ns as f64 / 1e9,
@@ -651,6 +652,12 @@ impl Sim {
             }
             a.max_count = a.max_count.max(desired);
             self.resize_pool(node, desired, s_to_ns(cfg.boot_s));
+            let kind = if direction > 0 {
+                super::events::EventKind::ScaleOut
+            } else {
+                super::events::EventKind::ScaleIn
+            };
+            self.record_node_event(kind, node, Some(format!("{count} -> {desired}")));
         }
         self.events.push(
             now + s_to_ns(cfg.interval_s).max(1),
@@ -706,7 +713,7 @@ impl Sim {
             u.removed = true;
             u.alive = false;
             u.draining = false;
-            self.log_state(unit, super::metrics::StateChange::Removed, None);
+            self.record_event(unit, super::events::EventKind::Removed, None);
         }
     }
 

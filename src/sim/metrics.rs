@@ -128,8 +128,9 @@ pub struct Metrics {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<super::AutoscaleReport>,
     pub shard_moves: Vec<super::ShardMove>,
-    /// Every node's state over time: kills, revivals, health-check verdicts, removals.
-    pub states: Vec<StateEvent>,
+    /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
+    /// flushes, scale-outs and -ins, removals (`events.rs`).
+    pub events: Vec<super::events::Event>,
     pub throughput_rps: f64,
     pub latency_ms: LatencyMs,
     /// Per instance, sorted by id.
@@ -164,43 +165,4 @@ pub fn new_histogram() -> Histogram<u64> {
 #[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
 pub fn new_interval_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant histogram bounds")
-}
-
-/// A change in an instance's state, as the timeline of a run shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateChange {
-    /// Killed (a crash).
-    Down,
-    /// Revived.
-    Up,
-    /// A balancer's health checks marked it down (it stops getting traffic from that balancer).
-    MarkedDown,
-    /// A balancer's health checks took it back.
-    MarkedUp,
-    /// Removed from the layout (or scaled in).
-    Removed,
-}
-
-impl StateChange {
-    /// The name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            StateChange::Down => "down",
-            StateChange::Up => "up",
-            StateChange::MarkedDown => "marked_down",
-            StateChange::MarkedUp => "marked_up",
-            StateChange::Removed => "removed",
-        }
-    }
-}
-
-/// One entry of the state timeline.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StateEvent {
-    pub at_ns: u64,
-    pub unit: UnitId,
-    pub name: String,
-    pub change: StateChange,
-    /// For marked down/up: the balancer whose checks decided.
-    pub by: Option<String>,
 }

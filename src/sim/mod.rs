@@ -16,6 +16,7 @@ pub mod balance;
 mod command;
 mod data;
 pub mod entry;
+pub mod events;
 mod flow;
 pub mod hash;
 pub mod lb;
@@ -27,6 +28,7 @@ pub mod rng;
 pub mod series;
 pub mod trace;
 pub mod unit;
+pub mod window;
 
 pub mod cache;
 pub mod ring;
@@ -209,6 +211,8 @@ pub struct Sim {
     next_req_id: u64,
     totals: Totals,
     series: Series,
+    /// The last few seconds, for the summary (`window.rs`).
+    recent: window::RecentWindow,
     traces: Traces,
     log: Vec<LoggedCommand>,
     /// Commands waiting for their tick: (tick, order, command, source).
@@ -219,8 +223,8 @@ pub struct Sim {
     repl: Vec<data::ReplGroup>,
     autoscalers: Vec<data::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
-    /// State changes, oldest first, at most `STATE_LOG_MAX`.
-    states: Vec<metrics::StateEvent>,
+    /// The event stream, oldest first, at most `events::EVENTS_MAX` (`events.rs`).
+    timeline: Vec<events::Event>,
     /// Per instance: how many balancers' health checks have it marked down.
     marked_by: Vec<u32>,
     /// Each cache cluster's key placement, built once per route rebuild and shared by every
@@ -238,8 +242,6 @@ pub struct Sim {
     compact_at: usize,
 }
 
-/// Most state changes kept for the report (a run that flaps a node forever stays bounded).
-const STATE_LOG_MAX: usize = 10_000;
 /// The event heap is first compacted (stale timeouts and replies dropped) at this size.
 const COMPACT_MIN: usize = 1 << 16;
 
@@ -312,6 +314,7 @@ impl Sim {
                 interval_db_writes: 0,
             },
             series: Series::default(),
+            recent: window::RecentWindow::default(),
             traces: Traces::new(config.trace),
             log: Vec::new(),
             pending: Vec::new(),
@@ -320,7 +323,7 @@ impl Sim {
             repl: Vec::new(),
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
-            states: Vec::new(),
+            timeline: Vec::new(),
             marked_by: Vec::new(),
             placements: BTreeMap::new(),
             limits,
@@ -412,6 +415,12 @@ impl Sim {
     /// The time series sampled every 100 ms.
     pub fn series(&self) -> &Series {
         &self.series
+    }
+
+    /// What the last few seconds measured (`window::WINDOW_S`), for a summary that recovers
+    /// after a spike.
+    pub fn recent(&self) -> window::Recent {
+        self.recent.recent()
     }
 
     /// The sampled request traces.
@@ -558,7 +567,7 @@ impl Sim {
             },
             autoscale: self.autoscale_report(),
             shard_moves: self.shard_moves.clone(),
-            states: self.states.clone(),
+            events: self.timeline.clone(),
             throughput_rps: if measured_s > 0.0 {
                 self.totals.completed as f64 / measured_s
             } else {
@@ -930,6 +939,13 @@ impl Sim {
             .push((t.interval_db_reads as f64 / interval_s) as f32);
         s.db_writes_per_s
             .push((t.interval_db_writes as f64 / interval_s) as f32);
+        let counts = window::SampleCounts {
+            completed: t.interval_completed,
+            failed: t.interval_failed,
+            cache_hits: t.interval_cache_hits,
+            cache_misses: t.interval_cache_misses,
+        };
+        self.recent.push(now, &mut t.interval_latency, counts);
         t.interval_cache_hits = 0;
         t.interval_cache_misses = 0;
         t.interval_db_reads = 0;
@@ -985,25 +1001,6 @@ impl Sim {
             self.unit_index
                 .insert((node, member), (self.units.len() - 1) as u32);
         }
-    }
-
-    /// Record a state change of `unit` (`by`: the deciding balancer's instance).
-    fn log_state(&mut self, unit: u32, change: metrics::StateChange, by: Option<u32>) {
-        if self.states.len() >= STATE_LOG_MAX {
-            return;
-        }
-        let u = &self.units[unit as usize];
-        let event = metrics::StateEvent {
-            at_ns: self.now_ns,
-            unit: UnitId {
-                node: u.node,
-                member: u.member,
-            },
-            name: u.name.clone(),
-            change,
-            by: by.map(|b| self.units[b as usize].name.clone()),
-        };
-        self.states.push(event);
     }
 
     /// The instances of a node in rotation (not removed, booted, not draining), by member.

@@ -16,6 +16,7 @@ mod live;
 mod params_table;
 mod queueing;
 mod robustness;
+mod run_panel;
 mod theory;
 mod tidy;
 mod ui;
