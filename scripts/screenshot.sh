@@ -4,6 +4,8 @@
 # `scripts/screenshot.sh --running [out.png]` plays the layout first (TIERLAB_LAYOUT, default
 # request-flow.ron) and shoots once TIERLAB_SCREENSHOT_AFTER_S simulated seconds have run, so
 # the picture shows dots, load colours and plots: docs/screenshots/running.png by default.
+# Other `TIERLAB_*` variables pass through: TIERLAB_WINDOW=1024x768 (the window and the virtual
+# screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector.
 # Needs xvfb; installs it with apt-get when missing and run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,6 @@ trap 'rm -rf "$state"' EXIT
 chmod 700 "$state"
 XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" \
     TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
-    timeout 120 xvfb-run -a -s "-screen 0 1280x800x24" ./target/release/tierlab
+    timeout 120 xvfb-run -a -s "-screen 0 ${TIERLAB_WINDOW-1280x800}x24" ./target/release/tierlab
 test -s "$out" || { echo "no screenshot was written" >&2; exit 1; }
 echo "wrote $out"

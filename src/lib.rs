@@ -31,10 +31,13 @@
 //!   structures; `sizing.rs` the USL capacity of a box; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
-//!   changing or cloning an instance); `limits.rs` what a tick, a request, a trace and a run
-//!   may cost, and the typed `Halt` a run stops with when it crosses a limit; `hash.rs` the
-//!   named fixed hashes. Public: `Sim` and what it returns, `hash`, `limits`, `metrics`,
-//!   `series`, `sizing` and `trace`; every other module is private to the crate.
+//!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
+//!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
+//!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
+//!   what a tick, a request, a trace and a run may cost, and the typed `Halt` a run stops
+//!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `limits`,
+//!   `metrics`, `series`, `sizing`, `trace` and `window`; every other module is private to the
+//!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,

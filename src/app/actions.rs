@@ -5,6 +5,7 @@ use eframe::egui::{self, Key, KeyboardShortcut, ModifierNames, Modifiers, Ui};
 use super::TierlabApp;
 use super::dialogs::Pending;
 use super::plots::RunAction;
+use super::theme::Look;
 use crate::shipped;
 
 /// Something the user can do from a menu or the keyboard.
@@ -21,6 +22,9 @@ pub enum Action {
     SelectAll,
     ZoomToFit,
     PlayPause,
+    UiZoomIn,
+    UiZoomOut,
+    UiZoomReset,
 }
 
 /// One row of the table.
@@ -40,6 +44,8 @@ pub struct ActionSpec {
 }
 
 const CTRL: Modifiers = Modifiers::COMMAND;
+/// How much one Ctrl + or Ctrl - changes the UI zoom.
+const UI_ZOOM_STEP: f32 = 0.1;
 const CTRL_SHIFT: Modifiers = Modifiers::COMMAND.plus(Modifiers::SHIFT);
 
 const fn key(modifiers: Modifiers, k: Key) -> KeyboardShortcut {
@@ -74,6 +80,12 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: always, run: TierlabApp::select_all },
     ActionSpec { action: Action::ZoomToFit, label: "Zoom to fit", keys: &[], while_typing: false,
         enabled: always, run: |app| app.canvas.fit_requested = true },
+    ActionSpec { action: Action::UiZoomIn, label: "Zoom in (larger text)", keys: &[key(CTRL, Key::Plus), key(CTRL, Key::Equals)], while_typing: true,
+        enabled: |app| app.settings.ui_zoom < super::UI_ZOOM_MAX, run: |app| app.zoom_ui_by(UI_ZOOM_STEP) },
+    ActionSpec { action: Action::UiZoomOut, label: "Zoom out (smaller text)", keys: &[key(CTRL, Key::Minus)], while_typing: true,
+        enabled: |app| app.settings.ui_zoom > super::UI_ZOOM_MIN, run: |app| app.zoom_ui_by(-UI_ZOOM_STEP) },
+    ActionSpec { action: Action::UiZoomReset, label: "Actual size", keys: &[key(CTRL, Key::Num0)], while_typing: true,
+        enabled: |app| app.settings.ui_zoom != 1.0, run: |app| app.settings.ui_zoom = 1.0 },
     ActionSpec { action: Action::PlayPause, label: "Play or pause", keys: &[key(Modifiers::NONE, Key::Space)], while_typing: false,
         enabled: always, run: TierlabApp::play_pause },
 ];
@@ -140,6 +152,14 @@ impl TierlabApp {
                 self.menu_item(ui, Action::SelectAll);
             });
             ui.menu_button("View", |ui| {
+                self.menu_item(ui, Action::UiZoomIn);
+                self.menu_item(ui, Action::UiZoomOut);
+                self.menu_item(ui, Action::UiZoomReset);
+                ui.separator();
+                for look in [Look::Standard, Look::Projector] {
+                    ui.radio_value(&mut self.settings.look, look, look.label());
+                }
+                ui.separator();
                 self.menu_item(ui, Action::ZoomToFit);
                 ui.checkbox(&mut self.settings.snap, "Snap to grid");
                 ui.checkbox(&mut self.settings.grid, "Show grid");
@@ -178,6 +198,12 @@ impl TierlabApp {
         self.menu_item(ui, Action::SaveAs);
         ui.separator();
         self.menu_item(ui, Action::Quit);
+    }
+
+    /// Change the UI zoom by `step` (rounded to a tenth, within its range).
+    fn zoom_ui_by(&mut self, step: f32) {
+        let z = ((self.settings.ui_zoom + step) * 10.0).round() / 10.0;
+        self.settings.ui_zoom = z.clamp(super::UI_ZOOM_MIN, super::UI_ZOOM_MAX);
     }
 
     /// Space: pause a playing run, else play.
@@ -225,6 +251,9 @@ mod tests {
             Action::SelectAll,
             Action::ZoomToFit,
             Action::PlayPause,
+            Action::UiZoomIn,
+            Action::UiZoomOut,
+            Action::UiZoomReset,
         ];
         for a in all {
             assert_eq!(ACTIONS.iter().filter(|s| s.action == a).count(), 1, "{a:?}");

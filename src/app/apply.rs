@@ -4,8 +4,9 @@
 
 use super::TierlabApp;
 use super::edit::{self, Edit};
-use super::status::Status;
+use super::status::{self, Status};
 use crate::layout::Command;
+use crate::sim::Sim;
 
 impl TierlabApp {
     pub(super) fn apply_edits(&mut self, edits: Vec<Edit>) {
@@ -18,9 +19,9 @@ impl TierlabApp {
     /// core, record the inverse for undo, report. Run-only commands (faults) go to the run.
     pub(super) fn apply_edit(&mut self, e: Edit) {
         if let Some(c) = e.run_only() {
-            let what = format!("{c:?}");
+            let what = status::describe(&self.doc.layout, c);
             self.status = Some(match self.run.command(&self.doc.layout, c.clone()) {
-                Ok(()) => Status::info(format!("Run: {what}")),
+                Ok(()) => Status::run_info(what, self.run.sim.as_ref().map_or(0, Sim::now_ns)),
                 Err(why) => Status::error(format!("Refused: {why}")),
             });
             return;

@@ -9,7 +9,7 @@ use eframe::egui::{
 
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
-use super::live::{LiveView, NodeLive};
+use super::live::{DotClass, LiveView, NodeLive};
 use super::{paint, theme};
 use crate::layout::check::{may_call, wire_refusal};
 use crate::layout::{Command, KindTag, Layout, Node, NodeId, Problem, Severity, Target, Wire};
@@ -77,7 +77,15 @@ pub struct CanvasState {
     pub fit_requested: bool,
     /// Where the canvas was drawn last frame, on screen.
     pub rect_screen: Rect,
+    /// The user panned or zoomed since the last fit: a new window size keeps their view.
+    pub view_moved: bool,
+    /// The window's size last frame, and how many frames the canvas has been drawn.
+    window_size: Vec2,
+    frames: u32,
 }
+
+/// The first frames, while the panels settle on their sizes, fit the layout again.
+const SETTLING_FRAMES: u32 = 3;
 
 impl Default for CanvasState {
     fn default() -> Self {
@@ -87,6 +95,9 @@ impl Default for CanvasState {
             palette_drag: None,
             fit_requested: true,
             rect_screen: Rect::NOTHING,
+            view_moved: false,
+            window_size: Vec2::ZERO,
+            frames: 0,
         }
     }
 }
@@ -96,6 +107,26 @@ impl Default for CanvasState {
 pub struct CanvasOptions {
     pub snap: bool,
     pub grid: bool,
+    /// The projector theme: a white canvas, black wires, bolder lines.
+    pub projector: bool,
+}
+
+impl CanvasOptions {
+    fn background(&self) -> Color32 {
+        if self.projector {
+            Color32::WHITE
+        } else {
+            theme::CANVAS_BG
+        }
+    }
+
+    fn wire_colour(&self) -> Color32 {
+        if self.projector {
+            Color32::BLACK
+        } else {
+            theme::WIRE
+        }
+    }
 }
 
 /// What the canvas shows of a run. Faults from a node's menu come back with the other edits,
@@ -145,13 +176,23 @@ pub fn canvas_ui(
 ) -> Vec<Edit> {
     let RunOverlay { view: live } = run;
     let (rect, bg) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    // While the panels settle on the first frames, and when the window changes size, the
+    // layout is fitted again unless the user has moved the view. (A side panel that widens
+    // when a node is selected does not refit: the canvas would jump at each click.)
+    let window_size = ui.ctx().content_rect().size();
+    let settling =
+        state.frames < SETTLING_FRAMES && (rect.size() - state.rect_screen.size()).length() > 1.0;
+    let resized = (window_size - state.window_size).length() > 1.0 && state.frames > 0;
+    state.frames = state.frames.saturating_add(1);
+    state.window_size = window_size;
     state.rect_screen = rect;
-    if state.fit_requested {
+    if state.fit_requested || ((settling || resized) && !state.view_moved) {
         state.fit_requested = false;
-        state.transform = fit_transform(layout, rect.size());
+        state.view_moved = false;
+        state.transform = geo::fit_layout(layout, rect.size());
     }
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 0.0, theme::CANVAS_BG);
+    painter.rect_filled(rect, 0.0, options.background());
     // A drag whose widget vanished (its node was deleted or undone) ends with the button.
     if ui.input(|i| !i.pointer.any_down() && !i.pointer.any_released()) {
         state.drag = None;
@@ -176,6 +217,9 @@ pub fn canvas_ui(
         selection.clear();
         selection.wire = wire_hit;
     }
+    if layout.nodes.is_empty() {
+        empty_hint_ui(ui, rect);
+    }
     let mut edits = nodes_ui(ui, &frame, state, selection);
     edits.extend(wire_drag_ui(ui, &frame, state));
     box_select_ui(ui, &frame, state, selection, &bg);
@@ -199,6 +243,7 @@ fn pan_zoom_ui(ui: &Ui, state: &mut CanvasState, rect: Rect, bg: &Response) {
             && (factor - 1.0).abs() > 1e-4
         {
             state.transform.zoom_around(rect.min, p, factor);
+            state.view_moved = true;
         }
     }
     let shift = ui.input(|i| i.modifiers.shift);
@@ -210,6 +255,7 @@ fn pan_zoom_ui(ui: &Ui, state: &mut CanvasState, rect: Rect, bg: &Response) {
         || (bg.dragged_by(PointerButton::Primary) && !matches!(state.drag, Some(Drag::Box { .. })))
     {
         state.transform.pan_screen += bg.drag_delta();
+        state.view_moved = true;
         ui.ctx().set_cursor_icon(CursorIcon::Grabbing);
     }
 }
@@ -234,6 +280,7 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
     let mut wire_hit = None;
     let pointer_screen = ui.input(|i| i.pointer.hover_pos());
     let mut curves: BTreeMap<(NodeId, NodeId), Vec<Pos2>> = BTreeMap::new();
+    let mut labels: Vec<(Rect, String)> = Vec::new();
     for w in &f.layout.wires {
         let (Some(a), Some(b)) = (f.rect_of(w.from), f.rect_of(w.to)) else {
             continue;
@@ -245,24 +292,20 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
         let colour = if selected {
             theme::WIRE_SELECTED
         } else {
-            theme::WIRE
+            f.options.wire_colour()
         };
-        let width = if selected { 3.0 } else { 1.6 } * t.zoom.max(0.6);
+        let bold = if f.options.projector { 1.6 } else { 1.0 };
+        let width = if selected { 3.0 } else { 1.6 * bold } * t.zoom.max(0.6);
         paint::draw_arrow(&f.painter, &points, Stroke::new(width, colour), t.zoom);
         if let Some(p) = pointer_screen
             && geo::distance_to_polyline(p, &points) < 6.0
         {
             wire_hit = Some((w.from, w.to));
         }
-        if w.latency_ms > 0.0 && t.zoom > 0.6 {
-            let mid = points[points.len() / 2];
-            f.painter.text(
-                mid - vec2(0.0, 4.0),
-                Align2::CENTER_BOTTOM,
-                format!("{} ms", crate::layout::params::fmt_num(w.latency_ms)),
-                FontId::proportional(11.0 * t.zoom),
-                theme::WIRE,
-            );
+        if let Some(text) = geo::wire_label(w.latency_ms)
+            && t.zoom > geo::SMALL_TEXT_ZOOM_MIN
+        {
+            labels.push((geo::wire_label_rect(from, to, &text, t.zoom), text));
         }
         if f.live.is_some() {
             curves.insert((w.from, w.to), points);
@@ -274,9 +317,30 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
         for d in &view.dots {
             if let Some(points) = curves.get(&(d.from, d.to)) {
                 let p = paint::point_along(points, d.along);
-                f.painter.circle(p, radius, theme::dot(d.class), rim);
+                if d.class == DotClass::Failed {
+                    // A cross as well as a colour: failures read without colour vision.
+                    let k = radius * 1.1;
+                    let s = Stroke::new(2.5 * t.zoom.clamp(0.6, 1.5), theme::dot(d.class));
+                    f.painter.line_segment([p - vec2(k, k), p + vec2(k, k)], s);
+                    f.painter
+                        .line_segment([p - vec2(k, -k), p + vec2(k, -k)], s);
+                } else {
+                    f.painter.circle(p, radius, theme::dot(d.class), rim);
+                }
             }
         }
+    }
+    // Labels last, on a plate of the canvas colour: neither their wire nor its dots cross them.
+    for (plate, text) in labels {
+        f.painter
+            .rect_filled(plate, 3.0 * t.zoom, f.options.background());
+        f.painter.text(
+            plate.center(),
+            Align2::CENTER_CENTER,
+            text,
+            FontId::proportional(geo::SMALL_FONT_CANVAS * t.zoom),
+            f.options.wire_colour(),
+        );
     }
     wire_hit
 }
@@ -305,7 +369,9 @@ fn nodes_ui(
         paint::draw_node(&f.painter, node, r, f.t.zoom, selected, &node_problems);
         let node_live = f.live.and_then(|v| v.nodes.get(&node.id));
         if let Some(nl) = node_live {
-            paint::draw_live(&f.painter, r, f.t.zoom, nl);
+            let outline_canvas = geo::node_outline(geo::to_pos(r_canvas.min), node.kind.count());
+            let outline = f.t.screen_rect_from_canvas(f.origin(), outline_canvas);
+            paint::draw_live(&f.painter, node.kind.tag(), r, outline, f.t.zoom, nl);
         }
         let id = Id::unique(("canvas node", node.id));
         let resp = ui.interact(r, id, Sense::click_and_drag());
@@ -314,17 +380,88 @@ fn nodes_ui(
         edits.extend(node_interaction(ui, &resp, node, state, selection, f));
         resp.context_menu(|ui| fault_menu_ui(ui, node, node_live, &mut edits));
         if !node_problems.is_empty() || node_live.is_some() {
-            resp.on_hover_ui(|ui| node_hover_ui(ui, node_live, &node_problems));
+            resp.on_hover_ui(|ui| node_hover_ui(ui, node, node_live, &node_problems));
         }
+        member_badges_ui(ui, node, r, f.t.zoom, node_live, selection, &mut edits, id);
         port_ui(ui, f, state, node, r_canvas, id);
     }
     edits
 }
 
+/// A pool's member badges, each a widget ("app member 2"): a click selects the pool, a right
+/// click offers to kill or revive that member in the run.
+#[allow(clippy::too_many_arguments)]
+fn member_badges_ui(
+    ui: &Ui,
+    node: &Node,
+    card_screen: Rect,
+    zoom: f32,
+    live: Option<&NodeLive>,
+    selection: &mut Selection,
+    edits: &mut Vec<Edit>,
+    id: Id,
+) {
+    for b in geo::member_badges(card_screen, node.kind.count(), zoom) {
+        let Some(m) = b.member else {
+            continue;
+        };
+        let label = format!("{} member {m}", node.name);
+        let resp = ui.interact(b.rect, id.with(("member", m)), Sense::click());
+        resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &label));
+        if resp.clicked() {
+            selection.only(node.id);
+        }
+        let member_live = live.and_then(|l| l.members.iter().find(|x| x.member == m));
+        resp.context_menu(|ui| {
+            let target = Target::member(node.id, m);
+            if member_live.is_none_or(|x| x.alive) {
+                if ui.button(format!("Kill member {m}")).clicked() {
+                    edits.push(Edit::Command(Command::Kill(target)));
+                    ui.close();
+                }
+            } else if ui.button(format!("Revive member {m}")).clicked() {
+                edits.push(Edit::Command(Command::Revive(target)));
+                ui.close();
+            }
+            ui.separator();
+            ui.weak("Faults change this run, not the layout");
+        });
+        let hover = match member_live {
+            Some(x) if !x.alive => format!("{label}: dead. Right-click to revive it"),
+            Some(x) => format!(
+                "{label}: {} busy. Right-click to kill it",
+                theme::percent(x.utilization)
+            ),
+            None => format!("{label}. Right-click to kill it in a run"),
+        };
+        resp.on_hover_text(hover);
+    }
+}
+
+/// What the empty canvas says, in its middle: how to start.
+fn empty_hint_ui(ui: &mut Ui, rect: Rect) {
+    let size = vec2(rect.width().min(460.0), 90.0);
+    let at = Rect::from_center_size(rect.center(), size);
+    ui.put(
+        at,
+        egui::Label::new(
+            egui::RichText::new(
+                "Empty layout. To start, drag a kind from the palette on the left onto the \
+                 canvas (or click it), then drag from a node's right-hand port to another node \
+                 to wire them. Or open a shipped layout from the File menu.",
+            )
+            .size(15.0)
+            .color(theme::TEXT),
+        )
+        .selectable(false)
+        .wrap(),
+    );
+}
+
 /// A node's hover readout: its live numbers when running, and its problems.
-fn node_hover_ui(ui: &mut Ui, live: Option<&NodeLive>, problems: &[&Problem]) {
+fn node_hover_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, problems: &[&Problem]) {
     if let Some(nl) = live {
-        live_numbers_ui(ui, nl);
+        live_numbers_ui(ui, node.kind.tag(), nl);
     }
     for p in problems {
         let colour = match p.severity {
@@ -550,18 +687,6 @@ fn node_interaction(
     None
 }
 
-fn fit_transform(layout: &Layout, view: Vec2) -> Transform {
-    let bounds = layout
-        .nodes
-        .iter()
-        .map(|n| geo::node_outline(n.pos, n.kind.count()))
-        .reduce(|a, b| a.union(b));
-    match bounds {
-        Some(b) => geo::fit(b.expand(16.0), view, 24.0),
-        None => Transform::default(),
-    }
-}
-
 /// A node's right-click menu: faults for the run (kill, revive, slow down, flush).
 fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, edits: &mut Vec<Edit>) {
     let whole = Target::node(node.id);
@@ -572,11 +697,11 @@ fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, edits: &mut 
         ui.close();
     }
     if count > 1 {
-        let alive = live.and_then(|l| l.members.iter().position(|m| m.alive));
+        let alive = live.and_then(|l| l.members.iter().find(|m| m.alive).map(|m| m.member));
         if let Some(m) = alive
-            && ui.button(format!("Kill member {}", m + 1)).clicked()
+            && ui.button(format!("Kill member {m}")).clicked()
         {
-            push(Command::Kill(Target::member(node.id, m as u32)));
+            push(Command::Kill(Target::member(node.id, m)));
             ui.close();
         }
     }
@@ -607,14 +732,20 @@ fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, edits: &mut 
 }
 
 /// The hover readout of a running node.
-fn live_numbers_ui(ui: &mut Ui, l: &NodeLive) {
-    ui.strong(format!("{:.0} % busy", l.utilization * 100.0));
+fn live_numbers_ui(ui: &mut Ui, tag: KindTag, l: &NodeLive) {
+    let rate = super::run::fmt_count(f64::from(l.served_per_s));
+    if tag == KindTag::Client {
+        // A client has no workers: it sends requests and waits for their answers.
+        ui.strong(format!("{rate} requests/s"));
+        if l.queue > 0 {
+            ui.label(format!("{} waiting to be sent", l.queue));
+        }
+        return;
+    }
+    ui.strong(format!("{} busy", theme::percent(l.utilization)));
     ui.label(format!(
-        "{} requests/s served, {} queued, {} of {} workers busy",
-        super::run::fmt_count(f64::from(l.served_per_s)),
-        l.queue,
-        l.busy_workers,
-        l.workers
+        "{rate} requests/s served, {} queued, {} of {} workers busy",
+        l.queue, l.busy_workers, l.workers
     ));
     if l.members.len() > 1 {
         let alive = l.members.iter().filter(|m| m.alive).count();

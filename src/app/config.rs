@@ -24,6 +24,12 @@ pub struct Config {
     pub select: Option<String>,
     /// `TIERLAB_NO_NATIVE_DIALOG` (any value): never try the desktop's file dialog.
     pub no_native_dialog: bool,
+    /// `TIERLAB_ZOOM=1.5`: the UI zoom at start (as Ctrl + would set it).
+    pub zoom: Option<f32>,
+    /// `TIERLAB_THEME=projector`: start in the projector theme.
+    pub projector: bool,
+    /// `TIERLAB_WINDOW=1024x768`: the window's size at start, in points.
+    pub window_size: Option<[f32; 2]>,
 }
 
 impl Config {
@@ -50,6 +56,15 @@ impl Config {
             play: var("TIERLAB_PLAY").is_some_and(|v| v == "1"),
             select: var("TIERLAB_SELECT"),
             no_native_dialog: var_os("TIERLAB_NO_NATIVE_DIALOG").is_some(),
+            zoom: f64_var("TIERLAB_ZOOM")
+                .filter(|z| (0.5..=3.0).contains(z))
+                .map(|z| z as f32),
+            projector: var("TIERLAB_THEME").is_some_and(|v| v == "projector"),
+            window_size: var("TIERLAB_WINDOW").and_then(|v| {
+                let (w, h) = v.split_once('x')?;
+                let (w, h) = (w.parse::<f32>().ok()?, h.parse::<f32>().ok()?);
+                (w >= 400.0 && h >= 300.0 && w.is_finite() && h.is_finite()).then_some([w, h])
+            }),
         }
     }
 
@@ -91,7 +106,13 @@ mod tests {
             ("TIERLAB_PLAY", "1"),
             ("TIERLAB_SELECT", "app"),
             ("TIERLAB_NO_NATIVE_DIALOG", ""),
+            ("TIERLAB_ZOOM", "1.5"),
+            ("TIERLAB_THEME", "projector"),
+            ("TIERLAB_WINDOW", "1024x768"),
         ]);
+        assert_eq!(c.zoom, Some(1.5));
+        assert!(c.projector);
+        assert_eq!(c.window_size, Some([1024.0, 768.0]));
         assert_eq!(c.screenshot_to, Some(PathBuf::from("shot.png")));
         assert_eq!(c.screenshot_after_s, 20.0);
         assert_eq!(c.exit_after_frames, Some(30));
@@ -105,7 +126,11 @@ mod tests {
             ("TIERLAB_SCREENSHOT_AFTER_S", "soon"),
             ("TIERLAB_EXIT_AFTER_FRAMES", "-1"),
             ("TIERLAB_PLAY", "yes"),
+            ("TIERLAB_ZOOM", "40"),
+            ("TIERLAB_WINDOW", "big"),
         ]);
+        assert_eq!(bad.zoom, None);
+        assert_eq!(bad.window_size, None);
         assert_eq!(bad.speed, None);
         assert_eq!(bad.screenshot_after_s, 0.0);
         assert_eq!(bad.exit_after_frames, None);

@@ -9,6 +9,12 @@ use crate::sim::{Sim, Trace, UnitIx};
 
 /// Samples averaged for a node's live numbers: the last simulated second.
 const RECENT_SAMPLES: usize = 10;
+/// A hop shorter than this many frames is drawn as if it took that long (it trails its real
+/// position), so in slow motion a sub-millisecond hop is seen for a few frames instead of one.
+pub const DOT_FRAMES_MIN: u64 = 4;
+/// ...but never stretched to more than this much simulated time, so at normal speeds (a frame
+/// of tens of milliseconds) the wires do not fill with stale dots.
+pub const DOT_STRETCH_NS_MAX: u64 = 5_000_000;
 /// Most dots drawn in one frame (the rest are still counted): a limit on the frame's cost.
 pub const DOTS_DRAWN_MAX: usize = 4000;
 
@@ -111,6 +117,8 @@ pub struct NodeLive {
 /// One member of a node.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct MemberLive {
+    /// The member's number, from 0 (the file format's `member:`, the core's `app[0]`).
+    pub member: u32,
     pub utilization: f32,
     pub alive: bool,
     pub marked_down: bool,
@@ -146,7 +154,10 @@ pub struct LiveView {
 /// Read the core's state now. `prev_ns` is the simulated time of the previous frame (`None`
 /// on the first frame of a run): hops that left after it are new and go into `counts`; a hop
 /// is drawn if it is on its wire at some time in (prev, now], at its position now (clamped to
-/// its end), so even a hop shorter than a frame shows once.
+/// its end), so even a hop shorter than a frame shows once. A hop is drawn as lasting at least
+/// [`DOT_FRAMES_MIN`] frames of the current frame's simulated length (at most
+/// [`DOT_STRETCH_NS_MAX`]), so in slow motion short hops stay visible for several frames
+/// (counted once, in the frame they left).
 pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotCounts) -> LiveView {
     let now = sim.now_ns();
     let mut view = LiveView {
@@ -176,6 +187,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         let utilization = last(|s| &s.cpu_utilization);
         let node = view.nodes.entry(u.id.node).or_default();
         node.members.push(MemberLive {
+            member: u.id.member,
             utilization,
             alive: u.alive,
             marked_down: u.marked_down,
@@ -208,17 +220,32 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
     let kind_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.1);
     let node_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.0);
     let traces = sim.traces();
-    // Finished traces, newest first, until they ended before the previous frame.
-    let finished = traces
-        .done
-        .iter()
-        .rev()
-        .take_while(|t| prev_ns.is_none_or(|p| t.end_ns.is_none_or(|e| e > p)));
+    // A frame that ran no tick (slow motion: at 0.01x a 1 ms tick comes every sixth frame)
+    // draws what the last tick showed, rather than nothing.
+    let prev_drawn = prev_ns.map(|p| {
+        if p >= now {
+            now.saturating_sub(sim.tick_ns())
+        } else {
+            p
+        }
+    });
+    let frame_ns = prev_drawn.map_or(0, |p| now.saturating_sub(p));
+    let shown_ns_min = frame_ns
+        .saturating_mul(DOT_FRAMES_MIN)
+        .min(DOT_STRETCH_NS_MAX);
+    // A hop is drawn until `shown_end`: its arrival, or later when it is short.
+    let shown_end = |depart: u64, arrive: u64| arrive.max(depart.saturating_add(shown_ns_min));
+    // Finished traces, newest first, until they ended (and were shown) before the previous
+    // frame.
+    let finished = traces.done.iter().rev().take_while(|t| {
+        prev_drawn.is_none_or(|p| t.end_ns.is_none_or(|e| e.saturating_add(shown_ns_min) > p))
+    });
     let open = traces.open.iter().flatten();
     for trace in finished.chain(open) {
         let classes = classify_hops(trace, kind_of);
         for (hop, class) in trace.hops.iter().zip(classes) {
-            if hop.depart_ns > now || prev_ns.is_some_and(|p| hop.arrive_ns <= p) {
+            let until_ns = shown_end(hop.depart_ns, hop.arrive_ns);
+            if hop.depart_ns > now || prev_drawn.is_some_and(|p| until_ns <= p) {
                 continue;
             }
             let (Some(a), Some(b)) = (node_of(hop.from), node_of(hop.to)) else {
@@ -233,7 +260,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
                 view.dots_skipped += 1;
                 continue;
             }
-            let span = hop.arrive_ns.saturating_sub(hop.depart_ns);
+            let span = until_ns.saturating_sub(hop.depart_ns);
             let t = if span == 0 {
                 1.0
             } else {
@@ -290,6 +317,78 @@ pub fn nice_ceil(x: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::sim::{SimConfig, TraceConfig};
+
+    /// The starter layout running with every request traced; its lb -> app wire is 0.2 ms.
+    fn starter() -> (Layout, Sim) {
+        let text = crate::shipped::find("request-flow.ron").unwrap_or_default();
+        let Ok(layout) = crate::layout::from_ron(text) else {
+            panic!("the starter layout parses");
+        };
+        let config = SimConfig {
+            seed: Some(3),
+            warmup_s: 0.0,
+            trace: TraceConfig {
+                every: 1,
+                capacity: 8000,
+            },
+        };
+        let Ok(sim) = Sim::new(&layout, config) else {
+            panic!("the starter layout runs");
+        };
+        (layout, sim)
+    }
+
+    fn on_wire(counts: &DotCounts, wire: (NodeId, NodeId)) -> u64 {
+        counts
+            .iter()
+            .filter(|((f, t, _), _)| (*f, *t) == wire)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    #[test]
+    fn sub_millisecond_hops_stay_visible_for_several_frames() {
+        let (layout, mut sim) = starter();
+        let (Some(lb), Some(app)) = (layout.node_named("lb"), layout.node_named("app")) else {
+            panic!("lb and app");
+        };
+        let wire = (lb.id, app.id);
+        let mut counts = DotCounts::new();
+        let mut prev = None;
+        for _ in 0..200 {
+            sim.tick();
+            let _ = build(&sim, &layout, prev, &mut counts);
+            prev = Some(sim.now_ns());
+        }
+        // Now one tick (1 ms) per frame, as at 0.06x and 60 frames a second: a hop over the
+        // 0.2 ms wire lasts a fifth of a frame, yet is drawn in several frames.
+        let counted_before = on_wire(&counts, wire);
+        let mut dot_frames = 0usize;
+        for _ in 0..300 {
+            sim.tick();
+            let view = build(&sim, &layout, prev, &mut counts);
+            dot_frames += view.dots.iter().filter(|d| (d.from, d.to) == wire).count();
+            prev = Some(sim.now_ns());
+        }
+        let counted = on_wire(&counts, wire) - counted_before;
+        assert!(
+            counted > 300,
+            "about one request a millisecond each way: {counted}"
+        );
+        let frames_per_hop = dot_frames as f64 / counted as f64;
+        assert!(
+            frames_per_hop > 3.0,
+            "{dot_frames} dots drawn for {counted} hops: {frames_per_hop:.2} frames each"
+        );
+
+        // A frame that ran no tick (slower still) draws the same dots again, not none.
+        let view = build(&sim, &layout, prev, &mut counts);
+        let again = build(&sim, &layout, prev, &mut counts);
+        assert!(!view.dots.is_empty());
+        assert_eq!(view.dots, again.dots);
+    }
 
     #[test]
     fn every_is_a_round_number_that_keeps_dots_in_the_hundreds() {

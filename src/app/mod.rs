@@ -46,6 +46,9 @@ use crate::sim::Sim;
 
 /// The layout opened on first launch.
 pub const STARTER_LAYOUT: &str = "request-flow.ron";
+/// The UI zoom's range (egui's zoom factor).
+const UI_ZOOM_MIN: f32 = 0.5;
+const UI_ZOOM_MAX: f32 = 3.0;
 /// How many recent files the File menu keeps.
 const RECENT_MAX: usize = 8;
 
@@ -82,6 +85,10 @@ struct Settings {
     grid: bool,
     show_palette: bool,
     show_inspector: bool,
+    /// Standard or projector theme.
+    look: theme::Look,
+    /// The UI zoom (egui's zoom factor): Ctrl + and Ctrl - in the View menu.
+    ui_zoom: f32,
 }
 
 impl Default for Settings {
@@ -93,6 +100,8 @@ impl Default for Settings {
             grid: true,
             show_palette: true,
             show_inspector: true,
+            look: theme::Look::Standard,
+            ui_zoom: 1.0,
         }
     }
 }
@@ -118,6 +127,9 @@ pub struct TierlabApp {
     /// A PNG export waiting for the next frame's screenshot, and the message it left.
     export_png: Option<PathBuf>,
     export_result: Arc<std::sync::Mutex<Option<Status>>>,
+    /// The look and UI zoom egui was last given, so they are set only when they change.
+    look_applied: Option<theme::Look>,
+    zoom_applied: f32,
 }
 
 impl Default for TierlabApp {
@@ -148,6 +160,8 @@ impl TierlabApp {
             show_run_panel: true,
             export_png: None,
             export_result: Arc::default(),
+            look_applied: None,
+            zoom_applied: 1.0,
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -203,6 +217,29 @@ impl TierlabApp {
         }
     }
 
+    /// Where the canvas was drawn in the last frame, in points.
+    pub fn canvas_rect(&self) -> egui::Rect {
+        self.canvas.rect_screen
+    }
+
+    /// Whether the projector theme is chosen.
+    pub fn is_projector_theme(&self) -> bool {
+        self.settings.look == theme::Look::Projector
+    }
+
+    /// The UI zoom chosen (Ctrl + / Ctrl -), 1 for actual size.
+    pub fn ui_zoom(&self) -> f32 {
+        self.settings.ui_zoom
+    }
+
+    /// Take the settings remembered by the last session from eframe's storage, as a launch
+    /// does (theme, zoom, panels, recent files, the last file).
+    pub fn restore_from(&mut self, storage: &dyn eframe::Storage) {
+        if let Some(settings) = eframe::get_value::<Settings>(storage, eframe::APP_KEY) {
+            self.restore(settings);
+        }
+    }
+
     /// Whether there are unsaved changes.
     pub fn is_dirty(&self) -> bool {
         self.doc.is_dirty()
@@ -230,9 +267,16 @@ impl TierlabApp {
         self.problems = layout::check(&self.doc.layout);
         self.shortcuts(&ctx);
         self.close_request(&ctx);
+        self.look_and_zoom(&ctx);
         let wall_dt_s = f64::from(ctx.input(|i| i.unstable_dt));
         self.run.advance(wall_dt_s);
         self.run.refresh_view(&self.doc.layout);
+        let run_now = self.run.sim.as_ref().map(Sim::now_ns);
+        if let Some(s) = &mut self.status
+            && !s.still_applies(wall_dt_s, run_now)
+        {
+            self.status = None;
+        }
         if self.run.playing {
             ctx.request_repaint();
         }
@@ -245,33 +289,74 @@ impl TierlabApp {
         self.title_and_hooks(&ctx);
     }
 
-    /// The menu bar, status line, run panel, palette and inspector around the canvas.
+    /// Give egui the chosen theme and UI zoom when they change; after a zoom, the canvas has
+    /// a new size in points, so it fits the layout again (nothing cut off at zoom 1.5).
+    fn look_and_zoom(&mut self, ctx: &egui::Context) {
+        if self.look_applied != Some(self.settings.look) {
+            theme::apply(ctx, self.settings.look);
+            self.look_applied = Some(self.settings.look);
+        }
+        // Ctrl + / Ctrl - / Ctrl 0 go through the action table, not egui's own handler.
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        self.settings.ui_zoom = self.settings.ui_zoom.clamp(UI_ZOOM_MIN, UI_ZOOM_MAX);
+        if (ctx.zoom_factor() - self.settings.ui_zoom).abs() > 1e-3 {
+            ctx.set_zoom_factor(self.settings.ui_zoom);
+        }
+        let now = ctx.zoom_factor();
+        if (now - self.zoom_applied).abs() > 1e-3 {
+            self.zoom_applied = now;
+            self.canvas.fit_requested = true;
+        }
+    }
+
+    /// The menu bar, status line, run panel, palette and inspector around the canvas. The
+    /// canvas keeps the larger share: the run panel takes at most half the height and the
+    /// side panels a fraction of the width; each panel scrolls what does not fit.
     fn panels_ui(&mut self, ui: &mut Ui) {
+        let screen = ui.max_rect().size();
         egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status line").show(ui, |ui| {
             status::status_ui(ui, &self.problems, self.status.as_ref())
         });
         if self.show_run_panel {
+            let high = (screen.y * 0.45).max(120.0);
             egui::Panel::bottom("run panel")
                 .resizable(true)
-                .default_size(400.0)
-                .size_range(90.0..=640.0)
-                .show(ui, |ui| self.run_panel_ui(ui));
+                .default_size((screen.y * 0.4).clamp(90.0, 400.0))
+                .size_range(90.0..=high)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("run panel scroll")
+                        .show(ui, |ui| self.run_panel_ui(ui));
+                });
         }
         if self.settings.show_palette {
             egui::Panel::left("palette")
                 .resizable(true)
                 .default_size(150.0)
-                .size_range(120.0..=260.0)
-                .show(ui, |ui| self.palette_ui(ui));
+                .size_range(110.0..=(screen.x * 0.2).max(130.0))
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("palette scroll")
+                        .show(ui, |ui| self.palette_ui(ui));
+                });
         }
         if self.settings.show_inspector {
-            egui::Panel::right("inspector")
+            // Nothing selected: a narrow panel with the layout's description, not a third of
+            // the window. Each has its own remembered width.
+            let empty = self.selection.nodes.is_empty() && self.selection.wire.is_none();
+            let (id, default, min) = if empty {
+                ("inspector (nothing selected)", 190.0, 140.0)
+            } else {
+                ("inspector", (screen.x * 0.25).clamp(240.0, 320.0), 220.0)
+            };
+            egui::Panel::right(id)
                 .resizable(true)
-                .default_size(320.0)
-                .size_range(240.0..=520.0)
+                .default_size(default)
+                .size_range(min..=(screen.x * 0.3).max(min + 20.0))
                 .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| self.inspector_panel_ui(ui));
+                    // Both ways: at a large UI zoom its rows are wider than the panel.
+                    egui::ScrollArea::both().show(ui, |ui| self.inspector_panel_ui(ui));
                 });
         }
         egui::CentralPanel::no_frame().show(ui, |ui| self.canvas_panel_ui(ui));
@@ -293,6 +378,7 @@ impl TierlabApp {
         let options = CanvasOptions {
             snap: self.settings.snap,
             grid: self.settings.grid,
+            projector: self.settings.look == theme::Look::Projector,
         };
         let overlay = canvas::RunOverlay {
             view: self.run.sim.is_some().then_some(&self.run.view),
@@ -316,6 +402,12 @@ impl TierlabApp {
             && let Some(shipped_name) = shipped::names().find(|n| *n == name.as_str())
         {
             self.open_shipped(shipped_name);
+        }
+        if let Some(zoom) = env.zoom {
+            self.settings.ui_zoom = zoom;
+        }
+        if env.projector {
+            self.settings.look = theme::Look::Projector;
         }
         if let Some(speed) = env.speed {
             self.set_speed(Some(speed));
@@ -361,7 +453,7 @@ pub fn run_window() -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Tierlab")
-            .with_inner_size([1280.0, 800.0])
+            .with_inner_size(env.window_size.unwrap_or([1280.0, 800.0]))
             .with_min_inner_size([800.0, 500.0]),
         // A scripted run starts from the defaults, so screenshots are reproducible.
         persist_window: !scripted,
@@ -376,11 +468,8 @@ pub fn run_window() -> Result<(), String> {
                 ..AppConfig::default()
             };
             let mut app = TierlabApp::new(config);
-            if !scripted
-                && let Some(storage) = cc.storage
-                && let Some(settings) = eframe::get_value::<Settings>(storage, eframe::APP_KEY)
-            {
-                app.restore(settings);
+            if !scripted && let Some(storage) = cc.storage {
+                app.restore_from(storage);
             }
             app.start_as(&env);
             Ok(Box::new(app))

@@ -7,7 +7,7 @@ use eframe::egui::{
 use super::geometry::{self as geo, Transform};
 use super::live::NodeLive;
 use super::theme;
-use crate::layout::{Node, Problem, Severity};
+use crate::layout::{KindTag, Node, Problem, Severity};
 
 pub fn draw_grid(painter: &egui::Painter, rect: Rect, t: Transform) {
     let step = geo::GRID_CANVAS * t.zoom;
@@ -115,33 +115,40 @@ pub fn draw_node(
     }
 }
 
-/// A pool's members, numbered, as a row of small cells along the bottom of its box.
+/// A pool's members as a row of numbered badges along the bottom of its card, numbered from 0
+/// as in the file format's `member:` and the core's `app[0]`.
 fn draw_members(painter: &egui::Painter, r: Rect, zoom: f32, count: u32, stroke: Stroke) {
-    let shown = count.min(8);
-    let cell = vec2(13.0, 13.0) * zoom;
-    for i in 0..shown {
-        let label = if i == 7 && count > 8 {
-            format!("{count}")
-        } else {
-            format!("{}", i + 1)
-        };
-        let c = Rect::from_min_size(
-            r.left_bottom() + vec2(8.0 + i as f32 * 15.0, -20.0) * zoom,
-            cell + if label.len() > 1 {
-                vec2(6.0 * zoom, 0.0)
-            } else {
-                Vec2::ZERO
-            },
-        );
-        painter.rect(c, 2.0, Color32::WHITE, stroke, StrokeKind::Inside);
+    for b in geo::member_badges(r, count, zoom) {
+        painter.rect(b.rect, 2.0, Color32::WHITE, stroke, StrokeKind::Inside);
         painter.text(
-            c.center(),
+            b.rect.center(),
             Align2::CENTER_CENTER,
-            label,
-            FontId::monospace(9.0 * zoom),
+            &b.label,
+            FontId::monospace(geo::MEMBER_FONT_CANVAS * zoom),
             theme::TEXT,
         );
     }
+}
+
+/// Draw `text` at `pos`, shrunk if need be so that it is no wider than `max_width`.
+fn fitted_text(
+    painter: &egui::Painter,
+    pos: Pos2,
+    align: Align2,
+    text: String,
+    size: f32,
+    max_width: f32,
+    colour: Color32,
+) -> Rect {
+    let mut galley = painter.layout_no_wrap(text.clone(), FontId::proportional(size), colour);
+    let w = galley.size().x;
+    if w > max_width && max_width > 1.0 {
+        let smaller = size * max_width / w;
+        galley = painter.layout_no_wrap(text, FontId::proportional(smaller), colour);
+    }
+    let rect = align.anchor_size(pos, galley.size());
+    painter.galley(rect.min, galley, colour);
+    rect
 }
 
 /// Problems from the core's validation, as a badge on the node.
@@ -173,27 +180,40 @@ pub fn point_along(points: &[Pos2], along: f32) -> Pos2 {
     a + (b - a) * (x - i as f32)
 }
 
-/// A running node's load, queue, rate and health, over its box.
-pub fn draw_live(painter: &egui::Painter, r: Rect, zoom: f32, l: &NodeLive) {
-    let z = zoom.max(0.5);
+/// A running node's load, queue, rate and health, over its box: `r` is the front card on
+/// screen and `outline` the whole stack, as `geometry::node_parts` reserves them.
+pub fn draw_live(
+    painter: &egui::Painter,
+    tag: KindTag,
+    r: Rect,
+    outline: Rect,
+    zoom: f32,
+    l: &NodeLive,
+) {
+    let z = zoom;
     draw_load(painter, r, z, l);
-    draw_live_numbers(painter, r, z, l);
-    // Queue badge, top left.
-    if l.queue > 0 {
-        let text = format!("q {}", l.queue);
-        let font = FontId::proportional(10.5 * z);
-        let c = r.left_top() + vec2(0.0, -2.0 * z);
-        let galley = painter.layout_no_wrap(text, font, Color32::WHITE);
-        let bg = Rect::from_min_size(c - vec2(4.0, 8.0) * z, galley.size() + vec2(8.0, 2.0) * z);
-        painter.rect_filled(bg, 6.0 * z, theme::WARNING);
-        painter.galley(bg.min + vec2(4.0, 1.0) * z, galley, Color32::WHITE);
+    if z >= geo::SMALL_TEXT_ZOOM_MIN {
+        draw_live_numbers(painter, tag, r, z, l);
     }
-    draw_health(painter, r, z, l);
+    // Queue badge: in the strip above the stack, on the left.
+    if l.queue > 0 && z >= geo::SMALL_TEXT_ZOOM_MIN {
+        let strip_top = outline.top() - geo::ABOVE_CANVAS * z;
+        let text = format!("q {}", l.queue);
+        let font = FontId::proportional(geo::SMALL_FONT_CANVAS * z);
+        let galley = painter.layout_no_wrap(text, font, Color32::BLACK);
+        let bg = Rect::from_min_size(
+            pos2(outline.left(), strip_top + 1.0 * z),
+            galley.size() + vec2(8.0, 1.0) * z,
+        );
+        painter.rect_filled(bg, 6.0 * z, theme::WARNING);
+        painter.galley(bg.min + vec2(4.0, 0.5) * z, galley, Color32::BLACK);
+    }
+    draw_health(painter, r, outline, z, l);
 }
 
-/// Utilization filling the box from the bottom, and a bar per member of a pool under it.
+/// Utilization filling the box from the bottom, hatched when saturated, and a bar per member
+/// of a pool under it (a dead member's bar is crossed, one marked down is dashed).
 fn draw_load(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
-    // Coloured from idle green to saturated red.
     let fill_h = r.height() * l.utilization.clamp(0.0, 1.0);
     if fill_h > 0.5 {
         let fill = Rect::from_min_max(pos2(r.left(), r.bottom() - fill_h), r.right_bottom());
@@ -202,6 +222,14 @@ fn draw_load(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
             2.0,
             theme::load(l.utilization).gamma_multiply(0.55),
         );
+        if l.utilization >= theme::SATURATED {
+            hatch(
+                painter,
+                fill.shrink(1.0),
+                8.0 * z.max(0.5),
+                theme::TEXT.gamma_multiply(0.35),
+            );
+        }
     }
     if l.members.len() > 1 {
         let n = l.members.len().min(16);
@@ -219,43 +247,73 @@ fn draw_load(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
                 theme::load(m.utilization)
             };
             painter.rect_filled(cell, 1.0, colour);
+            if !m.alive {
+                let s = Stroke::new(1.0, Color32::WHITE);
+                painter.line_segment([cell.left_top(), cell.right_bottom()], s);
+            }
         }
     }
 }
 
-/// Numbers under the box: rate and utilization; a balancer's last pick and algorithm.
-fn draw_live_numbers(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
-    let mut lines = vec![format!(
-        "{} rps · {:.0} %",
-        super::run::fmt_count(f64::from(l.served_per_s)),
-        l.utilization * 100.0
-    )];
-    if let Some(alg) = l.algorithm {
-        lines.push(match &l.last_pick {
-            Some(p) => format!("{alg}, last to {p}"),
-            None => alg.to_string(),
-        });
+/// Diagonal stripes over `rect`, `step` apart.
+fn hatch(painter: &egui::Painter, rect: Rect, step: f32, colour: Color32) {
+    let stroke = Stroke::new(1.0, colour);
+    let mut x = rect.left() - rect.height();
+    while x < rect.right() {
+        // A line from (x, bottom) to (x + h, top), clipped to the rectangle.
+        let (mut a, mut b) = (pos2(x, rect.bottom()), pos2(x + rect.height(), rect.top()));
+        if a.x < rect.left() {
+            a = pos2(rect.left(), rect.bottom() - (rect.left() - a.x));
+        }
+        if b.x > rect.right() {
+            b = pos2(rect.right(), rect.top() + (b.x - rect.right()));
+        }
+        if a.x < b.x {
+            painter.line_segment([a, b], stroke);
+        }
+        x += step;
     }
-    for (k, text) in lines.iter().enumerate() {
-        painter.text(
-            r.left_bottom() + vec2(0.0, (10.0 + 13.0 * k as f32) * z),
+}
+
+/// Numbers under the box, in the room `geometry::node_parts` reserves: rate and utilization;
+/// a balancer's algorithm, then its last pick.
+fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: &NodeLive) {
+    let rate = super::run::fmt_count(f64::from(l.served_per_s));
+    // A client has no workers, so no utilization: only its rate.
+    let mut lines = vec![if tag == KindTag::Client {
+        format!("{rate} rps")
+    } else {
+        format!("{rate} rps · {}", theme::percent(l.utilization))
+    }];
+    if let Some(alg) = l.algorithm {
+        lines.push(alg.to_string());
+        if let Some(p) = &l.last_pick {
+            lines.push(format!("last to {p}"));
+        }
+    }
+    for (k, text) in lines.into_iter().take(geo::LIVE_LINES_MAX).enumerate() {
+        fitted_text(
+            painter,
+            pos2(r.left(), geo::live_line_top(r.bottom(), k, z)),
             Align2::LEFT_TOP,
             text,
-            FontId::proportional(11.0 * z),
+            geo::SMALL_FONT_CANVAS * z,
+            r.width(),
             theme::TEXT,
         );
     }
 }
 
-/// Dead: crossed out. Marked down by health checks: an orange dashed frame and a word.
-fn draw_health(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
+/// Dead: crossed out. Marked down by health checks: an orange dashed frame and a word in the
+/// strip above the stack.
+fn draw_health(painter: &egui::Painter, r: Rect, outline: Rect, z: f32, l: &NodeLive) {
     if l.dead() {
         let stroke = Stroke::new(3.0 * z, theme::DEAD);
         painter.line_segment([r.left_top(), r.right_bottom()], stroke);
         painter.line_segment([r.right_top(), r.left_bottom()], stroke);
     } else if l.marked_down() > 0 {
         let stroke = Stroke::new(2.0 * z, theme::MARKED_DOWN);
-        let outer = r.expand(4.0 * z);
+        let outer = r.expand(3.0 * z);
         let corners = [
             outer.left_top(),
             outer.right_top(),
@@ -264,16 +322,20 @@ fn draw_health(painter: &egui::Painter, r: Rect, z: f32, l: &NodeLive) {
             outer.left_top(),
         ];
         painter.extend(Shape::dashed_line(&corners, stroke, 6.0 * z, 4.0 * z));
-        painter.text(
-            r.right_top() + vec2(0.0, -4.0 * z),
-            Align2::RIGHT_BOTTOM,
-            if l.members.len() > 1 {
-                format!("{} marked down", l.marked_down())
-            } else {
-                "marked down".to_string()
-            },
-            FontId::proportional(11.0 * z),
-            theme::MARKED_DOWN,
-        );
+        if z >= geo::SMALL_TEXT_ZOOM_MIN {
+            fitted_text(
+                painter,
+                outline.right_top() - vec2(0.0, 2.0 * z),
+                Align2::RIGHT_BOTTOM,
+                if l.members.len() > 1 {
+                    format!("{} marked down", l.marked_down())
+                } else {
+                    "marked down".to_string()
+                },
+                geo::SMALL_FONT_CANVAS * z,
+                outline.width() * 0.6,
+                theme::MARKED_DOWN,
+            );
+        }
     }
 }

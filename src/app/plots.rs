@@ -11,14 +11,22 @@ use eframe::egui::{
 use egui_plot::{Legend, Line, Plot};
 
 use super::live::{DotClass, LiveView};
-use super::run::{RunState, SPEED_MAX, SPEED_MIN, fmt_count};
+use super::run::{RunState, SPEED_MAX, SPEED_MIN, STEP_CHOICES, fmt_count};
 use super::theme;
-use crate::layout::{KindTag, NodeId};
+use crate::layout::{KindTag, Layout, LbAlgorithm, NodeId, NodeKind, Sessions};
+use crate::sim::events::EventKind;
 use crate::sim::series::Ring;
+use crate::sim::window::WINDOW_S;
 use crate::sim::{Sim, UnitIx};
 
 /// Lines drawn in the per-node load plot when no node is selected: the busiest few.
 const BUSIEST_LINES: usize = 4;
+/// Lines drawn for the selected nodes at most, so the legend fits a short plot.
+const SELECTED_LINES: usize = 6;
+/// Width of the heat strip's column of row names, when the rows are tall enough to read.
+const HEAT_NAMES_W: f32 = 64.0;
+/// Rows at least this tall get their name written beside them.
+const HEAT_ROW_NAMED_H: f32 = 10.0;
 
 /// What the controls asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,13 +60,29 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
         } else if ui.button("Play").on_hover_text("Space").clicked() {
             actions.push(RunAction::Play);
         }
+        let step_name = STEP_CHOICES
+            .iter()
+            .find(|(s, _)| *s == run.step_s)
+            .map_or("", |(_, n)| *n);
         if ui
-            .button("Step")
-            .on_hover_text("Run one tick and pause")
+            .button(format!("Step {step_name}"))
+            .on_hover_text("Advance the simulated time by the chosen interval and pause")
             .clicked()
         {
             actions.push(RunAction::Step);
         }
+        let step_choice = egui::ComboBox::from_id_salt("step interval")
+            .selected_text(step_name)
+            .width(64.0)
+            .show_ui(ui, |ui| {
+                for (s, name) in STEP_CHOICES {
+                    ui.selectable_value(&mut run.step_s, s, name);
+                }
+            })
+            .response
+            .on_hover_text("How much simulated time one Step advances");
+        step_choice
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Step interval"));
         if ui
             .button("Reset")
             .on_hover_text("Start again from the layout, with the seed")
@@ -72,11 +96,11 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
             !run.max_speed,
             egui::Slider::new(&mut run.speed, SPEED_MIN..=SPEED_MAX)
                 .logarithmic(true)
-                .max_decimals(1)
+                .max_decimals(2)
                 .suffix("x"),
         )
         .labelled_by(l.id)
-        .on_hover_text("Simulated seconds per second; 1x is real time");
+        .on_hover_text("Simulated seconds per second; 1x is real time, 0.01x slow motion");
         if ui
             .selectable_label(!run.max_speed && run.speed == 1.0, "1x real time")
             .clicked()
@@ -116,7 +140,12 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
             }
         });
         ui.separator();
-        let time = format!("t = {:.1} s", run.now_s());
+        // Paused, two decimals, so a 10 ms step shows.
+        let time = if run.playing {
+            format!("t = {:.1} s", run.now_s())
+        } else {
+            format!("t = {:.2} s", run.now_s())
+        };
         ui.monospace(time);
         if let Some(e) = &run.error {
             ui.colored_label(theme::ERROR, e);
@@ -141,33 +170,157 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
     actions
 }
 
-/// The headline numbers of the run and the dots' legend.
+/// What a layout has, for showing only the figures and plots that apply to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applies {
+    /// A cache, or an app server with a local cache: hit ratios mean something.
+    pub cache: bool,
+    pub database: bool,
+    /// App servers keep sessions (in memory or in a store): sessions can be lost or missed.
+    pub sessions: bool,
+    /// A balancer keeps users on one server: load skew is the lesson.
+    pub sticky: bool,
+}
+
+impl Applies {
+    pub fn of(layout: &Layout) -> Applies {
+        let mut a = Applies::default();
+        for n in &layout.nodes {
+            match &n.kind {
+                NodeKind::Cache(_) => a.cache = true,
+                NodeKind::Database(_) => a.database = true,
+                NodeKind::AppServer(p) => {
+                    a.cache |= p.local_cache_entries > 0;
+                    a.sessions |= p.sessions != Sessions::None;
+                }
+                NodeKind::LoadBalancer(p) => {
+                    a.sticky |= matches!(
+                        p.algorithm,
+                        LbAlgorithm::StickyCookie | LbAlgorithm::StickyIp
+                    );
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+/// One figure of the summary strip as one label ("p99 12.3 ms"): the name weak, the value
+/// strong, read as one by a screen reader (and a test).
+fn stat(ui: &mut Ui, name: &str, value: &str, hover: &str) {
+    let style = ui.style();
+    let mut job = egui::text::LayoutJob::default();
+    let font = egui::TextStyle::Body.resolve(style);
+    job.append(
+        &format!("{name} "),
+        0.0,
+        egui::TextFormat::simple(font.clone(), style.visuals.weak_text_color()),
+    );
+    job.append(
+        value,
+        0.0,
+        egui::TextFormat::simple(font, style.visuals.strong_text_color()),
+    );
+    ui.label(job).on_hover_text(hover);
+    ui.add_space(8.0);
+}
+
+/// A share as a whole percentage, never "-0 %" (one helper: `theme::percent`).
+fn percent(x: f64) -> String {
+    theme::percent(x as f32)
+}
+
+/// The headline numbers of the run over the recent window (`sim::window`), the figures the
+/// layout is about (sessions, load skew, the floating IP), and the dots' legend.
 pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
     ui.horizontal_wrapped(|ui| {
         let Some(sim) = sim else {
             ui.weak("Press Play (Space) to run the layout; edits and faults apply while it runs");
             return;
         };
-        let m = sim.metrics();
-        let s = sim.series();
-        // Throughput over the last simulated second; the rest over the whole run.
-        let recent: Vec<f32> = last_n(&s.throughput_rps, 10);
-        let rps = recent.iter().sum::<f32>() / recent.len().max(1) as f32;
-        let stat = |ui: &mut Ui, name: &str, value: String| {
-            ui.weak(name);
-            ui.strong(value);
-            ui.add_space(8.0);
+        let applies = Applies::of(sim.layout());
+        let r = sim.recent();
+        let window = if r.seconds() > 0.0 {
+            format!("last {} s", fmt_seconds(r.seconds()))
+        } else {
+            "no sample yet".to_string()
         };
-        stat(ui, "rps", fmt_count(f64::from(rps)));
-        stat(ui, "p99", format!("{:.1} ms", m.latency_ms.p99));
-        stat(ui, "failures", fmt_count(m.requests.failed as f64));
+        ui.weak(format!("{window}:")).on_hover_text(format!(
+            "The figures up to the cost are over the last {} s of simulated time (or the run so far), so they recover after a spike",
+            fmt_seconds(WINDOW_S)
+        ));
         stat(
             ui,
-            "hit ratio",
-            format!("{:.0} %", m.cache_hit_ratio * 100.0),
+            "rps",
+            &fmt_count(r.throughput_rps()),
+            "Requests completed per second",
         );
-        stat(ui, "sessions lost", fmt_count(m.sessions_lost as f64));
-        stat(ui, "cost", format!("${:.2}/h", m.cost_usd_per_hour));
+        let p99 = r
+            .latency_p99_ms
+            .map_or_else(|| "-".to_string(), |v| format!("{v:.1} ms"));
+        stat(
+            ui,
+            "p99",
+            &p99,
+            "99th percentile of the latencies of the requests completed in the window",
+        );
+        stat(
+            ui,
+            "failures",
+            &format!(
+                "{} ({})",
+                fmt_count(r.failed as f64),
+                percent(r.failure_share())
+            ),
+            "Requests that failed in the window, and their share of finished requests",
+        );
+        if applies.cache {
+            let hit = r.cache_hit_ratio().map_or_else(|| "-".to_string(), percent);
+            stat(
+                ui,
+                "hit ratio",
+                &hit,
+                "Cache lookups that found the key, over all lookups in the window",
+            );
+        }
+        let m = sim.metrics();
+        if applies.sessions {
+            stat(
+                ui,
+                "sessions lost",
+                &fmt_count(m.sessions_lost as f64),
+                "Since the start: sessions that died with the server (or store) that held them",
+            );
+            stat(
+                ui,
+                "session misses",
+                &fmt_count(m.session_misses as f64),
+                "Since the start: logged-in users whose request landed where their session was not",
+            );
+        }
+        if applies.sticky {
+            stat(
+                ui,
+                "load skew",
+                &format!("{:.2}x", m.load_max_over_mean),
+                "Since the start: the busiest app server's served calls over the mean of all (load_max_over_mean); 1.00x is an even spread",
+            );
+        }
+        for (entry, holder) in sim.floating_ip_holders() {
+            stat(
+                ui,
+                &format!("{entry} IP on"),
+                &holder,
+                "The balancer that holds the floating IP now",
+            );
+        }
+        stat(
+            ui,
+            "cost",
+            &format!("${:.2}/h", m.cost_usd_per_hour),
+            "What the priced instances cost per hour",
+        );
         ui.separator();
         ui.weak(format!(
             "one dot = {} request{}",
@@ -176,8 +329,18 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
         ));
         for class in DotClass::ALL {
             let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-            ui.painter()
-                .circle_filled(rect.center(), 4.5, theme::dot(class));
+            if class == DotClass::Failed {
+                // Drawn as a cross on the canvas too.
+                let (c, k) = (rect.center(), 4.0);
+                let stroke = egui::Stroke::new(2.5, theme::dot(class));
+                ui.painter()
+                    .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
+                ui.painter()
+                    .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
+            } else {
+                ui.painter()
+                    .circle_filled(rect.center(), 4.5, theme::dot(class));
+            }
             ui.label(class.label());
         }
         if view.dots_skipped > 0 {
@@ -186,8 +349,10 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
     });
 }
 
-fn last_n(r: &Ring, n: usize) -> Vec<f32> {
-    r.iter().skip(r.len().saturating_sub(n)).collect()
+/// Seconds without trailing zeros: 5, 2.3.
+fn fmt_seconds(s: f64) -> String {
+    let t = format!("{s:.1}");
+    t.strip_suffix(".0").map_or(t.clone(), str::to_string)
 }
 
 /// The window of samples to plot: (first index, times).
@@ -276,10 +441,11 @@ pub fn plots_ui(
         Plot::new(id.to_string())
             .height(height)
             .legend(
+                // Top left: over the oldest samples, never the newest at the right edge.
                 Legend::default()
-                    .position(egui_plot::Corner::RightTop)
+                    .position(egui_plot::Corner::LeftTop)
                     .text_style(egui::TextStyle::Small)
-                    .background_alpha(0.6),
+                    .background_alpha(0.85),
             )
             .allow_drag(false)
             .allow_zoom(false)
@@ -299,58 +465,195 @@ pub fn plots_ui(
     let line = |name: &str, r: &Ring, colour: Color32| {
         Line::new(name.to_string(), points(r, first, &times)).color(colour)
     };
+    // A latency exists only where something completed: a sample with no completion is a gap
+    // in the line, not a fall to 0.
+    let latency_lines = |p: &mut egui_plot::PlotUi<'_>, name: &str, r: &Ring, colour: Color32| {
+        for segment in gapped(r, &s.throughput_rps, first, &times) {
+            p.line(Line::new(name.to_string(), segment).color(colour));
+        }
+    };
+    let marks = event_marks(sim, x_min);
+    let applies = Applies::of(sim.layout());
+    let mut panels = vec![Panel::Throughput, Panel::Latency];
+    if applies.cache {
+        panels.push(Panel::HitRatio);
+    }
+    if applies.database {
+        panels.push(Panel::Database);
+    }
+    panels.extend([Panel::NodeLoad, Panel::Heat]);
     ui.columns(3, |cols| {
-        cols[0].label("Throughput and failures per second");
-        plot("throughput").show(&mut cols[0], |p| {
-            p.line(line("completed/s", &s.throughput_rps, theme::PLOT_A));
-            p.line(line("failed/s", &s.failures_per_s, theme::ERROR));
-        });
-        cols[1].label("Latency, ms");
-        plot("latency").show(&mut cols[1], |p| {
-            p.line(line("p50", &s.latency_p50_ms, theme::PLOT_A));
-            p.line(line("p95", &s.latency_p95_ms, theme::WARNING));
-            p.line(line("p99", &s.latency_p99_ms, theme::ERROR));
-        });
-        cols[2].label("Cache hit ratio");
-        plot("hit ratio").include_y(1.0).show(&mut cols[2], |p| {
-            p.line(line(
-                "hit ratio",
-                &s.cache_hit_ratio,
-                theme::dot(DotClass::CacheHit),
-            ));
-        });
-        cols[0].label("Database reads and writes per second");
-        plot("database").show(&mut cols[0], |p| {
-            p.line(line(
-                "reads/s",
-                &s.db_reads_per_s,
-                theme::dot(DotClass::DbRead),
-            ));
-            p.line(line(
-                "writes/s",
-                &s.db_writes_per_s,
-                theme::dot(DotClass::Write),
-            ));
-        });
-        let units = load_lines(sim, first, selected);
-        cols[1].label(if selected.is_empty() {
-            "CPU utilization: busiest nodes"
-        } else {
-            "CPU utilization: selected nodes"
-        });
-        plot("node load").include_y(1.0).show(&mut cols[1], |p| {
-            for (k, i) in units.iter().enumerate() {
-                let Some(info) = sim.unit_info(*i) else {
-                    continue;
-                };
-                if let Some(us) = s.units.get(i.index()) {
-                    p.line(line(info.name, &us.cpu_utilization, theme::series(k)));
+        for (k, panel) in panels.iter().enumerate() {
+            let ui = &mut cols[k % 3];
+            match panel {
+                Panel::Throughput => {
+                    ui.label("Throughput and failures per second");
+                    plot("throughput").show(ui, |p| {
+                        p.line(line("completed/s", &s.throughput_rps, theme::PLOT_A));
+                        p.line(line("failed/s", &s.failures_per_s, theme::ERROR));
+                        draw_marks(p, &marks);
+                    });
+                }
+                Panel::Latency => {
+                    ui.label("Latency, ms")
+                        .on_hover_text("Percentiles of each 100 ms; a gap: nothing completed");
+                    plot("latency").show(ui, |p| {
+                        latency_lines(p, "p50", &s.latency_p50_ms, theme::PLOT_A);
+                        latency_lines(p, "p95", &s.latency_p95_ms, theme::WARNING);
+                        latency_lines(p, "p99", &s.latency_p99_ms, theme::ERROR);
+                        draw_marks(p, &marks);
+                    });
+                }
+                Panel::HitRatio => {
+                    ui.label("Cache hit ratio");
+                    plot("hit ratio").include_y(1.0).show(ui, |p| {
+                        p.line(line(
+                            "hit ratio",
+                            &s.cache_hit_ratio,
+                            theme::dot(DotClass::CacheHit),
+                        ));
+                        draw_marks(p, &marks);
+                    });
+                }
+                Panel::Database => {
+                    ui.label("Database reads and writes per second");
+                    plot("database").show(ui, |p| {
+                        p.line(line(
+                            "reads/s",
+                            &s.db_reads_per_s,
+                            theme::dot(DotClass::DbRead),
+                        ));
+                        p.line(line(
+                            "writes/s",
+                            &s.db_writes_per_s,
+                            theme::dot(DotClass::Write),
+                        ));
+                        draw_marks(p, &marks);
+                    });
+                }
+                Panel::NodeLoad => {
+                    let units = load_lines(sim, first, selected);
+                    ui.label(if selected.is_empty() {
+                        "CPU utilization: busiest nodes"
+                    } else {
+                        "CPU utilization: selected nodes"
+                    });
+                    plot("node load").include_y(1.0).show(ui, |p| {
+                        for i in &units {
+                            let Some(info) = sim.unit_info(*i) else {
+                                continue;
+                            };
+                            if let Some(us) = s.units.get(i.index()) {
+                                p.line(line(
+                                    info.name,
+                                    &us.cpu_utilization,
+                                    theme::series(i.index()),
+                                ));
+                            }
+                        }
+                        draw_marks(p, &marks);
+                    });
+                }
+                Panel::Heat => {
+                    ui.label("CPU utilization: every node (rows), over the window");
+                    heat_strip_ui(ui, state, sim, first, height);
                 }
             }
-        });
-        cols[2].label("CPU utilization: every node (rows), over the window");
-        heat_strip_ui(&mut cols[2], state, sim, first, height);
+        }
     });
+}
+
+/// The plots a layout gets, in reading order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Panel {
+    Throughput,
+    Latency,
+    HitRatio,
+    Database,
+    NodeLoad,
+    Heat,
+}
+
+/// The segments of `r` over the window where `completed` is above zero: the samples in which
+/// something completed.
+fn gapped(r: &Ring, completed: &Ring, first: usize, times: &[f64]) -> Vec<Vec<[f64; 2]>> {
+    let mut segments = Vec::new();
+    let mut current: Vec<[f64; 2]> = Vec::new();
+    for ((v, c), t) in r.iter().zip(completed.iter()).skip(first).zip(times) {
+        if c > 0.0 {
+            current.push([*t, f64::from(v)]);
+        } else if !current.is_empty() {
+            segments.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
+}
+
+/// Most events marked on a plot (the newest): a node that flaps does not hide the data.
+const MARKS_MAX: usize = 12;
+
+/// An event to mark on the plots: its time and its words ("killed app[2]").
+struct Mark {
+    at_s: f64,
+    text: String,
+    colour: Color32,
+}
+
+/// The core's events since `from_s`, newest last, at most `MARKS_MAX`.
+fn event_marks(sim: &Sim, from_s: f64) -> Vec<Mark> {
+    let events = sim.events();
+    let start = events.partition_point(|e| (e.at_ns as f64 / 1e9) < from_s);
+    let recent = &events[start..];
+    recent[recent.len().saturating_sub(MARKS_MAX)..]
+        .iter()
+        .map(|e| {
+            let colour = match e.kind {
+                EventKind::Down | EventKind::MarkedDown | EventKind::Removed => theme::ERROR,
+                EventKind::Up | EventKind::MarkedUp => theme::PLOT_A,
+                _ => theme::WARNING,
+            };
+            let text = match (&e.detail, e.kind) {
+                (Some(d), EventKind::Failover) => format!("failover to {d}"),
+                (Some(d), EventKind::ScaleOut | EventKind::ScaleIn) => {
+                    format!("{} {} {d}", e.kind.label(), e.name)
+                }
+                _ => format!("{} {}", e.kind.label(), e.name),
+            };
+            Mark {
+                at_s: e.at_ns as f64 / 1e9,
+                text,
+                colour,
+            }
+        })
+        .collect()
+}
+
+/// Each event as a dashed vertical line at its time, labelled at the top of the plot.
+fn draw_marks(p: &mut egui_plot::PlotUi<'_>, marks: &[Mark]) {
+    let top = p.plot_bounds().max()[1];
+    for (k, m) in marks.iter().enumerate() {
+        p.vline(
+            egui_plot::VLine::new("", m.at_s)
+                .color(m.colour.gamma_multiply(0.8))
+                .style(egui_plot::LineStyle::dashed_loose())
+                .allow_hover(false),
+        );
+        // Alternate rows so close events do not print over each other.
+        let anchor_y = if k % 2 == 0 { top } else { top * 0.85 };
+        p.text(
+            egui_plot::Text::new(
+                "",
+                egui_plot::PlotPoint::new(m.at_s, anchor_y),
+                m.text.clone(),
+            )
+            .color(m.colour)
+            .anchor(egui::Align2::LEFT_TOP)
+            .allow_hover(false),
+        );
+    }
 }
 
 /// Units to draw load lines for: the members of the selected nodes, or the busiest few.
@@ -366,7 +669,7 @@ fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<UnitI
                 sim.unit_info(*i)
                     .is_some_and(|u| selected.contains(&u.id.node))
             })
-            .take(8)
+            .take(SELECTED_LINES)
             .collect();
     }
     let mut ranked: Vec<(f32, UnitIx)> = candidates
@@ -402,10 +705,17 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
         })
         .collect();
     let columns = s.time_s.len().saturating_sub(first).max(1);
-    let (rect, resp) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
+    let (full, resp) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
     if rows.is_empty() {
         return;
     }
+    // Row names in a column on the left when the rows are tall enough; always on hover.
+    let named = full.height() / rows.len() as f32 >= HEAT_ROW_NAMED_H;
+    let rect = if named {
+        Rect::from_min_max(pos2(full.left() + HEAT_NAMES_W, full.top()), full.max)
+    } else {
+        full
+    };
     // Redraw only when a new sample arrived (every 100 ms of simulated time), not every frame.
     let key = (s.time_s.pushed(), rows.len(), columns);
     if state.heat_at != Some(key) || state.heat.is_none() {
@@ -454,7 +764,26 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
             Color32::WHITE,
         );
     }
-    if let Some(p) = resp.hover_pos() {
+    if named {
+        let row_h = rect.height() / rows.len() as f32;
+        let size = (row_h * 0.8).min(12.0);
+        let painter = ui.painter_at(full);
+        for (k, name) in state.heat_rows.iter().enumerate() {
+            painter.text(
+                pos2(
+                    full.left() + HEAT_NAMES_W - 4.0,
+                    rect.top() + row_h * (k as f32 + 0.5),
+                ),
+                egui::Align2::RIGHT_CENTER,
+                name,
+                egui::FontId::proportional(size),
+                ui.visuals().text_color(),
+            );
+        }
+    }
+    if let Some(p) = resp.hover_pos()
+        && rect.contains(p)
+    {
         let row = (((p.y - rect.top()) / rect.height()) * rows.len() as f32) as usize;
         let col = (((p.x - rect.left()) / rect.width()) * columns as f32) as usize;
         let value = rows
@@ -462,7 +791,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
             .and_then(|i| s.units.get(i.index()))
             .and_then(|u| u.cpu_utilization.iter().nth(first + col));
         if let (Some(name), Some(v)) = (state.heat_rows.get(row), value) {
-            resp.on_hover_text(format!("{name}: {:.0} % busy", v * 100.0));
+            resp.on_hover_text(format!("{name}: {} busy", theme::percent(v)));
         }
     }
 }

@@ -1,9 +1,70 @@
 //! Colours, shapes and icons per node kind: the one place the canvas matches on kinds. A kind
 //! added to the core later gets a colour from its palette position and the plain box shape.
 
-use eframe::egui::{Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
+use eframe::egui::{self, Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
+use serde::{Deserialize, Serialize};
 
 use crate::layout::KindTag;
+
+/// The window's look, chosen in the View menu and remembered between launches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Look {
+    /// egui's own (dark) panels around the light canvas.
+    #[default]
+    Standard,
+    /// Light, high-contrast panels, larger text and bolder lines, for a projector in a lit room.
+    Projector,
+}
+
+impl Look {
+    pub fn label(self) -> &'static str {
+        match self {
+            Look::Standard => "Standard theme",
+            Look::Projector => "Projector theme (light, high contrast)",
+        }
+    }
+}
+
+/// Set egui's visuals and text sizes for `look`. Call it when the look changes, not every
+/// frame (a new style lays the text out again).
+pub fn apply(ctx: &egui::Context, look: Look) {
+    match look {
+        Look::Standard => {
+            ctx.set_style_of(
+                egui::Theme::Light,
+                egui::Style {
+                    visuals: egui::Visuals::light(),
+                    ..egui::Style::default()
+                },
+            );
+            ctx.set_theme(egui::ThemePreference::System);
+        }
+        Look::Projector => {
+            let mut v = egui::Visuals::light();
+            v.override_text_color = Some(Color32::BLACK);
+            v.panel_fill = Color32::WHITE;
+            v.window_fill = Color32::WHITE;
+            v.extreme_bg_color = Color32::WHITE;
+            v.faint_bg_color = Color32::from_gray(235);
+            v.widgets.noninteractive.bg_stroke = Stroke::new(1.5, Color32::from_gray(60));
+            v.widgets.inactive.bg_fill = Color32::from_gray(215);
+            v.widgets.inactive.weak_bg_fill = Color32::from_gray(215);
+            v.widgets.inactive.bg_stroke = Stroke::new(1.0, Color32::from_gray(40));
+            v.widgets.hovered.bg_stroke = Stroke::new(2.0, Color32::BLACK);
+            v.selection.bg_fill = Color32::from_rgb(0, 90, 200);
+            v.selection.stroke = Stroke::new(2.0, Color32::WHITE);
+            let mut style = egui::Style {
+                visuals: v,
+                ..egui::Style::default()
+            };
+            for font in style.text_styles.values_mut() {
+                font.size = (font.size * 1.15).round();
+            }
+            ctx.set_style_of(egui::Theme::Light, style);
+            ctx.set_theme(egui::Theme::Light);
+        }
+    }
+}
 
 pub const CANVAS_BG: Color32 = Color32::from_rgb(246, 246, 242);
 pub const GRID: Color32 = Color32::from_rgb(226, 226, 220);
@@ -157,42 +218,109 @@ pub const MARKED_DOWN: Color32 = Color32::from_rgb(220, 120, 0);
 /// A dead node's cross.
 pub const DEAD: Color32 = Color32::from_rgb(190, 30, 30);
 
-/// The colour of a request dot.
+/// The colour of a request dot, from the Okabe-Ito palette that colour-blind viewers can tell
+/// apart; failed requests are also drawn as a cross, not a disc.
 pub fn dot(class: super::live::DotClass) -> Color32 {
     use super::live::DotClass;
     match class {
-        DotClass::Read => Color32::from_rgb(40, 110, 220),
-        DotClass::CacheHit => Color32::from_rgb(20, 160, 70),
-        DotClass::DbRead => Color32::from_rgb(140, 60, 200),
-        DotClass::Write => Color32::from_rgb(235, 140, 0),
-        DotClass::Failed => Color32::from_rgb(215, 25, 25),
+        DotClass::Read => Color32::from_rgb(0, 114, 178), // blue
+        DotClass::CacheHit => Color32::from_rgb(86, 180, 233), // sky blue
+        DotClass::DbRead => Color32::from_rgb(204, 121, 167), // reddish purple
+        DotClass::Write => Color32::from_rgb(230, 159, 0), // orange
+        DotClass::Failed => Color32::from_rgb(213, 94, 0), // vermillion
     }
 }
 
-/// Load as a colour: pale green when idle through yellow to red when saturated.
+/// Load as a colour on a cividis-like ramp (blue-grey when idle, through grey, to yellow when
+/// saturated): it runs from dark to light, so it reads the same to red/green colour-blind
+/// eyes and in grey. Numbers and a hatch (`paint.rs`) say it as well.
 pub fn load(utilization: f32) -> Color32 {
-    let u = utilization.clamp(0.0, 1.0);
-    let (r, g, b) = if u < 0.5 {
-        let k = u / 0.5;
-        (120.0 + 135.0 * k, 200.0 + 20.0 * k, 120.0 - 60.0 * k)
+    const RAMP: [(f32, [f32; 3]); 5] = [
+        (0.0, [60.0, 95.0, 160.0]),
+        (0.25, [95.0, 110.0, 130.0]),
+        (0.5, [140.0, 140.0, 125.0]),
+        (0.75, [200.0, 180.0, 95.0]),
+        (1.0, [250.0, 225.0, 50.0]),
+    ];
+    let u = if utilization.is_finite() {
+        utilization.clamp(0.0, 1.0)
     } else {
-        let k = (u - 0.5) / 0.5;
-        (255.0, 220.0 - 170.0 * k, 60.0 - 20.0 * k)
+        0.0
     };
-    Color32::from_rgb(r as u8, g as u8, b as u8)
+    let k = RAMP
+        .windows(2)
+        .position(|w| u <= w[1].0)
+        .unwrap_or(RAMP.len() - 2);
+    let ((a_at, a), (b_at, b)) = (RAMP[k], RAMP[k + 1]);
+    let f = (u - a_at) / (b_at - a_at);
+    let c = |i: usize| (a[i] + (b[i] - a[i]) * f).round() as u8;
+    Color32::from_rgb(c(0), c(1), c(2))
 }
 
-/// Distinct line colours for per-node plots.
-pub fn series(k: usize) -> Color32 {
+/// Load at or above this is drawn hatched, so "saturated" does not rest on colour alone.
+pub const SATURATED: f32 = 0.9;
+
+/// The line colour of a per-node plot series: chosen by the instance's own index, so a node
+/// keeps its colour whatever the ranking of the busiest nodes does.
+pub fn series(unit_index: usize) -> Color32 {
     const C: [Color32; 8] = [
-        Color32::from_rgb(40, 110, 200),
-        Color32::from_rgb(220, 100, 20),
-        Color32::from_rgb(30, 150, 70),
-        Color32::from_rgb(170, 50, 170),
-        Color32::from_rgb(200, 40, 60),
-        Color32::from_rgb(20, 150, 160),
+        Color32::from_rgb(0, 114, 178),
+        Color32::from_rgb(230, 159, 0),
+        Color32::from_rgb(0, 158, 115),
+        Color32::from_rgb(204, 121, 167),
+        Color32::from_rgb(86, 180, 233),
+        Color32::from_rgb(213, 94, 0),
         Color32::from_rgb(120, 100, 40),
         Color32::from_rgb(90, 90, 90),
     ];
-    C[k % C.len()]
+    C[unit_index % C.len()]
+}
+
+/// "42 %" for a fraction: rounded, never "-0 %", never "NaN %".
+pub fn percent(fraction: f32) -> String {
+    let p = if fraction.is_finite() {
+        (fraction * 100.0).round().max(0.0)
+    } else {
+        0.0
+    };
+    format!("{p:.0} %")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Relative luminance (WCAG) of a colour.
+    fn luminance(c: Color32) -> f32 {
+        let lin = |v: u8| {
+            let s = f32::from(v) / 255.0;
+            if s <= 0.04045 {
+                s / 12.92
+            } else {
+                ((s + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+    }
+
+    #[test]
+    fn load_colours_get_lighter_as_load_grows_so_they_read_without_hue() {
+        // Without hue (grey print, or colour-blind eyes), luminance alone orders the load.
+        let steps: Vec<f32> = (0..=10).map(|k| luminance(load(k as f32 / 10.0))).collect();
+        for w in steps.windows(2) {
+            assert!(w[1] > w[0], "{steps:?}");
+        }
+        // Idle and saturated are far apart: a contrast ratio of at least 3.
+        let ratio = (steps[10] + 0.05) / (steps[0] + 0.05);
+        assert!(ratio > 3.0, "{ratio}");
+    }
+
+    #[test]
+    fn percentages_never_read_minus_zero() {
+        assert_eq!(percent(-0.0001), "0 %");
+        assert_eq!(percent(-0.0), "0 %");
+        assert_eq!(percent(0.424), "42 %");
+        assert_eq!(percent(1.0), "100 %");
+        assert_eq!(percent(f32::NAN), "0 %");
+    }
 }

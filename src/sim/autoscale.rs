@@ -130,6 +130,12 @@ impl Sim {
             }
             a.max_count = a.max_count.max(desired);
             self.resize_pool(node, desired, s_to_ns(cfg.boot_s));
+            let kind = if direction > 0 {
+                super::events::EventKind::ScaleOut
+            } else {
+                super::events::EventKind::ScaleIn
+            };
+            self.record_node_event(kind, node, Some(format!("{count} -> {desired}")));
         }
         self.events.push(
             now + s_to_ns(cfg.interval_s).max(1),
@@ -228,7 +234,7 @@ impl Sim {
             u.removed = true;
             u.alive = false;
             u.draining = false;
-            self.log_state(unit, super::metrics::StateChange::Removed, None);
+            self.record_event(unit, super::events::EventKind::Removed, None);
         }
     }
 

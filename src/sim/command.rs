@@ -141,7 +141,7 @@ impl Sim {
                         u.alive = true;
                         u.slow = 1.0;
                         let is_db = u.kind == crate::layout::KindTag::Database;
-                        self.log_state(i, super::metrics::StateChange::Up, None);
+                        self.record_event(i, super::events::EventKind::Up, None);
                         self.start_traffic_if_client(i);
                         if is_db {
                             self.on_db_revived(i);
@@ -165,6 +165,7 @@ impl Sim {
                 if !flushed {
                     return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
                 }
+                self.record_node_event(super::events::EventKind::Flush, t.node, None);
             }
             Command::Slow { target, factor } => {
                 for i in self.targets(*target)? {
@@ -241,7 +242,7 @@ impl Sim {
             c.arrival_pending = false;
         }
         if reason == FailReason::NodeDown {
-            self.log_state(unit, super::metrics::StateChange::Down, None);
+            self.record_event(unit, super::events::EventKind::Down, None);
         }
         if self.units[unit].kind == crate::layout::KindTag::Database {
             self.on_db_killed(unit);
@@ -360,7 +361,7 @@ impl Sim {
     /// Remove an instance: calls inside fail with `node_removed`.
     fn remove_unit(&mut self, unit: UnitIx) {
         if !self.units[unit].removed {
-            self.log_state(unit, super::metrics::StateChange::Removed, None);
+            self.record_event(unit, super::events::EventKind::Removed, None);
         }
         self.kill(unit, FailReason::NodeRemoved);
         let u = &mut self.units[unit];

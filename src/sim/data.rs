@@ -343,6 +343,7 @@ impl Sim {
             self.totals.writes_lost += lost;
         }
         self.totals.promotions += 1;
+        self.record_node_event(super::events::EventKind::Promotion, link.node, None);
         self.notes.push(format!(
             "{:.3} s: {} promoted to primary; {lost} acknowledged writes lost",
             self.now_ns as f64 / 1e9,

@@ -29,7 +29,7 @@ impl Sim {
                         && lb.probe_result(b, true)
                     {
                         self.count_mark(b, false);
-                        self.log_state(b, super::metrics::StateChange::MarkedUp, Some(lb_unit));
+                        self.record_event(b, super::events::EventKind::MarkedUp, Some(lb_unit));
                     }
                 } else {
                     self.events.push(
@@ -51,11 +51,7 @@ impl Sim {
             && lb.probe_result(backend, false)
         {
             self.count_mark(backend, true);
-            self.log_state(
-                backend,
-                super::metrics::StateChange::MarkedDown,
-                Some(lb_unit),
-            );
+            self.record_event(backend, super::events::EventKind::MarkedDown, Some(lb_unit));
         }
     }
 
@@ -89,8 +85,12 @@ impl Sim {
             return;
         };
         e.set_targets(up.len());
+        let failovers = e.failovers;
         e.check(&up);
-        let interval = e.check_interval_ns();
+        let (interval, failed_over) = (e.check_interval_ns(), e.failovers != failovers);
+        if failed_over {
+            self.record_failover(entry);
+        }
         if interval > 0 {
             self.events
                 .push(now + interval, Ev::EntryCheck { unit: entry });

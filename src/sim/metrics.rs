@@ -132,8 +132,9 @@ pub struct Metrics {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<super::AutoscaleReport>,
     pub shard_moves: Vec<super::ShardMove>,
-    /// Every node's state over time: kills, revivals, health-check verdicts, removals.
-    pub states: Vec<StateEvent>,
+    /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
+    /// flushes, scale-outs and -ins, removals (`events.rs`).
+    pub events: Vec<super::events::Event>,
     pub throughput_rps: f64,
     pub latency_ms: LatencyMs,
     /// Per instance, sorted by id.
@@ -162,54 +163,16 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("constant histogram bounds")
 }
 
-/// The histogram behind the 100 ms series: nanoseconds like every time in the core, 1 us to
-/// one hour, 2 significant figures. Small, so reading three quantiles and resetting it ten
-/// times a simulated second stays cheap; 1 % resolution is plenty for a plot. (Its lowest
-/// discernible value is 1 us: finer buckets would only grow it.)
+/// The histogram behind the 100 ms series and the recent window: microseconds, 1 us to one
+/// hour, 2 significant figures. Small, so reading three quantiles and resetting it ten times
+/// a simulated second stays cheap; 1 % resolution is plenty for a plot. Microseconds, not the
+/// core's nanoseconds: the window's percentiles are in the JSON report, and buckets of whole
+/// microseconds are what they were recorded with (hdrhistogram's buckets are powers of two
+/// of the lowest value, so a nanosecond histogram could not reproduce them).
 #[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
 pub fn new_interval_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1_000, 3_600_000_000_000, 2).expect("constant histogram bounds")
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant histogram bounds")
 }
-
-/// A change in an instance's state, as the timeline of a run shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateChange {
-    /// Killed (a crash).
-    Down,
-    /// Revived.
-    Up,
-    /// A balancer's health checks marked it down (it stops getting traffic from that balancer).
-    MarkedDown,
-    /// A balancer's health checks took it back.
-    MarkedUp,
-    /// Removed from the layout (or scaled in).
-    Removed,
-}
-
-impl StateChange {
-    /// The name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            StateChange::Down => "down",
-            StateChange::Up => "up",
-            StateChange::MarkedDown => "marked_down",
-            StateChange::MarkedUp => "marked_up",
-            StateChange::Removed => "removed",
-        }
-    }
-}
-
-/// One entry of the state timeline.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StateEvent {
-    pub at_ns: u64,
-    pub unit: UnitId,
-    pub name: String,
-    pub change: StateChange,
-    /// For marked down/up: the balancer whose checks decided.
-    pub by: Option<String>,
-}
-
 impl Sim {
     /// Everything measured so far. Reads the counters as they stand (each instance's time
     /// integrals brought up to now on a copy of its statistics), so the window may call it on
@@ -270,7 +233,7 @@ impl Sim {
             cost_usd_per_million_requests: ratio_or(dollars, t.completed as f64, 0.0) * 1e6,
             autoscale: self.autoscale_report(),
             shard_moves: self.shard_moves.clone(),
-            states: self.states.clone(),
+            events: self.timeline.clone(),
             throughput_rps: ratio_or(t.completed as f64, measured_s, 0.0),
             latency_ms: latency_summary(&t.latency, t.latency_sum_ns),
             nodes,

@@ -22,6 +22,7 @@ mod calls;
 mod command;
 mod data;
 mod entry;
+pub mod events;
 mod forward;
 pub mod hash;
 mod health;
@@ -40,6 +41,7 @@ pub mod sizing;
 pub mod trace;
 mod traffic;
 mod unit;
+pub mod window;
 
 use std::collections::BTreeMap;
 
@@ -200,7 +202,7 @@ struct Totals {
     latency_sum_ns: u128,
     /// All live requests, counted or not.
     live_all: u64,
-    /// Since the last series sample, every request's latency in ns.
+    /// Since the last series sample, every request's latency in us (`new_interval_histogram`).
     interval_latency: Histogram<u64>,
     interval_completed: u64,
     interval_failed: u64,
@@ -269,6 +271,8 @@ pub struct Sim {
     next_req_id: u64,
     totals: Totals,
     series: Series,
+    /// The last few seconds, for the summary (`window.rs`).
+    recent: window::RecentWindow,
     traces: Traces,
     log: Vec<LoggedCommand>,
     /// Commands waiting for their tick: (tick, order, command, source).
@@ -279,8 +283,8 @@ pub struct Sim {
     repl: Vec<data::ReplGroup>,
     autoscalers: Vec<autoscale::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
-    /// State changes, oldest first, at most `STATE_LOG_MAX`.
-    states: Vec<metrics::StateEvent>,
+    /// The event stream, oldest first, at most `events::EVENTS_MAX` (`events.rs`).
+    timeline: Vec<events::Event>,
     /// Per instance: how many balancers' health checks have it marked down.
     marked_by: Vec<u32>,
     /// Each cache cluster's key placement, built once per route rebuild and shared by every
@@ -298,8 +302,6 @@ pub struct Sim {
     compact_at: usize,
 }
 
-/// Most state changes kept for the report (a run that flaps a node forever stays bounded).
-const STATE_LOG_MAX: usize = 10_000;
 /// The event heap is first compacted (stale timeouts and replies dropped) at this size.
 const COMPACT_MIN: usize = 1 << 16;
 
@@ -344,6 +346,7 @@ impl Sim {
             next_req_id: 0,
             totals: Totals::new(),
             series: Series::default(),
+            recent: window::RecentWindow::default(),
             traces: Traces::new(config.trace),
             log: Vec::new(),
             pending: Vec::new(),
@@ -352,7 +355,7 @@ impl Sim {
             repl: Vec::new(),
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
-            states: Vec::new(),
+            timeline: Vec::new(),
             marked_by: Vec::new(),
             placements: BTreeMap::new(),
             limits,
@@ -444,6 +447,12 @@ impl Sim {
     /// The time series sampled every 100 ms.
     pub fn series(&self) -> &Series {
         &self.series
+    }
+
+    /// What the last few seconds measured (`window::WINDOW_S`), for a summary that recovers
+    /// after a spike.
+    pub fn recent(&self) -> window::Recent {
+        self.recent.recent()
     }
 
     /// The sampled request traces.
@@ -844,8 +853,8 @@ impl Sim {
         let mut q = [0.0f32; 3];
         if !t.interval_latency.is_empty() {
             let values = t.interval_latency.value_at_quantiles([0.50, 0.95, 0.99]);
-            for (slot, ns) in q.iter_mut().zip(values) {
-                *slot = (ns as f64 / 1e6) as f32;
+            for (slot, us) in q.iter_mut().zip(values) {
+                *slot = (us as f64 / 1e3) as f32;
             }
         }
         s.latency_p50_ms.push(q[0]);
@@ -862,6 +871,13 @@ impl Sim {
             .push((t.interval_db_reads as f64 / interval_s) as f32);
         s.db_writes_per_s
             .push((t.interval_db_writes as f64 / interval_s) as f32);
+        let counts = window::SampleCounts {
+            completed: t.interval_completed,
+            failed: t.interval_failed,
+            cache_hits: t.interval_cache_hits,
+            cache_misses: t.interval_cache_misses,
+        };
+        self.recent.push(now, &mut t.interval_latency, counts);
         t.interval_cache_hits = 0;
         t.interval_cache_misses = 0;
         t.interval_db_reads = 0;
@@ -917,25 +933,6 @@ impl Sim {
             self.unit_index
                 .insert((node, member), UnitIx::at(self.units.len() - 1));
         }
-    }
-
-    /// Record a state change of `unit` (`by`: the deciding balancer's instance).
-    fn log_state(&mut self, unit: UnitIx, change: metrics::StateChange, by: Option<UnitIx>) {
-        if self.states.len() >= STATE_LOG_MAX {
-            return;
-        }
-        let u = &self.units[unit];
-        let event = metrics::StateEvent {
-            at_ns: self.now_ns,
-            unit: UnitId {
-                node: u.node,
-                member: u.member,
-            },
-            name: u.name.clone(),
-            change,
-            by: by.map(|b| self.units[b].name.clone()),
-        };
-        self.states.push(event);
     }
 
     /// The instances of a node in rotation (not removed, booted, not draining), by member.

@@ -192,7 +192,7 @@ impl Sim {
                 self.totals.interval_completed += 1;
                 self.totals
                     .interval_latency
-                    .saturating_record(latency_ns.max(1));
+                    .saturating_record((latency_ns / 1000).max(1));
                 if counted {
                     self.totals.completed += 1;
                     self.totals.latency.saturating_record(latency_ns.max(1));

@@ -1176,10 +1176,10 @@ fn a_clients_retries_count_every_call_they_cause_in_the_amplification() {
     }
 }
 
-/// The report's state timeline shows a kill, the health checks' verdict, the revival and the
+/// The report's event stream shows a kill, the health checks' verdict, the revival and the
 /// way back, in order, with the detection delay the check settings imply.
 #[test]
-fn node_states_over_time_follow_a_kill_and_a_revival() {
+fn the_event_stream_follows_a_kill_and_a_revival() {
     let layout = tierlab::layout::from_ron(
         tierlab::shipped::find("health-checks.ron").unwrap_or_else(|| panic!("shipped")),
     )
@@ -1194,9 +1194,9 @@ fn node_states_over_time_follow_a_kill_and_a_revival() {
     .unwrap_or_else(|p| panic!("{p:?}"));
     let r = tierlab::report::run_json(&sim, 0.0);
     let timeline: Vec<(f64, &str, &str)> = r
-        .node_states
+        .events
         .iter()
-        .map(|e| (e.at_s, e.name.as_str(), e.state))
+        .map(|e| (e.at_s, e.name.as_str(), e.event))
         .collect();
     println!("{timeline:?}");
     let states: Vec<&str> = timeline.iter().map(|t| t.2).collect();
@@ -1216,4 +1216,55 @@ fn node_states_over_time_follow_a_kill_and_a_revival() {
         delay >= (n - 1.0) * interval + timeout - 1e-9 && delay <= n * interval + timeout + 1e-9,
         "marked down {delay} s after the kill"
     );
+}
+
+/// The event stream also holds what is not a node's up/down: the floating IP's failover (and
+/// which balancer holds the IP after it), a replica's promotion, and an autoscaler's
+/// scale-outs, each at a time its layout's script or settings imply.
+#[test]
+fn the_event_stream_holds_failovers_promotions_and_scale_outs() {
+    let run = |file: &str, seconds: f64| {
+        let layout = tierlab::layout::from_ron(
+            tierlab::shipped::find(file).unwrap_or_else(|| panic!("shipped")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let sim = tierlab::report::run(
+            &layout,
+            &tierlab::report::RunConfig {
+                seconds,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        (layout, tierlab::report::run_json(&sim, 0.0))
+    };
+    // Active-passive: lb-a is killed by the script; the IP moves to lb-b after it.
+    let (layout, r) = run("active-passive.ron", 30.0);
+    let kill = layout
+        .script
+        .iter()
+        .find(|s| matches!(s.command, tierlab::layout::Command::Kill(_)))
+        .unwrap_or_else(|| panic!("the layout kills a balancer"));
+    let failover = r
+        .events
+        .iter()
+        .find(|e| e.event == "failover")
+        .unwrap_or_else(|| panic!("a failover in {:?}", r.events));
+    assert!(
+        failover.at_s > kill.at_s,
+        "{failover:?} after the kill at {}",
+        kill.at_s
+    );
+    assert_eq!(failover.detail.as_deref(), Some("lb-b"), "{failover:?}");
+    // Replica failover: one promotion event per promotion counted.
+    let (_, r) = run("replica-failover.ron", 60.0);
+    let promotions = r.events.iter().filter(|e| e.event == "promotion").count() as u64;
+    assert!(r.promotions > 0);
+    assert_eq!(promotions, r.promotions);
+    // Autoscale: one scale_out event per scale-out the autoscaler counted.
+    let (_, r) = run("autoscale.ron", 120.0);
+    let outs = r.events.iter().filter(|e| e.event == "scale_out").count() as u64;
+    let counted: u64 = r.autoscale.iter().map(|a| a.scale_outs).sum();
+    assert!(counted > 0);
+    assert_eq!(outs, counted);
 }

@@ -101,7 +101,7 @@ fn a_wire_timeout_and_retries_set_while_running_apply_at_once_and_undo_takes_the
     );
     click_at(&mut h, middle);
     assert!(
-        h.query_by_role_and_label(Role::SpinButton, "timeout_ms")
+        h.query_by_role_and_label(Role::SpinButton, "Timeout")
             .is_some(),
         "the inspector shows the wire's timeout"
     );
@@ -112,8 +112,8 @@ fn a_wire_timeout_and_retries_set_while_running_apply_at_once_and_undo_takes_the
 
     // A database read takes 2 ms on average plus 1 ms on the wire, so a 1 ms timeout cuts
     // most calls short, and each is retried twice.
-    type_number(&mut h, "timeout_ms", "1");
-    type_number(&mut h, "retries", "2");
+    type_number(&mut h, "Timeout", "1");
+    type_number(&mut h, "Retries", "2");
     let w = wire(h.state().layout(), app, db);
     assert_eq!((w.timeout_ms, w.retries), (1.0, 2));
     assert_eq!(

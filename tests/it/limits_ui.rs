@@ -77,7 +77,7 @@ fn a_live_edit_to_zero_think_time_over_a_zero_time_path_keeps_the_run_moving() {
     let before = sim(&h).now_ns();
     let think = h
         .query_all_by_role(Role::SpinButton)
-        .find(|n| n.accesskit_node().label().as_deref() == Some("think_ms"));
+        .find(|n| n.accesskit_node().label().as_deref() == Some("Think time"));
     match think {
         Some(n) => n.set_value_accesskit(0.0),
         None => panic!("no think_ms field in the inspector"),

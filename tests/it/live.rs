@@ -94,7 +94,7 @@ fn play_advances_time_and_the_plots_grow_and_pause_holds_them_still() {
     assert!(sim(&h).now_ns() > still.0);
     // The plots and the summary are on screen.
     h.get_by_label("Latency, ms");
-    h.get_by_label("rps");
+    h.get_by_label_contains("rps ");
 }
 
 #[test]
