@@ -5,56 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use eframe::egui::{Event, Key, Modifiers, PointerButton, Pos2, vec2};
+use eframe::egui::{Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use tierlab::app::{AppConfig, DotClass, TierlabApp, classify_hops};
+use tierlab::app::{DotClass, TierlabApp, classify_hops};
 use tierlab::layout::{self, KindTag, NodeId};
 use tierlab::report::{self, RunConfig};
-use tierlab::sim::{Sim, UnitIx};
+use tierlab::sim::UnitIx;
+
+use crate::window::{click_with as click_at, frames, sim};
 
 /// The starter layout (request-flow.ron) in a 1280x800 window, `ticks` ticks a playing frame.
 fn window(ticks: u64) -> Harness<'static, TierlabApp> {
-    let dir = std::env::temp_dir().join(format!("tierlab-live-{}", std::process::id()));
-    let app = TierlabApp::new(AppConfig {
-        native_dialogs: false,
-        save_dir: dir,
-        fixed_ticks_per_frame: Some(ticks),
-    });
-    let mut h = Harness::builder()
-        .with_size(vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut TierlabApp| app.ui(ui), app);
-    h.run();
-    h
-}
-
-/// Frames while playing: `run()` would wait for a still window, which never comes.
-fn frames(h: &mut Harness<'_, TierlabApp>, n: usize) {
-    for _ in 0..n {
-        h.step();
-    }
-}
-
-fn sim<'a>(h: &'a Harness<'_, TierlabApp>) -> &'a Sim {
-    match h.state().sim() {
-        Some(s) => s,
-        None => panic!("the window has no run"),
-    }
-}
-
-fn click_at(h: &mut Harness<'_, TierlabApp>, p: Pos2, button: PointerButton) {
-    h.hover_at(p);
-    h.step();
-    for pressed in [true, false] {
-        h.event(Event::PointerButton {
-            pos: p,
-            button,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-        h.step();
-    }
-    h.step();
+    crate::window::open("live", None, ticks)
 }
 
 /// Where a node is on the canvas (looked up before the run, when no plot legend repeats the

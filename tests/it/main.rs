@@ -20,3 +20,4 @@ mod run_panel;
 mod theory;
 mod tidy;
 mod ui;
+mod window;
