@@ -107,6 +107,10 @@ pub struct NodeLive {
     pub queue: u32,
     /// Calls served per second over the last second.
     pub served_per_s: f32,
+    /// Calls that arrived (a client: requests it sent) per second over the last second.
+    pub calls_per_s: f32,
+    /// Calls that failed (a client: its requests that failed) per second over the last second.
+    pub failed_per_s: f32,
     pub busy_workers: u32,
     pub workers: u32,
     /// A balancer's last pick (a backend's name) and algorithm.
@@ -194,6 +198,8 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         });
         node.queue += u.queue_len;
         node.served_per_s += last(|s| &s.served_per_s);
+        node.calls_per_s += last(|s| &s.calls_per_s);
+        node.failed_per_s += last(|s| &s.failed_per_s);
         node.busy_workers += u.busy_workers;
         node.workers += u.workers;
         if let Some(pick) = u.last_pick

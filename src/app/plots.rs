@@ -53,12 +53,30 @@ pub struct PlotState {
 pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
     let mut actions = Vec::new();
     ui.horizontal_wrapped(|ui| {
-        if run.playing {
-            if ui.button("Pause").on_hover_text("Space").clicked() {
-                actions.push(RunAction::Pause);
-            }
-        } else if ui.button("Play").on_hover_text("Space").clicked() {
-            actions.push(RunAction::Play);
+        // Play and Pause take one place, as wide as the wider word: the button under the
+        // pointer stays under it when it changes.
+        let font = egui::TextStyle::Button.resolve(ui.style());
+        let word_w = ["Play", "Pause"]
+            .map(|w| {
+                ui.painter()
+                    .layout_no_wrap(w.to_string(), font.clone(), Color32::WHITE)
+                    .size()
+                    .x
+            })
+            .into_iter()
+            .fold(0.0, f32::max);
+        let play_w = word_w + 2.0 * ui.spacing().button_padding.x;
+        let word = if run.playing { "Pause" } else { "Play" };
+        if ui
+            .add(egui::Button::new(word).min_size(vec2(play_w, 0.0)))
+            .on_hover_text("Space")
+            .clicked()
+        {
+            actions.push(if run.playing {
+                RunAction::Pause
+            } else {
+                RunAction::Play
+            });
         }
         let step_name = STEP_CHOICES
             .iter()
@@ -428,15 +446,33 @@ pub fn plots_ui(
     selected: &BTreeSet<NodeId>,
 ) {
     let Some(sim) = sim else {
+        placeholder_ui(ui);
         return;
     };
     let s = sim.series();
     let (first, times) = window(sim, window_s);
     let now = sim.now_ns() as f64 / 1e9;
     let x_min = (now - window_s).max(0.0);
-    // Panels size to their content at first: give the plots a readable height, more when the
-    // user drags the panel taller.
-    let height = ((ui.available_height() - 44.0) / 2.0).clamp(110.0, 400.0);
+    let applies = Applies::of(sim.layout());
+    let mut panels = vec![Panel::Throughput, Panel::Latency];
+    if applies.cache {
+        panels.push(Panel::HitRatio);
+    }
+    if applies.database {
+        panels.push(Panel::Database);
+    }
+    if applies.sessions {
+        panels.push(Panel::Sessions);
+    }
+    if applies.sticky {
+        panels.push(Panel::LoadSkew);
+    }
+    panels.extend([Panel::NodeLoad, Panel::Heat]);
+    // The rows of plots share the panel's height (each with its title above), so the bottom
+    // row keeps its axis; the panel scrolls only when a plot would be too short to read.
+    let rows = panels.len().div_ceil(PLOT_COLUMNS);
+    let title_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
+    let height = ((ui.available_height() - 2.0) / rows as f32 - title_h).clamp(PLOT_H_MIN, 400.0);
     let plot = |id: &str| {
         Plot::new(id.to_string())
             .height(height)
@@ -473,18 +509,9 @@ pub fn plots_ui(
         }
     };
     let marks = event_marks(sim, x_min);
-    let applies = Applies::of(sim.layout());
-    let mut panels = vec![Panel::Throughput, Panel::Latency];
-    if applies.cache {
-        panels.push(Panel::HitRatio);
-    }
-    if applies.database {
-        panels.push(Panel::Database);
-    }
-    panels.extend([Panel::NodeLoad, Panel::Heat]);
-    ui.columns(3, |cols| {
+    ui.columns(PLOT_COLUMNS, |cols| {
         for (k, panel) in panels.iter().enumerate() {
-            let ui = &mut cols[k % 3];
+            let ui = &mut cols[k % PLOT_COLUMNS];
             match panel {
                 Panel::Throughput => {
                     ui.label("Throughput and failures per second");
@@ -531,6 +558,34 @@ pub fn plots_ui(
                         draw_marks(p, &marks);
                     });
                 }
+                Panel::Sessions => {
+                    ui.label("Sessions lost and session misses, since the start")
+                        .on_hover_text(
+                            "Running totals: sessions that died with the box (or store) that \
+                             held them, and logged-in users whose request landed where their \
+                             session was not",
+                        );
+                    plot("sessions").show(ui, |p| {
+                        p.line(line("sessions lost", &s.sessions_lost, theme::ERROR));
+                        p.line(line("session misses", &s.session_misses, theme::WARNING));
+                        draw_marks(p, &marks);
+                    });
+                }
+                Panel::LoadSkew => {
+                    ui.label("Load skew: busiest app server over the mean")
+                        .on_hover_text(
+                            "Calls served over the last second by the busiest app server that \
+                             is up, over the mean of those up; 1.0 is an even spread, a gap: \
+                             nothing served",
+                        );
+                    let skew = load_skew(sim, first);
+                    plot("load skew").include_y(1.0).show(ui, |p| {
+                        for segment in present(&skew, &times) {
+                            p.line(Line::new("max / mean", segment).color(theme::PLOT_A));
+                        }
+                        draw_marks(p, &marks);
+                    });
+                }
                 Panel::NodeLoad => {
                     let units = load_lines(sim, first, selected);
                     ui.label(if selected.is_empty() {
@@ -570,8 +625,85 @@ enum Panel {
     Latency,
     HitRatio,
     Database,
+    Sessions,
+    LoadSkew,
     NodeLoad,
     Heat,
+}
+
+/// Plots side by side in the run panel.
+const PLOT_COLUMNS: usize = 3;
+/// A plot is never shorter than this (its axes and a legend line); below it the panel scrolls.
+const PLOT_H_MIN: f32 = 80.0;
+/// Samples summed for each point of the load-skew line: one second.
+const SKEW_SAMPLES: usize = 10;
+
+/// Before a run: where the plots will be, a calm word of what they will show, and the same
+/// height as the plots, so nothing moves when they appear.
+fn placeholder_ui(ui: &mut Ui) {
+    let size = ui.available_size_before_wrap().max(vec2(0.0, 0.0));
+    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+    let visuals = ui.visuals();
+    ui.painter().rect_stroke(
+        rect.shrink(2.0),
+        4.0,
+        egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
+        egui::StrokeKind::Inside,
+    );
+    ui.painter().text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Plots of throughput, latency and load appear here while the layout runs",
+        egui::TextStyle::Body.resolve(ui.style()),
+        visuals.weak_text_color(),
+    );
+}
+
+/// The load skew at each sample from `first`: calls served over the last second by the
+/// busiest app server up at that sample, over the mean of the app servers up then. A dead
+/// server's missing share does not count; `None` where none served.
+fn load_skew(sim: &Sim, first: usize) -> Vec<Option<f64>> {
+    let s = sim.series();
+    let servers: Vec<(Vec<f32>, Vec<f32>)> = (0..sim.unit_count() as u32)
+        .filter(|i| {
+            sim.unit_info(*i)
+                .is_some_and(|u| u.kind == KindTag::AppServer)
+        })
+        .filter_map(|i| s.units.get(i as usize))
+        .map(|u| (u.served_per_s.iter().collect(), u.up.iter().collect()))
+        .collect();
+    (first..s.time_s.len())
+        .map(|j| {
+            let from = (j + 1).saturating_sub(SKEW_SAMPLES);
+            let served: Vec<f64> = servers
+                .iter()
+                .filter(|(_, up)| up.get(j).is_some_and(|v| *v > 0.5))
+                .map(|(rate, _)| {
+                    rate.get(from..=j)
+                        .map_or(0.0, |w| w.iter().map(|v| f64::from(*v)).sum())
+                })
+                .collect();
+            let mean = served.iter().sum::<f64>() / served.len().max(1) as f64;
+            (mean > 0.0).then(|| served.iter().copied().fold(0.0, f64::max) / mean)
+        })
+        .collect()
+}
+
+/// The runs of `values` that exist, as line segments over `times`.
+fn present(values: &[Option<f64>], times: &[f64]) -> Vec<Vec<[f64; 2]>> {
+    let mut segments = Vec::new();
+    let mut current: Vec<[f64; 2]> = Vec::new();
+    for (v, t) in values.iter().zip(times) {
+        match v {
+            Some(v) => current.push([*t, *v]),
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
 }
 
 /// The segments of `r` over the window where `completed` is above zero: the samples in which

@@ -871,6 +871,8 @@ impl Sim {
             .push((t.interval_db_reads as f64 / interval_s) as f32);
         s.db_writes_per_s
             .push((t.interval_db_writes as f64 / interval_s) as f32);
+        s.sessions_lost.push(t.sessions_lost as f32);
+        s.session_misses.push(t.session_misses as f32);
         let counts = window::SampleCounts {
             completed: t.interval_completed,
             failed: t.interval_failed,
@@ -900,6 +902,12 @@ impl Sim {
             us.queue.push(u.queue.len() as f32);
             us.served_per_s
                 .push(((u.stats.served - u.sampled_served) as f64 / interval_s) as f32);
+            let (calls, failed) = u.sampled_calls_failed;
+            us.calls_per_s
+                .push(((u.stats.calls - calls) as f64 / interval_s) as f32);
+            us.failed_per_s
+                .push(((u.stats.failed - failed) as f64 / interval_s) as f32);
+            u.sampled_calls_failed = (u.stats.calls, u.stats.failed);
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
             u.sampled_capacity_area = u.stats.capacity_area;

@@ -544,6 +544,7 @@ pub struct Unit {
     pub stats: UnitStats,
     /// Counters at the previous series sample.
     pub sampled_served: u64,
+    pub sampled_calls_failed: (u64, u64),
     pub sampled_cpu_area: u128,
     pub sampled_capacity_area: u128,
 }
@@ -613,6 +614,7 @@ impl Unit {
                 ..Default::default()
             },
             sampled_served: 0,
+            sampled_calls_failed: (0, 0),
             sampled_cpu_area: 0,
             sampled_capacity_area: 0,
         }
@@ -708,6 +710,7 @@ impl Unit {
             ..Default::default()
         };
         self.sampled_served = 0;
+        self.sampled_calls_failed = (0, 0);
         self.sampled_cpu_area = 0;
         self.sampled_capacity_area = 0;
     }

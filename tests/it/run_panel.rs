@@ -243,7 +243,10 @@ fn a_typed_rate_applies_on_enter_only_and_a_refused_one_says_why_until_a_valid_o
         _ => panic!("users is a client"),
     };
     // Select the client, then click its rate (which selects the text) and type.
-    let users = h.get_by_label("users").rect().center();
+    let users = h
+        .get_by_role_and_label(Role::Button, "users")
+        .rect()
+        .center();
     click_at(&mut h, users);
     let field = h
         .get_by_role_and_label(Role::SpinButton, "Request rate")
@@ -328,4 +331,156 @@ fn the_layouts_name_and_description_are_edited_in_the_window_with_undo() {
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     frames(&mut h, 3);
     assert_eq!(h.state().layout().name, "Spike");
+}
+
+/// The number at the start of a label such as "1,003 requests/s sent".
+fn leading_number(text: &str) -> f64 {
+    let digits: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(|c| *c != ',')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|e| panic!("{text:?} starts with a number: {e}"))
+}
+
+fn label_text(h: &Harness<'_, TierlabApp>, part: &str) -> String {
+    let node = h.get_by_label_contains(part);
+    let node = node.accesskit_node();
+    node.label()
+        .filter(|l| !l.is_empty())
+        .or_else(|| node.value())
+        .unwrap_or_default()
+}
+
+#[test]
+fn play_and_pause_take_the_same_place_before_and_during_a_run() {
+    for (file, size) in [
+        ("request-flow.ron", vec2(1280.0, 800.0)),
+        ("sticky-sessions.ron", vec2(1024.0, 768.0)),
+    ] {
+        let dir = std::env::temp_dir().join(format!("tierlab-play-{}", std::process::id()));
+        let app = TierlabApp::with_layout(
+            AppConfig {
+                native_dialogs: false,
+                save_dir: dir,
+                fixed_ticks_per_frame: Some(50),
+            },
+            shipped(file),
+        );
+        let mut h = Harness::builder()
+            .with_size(size)
+            .build_ui_state(|ui, app: &mut TierlabApp| app.ui(ui), app);
+        h.run();
+        let play = h.get_by_role_and_label(Role::Button, "Play").rect();
+        let canvas_before = h.state().canvas_rect();
+        // Click Play where it is, as a presenter would, and let the plots appear.
+        click_at(&mut h, play.center());
+        frames(&mut h, 10);
+        assert!(h.state().is_playing());
+        h.get_by_label("Latency, ms");
+        let pause = h.get_by_role_and_label(Role::Button, "Pause").rect();
+        for (a, b) in [(play.min, pause.min), (play.max, pause.max)] {
+            assert!(
+                (a - b).length() <= 1.0,
+                "{file} at {size:?}: Play {play:?} before the run, Pause {pause:?} during it"
+            );
+        }
+        // The canvas does not shrink either, and keeps the larger share of the window.
+        let canvas = h.state().canvas_rect();
+        assert!(
+            (canvas.height() - canvas_before.height()).abs() <= 1.0,
+            "the canvas {canvas_before:?} before, {canvas:?} during"
+        );
+        let run_panel_h = size.y - pause.top();
+        assert!(
+            canvas.height() > run_panel_h && canvas.area() > size.x * size.y / 3.0,
+            "canvas {canvas:?} against a run panel {run_panel_h} high"
+        );
+        // Pause is where the pointer is: a second click pauses.
+        click_at(&mut h, pause.center());
+        assert!(!h.state().is_playing());
+    }
+}
+
+#[test]
+fn a_client_whose_only_balancer_is_dead_shows_what_it_sends_and_that_it_fails() {
+    let layout = shipped("lb-spof.ron");
+    let qps = match layout.node_named("users").map(|n| &n.kind) {
+        Some(NodeKind::Client(c)) => c.qps,
+        other => panic!("users is a client: {other:?}"),
+    };
+    let mut h = open(layout, 100);
+    run_to(&mut h, 1.0);
+    // Kill the balancer from its menu, then run on until the last second is all after it.
+    let lb = h.get_by_role_and_label(Role::Button, "lb").rect().center();
+    h.hover_at(lb);
+    h.step();
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos: lb,
+            button: PointerButton::Secondary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.step();
+    let kill = h
+        .get_by_role_and_label(Role::Button, "Kill")
+        .rect()
+        .center();
+    click_at(&mut h, kill);
+    run_to(&mut h, 3.5);
+    let m = sim(&h).metrics();
+    assert!(
+        m.nodes.iter().any(|n| n.name == "lb" && !n.alive),
+        "the balancer is dead"
+    );
+    // Hover the client: it sends at its rate, and everything it sends fails.
+    let users = h
+        .get_by_role_and_label(Role::Button, "users")
+        .rect()
+        .center();
+    h.hover_at(users);
+    // The hover readout shows after egui's tooltip delay (half a second of frames).
+    frames(&mut h, 60);
+    let sent = leading_number(&label_text(&h, "requests/s sent"));
+    let failed = leading_number(&label_text(&h, "requests/s failed"));
+    let answered = leading_number(&label_text(&h, "requests/s answered"));
+    // Poisson arrivals over one second at 1,000/s: a standard deviation of about 32.
+    assert!(
+        (sent - qps).abs() < 0.15 * qps,
+        "sent {sent}/s against the client's {qps} rps"
+    );
+    assert!(
+        (failed - qps).abs() < 0.15 * qps,
+        "failed {failed}/s: every request fails without a balancer"
+    );
+    assert_eq!(answered, 0.0);
+}
+
+#[test]
+fn sessions_and_load_skew_are_plotted_only_where_they_apply() {
+    let mut h = open(shipped("sticky-sessions.ron"), 100);
+    run_to(&mut h, 11.0);
+    h.get_by_label("Sessions lost and session misses, since the start");
+    h.get_by_label("Load skew: busiest app server over the mean");
+    // The plotted totals are the core's own: after the kill at 10 s, sessions were lost.
+    let s = sim(&h).series();
+    let m = sim(&h).metrics();
+    assert!(m.sessions_lost > 0, "the kill at 10 s lost sessions");
+    assert_eq!(s.sessions_lost.last(), Some(m.sessions_lost as f32));
+    assert_eq!(s.session_misses.last(), Some(m.session_misses as f32));
+    // A store keeps sessions but nobody is sticky: the sessions plot, no load skew.
+    let mut h = open(shipped("session-store.ron"), 100);
+    run_to(&mut h, 1.0);
+    h.get_by_label("Sessions lost and session misses, since the start");
+    assert!(h.query_by_label_contains("Load skew").is_none());
+    // Nothing keeps sessions: neither.
+    let mut h = open(spike(), 100);
+    run_to(&mut h, 1.0);
+    assert!(h.query_by_label_contains("Sessions lost").is_none());
+    assert!(h.query_by_label_contains("Load skew").is_none());
 }
