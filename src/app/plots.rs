@@ -664,12 +664,13 @@ fn placeholder_ui(ui: &mut Ui) {
 /// server's missing share does not count; `None` where none served.
 fn load_skew(sim: &Sim, first: usize) -> Vec<Option<f64>> {
     let s = sim.series();
-    let servers: Vec<(Vec<f32>, Vec<f32>)> = (0..sim.unit_count() as u32)
+    let servers: Vec<(Vec<f32>, Vec<f32>)> = sim
+        .unit_ixs()
         .filter(|i| {
             sim.unit_info(*i)
                 .is_some_and(|u| u.kind == KindTag::AppServer)
         })
-        .filter_map(|i| s.units.get(i as usize))
+        .filter_map(|i| s.units.get(i.index()))
         .map(|u| (u.served_per_s.iter().collect(), u.up.iter().collect()))
         .collect();
     (first..s.time_s.len())
