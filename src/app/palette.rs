@@ -17,10 +17,8 @@ impl TierlabApp {
         let kinds = KindTag::ALL.len() as f32;
         let entry_h = ((ui.available_height() - 2.0) / kinds - gap).clamp(ENTRY_H_MIN, ENTRY_H);
         for tag in KindTag::ALL {
-            let (rect, resp) = ui.allocate_exact_size(
-                vec2(ui.available_width(), entry_h),
-                Sense::click_and_drag(),
-            );
+            let (rect, resp) = ui
+                .allocate_exact_size(vec2(ui.available_width(), entry_h), Sense::click_and_drag());
             let label = palette_label(tag);
             resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
             let highlight = resp.hovered() || resp.dragged();
