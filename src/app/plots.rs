@@ -348,23 +348,30 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
         ));
         for class in DotClass::ALL {
             // Glyph and word as one item: a wrapped line never separates them.
-            ui.horizontal(|ui| {
-                ui.spacing_mut().item_spacing.x = 4.0;
-                let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-                if class == DotClass::Failed {
-                    // Drawn as a cross on the canvas too.
-                    let (c, k) = (rect.center(), 4.0);
-                    let stroke = egui::Stroke::new(2.5, theme::dot(class));
-                    ui.painter()
-                        .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
-                    ui.painter()
-                        .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
-                } else {
-                    ui.painter()
-                        .circle_filled(rect.center(), 4.5, theme::dot(class));
-                }
-                ui.add(egui::Label::new(class.label()).extend());
+            let word = ui.painter().layout_no_wrap(
+                class.label().to_string(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                ui.visuals().text_color(),
+            );
+            let size = vec2(14.0 + word.size().x, word.size().y.max(10.0));
+            let (item, resp) = ui.allocate_exact_size(size, Sense::hover());
+            resp.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Label, true, class.label())
             });
+            let c = item.left_center() + vec2(5.0, 0.0);
+            if class == DotClass::Failed {
+                // Drawn as a cross on the canvas too.
+                let k = 4.0;
+                let stroke = egui::Stroke::new(2.5, theme::dot(class));
+                ui.painter()
+                    .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
+                ui.painter()
+                    .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
+            } else {
+                ui.painter().circle_filled(c, 4.5, theme::dot(class));
+            }
+            let text_at = item.left_top() + vec2(14.0, (item.height() - word.size().y) / 2.0);
+            ui.painter().galley(text_at, word, ui.visuals().text_color());
         }
         if view.dots_skipped > 0 {
             ui.weak(format!("({} not drawn)", view.dots_skipped));
