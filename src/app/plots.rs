@@ -164,7 +164,8 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
         } else {
             format!("t = {:.2} s", run.now_s())
         };
-        ui.monospace(time);
+        // One piece: "t =" and its number never wrap apart.
+        ui.add(egui::Label::new(egui::RichText::new(time).monospace()).extend());
         if let Some(e) = &run.error {
             ui.colored_label(theme::ERROR, e);
         } else if run.behind {
@@ -346,20 +347,31 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
             if view.every == 1 { "" } else { "s" }
         ));
         for class in DotClass::ALL {
-            let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+            // Glyph and word as one item: a wrapped line never separates them.
+            let word = ui.painter().layout_no_wrap(
+                class.label().to_string(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                ui.visuals().text_color(),
+            );
+            let size = vec2(14.0 + word.size().x, word.size().y.max(10.0));
+            let (item, resp) = ui.allocate_exact_size(size, Sense::hover());
+            resp.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Label, true, class.label())
+            });
+            let c = item.left_center() + vec2(5.0, 0.0);
             if class == DotClass::Failed {
                 // Drawn as a cross on the canvas too.
-                let (c, k) = (rect.center(), 4.0);
+                let k = 4.0;
                 let stroke = egui::Stroke::new(2.5, theme::dot(class));
                 ui.painter()
                     .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
                 ui.painter()
                     .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
             } else {
-                ui.painter()
-                    .circle_filled(rect.center(), 4.5, theme::dot(class));
+                ui.painter().circle_filled(c, 4.5, theme::dot(class));
             }
-            ui.label(class.label());
+            let text_at = item.left_top() + vec2(14.0, (item.height() - word.size().y) / 2.0);
+            ui.painter().galley(text_at, word, ui.visuals().text_color());
         }
         if view.dots_skipped > 0 {
             ui.weak(format!("({} not drawn)", view.dots_skipped));
@@ -515,25 +527,27 @@ pub fn plots_ui(
             match panel {
                 Panel::Throughput => {
                     ui.label("Throughput and failures per second");
-                    plot("throughput").show(ui, |p| {
+                    let shown = plot("throughput").show(ui, |p| {
                         p.line(line("completed/s", &s.throughput_rps, theme::PLOT_A));
                         p.line(line("failed/s", &s.failures_per_s, theme::ERROR));
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::Latency => {
                     ui.label("Latency, ms")
                         .on_hover_text("Percentiles of each 100 ms; a gap: nothing completed");
-                    plot("latency").show(ui, |p| {
+                    let shown = plot("latency").show(ui, |p| {
                         latency_lines(p, "p50", &s.latency_p50_ms, theme::PLOT_A);
                         latency_lines(p, "p95", &s.latency_p95_ms, theme::WARNING);
                         latency_lines(p, "p99", &s.latency_p99_ms, theme::ERROR);
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::HitRatio => {
                     ui.label("Cache hit ratio");
-                    plot("hit ratio").include_y(1.0).show(ui, |p| {
+                    let shown = plot("hit ratio").include_y(1.0).show(ui, |p| {
                         p.line(line(
                             "hit ratio",
                             &s.cache_hit_ratio,
@@ -541,10 +555,11 @@ pub fn plots_ui(
                         ));
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::Database => {
                     ui.label("Database reads and writes per second");
-                    plot("database").show(ui, |p| {
+                    let shown = plot("database").show(ui, |p| {
                         p.line(line(
                             "reads/s",
                             &s.db_reads_per_s,
@@ -557,6 +572,7 @@ pub fn plots_ui(
                         ));
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::Sessions => {
                     ui.label("Sessions lost and session misses, since the start")
@@ -565,11 +581,12 @@ pub fn plots_ui(
                              held them, and logged-in users whose request landed where their \
                              session was not",
                         );
-                    plot("sessions").show(ui, |p| {
+                    let shown = plot("sessions").show(ui, |p| {
                         p.line(line("sessions lost", &s.sessions_lost, theme::ERROR));
                         p.line(line("session misses", &s.session_misses, theme::WARNING));
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::LoadSkew => {
                     ui.label("Load skew: busiest app server over the mean")
@@ -579,12 +596,13 @@ pub fn plots_ui(
                              nothing served",
                         );
                     let skew = load_skew(sim, first);
-                    plot("load skew").include_y(1.0).show(ui, |p| {
+                    let shown = plot("load skew").include_y(1.0).show(ui, |p| {
                         for segment in present(&skew, &times) {
                             p.line(Line::new("max / mean", segment).color(theme::PLOT_A));
                         }
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::NodeLoad => {
                     let units = load_lines(sim, first, selected);
@@ -593,7 +611,7 @@ pub fn plots_ui(
                     } else {
                         "CPU utilization: selected nodes"
                     });
-                    plot("node load").include_y(1.0).show(ui, |p| {
+                    let shown = plot("node load").include_y(1.0).show(ui, |p| {
                         for i in &units {
                             let Some(info) = sim.unit_info(*i) else {
                                 continue;
@@ -608,6 +626,7 @@ pub fn plots_ui(
                         }
                         draw_marks(p, &marks);
                     });
+                    label_marks(ui, &shown.transform, &marks);
                 }
                 Panel::Heat => {
                     ui.label("CPU utilization: every node (rows), over the window");
@@ -634,7 +653,7 @@ enum Panel {
 /// Plots side by side in the run panel.
 const PLOT_COLUMNS: usize = 3;
 /// A plot is never shorter than this (its axes and a legend line); below it the panel scrolls.
-const PLOT_H_MIN: f32 = 80.0;
+const PLOT_H_MIN: f32 = 64.0;
 /// Samples summed for each point of the load-skew line: one second.
 const SKEW_SAMPLES: usize = 10;
 
@@ -764,27 +783,35 @@ fn event_marks(sim: &Sim, from_s: f64) -> Vec<Mark> {
         .collect()
 }
 
-/// Each event as a dashed vertical line at its time, labelled at the top of the plot.
+/// Each event as a dashed vertical line at its time.
 fn draw_marks(p: &mut egui_plot::PlotUi<'_>, marks: &[Mark]) {
-    let top = p.plot_bounds().max()[1];
-    for (k, m) in marks.iter().enumerate() {
+    for m in marks {
         p.vline(
             egui_plot::VLine::new("", m.at_s)
                 .color(m.colour.gamma_multiply(0.8))
                 .style(egui_plot::LineStyle::dashed_loose())
                 .allow_hover(false),
         );
+    }
+}
+
+/// Each event's words at the top of the plot, beside its line. Drawn on the screen after the
+/// plot, not as plot items: a text item at the top of the bounds would widen the bounds it is
+/// placed by, and the y axis would creep up frame after frame.
+fn label_marks(ui: &Ui, t: &egui_plot::PlotTransform, marks: &[Mark]) {
+    let frame = *t.frame();
+    let painter = ui.painter_at(frame);
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    for (k, m) in marks.iter().enumerate() {
+        let x = t.position_from_point_x(m.at_s);
         // Alternate rows so close events do not print over each other.
-        let anchor_y = if k % 2 == 0 { top } else { top * 0.85 };
-        p.text(
-            egui_plot::Text::new(
-                "",
-                egui_plot::PlotPoint::new(m.at_s, anchor_y),
-                m.text.clone(),
-            )
-            .color(m.colour)
-            .anchor(egui::Align2::LEFT_TOP)
-            .allow_hover(false),
+        let y = frame.top() + 2.0 + (k % 2) as f32 * (font.size + 2.0);
+        painter.text(
+            pos2(x + 2.0, y),
+            egui::Align2::LEFT_TOP,
+            &m.text,
+            font.clone(),
+            m.colour,
         );
     }
 }
