@@ -6,13 +6,15 @@
 //! in the window.
 
 use eframe::egui::accesskit::Role;
-use eframe::egui::{Event, Key, Modifiers, PointerButton, Pos2, vec2};
+use eframe::egui::{Event, Key, Modifiers, PointerButton, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use tierlab::app::{AppConfig, TierlabApp};
 use tierlab::layout::{self, Layout, NodeKind};
 use tierlab::sim::window::{LATENCY_PRECISION, WINDOW_S};
 use tierlab::sim::{Outcome, Sim};
+
+use crate::window::{click_at, frames, sim};
 
 /// A client at 200 requests/s and one server with 8 workers of 2 ms; between 2 s and 3 s the
 /// server is 50 times slower (100 ms a request, 80 requests/s at most): a queue builds, and the
@@ -61,37 +63,9 @@ fn shipped(file: &str) -> Layout {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn frames(h: &mut Harness<'_, TierlabApp>, n: usize) {
-    for _ in 0..n {
-        h.step();
-    }
-}
-
-fn sim<'a>(h: &'a Harness<'_, TierlabApp>) -> &'a Sim {
-    match h.state().sim() {
-        Some(s) => s,
-        None => panic!("the window has no run"),
-    }
-}
-
 fn key(h: &mut Harness<'_, TierlabApp>, k: Key) {
     h.key_press_modifiers(Modifiers::NONE, k);
     h.step();
-    h.step();
-}
-
-fn click_at(h: &mut Harness<'_, TierlabApp>, p: Pos2) {
-    h.hover_at(p);
-    h.step();
-    for pressed in [true, false] {
-        h.event(Event::PointerButton {
-            pos: p,
-            button: PointerButton::Primary,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-        h.step();
-    }
     h.step();
 }
 
