@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::layout::{self, Goal, GoalMetric, Layout, Problem};
-use crate::sim::{Metrics, Sim, SimConfig, TraceConfig};
+use crate::sim::events::Event;
+use crate::sim::{Metrics, NodeMetrics, Sim, SimConfig, TraceConfig};
 
 /// How long and how to run a layout headless.
 #[derive(Clone, Debug, PartialEq)]
@@ -325,18 +326,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 keys_moved_share: x.moved_share,
             })
             .collect(),
-        events: m
-            .events
-            .iter()
-            .map(|e| EventJson {
-                at_s: e.at_ns as f64 / 1e9,
-                event: e.kind.name(),
-                node: e.node.0,
-                member: e.member,
-                name: e.name.clone(),
-                detail: e.detail.clone(),
-            })
-            .collect(),
+        events: m.events.iter().map(event_json).collect(),
         recent: {
             let r = sim.recent();
             RecentJson {
@@ -355,39 +345,51 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
             p99: m.latency_ms.p99,
             max: m.latency_ms.max,
         },
-        nodes: m
-            .nodes
-            .iter()
-            .map(|n| NodeJson {
-                id: n.id.to_string(),
-                node: n.id.node.0,
-                member: n.id.member,
-                name: n.name.clone(),
-                kind: n.kind.file_name(),
-                alive: n.alive,
-                marked_down: n.marked_down,
-                calls: n.calls,
-                served: n.served,
-                failed: n.failed,
-                cpu_utilization: n.cpu_utilization,
-                worker_utilization: n.worker_utilization,
-                mean_queue: n.mean_queue,
-                max_queue: n.max_queue,
-                offered_load: n.offered_load,
-                unstable: n.unstable,
-                usd_per_hour: n.usd_per_hour,
-                cache: n.cache.map(|c| CacheJson {
-                    hits: c.hits,
-                    misses: c.misses,
-                    hit_ratio: c.hit_ratio,
-                    evictions: c.evictions,
-                    keys: c.keys,
-                }),
-            })
-            .collect(),
+        nodes: m.nodes.iter().map(node_json).collect(),
         goals: goals(&layout.goals, &m),
         notes: sim.notes().to_vec(),
         stopped: sim.halted().map(|h| h.to_string()),
+    }
+}
+
+/// One node's row of the report.
+fn node_json(n: &NodeMetrics) -> NodeJson {
+    NodeJson {
+        id: n.id.to_string(),
+        node: n.id.node.0,
+        member: n.id.member,
+        name: n.name.clone(),
+        kind: n.kind.file_name(),
+        alive: n.alive,
+        marked_down: n.marked_down,
+        calls: n.calls,
+        served: n.served,
+        failed: n.failed,
+        cpu_utilization: n.cpu_utilization,
+        worker_utilization: n.worker_utilization,
+        mean_queue: n.mean_queue,
+        max_queue: n.max_queue,
+        offered_load: n.offered_load,
+        unstable: n.unstable,
+        usd_per_hour: n.usd_per_hour,
+        cache: n.cache.map(|c| CacheJson {
+            hits: c.hits,
+            misses: c.misses,
+            hit_ratio: c.hit_ratio,
+            evictions: c.evictions,
+            keys: c.keys,
+        }),
+    }
+}
+
+fn event_json(e: &Event) -> EventJson {
+    EventJson {
+        at_s: e.at_ns as f64 / 1e9,
+        event: e.kind.name(),
+        node: e.node.0,
+        member: e.member,
+        name: e.name.clone(),
+        detail: e.detail.clone(),
     }
 }
 
@@ -523,6 +525,18 @@ pub fn summary_text(r: &RunJson) -> String {
         "{title}: {:.1} s simulated ({:.1} s measured after {:.1} s warm-up), seed {}\n\n",
         r.simulated_seconds, r.measured_seconds, r.warmup_seconds, r.seed
     ));
+    totals_text(&mut s, r);
+    nodes_text(&mut s, r);
+    goals_text(&mut s, r);
+    events_text(&mut s, r);
+    for n in &r.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}
+
+/// The run's totals, one line per concern, only the concerns the run has.
+fn totals_text(s: &mut String, r: &RunJson) {
     let q = &r.requests;
     s.push_str(&format!(
         "requests   {} arrived, {} completed, {} failed, {} in flight\n",
@@ -590,6 +604,10 @@ pub fn summary_text(r: &RunJson) -> String {
         "latency    mean {:.3} ms, p50 {:.3}, p95 {:.3}, p99 {:.3}, max {:.3}\n\n",
         l.mean, l.p50, l.p95, l.p99, l.max
     ));
+}
+
+/// One row per node: what it served and how loaded it was.
+fn nodes_text(s: &mut String, r: &RunJson) {
     let w = r
         .nodes
         .iter()
@@ -626,6 +644,9 @@ pub fn summary_text(r: &RunJson) -> String {
             if n.unstable { "  UNSTABLE" } else { "" },
         ));
     }
+}
+
+fn goals_text(s: &mut String, r: &RunJson) {
     if !r.goals.is_empty() {
         s.push('\n');
         for g in &r.goals {
@@ -642,6 +663,10 @@ pub fn summary_text(r: &RunJson) -> String {
             ));
         }
     }
+}
+
+/// The first events of the run; the rest are in --json.
+fn events_text(s: &mut String, r: &RunJson) {
     if !r.events.is_empty() {
         s.push('\n');
         for e in r.events.iter().take(20) {
@@ -662,10 +687,6 @@ pub fn summary_text(r: &RunJson) -> String {
             ));
         }
     }
-    for n in &r.notes {
-        s.push_str(&format!("note: {n}\n"));
-    }
-    s
 }
 
 /// The readable summary of replications.

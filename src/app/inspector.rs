@@ -37,46 +37,9 @@ pub fn inspector_ui(
     let mut edits = Vec::new();
     let Some(node) = selected.and_then(|id| layout.node(id)) else {
         state.name_edit = None;
-        if let Some((from, to)) = selected_wire {
-            ui.heading("Wire");
-            ui.label(format!(
-                "{} calls {}",
-                layout.name_of(from),
-                layout.name_of(to)
-            ));
-            if let Some(w) = layout.wires.iter().find(|w| w.from == from && w.to == to) {
-                let mut refused = None;
-                egui::Grid::new("wire").num_columns(2).show(ui, |ui| {
-                    for f in params::WIRE {
-                        if let Some(w) = field_ui(ui, ("wire", from, to), f, w, &mut refused) {
-                            state.refusal = None;
-                            edits.push(Edit::Command(Command::SetWire(w)));
-                        }
-                    }
-                });
-                if let Some(why) = refused {
-                    state.refusal = Some((from, why));
-                }
-                if let Some((id, why)) = &state.refusal
-                    && *id == from
-                {
-                    ui.colored_label(theme::ERROR, format!("Refused: {why}"));
-                }
-            }
-            if ui.button("Delete wire").clicked() {
-                edits.push(Edit::Command(Command::RemoveWire { from, to }));
-            }
-        } else {
-            ui.heading("Inspector");
-            ui.weak("Select a node to edit it. Drag from a node's right-hand port to another node to wire them.");
-            ui.separator();
-            info_ui(ui, state, layout, &mut edits);
-            ui.label(format!(
-                "{} nodes, {} wires, seed {}",
-                layout.nodes.len(),
-                layout.wires.len(),
-                layout.seed
-            ));
+        match selected_wire {
+            Some((from, to)) => wire_ui(ui, state, layout, (from, to), &mut edits),
+            None => layout_ui(ui, state, layout, &mut edits),
         }
         return edits;
     };
@@ -84,7 +47,77 @@ pub fn inspector_ui(
     ui.heading(format!("{} settings", capitalised(node.kind.tag().label())));
     name_ui(ui, state, node, &mut edits);
     ui.add_space(4.0);
+    params_ui(ui, state, node, &mut edits);
+    links_ui(ui, layout, node, &mut edits);
+    traffic_ui(ui, layout, node);
+    if let Some((id, why)) = &state.refusal
+        && *id == node.id
+    {
+        ui.add_space(4.0);
+        ui.colored_label(theme::ERROR, format!("Refused: {why}"));
+    }
+    problems_ui(ui, node.id, problems);
+    ui.separator();
+    if ui.button("Delete node").clicked() {
+        edits.push(Edit::Command(Command::RemoveNode(node.id)));
+    }
+    edits
+}
 
+/// A selected wire: its settings from the parameter table, and Delete.
+fn wire_ui(
+    ui: &mut Ui,
+    state: &mut InspectorState,
+    layout: &Layout,
+    (from, to): (NodeId, NodeId),
+    edits: &mut Vec<Edit>,
+) {
+    ui.heading("Wire");
+    ui.label(format!(
+        "{} calls {}",
+        layout.name_of(from),
+        layout.name_of(to)
+    ));
+    if let Some(w) = layout.wires.iter().find(|w| w.from == from && w.to == to) {
+        let mut refused = None;
+        egui::Grid::new("wire").num_columns(2).show(ui, |ui| {
+            for f in params::WIRE {
+                if let Some(w) = field_ui(ui, ("wire", from, to), f, w, &mut refused) {
+                    state.refusal = None;
+                    edits.push(Edit::Command(Command::SetWire(w)));
+                }
+            }
+        });
+        if let Some(why) = refused {
+            state.refusal = Some((from, why));
+        }
+        if let Some((id, why)) = &state.refusal
+            && *id == from
+        {
+            ui.colored_label(theme::ERROR, format!("Refused: {why}"));
+        }
+    }
+    if ui.button("Delete wire").clicked() {
+        edits.push(Edit::Command(Command::RemoveWire { from, to }));
+    }
+}
+
+/// Nothing selected: how to start, and the layout's own name, description and size.
+fn layout_ui(ui: &mut Ui, state: &mut InspectorState, layout: &Layout, edits: &mut Vec<Edit>) {
+    ui.heading("Inspector");
+    ui.weak("Select a node to edit it. Drag from a node's right-hand port to another node to wire them.");
+    ui.separator();
+    info_ui(ui, state, layout, edits);
+    ui.label(format!(
+        "{} nodes, {} wires, seed {}",
+        layout.nodes.len(),
+        layout.wires.len(),
+        layout.seed
+    ));
+}
+
+/// A node's choices and numbers, from the parameter table.
+fn params_ui(ui: &mut Ui, state: &mut InspectorState, node: &Node, edits: &mut Vec<Edit>) {
     egui::Grid::new(("params", node.id))
         .num_columns(2)
         .spacing([8.0, 6.0])
@@ -114,36 +147,22 @@ pub fn inspector_ui(
                 state.refusal = Some((node.id, why));
             }
         });
+}
 
-    links_ui(ui, layout, node, &mut edits);
-    traffic_ui(ui, layout, node);
-
-    if let Some((id, why)) = &state.refusal
-        && *id == node.id
-    {
-        ui.add_space(4.0);
-        ui.colored_label(theme::ERROR, format!("Refused: {why}"));
-    }
-
-    let mine: Vec<&Problem> = problems
-        .iter()
-        .filter(|p| p.node == Some(node.id))
-        .collect();
-    if !mine.is_empty() {
-        ui.separator();
-        for p in mine {
-            let colour = match p.severity {
-                Severity::Error => theme::ERROR,
-                Severity::Warning => theme::WARNING,
-            };
-            ui.colored_label(colour, format!("{}: {}", p.place, p.message));
-        }
+/// The check's problems with this node.
+fn problems_ui(ui: &mut Ui, node: NodeId, problems: &[Problem]) {
+    let mine: Vec<&Problem> = problems.iter().filter(|p| p.node == Some(node)).collect();
+    if mine.is_empty() {
+        return;
     }
     ui.separator();
-    if ui.button("Delete node").clicked() {
-        edits.push(Edit::Command(Command::RemoveNode(node.id)));
+    for p in mine {
+        let colour = match p.severity {
+            Severity::Error => theme::ERROR,
+            Severity::Warning => theme::WARNING,
+        };
+        ui.colored_label(colour, format!("{}: {}", p.place, p.message));
     }
-    edits
 }
 
 /// The layout's name and description, editable; a change applies when the field loses focus

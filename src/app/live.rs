@@ -163,13 +163,21 @@ pub struct LiveView {
 /// [`DOT_STRETCH_NS_MAX`]), so in slow motion short hops stay visible for several frames
 /// (counted once, in the frame they left).
 pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotCounts) -> LiveView {
-    let now = sim.now_ns();
     let mut view = LiveView {
         every: sim.traces().config.every,
         ..LiveView::default()
     };
-    // Instance index -> (node, kind).
-    let mut unit_node: Vec<Option<(NodeId, KindTag)>> = Vec::with_capacity(sim.unit_count());
+    let unit_node = read_nodes(sim, layout, &mut view);
+    read_dots(sim, prev_ns, &unit_node, counts, &mut view);
+    view
+}
+
+/// Each instance's node and kind, by instance index (`None`: no such instance).
+type UnitNodes = Vec<Option<(NodeId, KindTag)>>;
+
+/// The per-node figures of the frame: members, load over the last second, queues, workers.
+fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView) -> UnitNodes {
+    let mut unit_node: UnitNodes = Vec::with_capacity(sim.unit_count());
     let series = sim.series();
     for i in sim.unit_ixs() {
         let Some(u) = sim.unit_info(i) else {
@@ -223,6 +231,18 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         }
     }
 
+    unit_node
+}
+
+/// The dots of the frame: every sampled hop on its wire at some time since the previous frame.
+fn read_dots(
+    sim: &Sim,
+    prev_ns: Option<u64>,
+    unit_node: &UnitNodes,
+    counts: &mut DotCounts,
+    view: &mut LiveView,
+) {
+    let now = sim.now_ns();
     let kind_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.1);
     let node_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.0);
     let traces = sim.traces();
@@ -280,7 +300,6 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
             });
         }
     }
-    view
 }
 
 /// One dot stands for this many requests: chosen from the offered rate so that about two

@@ -53,140 +53,164 @@ pub struct PlotState {
 pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
     let mut actions = Vec::new();
     ui.horizontal_wrapped(|ui| {
-        // Play and Pause take one place, as wide as the wider word: the button under the
-        // pointer stays under it when it changes.
-        let font = egui::TextStyle::Button.resolve(ui.style());
-        let word_w = ["Play", "Pause"]
-            .map(|w| {
-                ui.painter()
-                    .layout_no_wrap(w.to_string(), font.clone(), Color32::WHITE)
-                    .size()
-                    .x
-            })
-            .into_iter()
-            .fold(0.0, f32::max);
-        let play_w = word_w + 2.0 * ui.spacing().button_padding.x;
-        let word = if run.playing { "Pause" } else { "Play" };
-        if ui
-            .add(egui::Button::new(word).min_size(vec2(play_w, 0.0)))
-            .on_hover_text("Space")
-            .clicked()
-        {
-            actions.push(if run.playing {
-                RunAction::Pause
-            } else {
-                RunAction::Play
-            });
-        }
-        let step_name = STEP_CHOICES
-            .iter()
-            .find(|(s, _)| *s == run.step_s)
-            .map_or("", |(_, n)| *n);
-        if ui
-            .button(format!("Step {step_name}"))
-            .on_hover_text("Advance the simulated time by the chosen interval and pause")
-            .clicked()
-        {
-            actions.push(RunAction::Step);
-        }
-        let step_choice = egui::ComboBox::from_id_salt("step interval")
-            .selected_text(step_name)
-            .width(64.0)
-            .show_ui(ui, |ui| {
-                for (s, name) in STEP_CHOICES {
-                    ui.selectable_value(&mut run.step_s, s, name);
-                }
-            })
-            .response
-            .on_hover_text("How much simulated time one Step advances");
-        step_choice
-            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Step interval"));
-        if ui
-            .button("Reset")
-            .on_hover_text("Start again from the layout, with the seed")
-            .clicked()
-        {
-            actions.push(RunAction::Reset);
-        }
+        transport_ui(ui, run, &mut actions);
         ui.separator();
-        let l = ui.label("Speed");
-        ui.add_enabled(
-            !run.max_speed,
-            egui::Slider::new(&mut run.speed, SPEED_MIN..=SPEED_MAX)
-                .logarithmic(true)
-                .max_decimals(2)
-                .suffix("x"),
-        )
-        .labelled_by(l.id)
-        .on_hover_text("Simulated seconds per second; 1x is real time, 0.01x slow motion");
-        if ui
-            .selectable_label(!run.max_speed && run.speed == 1.0, "1x real time")
-            .clicked()
-        {
-            run.speed = 1.0;
-            run.max_speed = false;
-        }
-        ui.checkbox(&mut run.max_speed, "Max")
-            .on_hover_text("As fast as the machine allows");
+        speed_ui(ui, run);
         ui.separator();
-        let l = ui.label("Seed");
-        ui.add(egui::DragValue::new(&mut run.seed))
-            .labelled_by(l.id)
-            .on_hover_text("Used from the next Reset");
-        let l = ui.label("Window");
-        ui.add(
-            egui::DragValue::new(&mut run.window_s)
-                .range(5.0..=300.0)
-                .suffix(" s"),
-        )
-        .labelled_by(l.id)
-        .on_hover_text("Simulated seconds the plots show");
+        seed_and_window_ui(ui, run);
         ui.separator();
-        ui.menu_button("Export", |ui| {
-            if ui.button("Plotted series as CSV").clicked() {
-                actions.push(RunAction::ExportCsv);
-            }
-            if ui.button("Window as PNG").clicked() {
-                actions.push(RunAction::ExportPng);
-            }
-            if ui
-                .button("Save run as script")
-                .on_hover_text("Append this run's commands to the layout's script")
-                .clicked()
-            {
-                actions.push(RunAction::SaveScript);
-            }
-        });
+        export_menu(ui, &mut actions);
         ui.separator();
-        // Paused, two decimals, so a 10 ms step shows.
-        let time = if run.playing {
-            format!("t = {:.1} s", run.now_s())
-        } else {
-            format!("t = {:.2} s", run.now_s())
-        };
-        // One piece: "t =" and its number never wrap apart.
-        ui.add(egui::Label::new(egui::RichText::new(time).monospace()).extend());
-        if let Some(e) = &run.error {
-            ui.colored_label(theme::ERROR, e);
-        } else if run.behind {
-            ui.colored_label(
-                theme::WARNING,
-                format!(
-                    "running at {:.1}x: the simulation cannot keep up",
-                    run.achieved
-                ),
-            );
-        } else if run.playing && run.max_speed {
-            ui.weak(format!(
-                "running at {:.1}x (as fast as possible)",
-                run.achieved
-            ));
-        }
-        if run.needs_reset {
-            ui.colored_label(theme::WARNING, "some edits apply on Reset");
-        }
+        clock_ui(ui, run);
     });
     actions
+}
+
+/// Play or Pause, Step with its interval, and Reset.
+fn transport_ui(ui: &mut Ui, run: &mut RunState, actions: &mut Vec<RunAction>) {
+    // Play and Pause take one place, as wide as the wider word: the button under the
+    // pointer stays under it when it changes.
+    let font = egui::TextStyle::Button.resolve(ui.style());
+    let word_w = ["Play", "Pause"]
+        .map(|w| {
+            ui.painter()
+                .layout_no_wrap(w.to_string(), font.clone(), Color32::WHITE)
+                .size()
+                .x
+        })
+        .into_iter()
+        .fold(0.0, f32::max);
+    let play_w = word_w + 2.0 * ui.spacing().button_padding.x;
+    let word = if run.playing { "Pause" } else { "Play" };
+    if ui
+        .add(egui::Button::new(word).min_size(vec2(play_w, 0.0)))
+        .on_hover_text("Space")
+        .clicked()
+    {
+        actions.push(if run.playing {
+            RunAction::Pause
+        } else {
+            RunAction::Play
+        });
+    }
+    let step_name = STEP_CHOICES
+        .iter()
+        .find(|(s, _)| *s == run.step_s)
+        .map_or("", |(_, n)| *n);
+    if ui
+        .button(format!("Step {step_name}"))
+        .on_hover_text("Advance the simulated time by the chosen interval and pause")
+        .clicked()
+    {
+        actions.push(RunAction::Step);
+    }
+    let step_choice = egui::ComboBox::from_id_salt("step interval")
+        .selected_text(step_name)
+        .width(64.0)
+        .show_ui(ui, |ui| {
+            for (s, name) in STEP_CHOICES {
+                ui.selectable_value(&mut run.step_s, s, name);
+            }
+        })
+        .response
+        .on_hover_text("How much simulated time one Step advances");
+    step_choice
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Step interval"));
+    if ui
+        .button("Reset")
+        .on_hover_text("Start again from the layout, with the seed")
+        .clicked()
+    {
+        actions.push(RunAction::Reset);
+    }
+}
+
+/// The speed slider, "1x real time" and Max.
+fn speed_ui(ui: &mut Ui, run: &mut RunState) {
+    let l = ui.label("Speed");
+    ui.add_enabled(
+        !run.max_speed,
+        egui::Slider::new(&mut run.speed, SPEED_MIN..=SPEED_MAX)
+            .logarithmic(true)
+            .max_decimals(2)
+            .suffix("x"),
+    )
+    .labelled_by(l.id)
+    .on_hover_text("Simulated seconds per second; 1x is real time, 0.01x slow motion");
+    if ui
+        .selectable_label(!run.max_speed && run.speed == 1.0, "1x real time")
+        .clicked()
+    {
+        run.speed = 1.0;
+        run.max_speed = false;
+    }
+    ui.checkbox(&mut run.max_speed, "Max")
+        .on_hover_text("As fast as the machine allows");
+}
+
+/// The seed of the next Reset and the plots' time window.
+fn seed_and_window_ui(ui: &mut Ui, run: &mut RunState) {
+    let l = ui.label("Seed");
+    ui.add(egui::DragValue::new(&mut run.seed))
+        .labelled_by(l.id)
+        .on_hover_text("Used from the next Reset");
+    let l = ui.label("Window");
+    ui.add(
+        egui::DragValue::new(&mut run.window_s)
+            .range(5.0..=300.0)
+            .suffix(" s"),
+    )
+    .labelled_by(l.id)
+    .on_hover_text("Simulated seconds the plots show");
+}
+
+fn export_menu(ui: &mut Ui, actions: &mut Vec<RunAction>) {
+    ui.menu_button("Export", |ui| {
+        if ui.button("Plotted series as CSV").clicked() {
+            actions.push(RunAction::ExportCsv);
+        }
+        if ui.button("Window as PNG").clicked() {
+            actions.push(RunAction::ExportPng);
+        }
+        if ui
+            .button("Save run as script")
+            .on_hover_text("Append this run's commands to the layout's script")
+            .clicked()
+        {
+            actions.push(RunAction::SaveScript);
+        }
+    });
+}
+
+/// The simulated time, and how the run keeps up (or why it stopped).
+fn clock_ui(ui: &mut Ui, run: &RunState) {
+    // Paused, two decimals, so a 10 ms step shows.
+    let time = if run.playing {
+        format!("t = {:.1} s", run.now_s())
+    } else {
+        format!("t = {:.2} s", run.now_s())
+    };
+    // One piece: "t =" and its number never wrap apart.
+    ui.add(egui::Label::new(egui::RichText::new(time).monospace()).extend());
+    if let Some(e) = &run.error {
+        ui.colored_label(theme::ERROR, e);
+    } else if run.behind {
+        ui.colored_label(
+            theme::WARNING,
+            format!(
+                "running at {:.1}x: the simulation cannot keep up",
+                run.achieved
+            ),
+        );
+    } else if run.playing && run.max_speed {
+        ui.weak(format!(
+            "running at {:.1}x (as fast as possible)",
+            run.achieved
+        ));
+    }
+    if run.needs_reset {
+        ui.colored_label(theme::WARNING, "some edits apply on Reset");
+    }
 }
 
 /// What a layout has, for showing only the figures and plots that apply to it.
@@ -259,124 +283,140 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
             return;
         };
         let applies = Applies::of(sim.layout());
-        let r = sim.recent();
-        let window = if r.seconds() > 0.0 {
-            format!("last {} s", fmt_seconds(r.seconds()))
-        } else {
-            "no sample yet".to_string()
-        };
-        ui.weak(format!("{window}:")).on_hover_text(format!(
-            "The figures up to the cost are over the last {} s of simulated time (or the run so far), so they recover after a spike",
-            fmt_seconds(WINDOW_S)
-        ));
-        stat(
-            ui,
-            "rps",
-            &fmt_count(r.throughput_rps()),
-            "Requests completed per second",
-        );
-        let p99 = r
-            .latency_p99_ms
-            .map_or_else(|| "-".to_string(), |v| format!("{v:.1} ms"));
-        stat(
-            ui,
-            "p99",
-            &p99,
-            "99th percentile of the latencies of the requests completed in the window",
-        );
-        stat(
-            ui,
-            "failures",
-            &format!(
-                "{} ({})",
-                fmt_count(r.failed as f64),
-                percent(r.failure_share())
-            ),
-            "Requests that failed in the window, and their share of finished requests",
-        );
-        if applies.cache {
-            let hit = r.cache_hit_ratio().map_or_else(|| "-".to_string(), percent);
-            stat(
-                ui,
-                "hit ratio",
-                &hit,
-                "Cache lookups that found the key, over all lookups in the window",
-            );
-        }
-        let m = sim.metrics();
-        if applies.sessions {
-            stat(
-                ui,
-                "sessions lost",
-                &fmt_count(m.sessions_lost as f64),
-                "Since the start: sessions that died with the server (or store) that held them",
-            );
-            stat(
-                ui,
-                "session misses",
-                &fmt_count(m.session_misses as f64),
-                "Since the start: logged-in users whose request landed where their session was not",
-            );
-        }
-        if applies.sticky {
-            stat(
-                ui,
-                "load skew",
-                &format!("{:.2}x", m.load_max_over_mean),
-                "Since the start: the busiest app server's served calls over the mean of all (load_max_over_mean); 1.00x is an even spread",
-            );
-        }
-        for (entry, holder) in sim.floating_ip_holders() {
-            stat(
-                ui,
-                &format!("{entry} IP on"),
-                &holder,
-                "The balancer that holds the floating IP now",
-            );
-        }
-        stat(
-            ui,
-            "cost",
-            &format!("${:.2}/h", m.cost_usd_per_hour),
-            "What the priced instances cost per hour",
-        );
+        recent_stats(ui, sim, applies);
+        layout_stats(ui, sim, applies);
         ui.separator();
-        ui.weak(format!(
-            "one dot = {} request{}",
-            fmt_count(view.every as f64),
-            if view.every == 1 { "" } else { "s" }
-        ));
-        for class in DotClass::ALL {
-            // Glyph and word as one item: a wrapped line never separates them.
-            let word = ui.painter().layout_no_wrap(
-                class.label().to_string(),
-                egui::TextStyle::Body.resolve(ui.style()),
-                ui.visuals().text_color(),
-            );
-            let size = vec2(14.0 + word.size().x, word.size().y.max(10.0));
-            let (item, resp) = ui.allocate_exact_size(size, Sense::hover());
-            resp.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::Label, true, class.label())
-            });
-            let c = item.left_center() + vec2(5.0, 0.0);
-            if class == DotClass::Failed {
-                // Drawn as a cross on the canvas too.
-                let k = 4.0;
-                let stroke = egui::Stroke::new(2.5, theme::dot(class));
-                ui.painter()
-                    .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
-                ui.painter()
-                    .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
-            } else {
-                ui.painter().circle_filled(c, 4.5, theme::dot(class));
-            }
-            let text_at = item.left_top() + vec2(14.0, (item.height() - word.size().y) / 2.0);
-            ui.painter().galley(text_at, word, ui.visuals().text_color());
-        }
-        if view.dots_skipped > 0 {
-            ui.weak(format!("({} not drawn)", view.dots_skipped));
-        }
+        dots_legend(ui, view);
     });
+}
+
+/// The figures over the recent window: throughput, p99, failures and (where a cache is) the
+/// hit ratio.
+fn recent_stats(ui: &mut Ui, sim: &Sim, applies: Applies) {
+    let r = sim.recent();
+    let window = if r.seconds() > 0.0 {
+        format!("last {} s", fmt_seconds(r.seconds()))
+    } else {
+        "no sample yet".to_string()
+    };
+    ui.weak(format!("{window}:")).on_hover_text(format!(
+        "The figures up to the cost are over the last {} s of simulated time (or the run so far), so they recover after a spike",
+        fmt_seconds(WINDOW_S)
+    ));
+    stat(
+        ui,
+        "rps",
+        &fmt_count(r.throughput_rps()),
+        "Requests completed per second",
+    );
+    let p99 = r
+        .latency_p99_ms
+        .map_or_else(|| "-".to_string(), |v| format!("{v:.1} ms"));
+    stat(
+        ui,
+        "p99",
+        &p99,
+        "99th percentile of the latencies of the requests completed in the window",
+    );
+    stat(
+        ui,
+        "failures",
+        &format!(
+            "{} ({})",
+            fmt_count(r.failed as f64),
+            percent(r.failure_share())
+        ),
+        "Requests that failed in the window, and their share of finished requests",
+    );
+    if applies.cache {
+        let hit = r.cache_hit_ratio().map_or_else(|| "-".to_string(), percent);
+        stat(
+            ui,
+            "hit ratio",
+            &hit,
+            "Cache lookups that found the key, over all lookups in the window",
+        );
+    }
+}
+
+/// The figures the layout is about, since the start: sessions, load skew, the floating IP, the
+/// cost.
+fn layout_stats(ui: &mut Ui, sim: &Sim, applies: Applies) {
+    let m = sim.metrics();
+    if applies.sessions {
+        stat(
+            ui,
+            "sessions lost",
+            &fmt_count(m.sessions_lost as f64),
+            "Since the start: sessions that died with the server (or store) that held them",
+        );
+        stat(
+            ui,
+            "session misses",
+            &fmt_count(m.session_misses as f64),
+            "Since the start: logged-in users whose request landed where their session was not",
+        );
+    }
+    if applies.sticky {
+        stat(
+            ui,
+            "load skew",
+            &format!("{:.2}x", m.load_max_over_mean),
+            "Since the start: the busiest app server's served calls over the mean of all (load_max_over_mean); 1.00x is an even spread",
+        );
+    }
+    for (entry, holder) in sim.floating_ip_holders() {
+        stat(
+            ui,
+            &format!("{entry} IP on"),
+            &holder,
+            "The balancer that holds the floating IP now",
+        );
+    }
+    stat(
+        ui,
+        "cost",
+        &format!("${:.2}/h", m.cost_usd_per_hour),
+        "What the priced instances cost per hour",
+    );
+}
+
+/// "one dot = N requests" and what each dot's colour means.
+fn dots_legend(ui: &mut Ui, view: &LiveView) {
+    ui.weak(format!(
+        "one dot = {} request{}",
+        fmt_count(view.every as f64),
+        if view.every == 1 { "" } else { "s" }
+    ));
+    for class in DotClass::ALL {
+        // Glyph and word as one item: a wrapped line never separates them.
+        let word = ui.painter().layout_no_wrap(
+            class.label().to_string(),
+            egui::TextStyle::Body.resolve(ui.style()),
+            ui.visuals().text_color(),
+        );
+        let size = vec2(14.0 + word.size().x, word.size().y.max(10.0));
+        let (item, resp) = ui.allocate_exact_size(size, Sense::hover());
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, class.label()));
+        let c = item.left_center() + vec2(5.0, 0.0);
+        if class == DotClass::Failed {
+            // Drawn as a cross on the canvas too.
+            let k = 4.0;
+            let stroke = egui::Stroke::new(2.5, theme::dot(class));
+            ui.painter()
+                .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
+            ui.painter()
+                .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
+        } else {
+            ui.painter().circle_filled(c, 4.5, theme::dot(class));
+        }
+        let text_at = item.left_top() + vec2(14.0, (item.height() - word.size().y) / 2.0);
+        ui.painter()
+            .galley(text_at, word, ui.visuals().text_color());
+    }
+    if view.dots_skipped > 0 {
+        ui.weak(format!("({} not drawn)", view.dots_skipped));
+    }
 }
 
 /// Seconds without trailing zeros: 5, 2.3.
@@ -461,33 +501,124 @@ pub fn plots_ui(
         placeholder_ui(ui);
         return;
     };
-    let s = sim.series();
-    let (first, times) = window(sim, window_s);
-    let now = sim.now_ns() as f64 / 1e9;
-    let x_min = (now - window_s).max(0.0);
-    let applies = Applies::of(sim.layout());
-    let mut panels = vec![Panel::Throughput, Panel::Latency];
-    if applies.cache {
-        panels.push(Panel::HitRatio);
-    }
-    if applies.database {
-        panels.push(Panel::Database);
-    }
-    if applies.sessions {
-        panels.push(Panel::Sessions);
-    }
-    if applies.sticky {
-        panels.push(Panel::LoadSkew);
-    }
-    panels.extend([Panel::NodeLoad, Panel::Heat]);
+    let panels = Panel::of(Applies::of(sim.layout()));
     // The rows of plots share the panel's height (each with its title above), so the bottom
     // row keeps its axis; the panel scrolls only when a plot would be too short to read.
     let rows = panels.len().div_ceil(PLOT_COLUMNS);
     let title_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
     let height = ((ui.available_height() - 2.0) / rows as f32 - title_h).clamp(PLOT_H_MIN, 400.0);
-    let plot = |id: &str| {
+    let frame = PlotFrame::new(sim, window_s, height);
+    ui.columns(PLOT_COLUMNS, |cols| {
+        for (k, panel) in panels.iter().enumerate() {
+            frame.panel_ui(&mut cols[k % PLOT_COLUMNS], *panel, state, selected);
+        }
+    });
+}
+
+/// What every plot of one frame shares: the samples in the window, its x range, the plots'
+/// height and the event marks.
+struct PlotFrame<'a> {
+    sim: &'a Sim,
+    first: usize,
+    times: Vec<f64>,
+    x_min: f64,
+    window_s: f64,
+    height: f32,
+    marks: Vec<Mark>,
+}
+
+impl<'a> PlotFrame<'a> {
+    fn new(sim: &'a Sim, window_s: f64, height: f32) -> Self {
+        let (first, times) = window(sim, window_s);
+        let now = sim.now_ns() as f64 / 1e9;
+        let x_min = (now - window_s).max(0.0);
+        PlotFrame {
+            sim,
+            first,
+            times,
+            x_min,
+            window_s,
+            height,
+            marks: event_marks(sim, x_min),
+        }
+    }
+
+    /// One panel: its title, then its plot (or the heat strip).
+    fn panel_ui(
+        &self,
+        ui: &mut Ui,
+        panel: Panel,
+        state: &mut PlotState,
+        selected: &BTreeSet<NodeId>,
+    ) {
+        let title = ui.label(panel.title(selected.is_empty()));
+        if let Some(hover) = panel.hover() {
+            title.on_hover_text(hover);
+        }
+        if panel == Panel::Heat {
+            heat_strip_ui(ui, state, self.sim, self.first, self.height);
+            return;
+        }
+        let mut plot = self.plot(panel.id());
+        if panel.is_share() {
+            plot = plot.include_y(1.0);
+        }
+        let shown = plot.show(ui, |p| {
+            self.lines(p, panel, selected);
+            draw_marks(p, &self.marks);
+        });
+        label_marks(ui, &shown.transform, &self.marks);
+    }
+
+    /// The lines of one panel.
+    fn lines(&self, p: &mut egui_plot::PlotUi<'_>, panel: Panel, selected: &BTreeSet<NodeId>) {
+        let s = self.sim.series();
+        match panel {
+            Panel::Throughput => {
+                p.line(self.line("completed/s", &s.throughput_rps, theme::PLOT_A));
+                p.line(self.line("failed/s", &s.failures_per_s, theme::ERROR));
+            }
+            Panel::Latency => {
+                self.latency_lines(p, "p50", &s.latency_p50_ms, theme::PLOT_A);
+                self.latency_lines(p, "p95", &s.latency_p95_ms, theme::WARNING);
+                self.latency_lines(p, "p99", &s.latency_p99_ms, theme::ERROR);
+            }
+            Panel::HitRatio => {
+                let colour = theme::dot(DotClass::CacheHit);
+                p.line(self.line("hit ratio", &s.cache_hit_ratio, colour));
+            }
+            Panel::Database => {
+                let (read, write) = (theme::dot(DotClass::DbRead), theme::dot(DotClass::Write));
+                p.line(self.line("reads/s", &s.db_reads_per_s, read));
+                p.line(self.line("writes/s", &s.db_writes_per_s, write));
+            }
+            Panel::Sessions => {
+                p.line(self.line("sessions lost", &s.sessions_lost, theme::ERROR));
+                p.line(self.line("session misses", &s.session_misses, theme::WARNING));
+            }
+            Panel::LoadSkew => {
+                let skew = load_skew(self.sim, self.first);
+                for segment in present(&skew, &self.times) {
+                    p.line(Line::new("max / mean", segment).color(theme::PLOT_A));
+                }
+            }
+            Panel::NodeLoad => {
+                for i in load_lines(self.sim, self.first, selected) {
+                    let (Some(info), Some(us)) = (self.sim.unit_info(i), s.units.get(i.index()))
+                    else {
+                        continue;
+                    };
+                    let colour = theme::series(i.index());
+                    p.line(self.line(info.name, &us.cpu_utilization, colour));
+                }
+            }
+            Panel::Heat => {}
+        }
+    }
+
+    fn plot(&self, id: &str) -> Plot<'static> {
         Plot::new(id.to_string())
-            .height(height)
+            .height(self.height)
             .legend(
                 // Top left: over the oldest samples, never the newest at the right edge.
                 Legend::default()
@@ -499,8 +630,8 @@ pub fn plots_ui(
             .allow_zoom(false)
             .allow_scroll(false)
             .allow_boxed_zoom(false)
-            .include_x(x_min)
-            .include_x(x_min + window_s)
+            .include_x(self.x_min)
+            .include_x(self.x_min + self.window_s)
             .include_y(0.0)
             .y_axis_min_width(36.0)
             .y_grid_spacer(nice_y_marks)
@@ -509,132 +640,20 @@ pub fn plots_ui(
                 let decimals = (-mark.step_size.log10().floor()).max(0.0) as usize;
                 format!("{:.*}", decimals, mark.value)
             })
-    };
-    let line = |name: &str, r: &Ring, colour: Color32| {
-        Line::new(name.to_string(), points(r, first, &times)).color(colour)
-    };
-    // A latency exists only where something completed: a sample with no completion is a gap
-    // in the line, not a fall to 0.
-    let latency_lines = |p: &mut egui_plot::PlotUi<'_>, name: &str, r: &Ring, colour: Color32| {
-        for segment in gapped(r, &s.throughput_rps, first, &times) {
+    }
+
+    fn line(&self, name: &str, r: &Ring, colour: Color32) -> Line<'static> {
+        Line::new(name.to_string(), points(r, self.first, &self.times)).color(colour)
+    }
+
+    /// A latency exists only where something completed: a sample with no completion is a gap
+    /// in the line, not a fall to 0.
+    fn latency_lines(&self, p: &mut egui_plot::PlotUi<'_>, name: &str, r: &Ring, colour: Color32) {
+        let completed = &self.sim.series().throughput_rps;
+        for segment in gapped(r, completed, self.first, &self.times) {
             p.line(Line::new(name.to_string(), segment).color(colour));
         }
-    };
-    let marks = event_marks(sim, x_min);
-    ui.columns(PLOT_COLUMNS, |cols| {
-        for (k, panel) in panels.iter().enumerate() {
-            let ui = &mut cols[k % PLOT_COLUMNS];
-            match panel {
-                Panel::Throughput => {
-                    ui.label("Throughput and failures per second");
-                    let shown = plot("throughput").show(ui, |p| {
-                        p.line(line("completed/s", &s.throughput_rps, theme::PLOT_A));
-                        p.line(line("failed/s", &s.failures_per_s, theme::ERROR));
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::Latency => {
-                    ui.label("Latency, ms")
-                        .on_hover_text("Percentiles of each 100 ms; a gap: nothing completed");
-                    let shown = plot("latency").show(ui, |p| {
-                        latency_lines(p, "p50", &s.latency_p50_ms, theme::PLOT_A);
-                        latency_lines(p, "p95", &s.latency_p95_ms, theme::WARNING);
-                        latency_lines(p, "p99", &s.latency_p99_ms, theme::ERROR);
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::HitRatio => {
-                    ui.label("Cache hit ratio");
-                    let shown = plot("hit ratio").include_y(1.0).show(ui, |p| {
-                        p.line(line(
-                            "hit ratio",
-                            &s.cache_hit_ratio,
-                            theme::dot(DotClass::CacheHit),
-                        ));
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::Database => {
-                    ui.label("Database reads and writes per second");
-                    let shown = plot("database").show(ui, |p| {
-                        p.line(line(
-                            "reads/s",
-                            &s.db_reads_per_s,
-                            theme::dot(DotClass::DbRead),
-                        ));
-                        p.line(line(
-                            "writes/s",
-                            &s.db_writes_per_s,
-                            theme::dot(DotClass::Write),
-                        ));
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::Sessions => {
-                    ui.label("Sessions lost and session misses, since the start")
-                        .on_hover_text(
-                            "Running totals: sessions that died with the box (or store) that \
-                             held them, and logged-in users whose request landed where their \
-                             session was not",
-                        );
-                    let shown = plot("sessions").show(ui, |p| {
-                        p.line(line("sessions lost", &s.sessions_lost, theme::ERROR));
-                        p.line(line("session misses", &s.session_misses, theme::WARNING));
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::LoadSkew => {
-                    ui.label("Load skew: busiest app server over the mean")
-                        .on_hover_text(
-                            "Calls served over the last second by the busiest app server that \
-                             is up, over the mean of those up; 1.0 is an even spread, a gap: \
-                             nothing served",
-                        );
-                    let skew = load_skew(sim, first);
-                    let shown = plot("load skew").include_y(1.0).show(ui, |p| {
-                        for segment in present(&skew, &times) {
-                            p.line(Line::new("max / mean", segment).color(theme::PLOT_A));
-                        }
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::NodeLoad => {
-                    let units = load_lines(sim, first, selected);
-                    ui.label(if selected.is_empty() {
-                        "CPU utilization: busiest nodes"
-                    } else {
-                        "CPU utilization: selected nodes"
-                    });
-                    let shown = plot("node load").include_y(1.0).show(ui, |p| {
-                        for i in &units {
-                            let Some(info) = sim.unit_info(*i) else {
-                                continue;
-                            };
-                            if let Some(us) = s.units.get(i.index()) {
-                                p.line(line(
-                                    info.name,
-                                    &us.cpu_utilization,
-                                    theme::series(i.index()),
-                                ));
-                            }
-                        }
-                        draw_marks(p, &marks);
-                    });
-                    label_marks(ui, &shown.transform, &marks);
-                }
-                Panel::Heat => {
-                    ui.label("CPU utilization: every node (rows), over the window");
-                    heat_strip_ui(ui, state, sim, first, height);
-                }
-            }
-        }
-    });
+    }
 }
 
 /// The plots a layout gets, in reading order.
@@ -648,6 +667,73 @@ enum Panel {
     LoadSkew,
     NodeLoad,
     Heat,
+}
+
+impl Panel {
+    /// The panels a layout gets: what it has decides what is plotted.
+    fn of(applies: Applies) -> Vec<Panel> {
+        let mut panels = vec![Panel::Throughput, Panel::Latency];
+        for (applies, panel) in [
+            (applies.cache, Panel::HitRatio),
+            (applies.database, Panel::Database),
+            (applies.sessions, Panel::Sessions),
+            (applies.sticky, Panel::LoadSkew),
+        ] {
+            if applies {
+                panels.push(panel);
+            }
+        }
+        panels.extend([Panel::NodeLoad, Panel::Heat]);
+        panels
+    }
+
+    /// The plot's id (egui keeps its state under it).
+    fn id(self) -> &'static str {
+        match self {
+            Panel::Throughput => "throughput",
+            Panel::Latency => "latency",
+            Panel::HitRatio => "hit ratio",
+            Panel::Database => "database",
+            Panel::Sessions => "sessions",
+            Panel::LoadSkew => "load skew",
+            Panel::NodeLoad => "node load",
+            Panel::Heat => "heat",
+        }
+    }
+
+    fn title(self, nothing_selected: bool) -> &'static str {
+        match self {
+            Panel::Throughput => "Throughput and failures per second",
+            Panel::Latency => "Latency, ms",
+            Panel::HitRatio => "Cache hit ratio",
+            Panel::Database => "Database reads and writes per second",
+            Panel::Sessions => "Sessions lost and session misses, since the start",
+            Panel::LoadSkew => "Load skew: busiest app server over the mean",
+            Panel::NodeLoad if nothing_selected => "CPU utilization: busiest nodes",
+            Panel::NodeLoad => "CPU utilization: selected nodes",
+            Panel::Heat => "CPU utilization: every node (rows), over the window",
+        }
+    }
+
+    fn hover(self) -> Option<&'static str> {
+        match self {
+            Panel::Latency => Some("Percentiles of each 100 ms; a gap: nothing completed"),
+            Panel::Sessions => Some(
+                "Running totals: sessions that died with the box (or store) that held them, \
+                 and logged-in users whose request landed where their session was not",
+            ),
+            Panel::LoadSkew => Some(
+                "Calls served over the last second by the busiest app server that is up, over \
+                 the mean of those up; 1.0 is an even spread, a gap: nothing served",
+            ),
+            _ => None,
+        }
+    }
+
+    /// A share or a ratio that 1.0 bounds or centres: its plot always shows 1.
+    fn is_share(self) -> bool {
+        matches!(self, Panel::HitRatio | Panel::LoadSkew | Panel::NodeLoad)
+    }
 }
 
 /// Plots side by side in the run panel.
@@ -879,24 +965,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
     // Redraw only when a new sample arrived (every 100 ms of simulated time), not every frame.
     let key = (s.time_s.pushed(), rows.len(), columns);
     if state.heat_at != Some(key) || state.heat.is_none() {
-        let mut img = ColorImage::filled([columns, rows.len()], Color32::TRANSPARENT);
-        for (y, i) in rows.iter().enumerate() {
-            let Some(us) = s.units.get(i.index()) else {
-                continue;
-            };
-            let up: Vec<f32> = us.up.iter().skip(first).collect();
-            for (x, v) in us.cpu_utilization.iter().skip(first).enumerate() {
-                if x >= columns {
-                    break;
-                }
-                let alive = up.get(x).copied().unwrap_or(1.0) > 0.5;
-                img.pixels[y * columns + x] = if alive {
-                    theme::load(v)
-                } else {
-                    Color32::from_gray(60)
-                };
-            }
-        }
+        let img = heat_image(sim, &rows, first, columns);
         match &mut state.heat {
             Some(t) => t.set(img, TextureOptions::NEAREST),
             None => {
@@ -925,21 +994,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
         );
     }
     if named {
-        let row_h = rect.height() / rows.len() as f32;
-        let size = (row_h * 0.8).min(12.0);
-        let painter = ui.painter_at(full);
-        for (k, name) in state.heat_rows.iter().enumerate() {
-            painter.text(
-                pos2(
-                    full.left() + HEAT_NAMES_W - 4.0,
-                    rect.top() + row_h * (k as f32 + 0.5),
-                ),
-                egui::Align2::RIGHT_CENTER,
-                name,
-                egui::FontId::proportional(size),
-                ui.visuals().text_color(),
-            );
-        }
+        heat_names_ui(ui, full, rect, &state.heat_rows);
     }
     if let Some(p) = resp.hover_pos()
         && rect.contains(p)
@@ -953,6 +1008,49 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
         if let (Some(name), Some(v)) = (state.heat_rows.get(row), value) {
             resp.on_hover_text(format!("{name}: {} busy", theme::percent(v)));
         }
+    }
+}
+
+/// One pixel per (row, sample): the instance's CPU utilization as a colour, grey while down.
+fn heat_image(sim: &Sim, rows: &[UnitIx], first: usize, columns: usize) -> ColorImage {
+    let s = sim.series();
+    let mut img = ColorImage::filled([columns, rows.len()], Color32::TRANSPARENT);
+    for (y, i) in rows.iter().enumerate() {
+        let Some(us) = s.units.get(i.index()) else {
+            continue;
+        };
+        let up: Vec<f32> = us.up.iter().skip(first).collect();
+        for (x, v) in us.cpu_utilization.iter().skip(first).enumerate() {
+            if x >= columns {
+                break;
+            }
+            let alive = up.get(x).copied().unwrap_or(1.0) > 0.5;
+            img.pixels[y * columns + x] = if alive {
+                theme::load(v)
+            } else {
+                Color32::from_gray(60)
+            };
+        }
+    }
+    img
+}
+
+/// The rows' names in the column left of the strip (`rect`, inside `full`).
+fn heat_names_ui(ui: &Ui, full: Rect, rect: Rect, names: &[String]) {
+    let row_h = rect.height() / names.len().max(1) as f32;
+    let size = (row_h * 0.8).min(12.0);
+    let painter = ui.painter_at(full);
+    for (k, name) in names.iter().enumerate() {
+        painter.text(
+            pos2(
+                full.left() + HEAT_NAMES_W - 4.0,
+                rect.top() + row_h * (k as f32 + 0.5),
+            ),
+            egui::Align2::RIGHT_CENTER,
+            name,
+            egui::FontId::proportional(size),
+            ui.visuals().text_color(),
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::node::LbAlgorithm;
 use super::params::{self, Field, no_node};
-use super::{Layout, Node, NodeId, Replication, Wire};
+use super::{Layout, Node, NodeId, NodeKind, Replication, Wire};
 
 /// A node, or one member of an app-server pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -209,153 +209,20 @@ impl Command {
     /// Apply a layout-editing command to `layout`. Runtime-only commands leave it unchanged.
     /// On error, `layout` is unchanged and the message says why.
     pub fn apply_to(&self, layout: &mut Layout) -> Result<(), String> {
-        let name = |l: &Layout, id: NodeId| l.name_of(id);
         if let Some(why) = self.range_problems().into_iter().next() {
             return Err(why);
         }
         match self {
-            Command::SetParam { node, param, value } => {
-                let Some(n) = layout.node_mut(*node) else {
-                    return Err(no_node(*node));
-                };
-                let tag = n.kind.tag();
-                let Some(meta) = params::find(tag, param) else {
-                    return Err(format!("a {} has no parameter `{param}`", tag.label()));
-                };
-                meta.set(&mut n.kind, *value)
-                    .map_err(|e| format!("{}: {e}", n.name))
-            }
-            Command::SetKind { node, kind } => {
-                let Some(n) = layout.node_mut(*node) else {
-                    return Err(no_node(*node));
-                };
-                if n.kind.tag() != kind.tag() {
-                    return Err(format!(
-                        "{} is a {}; its settings cannot become a {}'s",
-                        n.name,
-                        n.kind.tag().label(),
-                        kind.tag().label()
-                    ));
-                }
-                n.kind = kind.clone();
-                Ok(())
-            }
-            Command::SetAlgorithm { node, algorithm } => match layout.node_mut(*node) {
-                Some(super::Node {
-                    kind: super::NodeKind::LoadBalancer(p),
-                    ..
-                }) => {
-                    p.algorithm = *algorithm;
-                    Ok(())
-                }
-                Some(n) => Err(format!("{} is not a load balancer", n.name)),
-                None => Err(no_node(*node)),
-            },
-            Command::AddNode(n) => {
-                if layout.node(n.id).is_some() || n.id.0 < layout.next_id {
-                    return Err(format!("node id {} is already used", n.id));
-                }
-                layout.nodes.push(n.clone());
-                layout.next_id = layout.next_id.max(n.id.0 + 1);
-                Ok(())
-            }
-            Command::RemoveNode(id) => {
-                if layout.node(*id).is_none() {
-                    return Err(no_node(*id));
-                }
-                layout.nodes.retain(|n| n.id != *id);
-                layout.wires.retain(|w| w.from != *id && w.to != *id);
-                Ok(())
-            }
-            Command::AddWire(w) => {
-                if layout
-                    .wires
-                    .iter()
-                    .any(|x| x.from == w.from && x.to == w.to)
-                {
-                    return Err(format!(
-                        "{} is already wired to {}",
-                        name(layout, w.from),
-                        name(layout, w.to)
-                    ));
-                }
-                layout.wires.push(w.clone());
-                Ok(())
-            }
-            Command::RemoveWire { from, to } => {
-                let before = layout.wires.len();
-                layout.wires.retain(|w| !(w.from == *from && w.to == *to));
-                if layout.wires.len() == before {
-                    return Err(format!(
-                        "there is no wire from {} to {}",
-                        name(layout, *from),
-                        name(layout, *to)
-                    ));
-                }
-                Ok(())
-            }
-            Command::SetWire(w) => {
-                let Some(old) = layout
-                    .wires
-                    .iter_mut()
-                    .find(|x| x.from == w.from && x.to == w.to)
-                else {
-                    return Err(format!(
-                        "there is no wire from {} to {}",
-                        name(layout, w.from),
-                        name(layout, w.to)
-                    ));
-                };
-                *old = w.clone();
-                Ok(())
-            }
-            Command::SetReplication(r) => {
-                let Some(old) = layout
-                    .replication
-                    .iter_mut()
-                    .find(|x| x.primary == r.primary && x.replica == r.replica)
-                else {
-                    return Err(format!(
-                        "{} does not replicate from {}",
-                        name(layout, r.replica),
-                        name(layout, r.primary)
-                    ));
-                };
-                *old = r.clone();
-                Ok(())
-            }
-            Command::RestoreNode { node: n, at, wires } => {
-                if layout.node(n.id).is_some() {
-                    return Err(format!("node id {} is in use", n.id));
-                }
-                if n.id.0 >= layout.next_id {
-                    return Err(format!(
-                        "node id {} was never handed out, so there is nothing to restore (use add_node)",
-                        n.id
-                    ));
-                }
-                for (_, w) in wires {
-                    let other = if w.from == n.id { w.to } else { w.from };
-                    if w.from != n.id && w.to != n.id {
-                        return Err(format!(
-                            "restore_node: the wire {} -> {} is not {}'s",
-                            name(layout, w.from),
-                            name(layout, w.to),
-                            n.name
-                        ));
-                    }
-                    if other != n.id && layout.node(other).is_none() {
-                        return Err(format!("restore_node: {}", no_node(other)));
-                    }
-                }
-                let at = at.unwrap_or(layout.nodes.len()).min(layout.nodes.len());
-                layout.nodes.insert(at, n.clone());
-                for (i, w) in wires {
-                    let i = (*i).min(layout.wires.len());
-                    layout.wires.insert(i, w.clone());
-                }
-                Ok(())
-            }
+            Command::SetParam { node, param, value } => set_param(layout, *node, param, *value),
+            Command::SetKind { node, kind } => set_kind(layout, *node, kind),
+            Command::SetAlgorithm { node, algorithm } => set_algorithm(layout, *node, *algorithm),
+            Command::AddNode(n) => add_node(layout, n),
+            Command::RemoveNode(id) => remove_node(layout, *id),
+            Command::AddWire(w) => add_wire(layout, w),
+            Command::RemoveWire { from, to } => remove_wire(layout, *from, *to),
+            Command::SetWire(w) => set_wire(layout, w),
+            Command::SetReplication(r) => set_replication(layout, r),
+            Command::RestoreNode { node, at, wires } => restore_node(layout, node, *at, wires),
             Command::Kill(_)
             | Command::Revive(_)
             | Command::Flush(_)
@@ -364,4 +231,166 @@ impl Command {
             | Command::RampQps { .. } => Ok(()),
         }
     }
+}
+
+// One function per layout edit, each leaving `layout` unchanged when it refuses.
+
+fn set_param(layout: &mut Layout, node: NodeId, param: &str, value: f64) -> Result<(), String> {
+    let Some(n) = layout.node_mut(node) else {
+        return Err(no_node(node));
+    };
+    let tag = n.kind.tag();
+    let Some(meta) = params::find(tag, param) else {
+        return Err(format!("a {} has no parameter `{param}`", tag.label()));
+    };
+    meta.set(&mut n.kind, value)
+        .map_err(|e| format!("{}: {e}", n.name))
+}
+
+fn set_kind(layout: &mut Layout, node: NodeId, kind: &NodeKind) -> Result<(), String> {
+    let Some(n) = layout.node_mut(node) else {
+        return Err(no_node(node));
+    };
+    if n.kind.tag() != kind.tag() {
+        return Err(format!(
+            "{} is a {}; its settings cannot become a {}'s",
+            n.name,
+            n.kind.tag().label(),
+            kind.tag().label()
+        ));
+    }
+    n.kind = kind.clone();
+    Ok(())
+}
+
+fn set_algorithm(layout: &mut Layout, node: NodeId, algorithm: LbAlgorithm) -> Result<(), String> {
+    match layout.node_mut(node) {
+        Some(Node {
+            kind: NodeKind::LoadBalancer(p),
+            ..
+        }) => {
+            p.algorithm = algorithm;
+            Ok(())
+        }
+        Some(n) => Err(format!("{} is not a load balancer", n.name)),
+        None => Err(no_node(node)),
+    }
+}
+
+fn add_node(layout: &mut Layout, n: &Node) -> Result<(), String> {
+    if layout.node(n.id).is_some() || n.id.0 < layout.next_id {
+        return Err(format!("node id {} is already used", n.id));
+    }
+    layout.nodes.push(n.clone());
+    layout.next_id = layout.next_id.max(n.id.0 + 1);
+    Ok(())
+}
+
+fn remove_node(layout: &mut Layout, id: NodeId) -> Result<(), String> {
+    if layout.node(id).is_none() {
+        return Err(no_node(id));
+    }
+    layout.nodes.retain(|n| n.id != id);
+    layout.wires.retain(|w| w.from != id && w.to != id);
+    Ok(())
+}
+
+fn add_wire(layout: &mut Layout, w: &Wire) -> Result<(), String> {
+    if layout
+        .wires
+        .iter()
+        .any(|x| x.from == w.from && x.to == w.to)
+    {
+        return Err(format!(
+            "{} is already wired to {}",
+            layout.name_of(w.from),
+            layout.name_of(w.to)
+        ));
+    }
+    layout.wires.push(w.clone());
+    Ok(())
+}
+
+fn remove_wire(layout: &mut Layout, from: NodeId, to: NodeId) -> Result<(), String> {
+    let before = layout.wires.len();
+    layout.wires.retain(|w| !(w.from == from && w.to == to));
+    if layout.wires.len() == before {
+        return Err(no_wire(layout, from, to));
+    }
+    Ok(())
+}
+
+fn set_wire(layout: &mut Layout, w: &Wire) -> Result<(), String> {
+    let Some(i) = layout
+        .wires
+        .iter()
+        .position(|x| x.from == w.from && x.to == w.to)
+    else {
+        return Err(no_wire(layout, w.from, w.to));
+    };
+    layout.wires[i] = w.clone();
+    Ok(())
+}
+
+fn no_wire(layout: &Layout, from: NodeId, to: NodeId) -> String {
+    format!(
+        "there is no wire from {} to {}",
+        layout.name_of(from),
+        layout.name_of(to)
+    )
+}
+
+fn set_replication(layout: &mut Layout, r: &Replication) -> Result<(), String> {
+    let Some(i) = layout
+        .replication
+        .iter()
+        .position(|x| x.primary == r.primary && x.replica == r.replica)
+    else {
+        return Err(format!(
+            "{} does not replicate from {}",
+            layout.name_of(r.replica),
+            layout.name_of(r.primary)
+        ));
+    };
+    layout.replication[i] = r.clone();
+    Ok(())
+}
+
+/// Bring a deleted node back under its own id, with its wires at their old places.
+fn restore_node(
+    layout: &mut Layout,
+    n: &Node,
+    at: Option<usize>,
+    wires: &[(usize, Wire)],
+) -> Result<(), String> {
+    if layout.node(n.id).is_some() {
+        return Err(format!("node id {} is in use", n.id));
+    }
+    if n.id.0 >= layout.next_id {
+        return Err(format!(
+            "node id {} was never handed out, so there is nothing to restore (use add_node)",
+            n.id
+        ));
+    }
+    for (_, w) in wires {
+        if w.from != n.id && w.to != n.id {
+            return Err(format!(
+                "restore_node: the wire {} -> {} is not {}'s",
+                layout.name_of(w.from),
+                layout.name_of(w.to),
+                n.name
+            ));
+        }
+        let other = if w.from == n.id { w.to } else { w.from };
+        if other != n.id && layout.node(other).is_none() {
+            return Err(format!("restore_node: {}", no_node(other)));
+        }
+    }
+    let at = at.unwrap_or(layout.nodes.len()).min(layout.nodes.len());
+    layout.nodes.insert(at, n.clone());
+    for (i, w) in wires {
+        let i = (*i).min(layout.wires.len());
+        layout.wires.insert(i, w.clone());
+    }
+    Ok(())
 }

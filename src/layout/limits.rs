@@ -180,18 +180,11 @@ fn node_memory(
         NodeKind::LoadBalancer(b) => {
             let backends = backend_instances(layout, n.id);
             let groups = 1.0 + b.path_rules.len() as f64;
-            add(
-                id,
-                "balancing ring or table",
-                groups
-                    * (backends * f64::from(b.virtual_nodes) * RING_POINT_BYTES as f64
-                        + MAGLEV_TABLE_BYTES as f64),
-            );
-            add(
-                id,
-                "connections and sticky entries",
-                users * USER_ENTRY_BYTES as f64,
-            );
+            let ring = backends * f64::from(b.virtual_nodes) * RING_POINT_BYTES as f64;
+            let table = groups * (ring + MAGLEV_TABLE_BYTES as f64);
+            add(id, "balancing ring or table", table);
+            let sticky = users * USER_ENTRY_BYTES as f64;
+            add(id, "connections and sticky entries", sticky);
         }
         NodeKind::AppServer(a) => {
             let c = count(a.count, a.autoscale.as_ref().map(|x| x.max));
@@ -202,11 +195,8 @@ fn node_memory(
                     c * users * USER_ENTRY_BYTES as f64,
                 );
             }
-            add(
-                id,
-                "local caches",
-                c * f64::from(a.local_cache_entries).min(keys) * CACHE_ENTRY_BYTES as f64,
-            );
+            let entries = f64::from(a.local_cache_entries).min(keys);
+            add(id, "local caches", c * entries * CACHE_ENTRY_BYTES as f64);
         }
         NodeKind::Cache(p) => {
             let c = f64::from(p.count);

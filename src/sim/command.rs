@@ -134,73 +134,84 @@ impl Sim {
             }
             Command::Revive(t) => {
                 for i in self.targets(*t)? {
-                    let now = self.now_ns;
-                    let u = &mut self.units[i];
-                    if !u.alive {
-                        u.integrate(now);
-                        u.alive = true;
-                        u.slow = 1.0;
-                        let is_db = u.kind == crate::layout::KindTag::Database;
-                        self.record_event(i, super::events::EventKind::Up, None);
-                        self.start_traffic_if_client(i);
-                        if is_db {
-                            self.on_db_revived(i);
-                        }
-                    }
+                    self.revive(i);
                 }
             }
-            Command::Flush(t) => {
-                let units = self.targets(*t)?;
-                let mut flushed = false;
-                for i in units {
-                    if let Role::Server {
-                        kept: super::unit::Kept::DataCache(cache),
-                        ..
-                    } = &mut self.units[i].role
-                    {
-                        cache.flush();
-                        flushed = true;
-                    }
-                }
-                if !flushed {
-                    return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
-                }
-                self.record_node_event(super::events::EventKind::Flush, t.node, None);
-            }
+            Command::Flush(t) => self.flush(*t)?,
             Command::Slow { target, factor } => {
                 for i in self.targets(*target)? {
                     self.units[i].slow = *factor;
                 }
             }
-            Command::SetQps { node, qps } | Command::RampQps { node, qps, .. } => {
-                let units = self.targets(Target::node(*node))?;
-                let over_ns = match command {
-                    Command::RampQps { over_s, .. } => layout::s_to_ns(*over_s),
-                    _ => 0,
-                };
-                let now = self.now_ns;
-                for i in units {
-                    let Role::Client(c) = &mut self.units[i].role else {
-                        return Err(format!("{} is not a client", self.layout.name_of(*node)));
-                    };
-                    c.ramp_epoch = c.ramp_epoch.wrapping_add(1);
-                    if over_ns == 0 {
-                        c.qps = *qps;
-                        c.ramp = None;
-                        self.schedule_arrival(i);
-                    } else {
-                        c.ramp = Some(Ramp {
-                            start_ns: now,
-                            start_qps: c.qps,
-                            end_ns: now + over_ns,
-                            end_qps: *qps,
-                        });
-                        let epoch = c.ramp_epoch;
-                        self.events.push(now, Ev::Ramp { unit: i, epoch });
-                    }
-                }
+            Command::SetQps { node, qps } => self.set_rate(*node, *qps, 0)?,
+            Command::RampQps { node, qps, over_s } => {
+                self.set_rate(*node, *qps, layout::s_to_ns(*over_s))?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A dead unit comes back up: empty, at full speed, its traffic (a client's) restarted.
+    fn revive(&mut self, i: UnitIx) {
+        let now = self.now_ns;
+        let u = &mut self.units[i];
+        if u.alive {
+            return;
+        }
+        u.integrate(now);
+        u.alive = true;
+        u.slow = 1.0;
+        let is_db = u.kind == crate::layout::KindTag::Database;
+        self.record_event(i, super::events::EventKind::Up, None);
+        self.start_traffic_if_client(i);
+        if is_db {
+            self.on_db_revived(i);
+        }
+    }
+
+    /// Empty every data cache of the target; a target with none is refused.
+    fn flush(&mut self, t: Target) -> Result<(), String> {
+        let mut flushed = false;
+        for i in self.targets(t)? {
+            if let Role::Server {
+                kept: super::unit::Kept::DataCache(cache),
+                ..
+            } = &mut self.units[i].role
+            {
+                cache.flush();
+                flushed = true;
+            }
+        }
+        if !flushed {
+            return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
+        }
+        self.record_node_event(super::events::EventKind::Flush, t.node, None);
+        Ok(())
+    }
+
+    /// A client's rate changes at once (`over_ns` 0) or ramps linearly to `qps`.
+    fn set_rate(&mut self, node: NodeId, qps: f64, over_ns: u64) -> Result<(), String> {
+        let now = self.now_ns;
+        for i in self.targets(Target::node(node))? {
+            let Role::Client(c) = &mut self.units[i].role else {
+                return Err(format!("{} is not a client", self.layout.name_of(node)));
+            };
+            c.ramp_epoch = c.ramp_epoch.wrapping_add(1);
+            if over_ns == 0 {
+                c.qps = qps;
+                c.ramp = None;
+                self.schedule_arrival(i);
+            } else {
+                c.ramp = Some(Ramp {
+                    start_ns: now,
+                    start_qps: c.qps,
+                    end_ns: now + over_ns,
+                    end_qps: qps,
+                });
+                let epoch = c.ramp_epoch;
+                self.events.push(now, Ev::Ramp { unit: i, epoch });
+            }
         }
         Ok(())
     }

@@ -253,14 +253,7 @@ impl LbState {
         let Pick { index, why } = g.balancer.pick(&g.backends, view, rng)?;
         g.backends[index].in_flight += 1;
         let unit = g.backends[index].unit;
-        self.last_pick = Some(unit);
-        Some(Route {
-            group: gi as u16,
-            index: index as u16,
-            unit,
-            why,
-            reused_connection: false,
-        })
+        Some(self.routed(gi, index, unit, why, false))
     }
 
     fn route_l4(
@@ -282,14 +275,8 @@ impl LbState {
                     c.requests_left -= 1;
                 }
                 let unit = c.backend;
-                self.last_pick = Some(unit);
-                return Some(Route {
-                    group: gi as u16,
-                    index: index as u16,
-                    unit,
-                    why: Why::RoundRobin { previous: None },
-                    reused_connection: true,
-                });
+                let why = Why::RoundRobin { previous: None };
+                return Some(self.routed(gi, index, unit, why, true));
             }
             // The connection is used up, expired, or its backend is gone: close it.
             let backend = c.backend;
@@ -316,14 +303,19 @@ impl LbState {
             },
         );
         self.count_open(unit, true);
+        Some(self.routed(gi, index, unit, why, false))
+    }
+
+    /// The route to `unit`, the `index`th backend of group `gi`, remembered as the last pick.
+    fn routed(&mut self, gi: usize, index: usize, unit: UnitIx, why: Why, reused: bool) -> Route {
         self.last_pick = Some(unit);
-        Some(Route {
+        Route {
             group: gi as u16,
             index: index as u16,
             unit,
             why,
-            reused_connection: false,
-        })
+            reused_connection: reused,
+        }
     }
 
     fn close(&mut self, backend: UnitIx) {

@@ -13,7 +13,7 @@ use tierlab::sim::{
     FailReason, Metrics, RequestCounts, Sim, SimConfig, TraceConfig, UnitId, UnitIx,
 };
 
-use crate::check::{self, SEEDS};
+use crate::check::{self, SEEDS, row};
 
 /// A simulation of `text` on `seed`, traces off.
 fn sim(text: &str, seed: u64, warmup_s: f64) -> Sim {
@@ -118,10 +118,9 @@ fn power_of_two_choices_cuts_the_longest_queue_and_p99_against_random() {
     }
     for &seed in &SEEDS {
         let get = |algo: &str| {
-            rows.iter()
-                .find(|r| r.0 == seed && r.1 == algo)
-                .copied()
-                .unwrap_or_else(|| panic!("missing {algo}"))
+            *row(&rows, format!("missing {algo}"), |r| {
+                r.0 == seed && r.1 == algo
+            })
         };
         let (random, p2c) = (get("random"), get("power_of_two"));
         assert!(
@@ -178,10 +177,9 @@ fn least_connections_beats_round_robin_when_one_backend_is_slowed_5x() {
     }
     for &seed in &SEEDS {
         let get = |algo: &str| {
-            rows.iter()
-                .find(|r| r.0 == seed && r.1 == algo)
-                .copied()
-                .unwrap_or_else(|| panic!("missing {algo}"))
+            *row(&rows, format!("missing {algo}"), |r| {
+                r.0 == seed && r.1 == algo
+            })
         };
         let (rr, lc) = (get("round_robin"), get("least_connections"));
         // Least-connections cannot beat the slow server's own service times: with a share s

@@ -134,3 +134,11 @@ pub fn assert_rows(title: &str, rows: &[Row]) {
         missed.join("\n")
     );
 }
+
+/// The one row of a test's table of runs that `is` picks (the table is complete, so a missing
+/// row is a bug in the test: `what` names it).
+pub fn row<T>(rows: &[T], what: impl std::fmt::Display, is: impl Fn(&T) -> bool) -> &T {
+    rows.iter()
+        .find(|r| is(r))
+        .unwrap_or_else(|| panic!("{what}"))
+}

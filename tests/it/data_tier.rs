@@ -11,7 +11,7 @@ use tierlab::layout::{Command, KindTag, NodeId, Size, Target};
 use tierlab::report;
 use tierlab::sim::{FailReason, Metrics, NodeMetrics, Sim, SimConfig, TraceConfig, UnitId};
 
-use crate::check::{self, Row, SEEDS};
+use crate::check::{self, Row, SEEDS, row};
 
 /// A simulation of `text` on `seed`, traces off.
 fn sim(text: &str, seed: u64, warmup_s: f64) -> Sim {
@@ -150,11 +150,10 @@ fn the_read_ladder_cuts_database_reads_as_theory_says() {
         })
         .collect();
     let get = |seed: u64, name: &str| {
-        &rungs
-            .iter()
-            .find(|r| r.seed == seed && r.name == name)
-            .unwrap_or_else(|| panic!("no rung {name}"))
-            .m
+        &row(&rungs, format!("no rung {name}"), |r| {
+            r.seed == seed && r.name == name
+        })
+        .m
     };
     let mut rows = Vec::new();
     println!("read ladder, 3,200 reads/s, 10 s measured:");
@@ -290,11 +289,10 @@ fn hash_shards_lift_the_write_ceiling_and_a_hot_key_makes_a_hot_shard() {
         })
         .collect();
     let get = |seed: u64, name: &str| {
-        &runs
-            .iter()
-            .find(|r| r.0 == seed && r.1 == name)
-            .unwrap_or_else(|| panic!("no run {name}"))
-            .2
+        &row(&runs, format!("no run {name}"), |r| {
+            r.0 == seed && r.1 == name
+        })
+        .2
     };
     let mut rows = Vec::new();
     println!("shards: writes at 1,200/s on one primary, 4,800/s on 4 hash shards:");
@@ -446,11 +444,10 @@ fn stale_reads_are_zero_without_lag_and_grow_with_it() {
     println!("stale reads, 1,000 reads/s at the replica, each key written 1/s:");
     for &seed in &SEEDS {
         let get = |lag: Option<f64>| {
-            &runs
-                .iter()
-                .find(|r| r.0 == seed && r.1 == lag)
-                .unwrap_or_else(|| panic!("no run {lag:?}"))
-                .2
+            &row(&runs, format!("no run {lag:?}"), |r| {
+                r.0 == seed && r.1 == lag
+            })
+            .2
         };
         assert_eq!(get(None).stale_reads, 0, "no replica, no stale read");
         assert_eq!(get(Some(0.0)).stale_reads, 0, "zero lag, no stale read");
@@ -533,11 +530,7 @@ fn a_fifth_cache_node_keeps_consistent_hashing_warm_and_flushes_modulo() {
         );
     }
     for &seed in &SEEDS {
-        let get = |p: &str| {
-            runs.iter()
-                .find(|r| r.0 == seed && r.1 == p)
-                .unwrap_or_else(|| panic!("no run {p}"))
-        };
+        let get = |p: &str| row(&runs, format!("no run {p}"), |r| r.0 == seed && r.1 == p);
         let (ring, modulo) = (get("consistent_hash"), get("modulo"));
         assert!(ring.2 > 0.98 && modulo.2 > 0.98, "seed {seed}: warm before");
         // A ring moves about 1/5 of the keys, modulo about 4/5.
@@ -636,11 +629,10 @@ fn sync_replication_loses_nothing_and_async_loses_more_with_more_lag() {
     println!("writes lost at failover (500 writes/s, primary killed at 3 s):");
     for &seed in &SEEDS {
         let get = |mode: &str, lag: f64| {
-            &runs
-                .iter()
-                .find(|r| r.0 == seed && r.1 == mode && r.2 == lag)
-                .unwrap_or_else(|| panic!("no run {mode} {lag}"))
-                .3
+            &row(&runs, format!("no run {mode} {lag}"), |r| {
+                r.0 == seed && r.1 == mode && r.2 == lag
+            })
+            .3
         };
         let sync = get("sync", 100.0);
         println!(
@@ -708,11 +700,10 @@ fn throughput_per_dollar_falls_as_a_box_grows() {
     for &seed in &SEEDS {
         let mut last: Option<(f64, f64)> = None;
         for size in Size::ALL {
-            let m = &runs
-                .iter()
-                .find(|r| r.0 == seed && r.1 == size)
-                .unwrap_or_else(|| panic!("no run {size:?}"))
-                .2;
+            let m = &row(&runs, format!("no run {size:?}"), |r| {
+                r.0 == seed && r.1 == size
+            })
+            .2;
             let x = m.throughput_rps;
             let per_dollar = x / m.cost_usd_per_hour;
             println!(
