@@ -17,11 +17,10 @@ pub fn default_save_dir() -> PathBuf {
     }
 }
 
-/// Read and parse a layout; the error names the file and says where and what is wrong.
+/// Read and parse a layout; the error names the file and says where and what is wrong. The
+/// command line reads through the same function ([`crate::read::load`]).
 pub fn load(path: &Path) -> Result<Layout, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    layout::from_ron(&text).map_err(|e| format!("{}:{e}", path.display()))
+    crate::read::load(path)
 }
 
 /// Save atomically: write a temporary file in the same directory, flush it to disk, then

@@ -69,6 +69,8 @@ fn one() -> u32 {
 
 /// Parse a layout from RON text, upgrading older format versions.
 pub fn from_ron(text: &str) -> Result<Layout, LoadError> {
+    // Some editors on Windows start UTF-8 files with a byte order mark; it is not text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Tolerant first pass: ignore everything but `version`. If even this fails, the full parse
     // below reports the precise syntax error.
     if let Ok(v) = ron::Options::default()
