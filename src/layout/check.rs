@@ -107,7 +107,12 @@ pub fn wire_refusal(from: KindTag, to: KindTag) -> Option<String> {
 
 /// Every problem of the layout, errors first, then in node order.
 pub fn check(layout: &Layout) -> Vec<Problem> {
-    let mut out = Vec::new();
+    // Sizes, names and the numbers the table does not cover (`input.rs`) first, and alone.
+    let _indexed = layout.indexed();
+    let mut out = match super::input::problems(layout) {
+        Ok(first) => first,
+        Err(refused) => return refused,
+    };
     let mut err = |node: Option<NodeId>, place: String, message: String| {
         out.push(Problem {
             severity: Severity::Error,
@@ -218,7 +223,7 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
                 }
             }
             for r in &b.path_rules {
-                if !layout.wires.iter().any(|w| w.from == n.id && w.to == r.to) {
+                if !layout.wires_from(n.id).any(|w| w.to == r.to) {
                     err(
                         Some(n.id),
                         lname(n.id),
@@ -255,11 +260,10 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
         }
         if let NodeKind::AppServer(a) = &n.kind
             && a.sessions == Sessions::Store
-            && !layout.wires.iter().any(|w| {
-                w.from == n.id
-                    && layout
-                        .node(w.to)
-                        .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
+            && !layout.wires_from(n.id).any(|w| {
+                layout
+                    .node(w.to)
+                    .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
             })
         {
             err(
@@ -608,10 +612,7 @@ fn check_command(
 }
 
 fn added_by_script(layout: &Layout, id: NodeId) -> bool {
-    layout
-        .script
-        .iter()
-        .any(|s| matches!(&s.command, Command::AddNode(n) if n.id == id))
+    layout.added_by_script(id)
 }
 
 /// True when the call wires contain a directed cycle (depth-first search, in id order).

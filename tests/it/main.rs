@@ -9,6 +9,7 @@ mod determinism;
 mod edit_live;
 mod generated;
 mod hall;
+mod input;
 mod layouts;
 mod limits;
 mod limits_ui;
