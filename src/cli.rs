@@ -117,6 +117,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 anyhow::bail!("--warmup must be from 0 to 1000000, not {warmup}");
             }
             let layout = load(&file)?;
+            // Less than one tick would measure nothing: the report would divide by zero time.
+            if seconds * 1e3 < layout.tick_ms {
+                anyhow::bail!(
+                    "--seconds must be at least one tick ({} ms in this layout), not {seconds}",
+                    layout.tick_ms
+                );
+            }
             let config = RunConfig {
                 seconds,
                 warmup_s: warmup,

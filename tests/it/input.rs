@@ -213,3 +213,47 @@ fn positions_and_goals_must_be_finite_and_bounded() {
     assert!(all.contains("goal 0 (latency_p99_ms)"), "{all}");
     assert!(all.contains("goal 1 (throughput_rps)"), "{all}");
 }
+
+#[test]
+fn a_latency_beyond_the_histograms_range_is_reported_not_clamped() {
+    // Before: the histogram clamped every latency to one hour, so max was 3,601,330 ms while
+    // the mean (from the exact sum) was 5,399,502 ms: a mean above the max.
+    // One request a second into one worker that serves for exactly an hour, over 1 ms wires:
+    // the first request takes 1 h + 2 ms; the second, a second later, waits for the first and
+    // takes 2 h + 2 ms - 1 s. Nothing else completes within 7,300 s.
+    let l = check::parse(
+        r#"(nodes: [
+            (id: 0, name: "users", kind: client(qps: 1, arrivals: constant)),
+            (id: 1, name: "app", kind: app_server(workers: 1, service: constant, service_ms: 3600000)),
+        ], wires: [(from: 0, to: 1, latency_ms: 1)])"#,
+    );
+    let sim = tierlab::report::run(
+        &l,
+        &tierlab::report::RunConfig {
+            seconds: 7300.0,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let m = sim.metrics();
+    assert_eq!(m.requests.completed, 2);
+    let (first, second) = (3_600_002.0, 7_199_002.0);
+    let lat = m.latency_ms;
+    assert!((lat.mean - (first + second) / 2.0).abs() < 1e-6, "{lat:?}");
+    // The histogram keeps three significant figures: the max is the second latency's bucket.
+    assert!(lat.max >= second && lat.max <= second * 1.001, "{lat:?}");
+    assert!(lat.mean <= lat.max, "{lat:?}");
+}
+
+#[test]
+fn seconds_shorter_than_a_tick_are_refused() {
+    // Before: `--seconds 0.0001` ran one 1 ms tick and reported 0.001 simulated seconds.
+    let o = Process::new(env!("CARGO_BIN_EXE_tierlab"))
+        .args(["run", "mm4.ron", "--seconds", "0.0001"])
+        .current_dir(check::repo(""))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(stderr.contains("at least one tick (1 ms"), "{stderr}");
+}
