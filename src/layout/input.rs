@@ -251,7 +251,8 @@ pub fn unsafe_char(c: char) -> bool {
         )
 }
 
-/// `text` safe to print: at most 40 characters, quoted, with every unsafe character escaped.
+/// `text` safe to print: at most 40 characters, quoted, with every unsafe character, quote
+/// and backslash escaped.
 pub fn shown(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars().take(40) {
@@ -263,6 +264,24 @@ pub fn shown(text: &str) -> String {
     }
     out.push('"');
     if text.chars().nth(40).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` safe to print, unquoted: unsafe characters escaped, at most `max_chars` characters.
+pub fn escaped(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max_chars)
+        .flat_map(|c| {
+            let escape = unsafe_char(c);
+            c.escape_default()
+                .filter(move |_| escape)
+                .chain(Some(c).filter(|_| !escape))
+        })
+        .collect();
+    if text.chars().nth(max_chars).is_some() {
         out.push('…');
     }
     out
