@@ -344,6 +344,9 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
         check_command(layout, &s.command, &place, &mut err);
     }
 
+    // The script in the order the run applies it, so that a run refuses nothing (`agree.rs`).
+    out.extend(super::agree::problems(layout));
+
     // What a run may cost (see `limits.rs`): calls per request, then memory. Only for a
     // layout that is otherwise valid: out-of-range values would only inflate the estimate.
     let valid = out.is_empty();

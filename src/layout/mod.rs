@@ -6,6 +6,7 @@
 //! logarithmic), and `params.rs` holds the one table of parameter metadata (units, defaults, ranges, help)
 //! that drives `check`, the docs and the window's inspector.
 
+pub mod agree;
 pub mod check;
 pub mod command;
 pub mod file;

@@ -61,9 +61,14 @@ impl Sim {
         {
             let ((_, source, _), command) = entry.remove_entry();
             if let Err(why) = self.apply_from(command.clone(), source) {
+                // In plain words: the command as the file names it, and the node's name.
+                let on = (command.node())
+                    .map(|id| format!(" on {}", self.layout.name_of(id)))
+                    .unwrap_or_default();
                 self.notes.push(format!(
-                    "tick {}: {:?} was refused: {why}",
-                    self.tick, command
+                    "tick {}: {}{on} was refused: {why}",
+                    self.tick,
+                    command.file_name()
                 ));
             }
         }

@@ -1,5 +1,6 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
+mod agree;
 mod balancing;
 mod baseline;
 mod check;
