@@ -16,6 +16,7 @@ mod limits;
 mod limits_ui;
 mod live;
 mod params_table;
+mod properties;
 mod queueing;
 mod robustness;
 mod theory;
