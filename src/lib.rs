@@ -3,31 +3,46 @@
 //! # Codemap
 //!
 //! - [`layout`]: the saved file. Serde types only: nodes, wires, replication links, seed, tick
-//!   length, goals and scripted [`layout::Command`]s; RON text in and out (`file.rs`); `check`
-//!   lists every problem at once and holds the one may-call table; `params.rs` is the one
-//!   table of everything a user can set (node parameters, wires, replication links,
-//!   autoscaling, command arguments, enum options; unit, default, range, labels, help) that
-//!   drives `check`, command validation, the docs and the inspector; `size.rs` the priced
-//!   instance ladder; `limits.rs` what a layout may cost, from the file alone (worst-case
-//!   calls per request, estimated peak memory).
+//!   length, goals and scripted [`layout::Command`]s (`mod.rs`; the node kinds and their
+//!   parameters in `node.rs`, the commands in `command.rs`); RON text in and out (`file.rs`);
+//!   `check.rs` lists every problem at once, one function per concern (ids and names, each
+//!   kind, wires, replication, loops, goals, script, limits, warnings), and holds the one
+//!   may-call table; `params.rs` is the one table of everything a user can set (node
+//!   parameters, wires, replication links, autoscaling, command arguments, enum options; unit,
+//!   default, range, labels, help) that drives `check`, command validation, the docs and the
+//!   inspector; `size.rs` the priced instance ladder; `limits.rs` what a layout may cost, from
+//!   the file alone (worst-case calls per request, estimated peak memory).
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
-//!   `traces()` (`mod.rs`). One instance ("unit", `unit.rs`) per client, entry, balancer,
-//!   server, cache, store, router and database, and per pool or cluster member, each with its
-//!   own random stream (`rng.rs`). `flow.rs` moves requests: calls along wires, queues,
-//!   workers, replies, timeouts, retries, health probes, sessions. `lb.rs` is a balancer's
-//!   state (groups, in-flight, health, L4 connections) and `balance/` its algorithms, one file
-//!   each; `entry.rs` the floating IP and DNS; `data.rs` the data tier (cache-aside,
-//!   replication, promotion, shard routing, autoscaling); `cache.rs` and `ring.rs` the
-//!   eviction and placement structures; `sizing.rs` the USL capacity of a box; `command.rs`
-//!   applies commands and keeps the log; `queue.rs` the event heap; `series.rs`, `trace.rs`
-//!   and `metrics.rs` what is measured; `limits.rs` what a tick, a request, a trace and a run
-//!   may cost, and the typed `Halt` a run stops with when it crosses a limit.
+//!   `traces()` (`mod.rs`, which also builds the instances and their routes from the wires).
+//!   One instance ("unit", `unit.rs`) per client, entry, balancer, server, cache, store, router
+//!   and database, and per pool or cluster member, each with its own random stream (`rng.rs`).
+//!   `ix.rs` holds the typed indices into the core's tables (`UnitIx`, `CallIx`, `ReqIx`,
+//!   `PolicyIx`; `Option` of one is four bytes). A request moves through one file per stage:
+//!   `traffic.rs` clients issue requests (open and closed loop, ramps) and take their answers;
+//!   `calls.rs` the call lifecycle (request and call slots, a call crossing its wire, the reply
+//!   travelling back, trace hops); `serve.rs` a callee's queue and workers; `forward.rs` how a
+//!   balancer, an entry or an app server picks its next call; `retry.rs` timeouts, retries with
+//!   backoff and the retry budgets; `health.rs` balancers' probes and entries' checks. `lb.rs`
+//!   is a balancer's state (groups built from its wires, in-flight, health, L4 connections)
+//!   and `balance/` its algorithms, one file each; `entry.rs` the floating IP and DNS;
+//!   `data.rs` the data tier (cache-aside, replication, promotion, shard routing);
+//!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
+//!   structures; `sizing.rs` the USL capacity of a box; `command.rs` applies commands and keeps
+//!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
+//!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
+//!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
+//!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
+//!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
+//!   what a tick, a request, a trace and a run may cost, and the typed `Halt` a run stops
+//!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `limits`,
+//!   `metrics`, `series`, `sizing`, `trace` and `window`; every other module is private to the
+//!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
-//! - [`read`]: reading a layout file from disk (regular files only, at most 16 MB), the one
+//! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
 //! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
 //! - [`app`]: the window (eframe + egui). `mod.rs` holds `TierlabApp` and lays out the frame;

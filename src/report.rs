@@ -118,18 +118,37 @@ pub struct AutoscaleJson {
     pub flaps: u64,
 }
 
-/// One change in a node's state.
+/// One entry of the run's event stream.
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct StateJson {
+pub struct EventJson {
     pub at_s: f64,
-    /// `node.member`.
-    pub id: String,
-    pub name: String,
-    /// `down`, `up`, `marked_down`, `marked_up` or `removed`.
-    pub state: &'static str,
-    /// For marked_down / marked_up: the balancer whose health checks decided.
+    /// `down`, `up`, `marked_down`, `marked_up`, `removed`, `failover`, `promotion`, `flush`,
+    /// `scale_out` or `scale_in`.
+    pub event: &'static str,
+    pub node: u32,
+    /// The pool member (0-based) for an event of one instance; absent for a whole node.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
+    pub member: Option<u32>,
+    /// The instance's or node's name, e.g. `app[2]`.
+    pub name: String,
+    /// marked_down / marked_up: the deciding balancer; failover: the balancer that holds the
+    /// IP now; scale_out / scale_in: the pool's size, e.g. `3 -> 5`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The last seconds of the run (`sim::window`): what the window's summary strip shows.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RecentJson {
+    pub seconds: f64,
+    pub completed: u64,
+    pub failed: u64,
+    /// Absent when nothing completed in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_p99_ms: Option<f64>,
+    /// Absent without cache lookups in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_hit_ratio: Option<f64>,
 }
 
 /// A change of a shard router's shard count.
@@ -193,8 +212,11 @@ pub struct RunJson {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<AutoscaleJson>,
     pub shard_moves: Vec<ShardMoveJson>,
-    /// Every node's state over time.
-    pub node_states: Vec<StateJson>,
+    /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
+    /// flushes, scale-outs and -ins, removals, oldest first.
+    pub events: Vec<EventJson>,
+    /// The last seconds of the run.
+    pub recent: RecentJson,
     pub throughput_rps: f64,
     pub latency_ms: LatencyJson,
     pub nodes: Vec<NodeJson>,
@@ -303,17 +325,28 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 keys_moved_share: x.moved_share,
             })
             .collect(),
-        node_states: m
-            .states
+        events: m
+            .events
             .iter()
-            .map(|e| StateJson {
+            .map(|e| EventJson {
                 at_s: e.at_ns as f64 / 1e9,
-                id: e.unit.to_string(),
+                event: e.kind.name(),
+                node: e.node.0,
+                member: e.member,
                 name: e.name.clone(),
-                state: e.change.name(),
-                by: e.by.clone(),
+                detail: e.detail.clone(),
             })
             .collect(),
+        recent: {
+            let r = sim.recent();
+            RecentJson {
+                seconds: r.seconds(),
+                completed: r.completed,
+                failed: r.failed,
+                latency_p99_ms: r.latency_p99_ms,
+                cache_hit_ratio: r.cache_hit_ratio(),
+            }
+        },
         throughput_rps: m.throughput_rps,
         latency_ms: LatencyJson {
             mean: m.latency_ms.mean,
@@ -609,19 +642,23 @@ pub fn summary_text(r: &RunJson) -> String {
             ));
         }
     }
-    if !r.node_states.is_empty() {
+    if !r.events.is_empty() {
         s.push('\n');
-        for e in r.node_states.iter().take(20) {
-            let by =
-                e.by.as_deref()
-                    .map(|b| format!(" (by {b})"))
-                    .unwrap_or_default();
-            s.push_str(&format!("{:>8.3} s  {} {}{by}\n", e.at_s, e.name, e.state));
-        }
-        if r.node_states.len() > 20 {
+        for e in r.events.iter().take(20) {
+            let detail = e
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             s.push_str(&format!(
-                "          … {} more state changes in --json\n",
-                r.node_states.len() - 20
+                "{:>8.3} s  {} {}{detail}\n",
+                e.at_s, e.name, e.event
+            ));
+        }
+        if r.events.len() > 20 {
+            s.push_str(&format!(
+                "          … {} more events in --json\n",
+                r.events.len() - 20
             ));
         }
     }

@@ -736,7 +736,18 @@ fn live_numbers_ui(ui: &mut Ui, tag: KindTag, l: &NodeLive) {
     let rate = super::run::fmt_count(f64::from(l.served_per_s));
     if tag == KindTag::Client {
         // A client has no workers: it sends requests and waits for their answers.
-        ui.strong(format!("{rate} requests/s"));
+        let sent = super::run::fmt_count(f64::from(l.calls_per_s));
+        ui.strong(format!("{sent} requests/s sent"));
+        ui.label(format!("{rate} requests/s answered"));
+        if l.failed_per_s > 0.0 {
+            ui.colored_label(
+                theme::ERROR,
+                format!(
+                    "{} requests/s failed",
+                    super::run::fmt_count(f64::from(l.failed_per_s))
+                ),
+            );
+        }
         if l.queue > 0 {
             ui.label(format!("{} waiting to be sent", l.queue));
         }

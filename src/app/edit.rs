@@ -21,6 +21,11 @@ pub enum Edit {
         node: NodeId,
         name: String,
     },
+    /// The layout's own name and description (the drawing's, not the system's).
+    Describe {
+        name: String,
+        description: String,
+    },
     /// Several edits as one undo step; all of them apply or none does.
     Batch(Vec<Edit>),
     /// Append commands to the layout's script ("Save run as script": replay a demo).
@@ -38,6 +43,7 @@ impl Edit {
                 Some(format!("param {node} {param}"))
             }
             Edit::Rename { node, .. } => Some(format!("rename {node}")),
+            Edit::Describe { .. } => Some("describe".into()),
             Edit::Command(Command::SetWire(w)) => Some(format!("wire {} {}", w.from, w.to)),
             Edit::Command(Command::SetReplication(r)) => {
                 Some(format!("link {} {}", r.primary, r.replica))
@@ -62,6 +68,7 @@ impl Edit {
             Edit::Batch(edits) => edits.iter().flat_map(Edit::commands).collect(),
             Edit::Move(_)
             | Edit::Rename { .. }
+            | Edit::Describe { .. }
             | Edit::AppendScript(_)
             | Edit::TruncateScript(_) => Vec::new(),
         }
@@ -133,6 +140,15 @@ fn apply_in_place(layout: &mut Layout, edit: &Edit) -> Result<Edit, String> {
             Ok(Edit::Rename {
                 node: *node,
                 name: old,
+            })
+        }
+        Edit::Describe { name, description } => {
+            let old_name = std::mem::replace(&mut layout.name, name.trim().to_string());
+            let old_description =
+                std::mem::replace(&mut layout.description, description.trim().to_string());
+            Ok(Edit::Describe {
+                name: old_name,
+                description: old_description,
             })
         }
         Edit::Batch(edits) => {

@@ -21,6 +21,8 @@ pub struct InspectorState {
     pub refusal: Option<(NodeId, String)>,
     /// The name being typed, committed when the field loses focus.
     name_edit: Option<(NodeId, String)>,
+    /// The layout's name and description being typed, committed when a field loses focus.
+    info_edit: Option<(String, String)>,
 }
 
 /// Draw the inspector for `selected` and return the edits asked for.
@@ -47,6 +49,7 @@ pub fn inspector_ui(
                 egui::Grid::new("wire").num_columns(2).show(ui, |ui| {
                     for f in params::WIRE {
                         if let Some(w) = field_ui(ui, ("wire", from, to), f, w, &mut refused) {
+                            state.refusal = None;
                             edits.push(Edit::Command(Command::SetWire(w)));
                         }
                     }
@@ -67,12 +70,7 @@ pub fn inspector_ui(
             ui.heading("Inspector");
             ui.weak("Select a node to edit it. Drag from a node's right-hand port to another node to wire them.");
             ui.separator();
-            if !layout.name.is_empty() {
-                ui.strong(&layout.name);
-            }
-            if !layout.description.is_empty() {
-                ui.label(&layout.description);
-            }
+            info_ui(ui, state, layout, &mut edits);
             ui.label(format!(
                 "{} nodes, {} wires, seed {}",
                 layout.nodes.len(),
@@ -146,6 +144,47 @@ pub fn inspector_ui(
         edits.push(Edit::Command(Command::RemoveNode(node.id)));
     }
     edits
+}
+
+/// The layout's name and description, editable; a change applies when the field loses focus
+/// (Enter, for the name), as one undoable edit of the drawing.
+fn info_ui(ui: &mut Ui, state: &mut InspectorState, layout: &Layout, edits: &mut Vec<Edit>) {
+    let (name, description) = state
+        .info_edit
+        .get_or_insert_with(|| (layout.name.clone(), layout.description.clone()));
+    let label = ui.strong("Layout name");
+    let name_resp = ui
+        .add(
+            egui::TextEdit::singleline(name)
+                .hint_text("Untitled")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    let label = ui.strong("Description");
+    let description_resp = ui
+        .add(
+            egui::TextEdit::multiline(description)
+                .hint_text("What this layout shows")
+                .desired_rows(3)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    let changed = *name != layout.name || *description != layout.description;
+    if (name_resp.lost_focus() || description_resp.lost_focus()) && changed {
+        edits.push(Edit::Describe {
+            name: name.clone(),
+            description: description.clone(),
+        });
+    }
+    if !name_resp.has_focus()
+        && !description_resp.has_focus()
+        && !name_resp.lost_focus()
+        && !description_resp.lost_focus()
+    {
+        // Changed elsewhere (undo, load): show the layout's own text.
+        *name = layout.name.clone();
+        *description = layout.description.clone();
+    }
 }
 
 /// A client's traffic profile: the layout's scripted steps, ramps and faults that concern it.
@@ -267,7 +306,7 @@ fn field_ui<T: Clone>(
 ) -> Option<T> {
     let current = field.get(of)?;
     let help = format!(
-        "{}. Range {} to {}{}.",
+        "{}. Range {} to {}{}. In the file: `{}`. Type a number and press Enter (or leave the field) to apply it.",
         field.help,
         fmt_num(field.min),
         fmt_num(field.max),
@@ -275,9 +314,10 @@ fn field_ui<T: Clone>(
             String::new()
         } else {
             format!(" {}", field.unit)
-        }
+        },
+        field.name
     );
-    let label = ui.label(field.name).on_hover_text(&help);
+    let label = ui.label(params::label(field.name)).on_hover_text(&help);
     let mut value = current;
     ui.push_id((salt, field.name), |ui| {
         ui.horizontal(|ui| {
@@ -286,7 +326,11 @@ fn field_ui<T: Clone>(
             } else {
                 (current.abs() * 0.01).max(0.01)
             };
-            let mut dv = egui::DragValue::new(&mut value).speed(speed);
+            // A typed number applies on Enter or when the field loses focus, not at every
+            // keystroke (typing 99999999 must not run a layout at 9, 99, 999, … on the way).
+            let mut dv = egui::DragValue::new(&mut value)
+                .speed(speed)
+                .update_while_editing(false);
             dv = if field.integer {
                 dv.fixed_decimals(0)
             } else {
@@ -332,7 +376,8 @@ fn choice_ui<T: Clone>(
     let current = choice.get(of)?;
     let options = choice.options();
     let mut picked = current;
-    let l = ui.label(choice.name).on_hover_text(choice.help);
+    let help = format!("{}. In the file: `{}`.", choice.help, choice.name);
+    let l = ui.label(params::label(choice.name)).on_hover_text(&help);
     egui::ComboBox::from_id_salt((salt, choice.name))
         .selected_text(options.get(current).map_or("", |o| o.label))
         .width(170.0)
@@ -343,7 +388,7 @@ fn choice_ui<T: Clone>(
         })
         .response
         .labelled_by(l.id)
-        .on_hover_text(choice.help);
+        .on_hover_text(&help);
     ui.end_row();
     let mut next = of.clone();
     (picked != current && choice.set(&mut next, picked)).then_some(next)

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::layout::{KindTag, Layout, NodeId, NodeKind};
-use crate::sim::{Sim, Trace};
+use crate::sim::{Sim, Trace, UnitIx};
 
 /// Samples averaged for a node's live numbers: the last simulated second.
 const RECENT_SAMPLES: usize = 10;
@@ -58,7 +58,7 @@ impl DotClass {
 
 /// Classify every hop of a trace, in order. A hop's class depends only on the request and on
 /// the hops before it (and itself), so it never changes while the trace grows.
-pub fn classify_hops(trace: &Trace, kind_of: impl Fn(u32) -> Option<KindTag>) -> Vec<DotClass> {
+pub fn classify_hops(trace: &Trace, kind_of: impl Fn(UnitIx) -> Option<KindTag>) -> Vec<DotClass> {
     let mut saw_db = false;
     let mut saw_cache_reply = false;
     trace
@@ -107,6 +107,10 @@ pub struct NodeLive {
     pub queue: u32,
     /// Calls served per second over the last second.
     pub served_per_s: f32,
+    /// Calls that arrived (a client: requests it sent) per second over the last second.
+    pub calls_per_s: f32,
+    /// Calls that failed (a client: its requests that failed) per second over the last second.
+    pub failed_per_s: f32,
     pub busy_workers: u32,
     pub workers: u32,
     /// A balancer's last pick (a backend's name) and algorithm.
@@ -164,11 +168,10 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         every: sim.traces().config.every,
         ..LiveView::default()
     };
-    let n = sim.unit_count() as u32;
     // Instance index -> (node, kind).
-    let mut unit_node: Vec<Option<(NodeId, KindTag)>> = Vec::with_capacity(n as usize);
+    let mut unit_node: Vec<Option<(NodeId, KindTag)>> = Vec::with_capacity(sim.unit_count());
     let series = sim.series();
-    for i in 0..n {
+    for i in sim.unit_ixs() {
         let Some(u) = sim.unit_info(i) else {
             unit_node.push(None);
             continue;
@@ -179,7 +182,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         }
         // The mean of the last second of samples: one 100 ms sample is too noisy to read.
         let last = |f: fn(&crate::sim::series::UnitSeries) -> &crate::sim::series::Ring| {
-            series.units.get(i as usize).map_or(0.0, |s| {
+            series.units.get(i.index()).map_or(0.0, |s| {
                 let r = f(s);
                 let n = r.len().min(RECENT_SAMPLES);
                 r.iter().skip(r.len() - n).sum::<f32>() / n.max(1) as f32
@@ -195,6 +198,8 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         });
         node.queue += u.queue_len;
         node.served_per_s += last(|s| &s.served_per_s);
+        node.calls_per_s += last(|s| &s.calls_per_s);
+        node.failed_per_s += last(|s| &s.failed_per_s);
         node.busy_workers += u.busy_workers;
         node.workers += u.workers;
         if let Some(pick) = u.last_pick
@@ -218,8 +223,8 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         }
     }
 
-    let kind_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.1);
-    let node_of = |u: u32| unit_node.get(u as usize).copied().flatten().map(|x| x.0);
+    let kind_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.1);
+    let node_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.0);
     let traces = sim.traces();
     // A frame that ran no tick (slow motion: at 0.01x a 1 ms tick comes every sixth frame)
     // draws what the last tick showed, rather than nothing.

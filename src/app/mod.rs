@@ -49,6 +49,9 @@ pub const STARTER_LAYOUT: &str = "request-flow.ron";
 /// The UI zoom's range (egui's zoom factor).
 const UI_ZOOM_MIN: f32 = 0.5;
 const UI_ZOOM_MAX: f32 = 3.0;
+/// The run panel's default share of the window's height, the same before and during a run: two
+/// rows of plots stay readable and the canvas keeps the larger share.
+const RUN_PANEL_SHARE: f32 = 0.35;
 /// How many recent files the File menu keeps.
 const RECENT_MAX: usize = 8;
 
@@ -322,11 +325,14 @@ impl TierlabApp {
             let high = (screen.y * 0.45).max(120.0);
             egui::Panel::bottom("run panel")
                 .resizable(true)
-                .default_size((screen.y * 0.4).clamp(90.0, 400.0))
+                .default_size((screen.y * RUN_PANEL_SHARE).clamp(90.0, 400.0))
                 .size_range(90.0..=high)
                 .show(ui, |ui| {
+                    // The scroll area fills the panel, before a run as during it: the panel
+                    // keeps its height when the plots appear, so Play/Pause stays put.
                     egui::ScrollArea::vertical()
                         .id_salt("run panel scroll")
+                        .auto_shrink([false, false])
                         .show(ui, |ui| self.run_panel_ui(ui));
                 });
         }

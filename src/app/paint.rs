@@ -279,19 +279,28 @@ fn hatch(painter: &egui::Painter, rect: Rect, step: f32, colour: Color32) {
 /// a balancer's algorithm, then its last pick.
 fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: &NodeLive) {
     let rate = super::run::fmt_count(f64::from(l.served_per_s));
-    // A client has no workers, so no utilization: only its rate.
+    // A client has no workers, so no utilization: what it sends, and what fails (a client
+    // whose balancer is dead still sends; every request fails).
     let mut lines = vec![if tag == KindTag::Client {
-        format!("{rate} rps")
+        let sent = super::run::fmt_count(f64::from(l.calls_per_s));
+        (format!("{sent} rps sent"), theme::TEXT)
     } else {
-        format!("{rate} rps · {}", theme::percent(l.utilization))
+        (
+            format!("{rate} rps · {}", theme::percent(l.utilization)),
+            theme::TEXT,
+        )
     }];
+    if tag == KindTag::Client && l.failed_per_s > 0.0 {
+        let failed = super::run::fmt_count(f64::from(l.failed_per_s));
+        lines.push((format!("{failed} failed/s"), theme::ERROR));
+    }
     if let Some(alg) = l.algorithm {
-        lines.push(alg.to_string());
+        lines.push((alg.to_string(), theme::TEXT));
         if let Some(p) = &l.last_pick {
-            lines.push(format!("last to {p}"));
+            lines.push((format!("last to {p}"), theme::TEXT));
         }
     }
-    for (k, text) in lines.into_iter().take(geo::LIVE_LINES_MAX).enumerate() {
+    for (k, (text, colour)) in lines.into_iter().take(geo::LIVE_LINES_MAX).enumerate() {
         fitted_text(
             painter,
             pos2(r.left(), geo::live_line_top(r.bottom(), k, z)),
@@ -299,7 +308,7 @@ fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: 
             text,
             geo::SMALL_FONT_CANVAS * z,
             r.width(),
-            theme::TEXT,
+            colour,
         );
     }
 }

@@ -11,9 +11,14 @@ impl TierlabApp {
         ui.heading("Add node");
         ui.weak("Drag onto the canvas");
         ui.add_space(6.0);
+        // Entries shrink (down to a readable minimum) so every kind fits the panel rather than
+        // the last one being cut off at its edge; below that minimum the panel scrolls.
+        let gap = 4.0;
+        let kinds = KindTag::ALL.len() as f32;
+        let entry_h = ((ui.available_height() - 2.0) / kinds - gap).clamp(ENTRY_H_MIN, ENTRY_H);
         for tag in KindTag::ALL {
-            let (rect, resp) =
-                ui.allocate_exact_size(vec2(ui.available_width(), 38.0), Sense::click_and_drag());
+            let (rect, resp) = ui
+                .allocate_exact_size(vec2(ui.available_width(), entry_h), Sense::click_and_drag());
             let label = palette_label(tag);
             resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
             let highlight = resp.hovered() || resp.dragged();
@@ -34,10 +39,14 @@ impl TierlabApp {
                 self.apply_edit(e);
             }
             resp.on_hover_text("Drag onto the canvas, or click to add one in the middle");
-            ui.add_space(4.0);
+            ui.add_space(gap);
         }
     }
 }
+
+/// A palette entry's height when there is room, and the least it shrinks to.
+const ENTRY_H: f32 = 38.0;
+const ENTRY_H_MIN: f32 = 26.0;
 
 /// One entry: the kind's box, icon and name.
 fn paint_entry(ui: &Ui, rect: egui::Rect, tag: KindTag, label: &str, highlight: bool) {

@@ -11,11 +11,13 @@ use eframe::egui::{
 use egui_plot::{Legend, Line, Plot};
 
 use super::live::{DotClass, LiveView};
-use super::run::{RunState, SPEED_MAX, SPEED_MIN, fmt_count};
+use super::run::{RunState, SPEED_MAX, SPEED_MIN, STEP_CHOICES, fmt_count};
 use super::theme;
-use crate::layout::{KindTag, NodeId};
-use crate::sim::Sim;
+use crate::layout::{KindTag, Layout, LbAlgorithm, NodeId, NodeKind, Sessions};
+use crate::sim::events::EventKind;
 use crate::sim::series::Ring;
+use crate::sim::window::WINDOW_S;
+use crate::sim::{Sim, UnitIx};
 
 /// Lines drawn in the per-node load plot when no node is selected: the busiest few.
 const BUSIEST_LINES: usize = 4;
@@ -51,20 +53,54 @@ pub struct PlotState {
 pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
     let mut actions = Vec::new();
     ui.horizontal_wrapped(|ui| {
-        if run.playing {
-            if ui.button("Pause").on_hover_text("Space").clicked() {
-                actions.push(RunAction::Pause);
-            }
-        } else if ui.button("Play").on_hover_text("Space").clicked() {
-            actions.push(RunAction::Play);
-        }
+        // Play and Pause take one place, as wide as the wider word: the button under the
+        // pointer stays under it when it changes.
+        let font = egui::TextStyle::Button.resolve(ui.style());
+        let word_w = ["Play", "Pause"]
+            .map(|w| {
+                ui.painter()
+                    .layout_no_wrap(w.to_string(), font.clone(), Color32::WHITE)
+                    .size()
+                    .x
+            })
+            .into_iter()
+            .fold(0.0, f32::max);
+        let play_w = word_w + 2.0 * ui.spacing().button_padding.x;
+        let word = if run.playing { "Pause" } else { "Play" };
         if ui
-            .button("Step")
-            .on_hover_text("Run one tick and pause")
+            .add(egui::Button::new(word).min_size(vec2(play_w, 0.0)))
+            .on_hover_text("Space")
+            .clicked()
+        {
+            actions.push(if run.playing {
+                RunAction::Pause
+            } else {
+                RunAction::Play
+            });
+        }
+        let step_name = STEP_CHOICES
+            .iter()
+            .find(|(s, _)| *s == run.step_s)
+            .map_or("", |(_, n)| *n);
+        if ui
+            .button(format!("Step {step_name}"))
+            .on_hover_text("Advance the simulated time by the chosen interval and pause")
             .clicked()
         {
             actions.push(RunAction::Step);
         }
+        let step_choice = egui::ComboBox::from_id_salt("step interval")
+            .selected_text(step_name)
+            .width(64.0)
+            .show_ui(ui, |ui| {
+                for (s, name) in STEP_CHOICES {
+                    ui.selectable_value(&mut run.step_s, s, name);
+                }
+            })
+            .response
+            .on_hover_text("How much simulated time one Step advances");
+        step_choice
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, "Step interval"));
         if ui
             .button("Reset")
             .on_hover_text("Start again from the layout, with the seed")
@@ -122,8 +158,14 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
             }
         });
         ui.separator();
-        let time = format!("t = {:.1} s", run.now_s());
-        ui.monospace(time);
+        // Paused, two decimals, so a 10 ms step shows.
+        let time = if run.playing {
+            format!("t = {:.1} s", run.now_s())
+        } else {
+            format!("t = {:.2} s", run.now_s())
+        };
+        // One piece: "t =" and its number never wrap apart.
+        ui.add(egui::Label::new(egui::RichText::new(time).monospace()).extend());
         if let Some(e) = &run.error {
             ui.colored_label(theme::ERROR, e);
         } else if run.behind {
@@ -147,29 +189,157 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
     actions
 }
 
-/// The headline numbers of the run and the dots' legend.
+/// What a layout has, for showing only the figures and plots that apply to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applies {
+    /// A cache, or an app server with a local cache: hit ratios mean something.
+    pub cache: bool,
+    pub database: bool,
+    /// App servers keep sessions (in memory or in a store): sessions can be lost or missed.
+    pub sessions: bool,
+    /// A balancer keeps users on one server: load skew is the lesson.
+    pub sticky: bool,
+}
+
+impl Applies {
+    pub fn of(layout: &Layout) -> Applies {
+        let mut a = Applies::default();
+        for n in &layout.nodes {
+            match &n.kind {
+                NodeKind::Cache(_) => a.cache = true,
+                NodeKind::Database(_) => a.database = true,
+                NodeKind::AppServer(p) => {
+                    a.cache |= p.local_cache_entries > 0;
+                    a.sessions |= p.sessions != Sessions::None;
+                }
+                NodeKind::LoadBalancer(p) => {
+                    a.sticky |= matches!(
+                        p.algorithm,
+                        LbAlgorithm::StickyCookie | LbAlgorithm::StickyIp
+                    );
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+/// One figure of the summary strip as one label ("p99 12.3 ms"): the name weak, the value
+/// strong, read as one by a screen reader (and a test).
+fn stat(ui: &mut Ui, name: &str, value: &str, hover: &str) {
+    let style = ui.style();
+    let mut job = egui::text::LayoutJob::default();
+    let font = egui::TextStyle::Body.resolve(style);
+    job.append(
+        &format!("{name} "),
+        0.0,
+        egui::TextFormat::simple(font.clone(), style.visuals.weak_text_color()),
+    );
+    job.append(
+        value,
+        0.0,
+        egui::TextFormat::simple(font, style.visuals.strong_text_color()),
+    );
+    ui.label(job).on_hover_text(hover);
+    ui.add_space(8.0);
+}
+
+/// A share as a whole percentage, never "-0 %" (one helper: `theme::percent`).
+fn percent(x: f64) -> String {
+    theme::percent(x as f32)
+}
+
+/// The headline numbers of the run over the recent window (`sim::window`), the figures the
+/// layout is about (sessions, load skew, the floating IP), and the dots' legend.
 pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
     ui.horizontal_wrapped(|ui| {
         let Some(sim) = sim else {
             ui.weak("Press Play (Space) to run the layout; edits and faults apply while it runs");
             return;
         };
-        let m = sim.metrics();
-        let s = sim.series();
-        // Throughput over the last simulated second; the rest over the whole run.
-        let recent: Vec<f32> = last_n(&s.throughput_rps, 10);
-        let rps = recent.iter().sum::<f32>() / recent.len().max(1) as f32;
-        let stat = |ui: &mut Ui, name: &str, value: String| {
-            ui.weak(name);
-            ui.strong(value);
-            ui.add_space(8.0);
+        let applies = Applies::of(sim.layout());
+        let r = sim.recent();
+        let window = if r.seconds() > 0.0 {
+            format!("last {} s", fmt_seconds(r.seconds()))
+        } else {
+            "no sample yet".to_string()
         };
-        stat(ui, "rps", fmt_count(f64::from(rps)));
-        stat(ui, "p99", format!("{:.1} ms", m.latency_ms.p99));
-        stat(ui, "failures", fmt_count(m.requests.failed as f64));
-        stat(ui, "hit ratio", theme::percent(m.cache_hit_ratio as f32));
-        stat(ui, "sessions lost", fmt_count(m.sessions_lost as f64));
-        stat(ui, "cost", format!("${:.2}/h", m.cost_usd_per_hour));
+        ui.weak(format!("{window}:")).on_hover_text(format!(
+            "The figures up to the cost are over the last {} s of simulated time (or the run so far), so they recover after a spike",
+            fmt_seconds(WINDOW_S)
+        ));
+        stat(
+            ui,
+            "rps",
+            &fmt_count(r.throughput_rps()),
+            "Requests completed per second",
+        );
+        let p99 = r
+            .latency_p99_ms
+            .map_or_else(|| "-".to_string(), |v| format!("{v:.1} ms"));
+        stat(
+            ui,
+            "p99",
+            &p99,
+            "99th percentile of the latencies of the requests completed in the window",
+        );
+        stat(
+            ui,
+            "failures",
+            &format!(
+                "{} ({})",
+                fmt_count(r.failed as f64),
+                percent(r.failure_share())
+            ),
+            "Requests that failed in the window, and their share of finished requests",
+        );
+        if applies.cache {
+            let hit = r.cache_hit_ratio().map_or_else(|| "-".to_string(), percent);
+            stat(
+                ui,
+                "hit ratio",
+                &hit,
+                "Cache lookups that found the key, over all lookups in the window",
+            );
+        }
+        let m = sim.metrics();
+        if applies.sessions {
+            stat(
+                ui,
+                "sessions lost",
+                &fmt_count(m.sessions_lost as f64),
+                "Since the start: sessions that died with the server (or store) that held them",
+            );
+            stat(
+                ui,
+                "session misses",
+                &fmt_count(m.session_misses as f64),
+                "Since the start: logged-in users whose request landed where their session was not",
+            );
+        }
+        if applies.sticky {
+            stat(
+                ui,
+                "load skew",
+                &format!("{:.2}x", m.load_max_over_mean),
+                "Since the start: the busiest app server's served calls over the mean of all (load_max_over_mean); 1.00x is an even spread",
+            );
+        }
+        for (entry, holder) in sim.floating_ip_holders() {
+            stat(
+                ui,
+                &format!("{entry} IP on"),
+                &holder,
+                "The balancer that holds the floating IP now",
+            );
+        }
+        stat(
+            ui,
+            "cost",
+            &format!("${:.2}/h", m.cost_usd_per_hour),
+            "What the priced instances cost per hour",
+        );
         ui.separator();
         ui.weak(format!(
             "one dot = {} request{}",
@@ -177,20 +347,31 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
             if view.every == 1 { "" } else { "s" }
         ));
         for class in DotClass::ALL {
-            let (rect, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+            // Glyph and word as one item: a wrapped line never separates them.
+            let word = ui.painter().layout_no_wrap(
+                class.label().to_string(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                ui.visuals().text_color(),
+            );
+            let size = vec2(14.0 + word.size().x, word.size().y.max(10.0));
+            let (item, resp) = ui.allocate_exact_size(size, Sense::hover());
+            resp.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Label, true, class.label())
+            });
+            let c = item.left_center() + vec2(5.0, 0.0);
             if class == DotClass::Failed {
                 // Drawn as a cross on the canvas too.
-                let (c, k) = (rect.center(), 4.0);
+                let k = 4.0;
                 let stroke = egui::Stroke::new(2.5, theme::dot(class));
                 ui.painter()
                     .line_segment([c - vec2(k, k), c + vec2(k, k)], stroke);
                 ui.painter()
                     .line_segment([c - vec2(k, -k), c + vec2(k, -k)], stroke);
             } else {
-                ui.painter()
-                    .circle_filled(rect.center(), 4.5, theme::dot(class));
+                ui.painter().circle_filled(c, 4.5, theme::dot(class));
             }
-            ui.label(class.label());
+            let text_at = item.left_top() + vec2(14.0, (item.height() - word.size().y) / 2.0);
+            ui.painter().galley(text_at, word, ui.visuals().text_color());
         }
         if view.dots_skipped > 0 {
             ui.weak(format!("({} not drawn)", view.dots_skipped));
@@ -198,8 +379,10 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
     });
 }
 
-fn last_n(r: &Ring, n: usize) -> Vec<f32> {
-    r.iter().skip(r.len().saturating_sub(n)).collect()
+/// Seconds without trailing zeros: 5, 2.3.
+fn fmt_seconds(s: f64) -> String {
+    let t = format!("{s:.1}");
+    t.strip_suffix(".0").map_or(t.clone(), str::to_string)
 }
 
 /// The window of samples to plot: (first index, times).
@@ -235,7 +418,7 @@ pub fn csv(sim: &Sim, window_s: f64) -> String {
         ("db_writes_per_s".into(), s.db_writes_per_s.iter().collect()),
     ];
     for (i, u) in s.units.iter().enumerate() {
-        let Some(info) = sim.unit_info(i as u32) else {
+        let Some(info) = sim.unit_info(UnitIx::at(i)) else {
             continue;
         };
         let name = info.name.replace([',', '"'], "_");
@@ -275,15 +458,33 @@ pub fn plots_ui(
     selected: &BTreeSet<NodeId>,
 ) {
     let Some(sim) = sim else {
+        placeholder_ui(ui);
         return;
     };
     let s = sim.series();
     let (first, times) = window(sim, window_s);
     let now = sim.now_ns() as f64 / 1e9;
     let x_min = (now - window_s).max(0.0);
-    // Panels size to their content at first: give the plots a readable height, more when the
-    // user drags the panel taller.
-    let height = ((ui.available_height() - 44.0) / 2.0).clamp(110.0, 400.0);
+    let applies = Applies::of(sim.layout());
+    let mut panels = vec![Panel::Throughput, Panel::Latency];
+    if applies.cache {
+        panels.push(Panel::HitRatio);
+    }
+    if applies.database {
+        panels.push(Panel::Database);
+    }
+    if applies.sessions {
+        panels.push(Panel::Sessions);
+    }
+    if applies.sticky {
+        panels.push(Panel::LoadSkew);
+    }
+    panels.extend([Panel::NodeLoad, Panel::Heat]);
+    // The rows of plots share the panel's height (each with its title above), so the bottom
+    // row keeps its axis; the panel scrolls only when a plot would be too short to read.
+    let rows = panels.len().div_ceil(PLOT_COLUMNS);
+    let title_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
+    let height = ((ui.available_height() - 2.0) / rows as f32 - title_h).clamp(PLOT_H_MIN, 400.0);
     let plot = |id: &str| {
         Plot::new(id.to_string())
             .height(height)
@@ -312,64 +513,313 @@ pub fn plots_ui(
     let line = |name: &str, r: &Ring, colour: Color32| {
         Line::new(name.to_string(), points(r, first, &times)).color(colour)
     };
-    ui.columns(3, |cols| {
-        cols[0].label("Throughput and failures per second");
-        plot("throughput").show(&mut cols[0], |p| {
-            p.line(line("completed/s", &s.throughput_rps, theme::PLOT_A));
-            p.line(line("failed/s", &s.failures_per_s, theme::ERROR));
-        });
-        cols[1].label("Latency, ms");
-        plot("latency").show(&mut cols[1], |p| {
-            p.line(line("p50", &s.latency_p50_ms, theme::PLOT_A));
-            p.line(line("p95", &s.latency_p95_ms, theme::WARNING));
-            p.line(line("p99", &s.latency_p99_ms, theme::ERROR));
-        });
-        cols[2].label("Cache hit ratio");
-        plot("hit ratio").include_y(1.0).show(&mut cols[2], |p| {
-            p.line(line(
-                "hit ratio",
-                &s.cache_hit_ratio,
-                theme::dot(DotClass::CacheHit),
-            ));
-        });
-        cols[0].label("Database reads and writes per second");
-        plot("database").show(&mut cols[0], |p| {
-            p.line(line(
-                "reads/s",
-                &s.db_reads_per_s,
-                theme::dot(DotClass::DbRead),
-            ));
-            p.line(line(
-                "writes/s",
-                &s.db_writes_per_s,
-                theme::dot(DotClass::Write),
-            ));
-        });
-        let units = load_lines(sim, first, selected);
-        cols[1].label(if selected.is_empty() {
-            "CPU utilization: busiest nodes"
-        } else {
-            "CPU utilization: selected nodes"
-        });
-        plot("node load").include_y(1.0).show(&mut cols[1], |p| {
-            for i in &units {
-                let Some(info) = sim.unit_info(*i) else {
-                    continue;
-                };
-                if let Some(us) = s.units.get(*i as usize) {
-                    p.line(line(info.name, &us.cpu_utilization, theme::series(*i)));
+    // A latency exists only where something completed: a sample with no completion is a gap
+    // in the line, not a fall to 0.
+    let latency_lines = |p: &mut egui_plot::PlotUi<'_>, name: &str, r: &Ring, colour: Color32| {
+        for segment in gapped(r, &s.throughput_rps, first, &times) {
+            p.line(Line::new(name.to_string(), segment).color(colour));
+        }
+    };
+    let marks = event_marks(sim, x_min);
+    ui.columns(PLOT_COLUMNS, |cols| {
+        for (k, panel) in panels.iter().enumerate() {
+            let ui = &mut cols[k % PLOT_COLUMNS];
+            match panel {
+                Panel::Throughput => {
+                    ui.label("Throughput and failures per second");
+                    let shown = plot("throughput").show(ui, |p| {
+                        p.line(line("completed/s", &s.throughput_rps, theme::PLOT_A));
+                        p.line(line("failed/s", &s.failures_per_s, theme::ERROR));
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::Latency => {
+                    ui.label("Latency, ms")
+                        .on_hover_text("Percentiles of each 100 ms; a gap: nothing completed");
+                    let shown = plot("latency").show(ui, |p| {
+                        latency_lines(p, "p50", &s.latency_p50_ms, theme::PLOT_A);
+                        latency_lines(p, "p95", &s.latency_p95_ms, theme::WARNING);
+                        latency_lines(p, "p99", &s.latency_p99_ms, theme::ERROR);
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::HitRatio => {
+                    ui.label("Cache hit ratio");
+                    let shown = plot("hit ratio").include_y(1.0).show(ui, |p| {
+                        p.line(line(
+                            "hit ratio",
+                            &s.cache_hit_ratio,
+                            theme::dot(DotClass::CacheHit),
+                        ));
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::Database => {
+                    ui.label("Database reads and writes per second");
+                    let shown = plot("database").show(ui, |p| {
+                        p.line(line(
+                            "reads/s",
+                            &s.db_reads_per_s,
+                            theme::dot(DotClass::DbRead),
+                        ));
+                        p.line(line(
+                            "writes/s",
+                            &s.db_writes_per_s,
+                            theme::dot(DotClass::Write),
+                        ));
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::Sessions => {
+                    ui.label("Sessions lost and session misses, since the start")
+                        .on_hover_text(
+                            "Running totals: sessions that died with the box (or store) that \
+                             held them, and logged-in users whose request landed where their \
+                             session was not",
+                        );
+                    let shown = plot("sessions").show(ui, |p| {
+                        p.line(line("sessions lost", &s.sessions_lost, theme::ERROR));
+                        p.line(line("session misses", &s.session_misses, theme::WARNING));
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::LoadSkew => {
+                    ui.label("Load skew: busiest app server over the mean")
+                        .on_hover_text(
+                            "Calls served over the last second by the busiest app server that \
+                             is up, over the mean of those up; 1.0 is an even spread, a gap: \
+                             nothing served",
+                        );
+                    let skew = load_skew(sim, first);
+                    let shown = plot("load skew").include_y(1.0).show(ui, |p| {
+                        for segment in present(&skew, &times) {
+                            p.line(Line::new("max / mean", segment).color(theme::PLOT_A));
+                        }
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::NodeLoad => {
+                    let units = load_lines(sim, first, selected);
+                    ui.label(if selected.is_empty() {
+                        "CPU utilization: busiest nodes"
+                    } else {
+                        "CPU utilization: selected nodes"
+                    });
+                    let shown = plot("node load").include_y(1.0).show(ui, |p| {
+                        for i in &units {
+                            let Some(info) = sim.unit_info(*i) else {
+                                continue;
+                            };
+                            if let Some(us) = s.units.get(i.index()) {
+                                p.line(line(
+                                    info.name,
+                                    &us.cpu_utilization,
+                                    theme::series(i.index()),
+                                ));
+                            }
+                        }
+                        draw_marks(p, &marks);
+                    });
+                    label_marks(ui, &shown.transform, &marks);
+                }
+                Panel::Heat => {
+                    ui.label("CPU utilization: every node (rows), over the window");
+                    heat_strip_ui(ui, state, sim, first, height);
                 }
             }
-        });
-        cols[2].label("CPU utilization: every node (rows), over the window");
-        heat_strip_ui(&mut cols[2], state, sim, first, height);
+        }
     });
 }
 
-/// Units to draw load lines for: the members of the selected nodes, or the busiest few.
-fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> {
+/// The plots a layout gets, in reading order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Panel {
+    Throughput,
+    Latency,
+    HitRatio,
+    Database,
+    Sessions,
+    LoadSkew,
+    NodeLoad,
+    Heat,
+}
+
+/// Plots side by side in the run panel.
+const PLOT_COLUMNS: usize = 3;
+/// A plot is never shorter than this (its axes and a legend line); below it the panel scrolls.
+const PLOT_H_MIN: f32 = 64.0;
+/// Samples summed for each point of the load-skew line: one second.
+const SKEW_SAMPLES: usize = 10;
+
+/// Before a run: where the plots will be, a calm word of what they will show, and the same
+/// height as the plots, so nothing moves when they appear.
+fn placeholder_ui(ui: &mut Ui) {
+    let size = ui.available_size_before_wrap().max(vec2(0.0, 0.0));
+    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
+    let visuals = ui.visuals();
+    ui.painter().rect_stroke(
+        rect.shrink(2.0),
+        4.0,
+        egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
+        egui::StrokeKind::Inside,
+    );
+    ui.painter().text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Plots of throughput, latency and load appear here while the layout runs",
+        egui::TextStyle::Body.resolve(ui.style()),
+        visuals.weak_text_color(),
+    );
+}
+
+/// The load skew at each sample from `first`: calls served over the last second by the
+/// busiest app server up at that sample, over the mean of the app servers up then. A dead
+/// server's missing share does not count; `None` where none served.
+fn load_skew(sim: &Sim, first: usize) -> Vec<Option<f64>> {
     let s = sim.series();
-    let candidates = (0..sim.unit_count() as u32).filter(|i| {
+    let servers: Vec<(Vec<f32>, Vec<f32>)> = sim
+        .unit_ixs()
+        .filter(|i| {
+            sim.unit_info(*i)
+                .is_some_and(|u| u.kind == KindTag::AppServer)
+        })
+        .filter_map(|i| s.units.get(i.index()))
+        .map(|u| (u.served_per_s.iter().collect(), u.up.iter().collect()))
+        .collect();
+    (first..s.time_s.len())
+        .map(|j| {
+            let from = (j + 1).saturating_sub(SKEW_SAMPLES);
+            let served: Vec<f64> = servers
+                .iter()
+                .filter(|(_, up)| up.get(j).is_some_and(|v| *v > 0.5))
+                .map(|(rate, _)| {
+                    rate.get(from..=j)
+                        .map_or(0.0, |w| w.iter().map(|v| f64::from(*v)).sum())
+                })
+                .collect();
+            let mean = served.iter().sum::<f64>() / served.len().max(1) as f64;
+            (mean > 0.0).then(|| served.iter().copied().fold(0.0, f64::max) / mean)
+        })
+        .collect()
+}
+
+/// The runs of `values` that exist, as line segments over `times`.
+fn present(values: &[Option<f64>], times: &[f64]) -> Vec<Vec<[f64; 2]>> {
+    let mut segments = Vec::new();
+    let mut current: Vec<[f64; 2]> = Vec::new();
+    for (v, t) in values.iter().zip(times) {
+        match v {
+            Some(v) => current.push([*t, *v]),
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
+}
+
+/// The segments of `r` over the window where `completed` is above zero: the samples in which
+/// something completed.
+fn gapped(r: &Ring, completed: &Ring, first: usize, times: &[f64]) -> Vec<Vec<[f64; 2]>> {
+    let mut segments = Vec::new();
+    let mut current: Vec<[f64; 2]> = Vec::new();
+    for ((v, c), t) in r.iter().zip(completed.iter()).skip(first).zip(times) {
+        if c > 0.0 {
+            current.push([*t, f64::from(v)]);
+        } else if !current.is_empty() {
+            segments.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
+}
+
+/// Most events marked on a plot (the newest): a node that flaps does not hide the data.
+const MARKS_MAX: usize = 12;
+
+/// An event to mark on the plots: its time and its words ("killed app[2]").
+struct Mark {
+    at_s: f64,
+    text: String,
+    colour: Color32,
+}
+
+/// The core's events since `from_s`, newest last, at most `MARKS_MAX`.
+fn event_marks(sim: &Sim, from_s: f64) -> Vec<Mark> {
+    let events = sim.events();
+    let start = events.partition_point(|e| (e.at_ns as f64 / 1e9) < from_s);
+    let recent = &events[start..];
+    recent[recent.len().saturating_sub(MARKS_MAX)..]
+        .iter()
+        .map(|e| {
+            let colour = match e.kind {
+                EventKind::Down | EventKind::MarkedDown | EventKind::Removed => theme::ERROR,
+                EventKind::Up | EventKind::MarkedUp => theme::PLOT_A,
+                _ => theme::WARNING,
+            };
+            let text = match (&e.detail, e.kind) {
+                (Some(d), EventKind::Failover) => format!("failover to {d}"),
+                (Some(d), EventKind::ScaleOut | EventKind::ScaleIn) => {
+                    format!("{} {} {d}", e.kind.label(), e.name)
+                }
+                _ => format!("{} {}", e.kind.label(), e.name),
+            };
+            Mark {
+                at_s: e.at_ns as f64 / 1e9,
+                text,
+                colour,
+            }
+        })
+        .collect()
+}
+
+/// Each event as a dashed vertical line at its time.
+fn draw_marks(p: &mut egui_plot::PlotUi<'_>, marks: &[Mark]) {
+    for m in marks {
+        p.vline(
+            egui_plot::VLine::new("", m.at_s)
+                .color(m.colour.gamma_multiply(0.8))
+                .style(egui_plot::LineStyle::dashed_loose())
+                .allow_hover(false),
+        );
+    }
+}
+
+/// Each event's words at the top of the plot, beside its line. Drawn on the screen after the
+/// plot, not as plot items: a text item at the top of the bounds would widen the bounds it is
+/// placed by, and the y axis would creep up frame after frame.
+fn label_marks(ui: &Ui, t: &egui_plot::PlotTransform, marks: &[Mark]) {
+    let frame = *t.frame();
+    let painter = ui.painter_at(frame);
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    for (k, m) in marks.iter().enumerate() {
+        let x = t.position_from_point_x(m.at_s);
+        // Alternate rows so close events do not print over each other.
+        let y = frame.top() + 2.0 + (k % 2) as f32 * (font.size + 2.0);
+        painter.text(
+            pos2(x + 2.0, y),
+            egui::Align2::LEFT_TOP,
+            &m.text,
+            font.clone(),
+            m.colour,
+        );
+    }
+}
+
+/// Units to draw load lines for: the members of the selected nodes, or the busiest few.
+fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<UnitIx> {
+    let s = sim.series();
+    let candidates = sim.unit_ixs().filter(|i| {
         sim.unit_info(*i)
             .is_some_and(|u| !u.removed && u.kind != KindTag::Client)
     });
@@ -382,11 +832,11 @@ fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> 
             .take(SELECTED_LINES)
             .collect();
     }
-    let mut ranked: Vec<(f32, u32)> = candidates
+    let mut ranked: Vec<(f32, UnitIx)> = candidates
         .map(|i| {
             let mean = s
                 .units
-                .get(i as usize)
+                .get(i.index())
                 .map(|u| {
                     let v: Vec<f32> = u.cpu_utilization.iter().skip(first).collect();
                     v.iter().sum::<f32>() / v.len().max(1) as f32
@@ -407,7 +857,8 @@ fn load_lines(sim: &Sim, first: usize, selected: &BTreeSet<NodeId>) -> Vec<u32> 
 /// nodes stay readable as a picture. Hover names the row.
 fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, height: f32) {
     let s = sim.series();
-    let rows: Vec<u32> = (0..sim.unit_count() as u32)
+    let rows: Vec<UnitIx> = sim
+        .unit_ixs()
         .filter(|i| {
             sim.unit_info(*i)
                 .is_some_and(|u| !u.removed && u.kind != KindTag::Client)
@@ -430,7 +881,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
     if state.heat_at != Some(key) || state.heat.is_none() {
         let mut img = ColorImage::filled([columns, rows.len()], Color32::TRANSPARENT);
         for (y, i) in rows.iter().enumerate() {
-            let Some(us) = s.units.get(*i as usize) else {
+            let Some(us) = s.units.get(i.index()) else {
                 continue;
             };
             let up: Vec<f32> = us.up.iter().skip(first).collect();
@@ -497,7 +948,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
         let col = (((p.x - rect.left()) / rect.width()) * columns as f32) as usize;
         let value = rows
             .get(row)
-            .and_then(|i| s.units.get(*i as usize))
+            .and_then(|i| s.units.get(i.index()))
             .and_then(|u| u.cpu_utilization.iter().nth(first + col));
         if let (Some(name), Some(v)) = (state.heat_rows.get(row), value) {
             resp.on_hover_text(format!("{name}: {} busy", theme::percent(v)));

@@ -15,6 +15,8 @@ use super::live::{self, DotCounts, LiveView};
 /// Slowest and fastest speed the slider offers (simulated seconds per wall-clock second).
 pub const SPEED_MIN: f64 = 0.01;
 pub const SPEED_MAX: f64 = 100.0;
+/// The intervals Step offers (simulated seconds, and how the control names them).
+pub const STEP_CHOICES: [(f64, &str); 3] = [(0.01, "10 ms"), (0.1, "100 ms"), (1.0, "1 s")];
 /// Default simulation time budget per frame: half a 60 Hz frame.
 pub const BUDGET_MS: f64 = 8.0;
 /// Longest wall-clock gap one frame makes up for (after a stall, time does not jump).
@@ -36,6 +38,8 @@ pub struct RunState {
     pub stop_at_s: f64,
     /// Plots show this many simulated seconds.
     pub window_s: f64,
+    /// Simulated seconds one Step advances (one of `STEP_CHOICES`).
+    pub step_s: f64,
     /// Wall-clock time the simulation may take per frame.
     pub budget_ms: f64,
     /// Tests and benchmarks: run exactly this many ticks per playing frame, ignoring the clock.
@@ -68,6 +72,7 @@ impl RunState {
             seed,
             stop_at_s: 0.0,
             window_s: 30.0,
+            step_s: 0.1,
             budget_ms: BUDGET_MS,
             fixed_ticks_per_frame: None,
             owed_ns: 0.0,
@@ -217,13 +222,15 @@ impl RunState {
         }
     }
 
-    /// One tick, paused.
+    /// Advance `step_s` of simulated time (whole ticks, at least one), paused.
     pub fn step(&mut self, layout: &Layout) {
         self.playing = false;
         if self.ensure(layout)
             && let Some(sim) = self.sim.as_mut()
         {
-            sim.tick();
+            let tick_ns = sim.tick_ns().max(1);
+            let ticks = layout::s_to_ns(self.step_s).div_ceil(tick_ns).max(1);
+            sim.run_ticks(ticks);
         }
         self.note_halt();
     }

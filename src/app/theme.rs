@@ -262,7 +262,7 @@ pub const SATURATED: f32 = 0.9;
 
 /// The line colour of a per-node plot series: chosen by the instance's own index, so a node
 /// keeps its colour whatever the ranking of the busiest nodes does.
-pub fn series(unit_index: u32) -> Color32 {
+pub fn series(unit_index: usize) -> Color32 {
     const C: [Color32; 8] = [
         Color32::from_rgb(0, 114, 178),
         Color32::from_rgb(230, 159, 0),
@@ -273,7 +273,7 @@ pub fn series(unit_index: u32) -> Color32 {
         Color32::from_rgb(120, 100, 40),
         Color32::from_rgb(90, 90, 90),
     ];
-    C[unit_index as usize % C.len()]
+    C[unit_index % C.len()]
 }
 
 /// "42 %" for a fraction: rounded, never "-0 %", never "NaN %".

@@ -6,9 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::limits;
-use super::node::{KeyDist, KindTag, Layer, LoopMode, NodeKind, Sessions};
+use super::node::{
+    AppParams, BalancerParams, ClientParams, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode,
+    NodeKind, Sessions,
+};
 use super::params::{self, Field, no_node};
-use super::{Command, Layout, NodeId};
+use super::{Command, Layout, Node, NodeId};
 
 /// How bad a problem is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,183 +110,207 @@ pub fn wire_refusal(from: KindTag, to: KindTag) -> Option<String> {
 
 /// Every problem of the layout, errors first, then in node order.
 pub fn check(layout: &Layout) -> Vec<Problem> {
-    // Sizes, names and the numbers the table does not cover (`input.rs`) first, and alone.
+    // Lookups by id from sorted indexes while this lives (`index.rs`): check stays linear.
     let _indexed = layout.indexed();
+    // Sizes, names and the numbers the table does not cover (`input.rs`) first, and alone
+    // when a limit is passed.
     let mut out = match super::input::problems(layout) {
-        Ok(first) => first,
+        Ok(first) => Problems { list: first },
         Err(refused) => return refused,
     };
-    let mut err = |node: Option<NodeId>, place: String, message: String| {
-        out.push(Problem {
-            severity: Severity::Error,
+    for msg in Field::problems(params::LAYOUT, layout) {
+        out.error(None, "layout", msg);
+    }
+    check_ids_and_names(layout, &mut out);
+    check_wires(layout, &mut out);
+    check_replication(layout, &mut out);
+    check_loops(layout, &mut out);
+    check_goals(layout, &mut out);
+    check_script(layout, &mut out);
+    // The script in the order the run applies it, so that a run refuses nothing (`agree.rs`).
+    out.list.extend(super::agree::problems(layout));
+    // What a run may cost, only for a layout that is otherwise valid: out-of-range values
+    // would only inflate the estimate.
+    let memory = if out.list.is_empty() {
+        check_limits(layout, &mut out)
+    } else {
+        MemoryTotal::default()
+    };
+    check_warnings(layout, &memory, &mut out);
+    let mut problems = out.list;
+    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    problems
+}
+
+/// Problems as they are found (`check` sorts errors first at the end).
+#[derive(Default)]
+struct Problems {
+    list: Vec<Problem>,
+}
+
+impl Problems {
+    fn error(
+        &mut self,
+        node: Option<NodeId>,
+        place: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.push(Severity::Error, node, place.into(), message.into());
+    }
+
+    fn warning(
+        &mut self,
+        node: Option<NodeId>,
+        place: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.push(Severity::Warning, node, place.into(), message.into());
+    }
+
+    fn push(&mut self, severity: Severity, node: Option<NodeId>, place: String, message: String) {
+        self.list.push(Problem {
+            severity,
             node,
             place,
             message,
-        })
-    };
-    let lname = |id: NodeId| layout.name_of(id);
-
-    for msg in Field::problems(params::LAYOUT, layout) {
-        err(None, "layout".into(), msg);
+        });
     }
+}
 
-    // Ids and names.
+/// Ids are unique, names are present and unique, and each node's parameters are in range and
+/// fit its kind.
+fn check_ids_and_names(layout: &Layout, out: &mut Problems) {
     let mut ids = BTreeSet::new();
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &layout.nodes {
+        let place = layout.name_of(n.id);
         if !ids.insert(n.id) {
-            err(
+            out.error(
                 Some(n.id),
-                lname(n.id),
+                place.clone(),
                 format!("id {} is used by more than one node", n.id),
             );
         }
         *names.entry(n.name.as_str()).or_default() += 1;
         if n.name.trim().is_empty() {
-            err(Some(n.id), lname(n.id), "the node has no name".into());
+            out.error(Some(n.id), place.clone(), "the node has no name");
         }
         // Parameter ranges, from the one metadata table.
         for p in params::params_of(n.kind.tag()) {
             if let Some(v) = p.get(&n.kind)
                 && let Err(msg) = p.validate(v)
             {
-                err(Some(n.id), lname(n.id), msg);
+                out.error(Some(n.id), place.clone(), msg);
             }
         }
-        if let NodeKind::Client(c) = &n.kind {
-            if c.mode == LoopMode::Closed && c.users > params::CLOSED_USERS_MAX {
-                err(
-                    Some(n.id),
-                    lname(n.id),
-                    format!(
-                        "a closed-loop client may have at most {} users, not {}",
-                        params::CLOSED_USERS_MAX,
-                        c.users
-                    ),
-                );
-            }
-            if c.key_dist == KeyDist::Zipf && c.key_zipf_alpha <= 0.0 {
-                err(
-                    Some(n.id),
-                    lname(n.id),
-                    "key_dist is zipf but key_zipf_alpha is 0: use uniform".into(),
-                );
-            }
-            for p in &c.paths {
-                if !(p.share.is_finite() && p.share >= 0.0 && p.path.starts_with('/')) {
-                    err(
-                        Some(n.id),
-                        lname(n.id),
-                        format!(
-                            "path \"{}\" with share {}: a path starts with / and its share is 0 or more",
-                            p.path, p.share
-                        ),
-                    );
-                }
-            }
-            if !c.paths.is_empty() && c.paths.iter().map(|p| p.share).sum::<f64>() <= 0.0 {
-                err(
-                    Some(n.id),
-                    lname(n.id),
-                    "the path shares add up to 0".into(),
-                );
-            }
-        }
-        if let NodeKind::LoadBalancer(b) = &n.kind {
-            if b.layer == Layer::L4 {
-                if !b.algorithm.allowed_at_l4() {
-                    err(
-                        Some(n.id),
-                        lname(n.id),
-                        format!(
-                            "an L4 balancer cannot use {}: it sees connections, not request \
-                             keys or cookies (use L7, or round_robin, weighted_round_robin, \
-                             random, least_connections, weighted_least_connections, \
-                             power_of_two or sticky_ip)",
-                            b.algorithm.file_name()
-                        ),
-                    );
-                }
-                if !b.path_rules.is_empty() {
-                    err(
-                        Some(n.id),
-                        lname(n.id),
-                        "an L4 balancer cannot route by path: it never sees the request (make it \
-                         L7)"
-                        .into(),
-                    );
-                }
-                if b.l7_latency_ms > 0.0 {
-                    err(
-                        Some(n.id),
-                        lname(n.id),
-                        "l7_latency_ms is set on an L4 balancer, which does no TLS termination"
-                            .into(),
-                    );
-                }
-            }
-            for r in &b.path_rules {
-                if !layout.wires_from(n.id).any(|w| w.to == r.to) {
-                    err(
-                        Some(n.id),
-                        lname(n.id),
-                        format!(
-                            "the rule for {} sends to {}, but the balancer is not wired to it",
-                            r.prefix,
-                            lname(r.to)
-                        ),
-                    );
-                }
-                if !r.prefix.starts_with('/') {
-                    err(
-                        Some(n.id),
-                        lname(n.id),
-                        format!("path prefix \"{}\" must start with /", r.prefix),
-                    );
-                }
-            }
-        }
-        if let NodeKind::AppServer(a) = &n.kind
-            && let Some(auto) = &a.autoscale
-        {
-            // The ranges are checked with the other parameters (`autoscale.*`); the bounds must
-            // also be in order.
-            let bad = (auto.min > auto.max).then(|| {
-                format!(
-                    "autoscale min = {} and max = {} must satisfy min <= max",
-                    auto.min, auto.max
-                )
-            });
-            if let Some(msg) = bad {
-                err(Some(n.id), lname(n.id), msg);
-            }
-        }
-        if let NodeKind::AppServer(a) = &n.kind
-            && a.sessions == Sessions::Store
-            && !layout.wires_from(n.id).any(|w| {
-                layout
-                    .node(w.to)
-                    .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
-            })
-        {
-            err(
-                Some(n.id),
-                lname(n.id),
-                "sessions: store, but the server is not wired to a session store".into(),
-            );
+        let mut err = |msg: String| out.error(Some(n.id), place.clone(), msg);
+        match &n.kind {
+            NodeKind::Client(c) => check_client(c, &mut err),
+            NodeKind::LoadBalancer(b) => check_balancer(layout, n.id, b, &mut err),
+            NodeKind::AppServer(a) => check_app_server(layout, n.id, a, &mut err),
+            _ => {}
         }
     }
     for (name, count) in &names {
         if *count > 1 && !name.trim().is_empty() {
-            err(
+            out.error(
                 None,
-                (*name).to_string(),
+                *name,
                 format!("{count} nodes are called \"{name}\"; names must be unique"),
             );
         }
     }
+}
 
-    // Wires.
+/// A client: closed-loop users within bounds, a Zipf shape when it asks for one, and paths
+/// that start with / and have shares.
+fn check_client(c: &ClientParams, err: &mut impl FnMut(String)) {
+    if c.mode == LoopMode::Closed && c.users > params::CLOSED_USERS_MAX {
+        err(format!(
+            "a closed-loop client may have at most {} users, not {}",
+            params::CLOSED_USERS_MAX,
+            c.users
+        ));
+    }
+    if c.key_dist == KeyDist::Zipf && c.key_zipf_alpha <= 0.0 {
+        err("key_dist is zipf but key_zipf_alpha is 0: use uniform".into());
+    }
+    for p in &c.paths {
+        if !(p.share.is_finite() && p.share >= 0.0 && p.path.starts_with('/')) {
+            err(format!(
+                "path \"{}\" with share {}: a path starts with / and its share is 0 or more",
+                p.path, p.share
+            ));
+        }
+    }
+    if !c.paths.is_empty() && c.paths.iter().map(|p| p.share).sum::<f64>() <= 0.0 {
+        err("the path shares add up to 0".into());
+    }
+}
+
+/// A balancer: what an L4 balancer cannot do, and path rules that lead to its own wires.
+fn check_balancer(layout: &Layout, id: NodeId, b: &BalancerParams, err: &mut impl FnMut(String)) {
+    if b.layer == Layer::L4 {
+        if !b.algorithm.allowed_at_l4() {
+            err(format!(
+                "an L4 balancer cannot use {}: it sees connections, not request \
+                 keys or cookies (use L7, or round_robin, weighted_round_robin, \
+                 random, least_connections, weighted_least_connections, \
+                 power_of_two or sticky_ip)",
+                b.algorithm.file_name()
+            ));
+        }
+        if !b.path_rules.is_empty() {
+            err(
+                "an L4 balancer cannot route by path: it never sees the request (make it \
+                 L7)"
+                .into(),
+            );
+        }
+        if b.l7_latency_ms > 0.0 {
+            err("l7_latency_ms is set on an L4 balancer, which does no TLS termination".into());
+        }
+    }
+    for r in &b.path_rules {
+        if !layout.wires_from(id).any(|w| w.to == r.to) {
+            err(format!(
+                "the rule for {} sends to {}, but the balancer is not wired to it",
+                r.prefix,
+                layout.name_of(r.to)
+            ));
+        }
+        if !r.prefix.starts_with('/') {
+            err(format!("path prefix \"{}\" must start with /", r.prefix));
+        }
+    }
+}
+
+/// An app server: autoscale bounds in order (their ranges are checked with the other
+/// parameters), and a session store to call when it keeps sessions in one.
+fn check_app_server(layout: &Layout, id: NodeId, a: &AppParams, err: &mut impl FnMut(String)) {
+    if let Some(auto) = &a.autoscale
+        && auto.min > auto.max
+    {
+        err(format!(
+            "autoscale min = {} and max = {} must satisfy min <= max",
+            auto.min, auto.max
+        ));
+    }
+    if a.sessions == Sessions::Store
+        && !layout.wires_from(id).any(|w| {
+            layout
+                .node(w.to)
+                .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
+        })
+    {
+        err("sessions: store, but the server is not wired to a session store".into());
+    }
+}
+
+/// Wires: both ends exist, no self-calls, only allowed calls, no duplicates, settings in
+/// range, and no loop.
+fn check_wires(layout: &Layout, out: &mut Problems) {
+    let lname = |id: NodeId| layout.name_of(id);
     let mut seen = BTreeSet::new();
     for w in &layout.wires {
         let place = format!("wire {} -> {}", lname(w.from), lname(w.to));
@@ -293,174 +320,139 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             } else {
                 w.to
             };
-            err(None, place, no_node(missing));
+            out.error(None, place, no_node(missing));
             continue;
         };
         if w.from == w.to {
-            err(Some(w.from), place, "a node cannot call itself".into());
+            out.error(Some(w.from), place, "a node cannot call itself");
             continue;
         }
         if let Some(why) = wire_refusal(a.kind.tag(), b.kind.tag()) {
-            err(Some(w.from), place.clone(), why);
+            out.error(Some(w.from), place.clone(), why);
         }
         if !seen.insert((w.from, w.to)) {
-            err(
-                Some(w.from),
-                place.clone(),
-                "this wire is there twice".into(),
-            );
+            out.error(Some(w.from), place.clone(), "this wire is there twice");
         }
         for msg in Field::problems(params::WIRE, w) {
-            err(Some(w.from), place.clone(), msg);
+            out.error(Some(w.from), place.clone(), msg);
         }
     }
-    check_replication(layout, &mut err);
-    let looped = has_cycle(layout);
-    if looped {
-        err(
+}
+
+/// The call wires form no loop.
+fn check_loops(layout: &Layout, out: &mut Problems) {
+    if has_cycle(layout) {
+        out.error(
             None,
-            "wires".into(),
-            "the wires form a loop, so a request could call around it forever".into(),
+            "wires",
+            "the wires form a loop, so a request could call around it forever",
         );
     }
+}
 
-    // Goals.
+/// Goals: each has exactly one bound.
+fn check_goals(layout: &Layout, out: &mut Problems) {
     for g in &layout.goals {
         if g.at_most.is_none() == g.at_least.is_none() {
-            err(
+            out.error(
                 None,
                 format!("goal {}", g.metric.name()),
-                "a goal needs exactly one of at_most or at_least".into(),
+                "a goal needs exactly one of at_most or at_least",
             );
         }
     }
+}
 
-    // Script.
+/// The script: each entry's time and command.
+fn check_script(layout: &Layout, out: &mut Problems) {
     for s in &layout.script {
         let place = format!("script at {} s", s.at_s);
         for msg in Field::problems(params::SCRIPT, s) {
-            err(None, place.clone(), msg);
+            out.error(None, place.clone(), msg);
         }
-        check_command(layout, &s.command, &place, &mut err);
+        check_command(layout, &s.command, &place, out);
     }
+}
 
-    // The script in the order the run applies it, so that a run refuses nothing (`agree.rs`).
-    out.extend(super::agree::problems(layout));
+/// A layout's estimated peak memory, and what to say about its largest parts.
+#[derive(Default)]
+struct MemoryTotal {
+    bytes: u64,
+    largest: String,
+    node: Option<NodeId>,
+}
 
-    // What a run may cost (see `limits.rs`): calls per request, then memory. Only for a
-    // layout that is otherwise valid: out-of-range values would only inflate the estimate.
-    let valid = out.is_empty();
-    if valid
-        && let Some(worst) = limits::worst_calls(layout)
+/// What a run may cost (see `limits.rs`): calls per request, then memory.
+fn check_limits(layout: &Layout, out: &mut Problems) -> MemoryTotal {
+    if let Some(worst) = limits::worst_calls(layout)
         && worst.calls > f64::from(limits::CALLS_PER_REQUEST_MAX)
     {
-        out.push(Problem {
-            severity: Severity::Error,
-            node: None,
-            place: worst.path.join(" -> "),
-            message: format!(
+        out.error(
+            None,
+            worst.path.join(" -> "),
+            format!(
                 "one request may cause up to {} calls along this path (at most {} are \
                  allowed): balancers and app servers calling several backends, times \
                  (retries + 1) at every hop, multiply; remove a layer or lower retries",
                 fmt_calls(worst.calls),
                 limits::CALLS_PER_REQUEST_MAX
             ),
-        });
+        );
     }
-    let memory = if valid {
-        limits::memory_estimate(layout)
-    } else {
-        Vec::new()
+    let memory = limits::memory_estimate(layout);
+    let total = MemoryTotal {
+        bytes: memory.iter().map(|m| m.bytes).fold(0, u64::saturating_add),
+        largest: memory
+            .iter()
+            .take(3)
+            .map(|m| format!("{} {} {}", m.place, m.what, limits::fmt_bytes(m.bytes)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        node: memory.first().and_then(|m| m.node),
     };
-    let total: u64 = memory.iter().map(|m| m.bytes).fold(0, u64::saturating_add);
-    let largest = memory
-        .iter()
-        .take(3)
-        .map(|m| format!("{} {} {}", m.place, m.what, limits::fmt_bytes(m.bytes)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let memory_node = memory.first().and_then(|m| m.node);
-    if total > limits::MEMORY_BUDGET_BYTES {
-        out.push(Problem {
-            severity: Severity::Error,
-            node: memory_node,
-            place: "memory".into(),
-            message: format!(
-                "a run may need about {} of memory, more than the {} budget (largest: {largest})",
-                limits::fmt_bytes(total),
-                limits::fmt_bytes(limits::MEMORY_BUDGET_BYTES)
+    if total.bytes > limits::MEMORY_BUDGET_BYTES {
+        out.error(
+            total.node,
+            "memory",
+            format!(
+                "a run may need about {} of memory, more than the {} budget (largest: {})",
+                limits::fmt_bytes(total.bytes),
+                limits::fmt_bytes(limits::MEMORY_BUDGET_BYTES),
+                total.largest
             ),
-        });
+        );
     }
+    total
+}
 
-    // Warnings: it runs, but probably not as meant.
-    let mut warn = Vec::new();
+/// Warnings: it runs, but probably not as meant.
+fn check_warnings(layout: &Layout, memory: &MemoryTotal, out: &mut Problems) {
     if !layout.nodes.iter().any(|n| n.kind.tag() == KindTag::Client) {
-        warn.push((
-            None,
-            "layout".to_string(),
-            "there is no client, so no traffic".to_string(),
-        ));
+        out.warning(None, "layout", "there is no client, so no traffic");
     }
     for n in &layout.nodes {
         let outgoing = layout.wires_from(n.id).count();
+        let mut warn = |msg: String| out.warning(Some(n.id), layout.name_of(n.id), msg);
         match n.kind.tag() {
-            KindTag::Client if outgoing == 0 => warn.push((
-                Some(n.id),
-                lname(n.id),
-                "the client is wired to nothing: its requests fail with no_backend".into(),
-            )),
-            KindTag::LoadBalancer if outgoing == 0 => warn.push((
-                Some(n.id),
-                lname(n.id),
-                "the balancer has no backends: its requests fail with no_backend".into(),
-            )),
-            KindTag::LoadBalancer => {
-                if let NodeKind::LoadBalancer(b) = &n.kind
-                    && !matches!(
-                        b.algorithm,
-                        crate::layout::LbAlgorithm::StickyCookie
-                            | crate::layout::LbAlgorithm::StickyIp
-                    )
-                {
-                    for w in layout.wires_from(n.id) {
-                        if let Some(t) = layout.node(w.to)
-                            && let NodeKind::AppServer(a) = &t.kind
-                            && a.sessions == Sessions::Local
-                            && t.kind.count() + (layout.wires_from(n.id).count() as u32) > 2
-                        {
-                            warn.push((
-                                Some(n.id),
-                                lname(n.id),
-                                format!(
-                                    "{} keeps sessions in memory but {} is not sticky: users \
-                                     will be logged out when they land on another server",
-                                    t.name, n.name
-                                ),
-                            ));
-                        }
-                    }
-                }
+            KindTag::Client if outgoing == 0 => {
+                warn("the client is wired to nothing: its requests fail with no_backend".into())
             }
-            KindTag::Entry if outgoing == 0 => warn.push((
-                Some(n.id),
-                lname(n.id),
-                "the entry points at no balancer: its requests fail with no_backend".into(),
-            )),
-            KindTag::Client | KindTag::AppServer => {
+            KindTag::LoadBalancer if outgoing == 0 => {
+                warn("the balancer has no backends: its requests fail with no_backend".into())
+            }
+            KindTag::LoadBalancer => warn_sessions_not_sticky(layout, n, &mut warn),
+            KindTag::Entry if outgoing == 0 => {
+                warn("the entry points at no balancer: its requests fail with no_backend".into())
+            }
+            KindTag::Client => {
                 for w in layout.wires_from(n.id) {
                     if let Some(t) = layout.node(w.to)
                         && t.kind.count() > 1
-                        && n.kind.tag() == KindTag::Client
                     {
-                        warn.push((
-                            Some(n.id),
-                            lname(n.id),
-                            format!(
-                                "wired straight to the pool \"{}\": without a balancer the client \
-                                 spreads over its members round-robin, as plain DNS would",
-                                t.name
-                            ),
+                        warn(format!(
+                            "wired straight to the pool \"{}\": without a balancer the client \
+                             spreads over its members round-robin, as plain DNS would",
+                            t.name
                         ));
                     }
                 }
@@ -468,26 +460,46 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
             _ => {}
         }
     }
-    if total > limits::MEMORY_BUDGET_BYTES / 2 && total <= limits::MEMORY_BUDGET_BYTES {
-        warn.push((
-            memory_node,
-            "memory".to_string(),
+    let budget = limits::MEMORY_BUDGET_BYTES;
+    if memory.bytes > budget / 2 && memory.bytes <= budget {
+        out.warning(
+            memory.node,
+            "memory",
             format!(
-                "a run may need about {} of memory, over half the {} budget (largest: {largest})",
-                limits::fmt_bytes(total),
-                limits::fmt_bytes(limits::MEMORY_BUDGET_BYTES)
+                "a run may need about {} of memory, over half the {} budget (largest: {})",
+                limits::fmt_bytes(memory.bytes),
+                limits::fmt_bytes(budget),
+                memory.largest
             ),
-        ));
+        );
     }
-    let mut problems = out;
-    problems.extend(warn.into_iter().map(|(node, place, message)| Problem {
-        severity: Severity::Warning,
-        node,
-        place,
-        message,
-    }));
-    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
-    problems
+}
+
+/// A balancer that is not sticky in front of servers keeping sessions in memory (with more
+/// than one server to land on) logs users out.
+fn warn_sessions_not_sticky(layout: &Layout, n: &Node, warn: &mut impl FnMut(String)) {
+    let NodeKind::LoadBalancer(b) = &n.kind else {
+        return;
+    };
+    if matches!(
+        b.algorithm,
+        LbAlgorithm::StickyCookie | LbAlgorithm::StickyIp
+    ) {
+        return;
+    }
+    for w in layout.wires_from(n.id) {
+        if let Some(t) = layout.node(w.to)
+            && let NodeKind::AppServer(a) = &t.kind
+            && a.sessions == Sessions::Local
+            && t.kind.count() + (layout.wires_from(n.id).count() as u32) > 2
+        {
+            warn(format!(
+                "{} keeps sessions in memory but {} is not sticky: users \
+                 will be logged out when they land on another server",
+                t.name, n.name
+            ));
+        }
+    }
 }
 
 /// A call count for messages: whole up to a billion, then in powers of ten.
@@ -499,21 +511,17 @@ fn fmt_calls(calls: f64) -> String {
     }
 }
 
-fn check_command(
-    layout: &Layout,
-    cmd: &Command,
-    place: &str,
-    err: &mut impl FnMut(Option<NodeId>, String, String),
-) {
+/// One scripted command: its numbers in range, and the nodes, wires and links it names.
+fn check_command(layout: &Layout, cmd: &Command, place: &str, out: &mut Problems) {
     // Every number the command carries, from the parameter table.
     for msg in cmd.range_problems() {
-        err(cmd.node(), place.to_string(), msg);
+        out.error(cmd.node(), place.to_string(), msg);
     }
     let missing = |id: NodeId| layout.node(id).is_none() && !added_by_script(layout, id);
     match cmd {
         Command::AddNode(n) => {
             if layout.node(n.id).is_some() {
-                err(
+                out.error(
                     Some(n.id),
                     place.to_string(),
                     format!("add_node: id {} is already used", n.id),
@@ -523,7 +531,7 @@ fn check_command(
         Command::RestoreNode { node: n, .. } => {
             // Only a node of this layout (removed earlier in the script) can come back.
             if layout.node(n.id).is_none() {
-                err(
+                out.error(
                     None,
                     place.to_string(),
                     format!("restore_node: {}", no_node(n.id)),
@@ -533,7 +541,7 @@ fn check_command(
         Command::AddWire(w) | Command::SetWire(w) => {
             for id in [w.from, w.to] {
                 if missing(id) {
-                    err(
+                    out.error(
                         None,
                         place.to_string(),
                         format!("{}: {}", cmd.file_name(), no_node(id)),
@@ -544,7 +552,7 @@ fn check_command(
         Command::RemoveWire { from, to } => {
             for id in [*from, *to] {
                 if missing(id) {
-                    err(
+                    out.error(
                         None,
                         place.to_string(),
                         format!("remove_wire: {}", no_node(id)),
@@ -558,7 +566,7 @@ fn check_command(
                 .iter()
                 .any(|x| x.primary == r.primary && x.replica == r.replica)
             {
-                err(
+                out.error(
                     Some(r.replica),
                     place.to_string(),
                     format!(
@@ -570,45 +578,58 @@ fn check_command(
             }
         }
         Command::SetParam { node, param, value } => {
-            let Some(n) = layout.node(*node) else {
-                if !added_by_script(layout, *node) {
-                    err(
-                        None,
-                        place.to_string(),
-                        format!("set_param: {}", no_node(*node)),
-                    );
-                }
-                return;
-            };
-            match params::find(n.kind.tag(), param) {
-                None => err(
-                    Some(*node),
-                    place.to_string(),
-                    format!(
-                        "set_param: a {} has no parameter `{param}`; it has: {}",
-                        n.kind.tag().label(),
-                        params::params_of(n.kind.tag())
-                            .map(|p| p.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ),
-                Some(meta) => {
-                    if let Err(msg) = meta.validate(*value) {
-                        err(Some(*node), place.to_string(), format!("set_param: {msg}"));
-                    }
-                }
-            }
+            check_set_param(layout, *node, param, *value, place, out)
         }
         _ => {
             if let Some(id) = cmd.node()
                 && missing(id)
             {
-                err(
+                out.error(
                     None,
                     place.to_string(),
                     format!("{}: {}", cmd.file_name(), no_node(id)),
                 );
+            }
+        }
+    }
+}
+
+/// `set_param`: the node exists (or the script adds it), has the parameter, and the value
+/// is in its range.
+fn check_set_param(
+    layout: &Layout,
+    node: NodeId,
+    param: &str,
+    value: f64,
+    place: &str,
+    out: &mut Problems,
+) {
+    let Some(n) = layout.node(node) else {
+        if !added_by_script(layout, node) {
+            out.error(
+                None,
+                place.to_string(),
+                format!("set_param: {}", no_node(node)),
+            );
+        }
+        return;
+    };
+    match params::find(n.kind.tag(), param) {
+        None => out.error(
+            Some(node),
+            place.to_string(),
+            format!(
+                "set_param: a {} has no parameter `{param}`; it has: {}",
+                n.kind.tag().label(),
+                params::params_of(n.kind.tag())
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Some(meta) => {
+            if let Err(msg) = meta.validate(value) {
+                out.error(Some(node), place.to_string(), format!("set_param: {msg}"));
             }
         }
     }
@@ -656,7 +677,7 @@ fn has_cycle(layout: &Layout) -> bool {
 }
 
 /// Replication links: database to database, one primary per replica, no chains.
-fn check_replication(layout: &Layout, err: &mut impl FnMut(Option<NodeId>, String, String)) {
+fn check_replication(layout: &Layout, out: &mut Problems) {
     let mut primary_of: BTreeMap<NodeId, NodeId> = BTreeMap::new();
     for r in &layout.replication {
         let place = format!(
@@ -670,24 +691,24 @@ fn check_replication(layout: &Layout, err: &mut impl FnMut(Option<NodeId>, Strin
                 .is_some_and(|n| n.kind.tag() == KindTag::Database)
         };
         if !is_db(r.primary) || !is_db(r.replica) {
-            err(
+            out.error(
                 Some(r.replica),
                 place.clone(),
-                "replication links two databases: a primary and its replica".into(),
+                "replication links two databases: a primary and its replica",
             );
             continue;
         }
         if r.primary == r.replica {
-            err(
+            out.error(
                 Some(r.replica),
                 place.clone(),
-                "a database cannot replicate itself".into(),
+                "a database cannot replicate itself",
             );
         }
         if let Some(other) = primary_of.insert(r.replica, r.primary)
             && other != r.primary
         {
-            err(
+            out.error(
                 Some(r.replica),
                 place.clone(),
                 format!(
@@ -698,12 +719,12 @@ fn check_replication(layout: &Layout, err: &mut impl FnMut(Option<NodeId>, Strin
             );
         }
         for msg in Field::problems(params::LINK, r) {
-            err(Some(r.replica), place.clone(), msg);
+            out.error(Some(r.replica), place.clone(), msg);
         }
     }
     for (replica, primary) in &primary_of {
         if primary_of.contains_key(primary) {
-            err(
+            out.error(
                 Some(*replica),
                 format!(
                     "replication {} -> {}",

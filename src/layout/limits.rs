@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::node::{KindTag, LoopMode, NodeKind, Placement, Sessions};
-use super::{Layout, NodeId};
+use super::{Layout, Node, NodeId};
 
 /// Most calls one request may cause, counting every retry: `check` refuses a layout whose
 /// worst path may exceed it, and the core fails the calls beyond it with `call_limit`.
@@ -152,94 +152,7 @@ pub fn memory_estimate(layout: &Layout) -> Vec<MemoryItem> {
         .map(|w| w.latency_ms / 1e3)
         .fold(0.0, f64::max);
     for n in &layout.nodes {
-        let id = Some(n.id);
-        let count = |c: u32, auto: Option<u32>| f64::from(c.max(auto.unwrap_or(0)));
-        match &n.kind {
-            NodeKind::Client(c) => add(id, "users", f64::from(c.users) * 2.0),
-            NodeKind::LoadBalancer(b) => {
-                let backends: f64 = layout
-                    .wires_from(n.id)
-                    .filter_map(|w| layout.node(w.to))
-                    .map(|t| match &t.kind {
-                        NodeKind::AppServer(a) => {
-                            count(a.count, a.autoscale.as_ref().map(|x| x.max))
-                        }
-                        k => f64::from(k.count()),
-                    })
-                    .sum();
-                let groups = 1.0 + b.path_rules.len() as f64;
-                add(
-                    id,
-                    "balancing ring or table",
-                    groups
-                        * (backends * f64::from(b.virtual_nodes) * RING_POINT_BYTES as f64
-                            + MAGLEV_TABLE_BYTES as f64),
-                );
-                add(
-                    id,
-                    "connections and sticky entries",
-                    users * USER_ENTRY_BYTES as f64,
-                );
-            }
-            NodeKind::AppServer(a) => {
-                let c = count(a.count, a.autoscale.as_ref().map(|x| x.max));
-                if a.sessions == Sessions::Local {
-                    add(
-                        id,
-                        "sessions in memory",
-                        c * users * USER_ENTRY_BYTES as f64,
-                    );
-                }
-                add(
-                    id,
-                    "local caches",
-                    c * f64::from(a.local_cache_entries).min(keys) * CACHE_ENTRY_BYTES as f64,
-                );
-            }
-            NodeKind::Cache(p) => {
-                let c = f64::from(p.count);
-                add(
-                    id,
-                    "cache entries",
-                    c * f64::from(p.capacity_entries).min(keys) * CACHE_ENTRY_BYTES as f64,
-                );
-                if p.placement == Placement::ConsistentHash {
-                    add(
-                        id,
-                        "placement ring",
-                        c * f64::from(p.virtual_nodes) * RING_POINT_BYTES as f64,
-                    );
-                }
-            }
-            NodeKind::SessionStore(s) => {
-                add(
-                    id,
-                    "sessions",
-                    f64::from(s.capacity_sessions).min(users) * CACHE_ENTRY_BYTES as f64,
-                );
-            }
-            NodeKind::Database(_) => {
-                let replicas = layout
-                    .replication
-                    .iter()
-                    .filter(|r| r.primary == n.id)
-                    .count() as f64;
-                add(
-                    id,
-                    "replication log",
-                    replicas * keys * REPLICA_KEY_BYTES as f64,
-                );
-            }
-            NodeKind::ShardRouter(r) => {
-                let shards = layout.wires_from(n.id).count() as f64;
-                add(
-                    id,
-                    "shard ring",
-                    shards * f64::from(r.virtual_nodes) * RING_POINT_BYTES as f64,
-                );
-            }
-            NodeKind::Entry(_) => {}
-        }
+        node_memory(layout, n, users, keys, &mut add);
     }
     // Calls in flight: what crosses the wires (open-loop arrivals over the longest wire, both
     // ways) and every closed-loop user's request. Full queues are not priced here: a queue
@@ -249,6 +162,110 @@ pub fn memory_estimate(layout: &Layout) -> Vec<MemoryItem> {
     add(None, "calls in flight", on_wires * CALL_BYTES as f64);
     items.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.place.cmp(&b.place)));
     items
+}
+
+/// The memory one node's structures may take (`users`: every client's users; `keys`: the
+/// largest key space), passed to `add` as (node, what, bytes).
+fn node_memory(
+    layout: &Layout,
+    n: &Node,
+    users: f64,
+    keys: f64,
+    add: &mut impl FnMut(Option<NodeId>, &'static str, f64),
+) {
+    let id = Some(n.id);
+    let count = |c: u32, auto: Option<u32>| f64::from(c.max(auto.unwrap_or(0)));
+    match &n.kind {
+        NodeKind::Client(c) => add(id, "users", f64::from(c.users) * 2.0),
+        NodeKind::LoadBalancer(b) => {
+            let backends = backend_instances(layout, n.id);
+            let groups = 1.0 + b.path_rules.len() as f64;
+            add(
+                id,
+                "balancing ring or table",
+                groups
+                    * (backends * f64::from(b.virtual_nodes) * RING_POINT_BYTES as f64
+                        + MAGLEV_TABLE_BYTES as f64),
+            );
+            add(
+                id,
+                "connections and sticky entries",
+                users * USER_ENTRY_BYTES as f64,
+            );
+        }
+        NodeKind::AppServer(a) => {
+            let c = count(a.count, a.autoscale.as_ref().map(|x| x.max));
+            if a.sessions == Sessions::Local {
+                add(
+                    id,
+                    "sessions in memory",
+                    c * users * USER_ENTRY_BYTES as f64,
+                );
+            }
+            add(
+                id,
+                "local caches",
+                c * f64::from(a.local_cache_entries).min(keys) * CACHE_ENTRY_BYTES as f64,
+            );
+        }
+        NodeKind::Cache(p) => {
+            let c = f64::from(p.count);
+            add(
+                id,
+                "cache entries",
+                c * f64::from(p.capacity_entries).min(keys) * CACHE_ENTRY_BYTES as f64,
+            );
+            if p.placement == Placement::ConsistentHash {
+                add(
+                    id,
+                    "placement ring",
+                    c * f64::from(p.virtual_nodes) * RING_POINT_BYTES as f64,
+                );
+            }
+        }
+        NodeKind::SessionStore(s) => {
+            add(
+                id,
+                "sessions",
+                f64::from(s.capacity_sessions).min(users) * CACHE_ENTRY_BYTES as f64,
+            );
+        }
+        NodeKind::Database(_) => {
+            let replicas = layout
+                .replication
+                .iter()
+                .filter(|r| r.primary == n.id)
+                .count() as f64;
+            add(
+                id,
+                "replication log",
+                replicas * keys * REPLICA_KEY_BYTES as f64,
+            );
+        }
+        NodeKind::ShardRouter(r) => {
+            let shards = layout.wires_from(n.id).count() as f64;
+            add(
+                id,
+                "shard ring",
+                shards * f64::from(r.virtual_nodes) * RING_POINT_BYTES as f64,
+            );
+        }
+        NodeKind::Entry(_) => {}
+    }
+}
+
+/// The instances behind a balancer's wires, pools counted at their largest autoscaled size.
+fn backend_instances(layout: &Layout, id: NodeId) -> f64 {
+    layout
+        .wires_from(id)
+        .filter_map(|w| layout.node(w.to))
+        .map(|t| match &t.kind {
+            NodeKind::AppServer(a) => {
+                f64::from(a.count.max(a.autoscale.as_ref().map_or(0, |x| x.max)))
+            }
+            k => f64::from(k.count()),
+        })
+        .sum()
 }
 
 /// A byte count for messages: "3.9 GB".

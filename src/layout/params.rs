@@ -740,6 +740,94 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// What a learner reads for each field and option of the table (the inspector's labels); the
+/// field's name in the file goes in the hover help. Sorted by name.
+static LABELS: &[(&str, &str)] = &[
+    ("algorithm", "Algorithm"),
+    ("arrivals", "Arrivals"),
+    ("at_s", "At"),
+    ("autoscale", "Autoscaling"),
+    ("autoscale.boot_s", "Boot time"),
+    ("autoscale.cooldown_s", "Cooldown"),
+    ("autoscale.interval_s", "Scaling interval"),
+    ("autoscale.max", "Most servers"),
+    ("autoscale.metric", "Scale on"),
+    ("autoscale.min", "Fewest servers"),
+    ("autoscale.target", "Target"),
+    ("backoff_ms", "Retry backoff"),
+    ("capacity_entries", "Capacity"),
+    ("capacity_sessions", "Session capacity"),
+    ("check_interval_ms", "Check interval"),
+    ("check_threshold", "Failed checks to drop"),
+    ("connection_lifetime_ms", "Connection lifetime"),
+    ("connection_requests", "Requests per connection"),
+    ("count", "Servers"),
+    ("dns_ttl_s", "DNS TTL"),
+    ("eviction", "Eviction"),
+    ("factor", "Slow-down factor"),
+    ("health_checks", "Health checks"),
+    ("health_interval_ms", "Health check interval"),
+    ("health_timeout_ms", "Health check timeout"),
+    ("healthy_threshold", "Passes to mark up"),
+    ("heartbeat_ms", "Heartbeat interval"),
+    ("hit_ms", "Hit time"),
+    ("key_dist", "Key popularity"),
+    ("key_zipf_alpha", "Key skew (Zipf)"),
+    ("keys", "Keys"),
+    ("l7_latency_ms", "L7 extra latency"),
+    ("lag", "Lag distribution"),
+    ("lag_ms", "Replication lag"),
+    ("latency_ms", "Latency"),
+    ("layer", "Layer"),
+    ("local_cache_entries", "Local cache size"),
+    ("member", "Member"),
+    ("missed_beats", "Missed beats to fail over"),
+    ("mode", "Mode"),
+    ("on_write", "On write"),
+    ("option", "Option"),
+    ("over_s", "Over"),
+    ("partitioning", "Partitioning"),
+    ("placement", "Placement"),
+    ("promotion_delay_ms", "Promotion delay"),
+    ("qps", "Request rate"),
+    ("queue_capacity", "Queue capacity"),
+    ("read_ms", "Read time"),
+    ("read_share", "Read share"),
+    ("reads", "Reads"),
+    ("retries", "Retries"),
+    ("retry_budget", "Retry budget"),
+    ("service", "Service time shape"),
+    ("service_cv", "Service time spread"),
+    ("service_ms", "Service time"),
+    ("sessions", "Sessions"),
+    ("size", "Instance size"),
+    ("think_ms", "Think time"),
+    ("tick_ms", "Tick length"),
+    ("timeout_ms", "Timeout"),
+    ("ttl_s", "Time to live"),
+    ("unhealthy_threshold", "Failures to mark down"),
+    ("user_zipf_alpha", "User skew (Zipf)"),
+    ("users", "Users"),
+    ("virtual_nodes", "Virtual nodes"),
+    ("weight", "Weight"),
+    ("workers", "Workers"),
+    ("write_ms", "Write time"),
+];
+
+/// The label a learner reads for the field or option named `name` in the file ("Latency" for
+/// `latency_ms`); `None` for a name the table does not know.
+pub fn label_of(name: &str) -> Option<&'static str> {
+    LABELS
+        .binary_search_by(|(n, _)| n.cmp(&name))
+        .ok()
+        .map(|i| LABELS[i].1)
+}
+
+/// The label for `name`, or the name itself when it has none.
+pub fn label(name: &'static str) -> &'static str {
+    label_of(name).unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

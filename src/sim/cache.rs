@@ -14,8 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Keys below this are indexed by a `Vec`; larger keys by a `BTreeMap`.
 pub const DENSE_KEYS: u64 = 1 << 20;
 
-/// Marks "no entry" in the dense index and the list links.
-const NONE: u32 = u32::MAX;
+super::ix::index_type!(
+    /// An entry's place in the slab (`Option<Slot>` is four bytes: the dense index stays
+    /// small).
+    Slot => Entry
+);
 
 /// Which entry to evict when the cache is full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -60,8 +63,8 @@ struct Entry {
     /// Expiry time; `u64::MAX` when there is no TTL.
     expires_ns: u64,
     /// LRU list links (slab indices), towards the most and the least recently used.
-    newer: u32,
-    older: u32,
+    newer: Option<Slot>,
+    older: Option<Slot>,
     /// LFU: uses so far, and the sequence number of the last use (the tie-break).
     uses: u64,
     last_use: u64,
@@ -75,15 +78,15 @@ pub struct Cache {
     ttl_ns: Option<u64>,
     /// The slab: entries live at fixed indices until removed; `free` lists the holes.
     entries: Vec<Entry>,
-    free: Vec<u32>,
+    free: Vec<Slot>,
     /// Key -> slab index: dense keys by position, the rest in a map.
-    dense: Vec<u32>,
-    sparse: BTreeMap<u64, u32>,
+    dense: Vec<Option<Slot>>,
+    sparse: BTreeMap<u64, Slot>,
     /// LRU list ends (slab indices): most and least recently used.
-    newest: u32,
-    oldest: u32,
+    newest: Option<Slot>,
+    oldest: Option<Slot>,
     /// LFU order: (uses, last use, slab index); the first is the victim.
-    by_use: BTreeSet<(u64, u64, u32)>,
+    by_use: BTreeSet<(u64, u64, Slot)>,
     /// Counts uses, to order LFU ties by recency.
     clock: u64,
     len: u32,
@@ -102,8 +105,8 @@ impl Cache {
             free: Vec::new(),
             dense: Vec::new(),
             sparse: BTreeMap::new(),
-            newest: NONE,
-            oldest: NONE,
+            newest: None,
+            oldest: None,
             by_use: BTreeSet::new(),
             clock: 0,
             len: 0,
@@ -143,7 +146,7 @@ impl Cache {
             self.counters.misses += 1;
             return false;
         };
-        if now_ns >= self.entries[slot as usize].expires_ns {
+        if now_ns >= self.entries[slot].expires_ns {
             self.remove(slot);
             self.counters.expirations += 1;
             self.counters.misses += 1;
@@ -164,7 +167,7 @@ impl Cache {
             .ttl_ns
             .map_or(u64::MAX, |ttl| now_ns.saturating_add(ttl));
         if let Some(slot) = self.slot_of(key) {
-            self.entries[slot as usize].expires_ns = expires_ns;
+            self.entries[slot].expires_ns = expires_ns;
             self.touch(slot);
             return;
         }
@@ -175,17 +178,17 @@ impl Cache {
         let entry = Entry {
             key,
             expires_ns,
-            newer: NONE,
-            older: NONE,
+            newer: None,
+            older: None,
             uses: 1,
             last_use: self.clock,
         };
         let slot = if let Some(slot) = self.free.pop() {
-            self.entries[slot as usize] = entry;
+            self.entries[slot] = entry;
             slot
         } else {
             self.entries.push(entry);
-            (self.entries.len() - 1) as u32
+            Slot::at(self.entries.len() - 1)
         };
         self.set_slot(key, slot);
         self.len += 1;
@@ -213,13 +216,13 @@ impl Cache {
         self.dense.clear();
         self.sparse.clear();
         self.by_use.clear();
-        self.newest = NONE;
-        self.oldest = NONE;
+        self.newest = None;
+        self.oldest = None;
         self.len = 0;
     }
 
     /// Record a use of a held entry.
-    fn touch(&mut self, slot: u32) {
+    fn touch(&mut self, slot: Slot) {
         self.clock += 1;
         match self.policy {
             Policy::Lru => {
@@ -227,7 +230,7 @@ impl Cache {
                 self.link_newest(slot);
             }
             Policy::Lfu => {
-                let e = &mut self.entries[slot as usize];
+                let e = &mut self.entries[slot];
                 self.by_use.remove(&(e.uses, e.last_use, slot));
                 e.uses += 1;
                 e.last_use = self.clock;
@@ -240,17 +243,17 @@ impl Cache {
     fn evict(&mut self) {
         let victim = match self.policy {
             Policy::Lru => self.oldest,
-            Policy::Lfu => self.by_use.first().map_or(NONE, |&(_, _, slot)| slot),
+            Policy::Lfu => self.by_use.first().map(|&(_, _, slot)| slot),
         };
-        if victim != NONE {
+        if let Some(victim) = victim {
             self.remove(victim);
             self.counters.evictions += 1;
         }
     }
 
     /// Take a held entry out of the index, the policy's order and the slab.
-    fn remove(&mut self, slot: u32) {
-        let e = self.entries[slot as usize];
+    fn remove(&mut self, slot: Slot) {
+        let e = self.entries[slot];
         match self.policy {
             Policy::Lru => self.unlink(slot),
             Policy::Lfu => {
@@ -263,52 +266,48 @@ impl Cache {
     }
 
     /// Put `slot` at the most recently used end of the LRU list.
-    fn link_newest(&mut self, slot: u32) {
+    fn link_newest(&mut self, slot: Slot) {
         let old_newest = self.newest;
-        let e = &mut self.entries[slot as usize];
-        e.newer = NONE;
+        let e = &mut self.entries[slot];
+        e.newer = None;
         e.older = old_newest;
-        if old_newest == NONE {
-            self.oldest = slot;
-        } else {
-            self.entries[old_newest as usize].newer = slot;
+        match old_newest {
+            None => self.oldest = Some(slot),
+            Some(n) => self.entries[n].newer = Some(slot),
         }
-        self.newest = slot;
+        self.newest = Some(slot);
     }
 
     /// Take `slot` out of the LRU list, joining its neighbours.
-    fn unlink(&mut self, slot: u32) {
-        let Entry { newer, older, .. } = self.entries[slot as usize];
-        if newer == NONE {
-            self.newest = older;
-        } else {
-            self.entries[newer as usize].older = older;
+    fn unlink(&mut self, slot: Slot) {
+        let Entry { newer, older, .. } = self.entries[slot];
+        match newer {
+            None => self.newest = older,
+            Some(n) => self.entries[n].older = older,
         }
-        if older == NONE {
-            self.oldest = newer;
-        } else {
-            self.entries[older as usize].newer = newer;
+        match older {
+            None => self.oldest = newer,
+            Some(o) => self.entries[o].newer = newer,
         }
     }
 
     /// The slab index holding `key`, if any.
-    fn slot_of(&self, key: u64) -> Option<u32> {
-        let slot = if key < DENSE_KEYS {
-            self.dense.get(key as usize).copied().unwrap_or(NONE)
+    fn slot_of(&self, key: u64) -> Option<Slot> {
+        if key < DENSE_KEYS {
+            self.dense.get(key as usize).copied().flatten()
         } else {
-            self.sparse.get(&key).copied().unwrap_or(NONE)
-        };
-        (slot != NONE).then_some(slot)
+            self.sparse.get(&key).copied()
+        }
     }
 
-    fn set_slot(&mut self, key: u64, slot: u32) {
+    fn set_slot(&mut self, key: u64, slot: Slot) {
         if key < DENSE_KEYS {
             let i = key as usize;
             if i >= self.dense.len() {
                 // Grows to the largest dense key seen, at most `DENSE_KEYS` entries.
-                self.dense.resize(i + 1, NONE);
+                self.dense.resize(i + 1, None);
             }
-            self.dense[i] = slot;
+            self.dense[i] = Some(slot);
         } else {
             self.sparse.insert(key, slot);
         }
@@ -317,7 +316,7 @@ impl Cache {
     fn clear_slot(&mut self, key: u64) {
         if key < DENSE_KEYS {
             if let Some(s) = self.dense.get_mut(key as usize) {
-                *s = NONE;
+                *s = None;
             }
         } else {
             self.sparse.remove(&key);
@@ -340,17 +339,13 @@ mod tests {
             Policy::Lru => {
                 let mut out = Vec::new();
                 let mut s = c.oldest;
-                while s != NONE {
-                    out.push(c.entries[s as usize].key);
-                    s = c.entries[s as usize].newer;
+                while let Some(slot) = s {
+                    out.push(c.entries[slot].key);
+                    s = c.entries[slot].newer;
                 }
                 out
             }
-            Policy::Lfu => c
-                .by_use
-                .iter()
-                .map(|&(_, _, s)| c.entries[s as usize].key)
-                .collect(),
+            Policy::Lfu => c.by_use.iter().map(|&(_, _, s)| c.entries[s].key).collect(),
         }
     }
 

@@ -6,9 +6,10 @@
 
 use crate::layout::{self, Command, LoopMode, NodeId, NodeKind, Target};
 
+use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::unit::Role;
+use super::unit::{Ramp, Role};
 use super::{CallState, Sim};
 
 /// Where a command came from.
@@ -105,7 +106,7 @@ impl Sim {
     }
 
     /// The instances a target names.
-    fn targets(&self, t: Target) -> Result<Vec<u32>, String> {
+    fn targets(&self, t: Target) -> Result<Vec<UnitIx>, String> {
         let Some(node) = self.layout.node(t.node) else {
             return Err(layout::params::no_node(t.node));
         };
@@ -113,7 +114,7 @@ impl Sim {
         match t.member {
             None => Ok(members),
             Some(m) => match self.unit_index.get(&(t.node, m)) {
-                Some(&i) if !self.units[i as usize].removed => Ok(vec![i]),
+                Some(&i) if !self.units[i].removed => Ok(vec![i]),
                 _ => Err(format!(
                     "{} has no member {m} (it has {})",
                     node.name,
@@ -137,13 +138,13 @@ impl Sim {
             Command::Revive(t) => {
                 for i in self.targets(*t)? {
                     let now = self.now_ns;
-                    let u = &mut self.units[i as usize];
+                    let u = &mut self.units[i];
                     if !u.alive {
                         u.integrate(now);
                         u.alive = true;
                         u.slow = 1.0;
                         let is_db = u.kind == crate::layout::KindTag::Database;
-                        self.log_state(i, super::metrics::StateChange::Up, None);
+                        self.record_event(i, super::events::EventKind::Up, None);
                         self.start_traffic_if_client(i);
                         if is_db {
                             self.on_db_revived(i);
@@ -156,9 +157,9 @@ impl Sim {
                 let mut flushed = false;
                 for i in units {
                     if let Role::Server {
-                        sessions: super::unit::SessionKeeping::Data(cache),
+                        kept: super::unit::Kept::DataCache(cache),
                         ..
-                    } = &mut self.units[i as usize].role
+                    } = &mut self.units[i].role
                     {
                         cache.flush();
                         flushed = true;
@@ -167,10 +168,11 @@ impl Sim {
                 if !flushed {
                     return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
                 }
+                self.record_node_event(super::events::EventKind::Flush, t.node, None);
             }
             Command::Slow { target, factor } => {
                 for i in self.targets(*target)? {
-                    self.units[i as usize].slow = *factor;
+                    self.units[i].slow = *factor;
                 }
             }
             Command::SetQps { node, qps } | Command::RampQps { node, qps, .. } => {
@@ -181,7 +183,7 @@ impl Sim {
                 };
                 let now = self.now_ns;
                 for i in units {
-                    let Role::Client(c) = &mut self.units[i as usize].role else {
+                    let Role::Client(c) = &mut self.units[i].role else {
                         return Err(format!("{} is not a client", self.layout.name_of(*node)));
                     };
                     c.ramp_epoch = c.ramp_epoch.wrapping_add(1);
@@ -190,7 +192,12 @@ impl Sim {
                         c.ramp = None;
                         self.schedule_arrival(i);
                     } else {
-                        c.ramp = Some((now, c.qps, now + over_ns, *qps));
+                        c.ramp = Some(Ramp {
+                            start_ns: now,
+                            start_qps: c.qps,
+                            end_ns: now + over_ns,
+                            end_qps: *qps,
+                        });
                         let epoch = c.ramp_epoch;
                         self.events.push(now, Ev::Ramp { unit: i, epoch });
                     }
@@ -201,8 +208,8 @@ impl Sim {
         Ok(())
     }
 
-    fn start_traffic_if_client(&mut self, unit: u32) {
-        if let Role::Client(c) = &self.units[unit as usize].role {
+    fn start_traffic_if_client(&mut self, unit: UnitIx) {
+        if let Role::Client(c) = &self.units[unit].role {
             match c.params.mode {
                 LoopMode::Open => self.schedule_arrival(unit),
                 LoopMode::Closed => self.start_traffic(unit),
@@ -211,10 +218,10 @@ impl Sim {
     }
 
     /// Take an instance down: every call inside it fails with `reason`.
-    fn kill(&mut self, unit: u32, reason: FailReason) {
+    fn kill(&mut self, unit: UnitIx, reason: FailReason) {
         let now = self.now_ns;
         {
-            let u = &mut self.units[unit as usize];
+            let u = &mut self.units[unit];
             if !u.alive {
                 return;
             }
@@ -223,29 +230,31 @@ impl Sim {
             u.queue.clear();
             u.serving = 0;
             u.held = 0;
-            // A crash loses the sessions kept in the box's memory (or in the store).
-            if let Role::Server { sessions, .. } = &mut u.role {
-                let lost = sessions.clear();
+            // A crash loses the sessions kept in the box's memory (or in the store). A data
+            // cache's keys go too, and are counted with them.
+            if let Role::Server { kept, .. } = &mut u.role {
+                let lost = kept.clear();
                 if now >= self.warmup_ns {
                     self.totals.sessions_lost += lost;
                 }
             }
         }
-        if let Role::Client(c) = &mut self.units[unit as usize].role {
+        if let Role::Client(c) = &mut self.units[unit].role {
             // A dead client sends nothing; its users' pending thinks find it dead and stop.
             c.arrival_epoch = c.arrival_epoch.wrapping_add(1);
             c.arrival_pending = false;
         }
         if reason == FailReason::NodeDown {
-            self.log_state(unit, super::metrics::StateChange::Down, None);
+            self.record_event(unit, super::events::EventKind::Down, None);
         }
-        if self.units[unit as usize].kind == crate::layout::KindTag::Database {
+        if self.units[unit].kind == crate::layout::KindTag::Database {
             self.on_db_killed(unit);
         }
         // Fail, in slot order, every call the instance holds.
-        let inside: Vec<u32> = (0..self.calls.len() as u32)
+        let inside: Vec<CallIx> = (0..self.calls.len())
+            .map(CallIx::at)
             .filter(|&i| {
-                let c = &self.calls[i as usize];
+                let c = &self.calls[i];
                 c.callee == unit
                     && matches!(
                         c.state,
@@ -283,7 +292,7 @@ impl Sim {
                     _ => f64::NAN,
                 };
                 for i in self.members(n.id) {
-                    self.units[i as usize].set_params(&n.kind);
+                    self.units[i].set_params(&n.kind);
                     // More workers: start queued calls at once.
                     self.drain_queue(i);
                 }
@@ -301,7 +310,7 @@ impl Sim {
                     && p.mode == LoopMode::Closed
                 {
                     for i in self.members(n.id) {
-                        if self.units[i as usize].alive {
+                        if self.units[i].alive {
                             self.start_traffic(i);
                         }
                     }
@@ -317,7 +326,7 @@ impl Sim {
                 }
             }
             Command::RemoveNode(id) => {
-                let units: Vec<u32> = self
+                let units: Vec<UnitIx> = self
                     .unit_index
                     .range((*id, 0)..=(*id, u32::MAX))
                     .map(|(_, &i)| i)
@@ -353,12 +362,12 @@ impl Sim {
     }
 
     /// Remove an instance: calls inside fail with `node_removed`.
-    fn remove_unit(&mut self, unit: u32) {
-        if !self.units[unit as usize].removed {
-            self.log_state(unit, super::metrics::StateChange::Removed, None);
+    fn remove_unit(&mut self, unit: UnitIx) {
+        if !self.units[unit].removed {
+            self.record_event(unit, super::events::EventKind::Removed, None);
         }
         self.kill(unit, FailReason::NodeRemoved);
-        let u = &mut self.units[unit as usize];
+        let u = &mut self.units[unit];
         u.removed = true;
         u.alive = false;
     }
@@ -366,48 +375,38 @@ impl Sim {
     /// Callers waiting on a call over a removed wire fail with `wire_removed`; the orphaned
     /// call goes on, and its reply is dropped.
     fn drop_wire_calls(&mut self, on_wire: impl Fn(NodeId, NodeId) -> bool) {
-        let waiting: Vec<u32> = (0..self.calls.len() as u32)
-            .filter(|&i| {
-                let c = &self.calls[i as usize];
-                if c.state == CallState::Free
-                    || c.parent == super::NONE
-                    || c.parent == super::ORPHAN
-                {
-                    return false;
-                }
-                let (from, to) = (
-                    self.units[c.caller as usize].node,
-                    self.units[c.callee as usize].node,
-                );
-                on_wire(from, to)
-                    && self.calls[c.parent as usize].epoch == c.parent_epoch
-                    && self.calls[c.parent as usize].state == CallState::Waiting
+        let waiting: Vec<CallIx> = self
+            .calls
+            .iter()
+            .filter_map(|c| {
+                let parent = c.caller_call().filter(|_| c.state != CallState::Free)?;
+                let (from, to) = (self.units[c.caller].node, self.units[c.callee].node);
+                let p = &self.calls[parent];
+                (on_wire(from, to) && p.epoch == c.parent_epoch && p.state == CallState::Waiting)
+                    .then_some(parent)
             })
-            .map(|i| self.calls[i as usize].parent)
             .collect();
         for parent in waiting {
-            if self.calls[parent as usize].state == CallState::Waiting {
+            if self.calls[parent].state == CallState::Waiting {
                 self.finish(parent, Some(FailReason::WireRemoved));
             }
         }
         // Top-level calls on a removed client wire: the client's request fails.
-        let top: Vec<u32> = (0..self.calls.len() as u32)
+        let top: Vec<CallIx> = (0..self.calls.len())
+            .map(CallIx::at)
             .filter(|&i| {
-                let c = &self.calls[i as usize];
+                let c = &self.calls[i];
                 c.state != CallState::Free
                     && c.state != CallState::Replying
-                    && c.parent == super::NONE
-                    && on_wire(
-                        self.units[c.caller as usize].node,
-                        self.units[c.callee as usize].node,
-                    )
+                    && c.client_waits()
+                    && on_wire(self.units[c.caller].node, self.units[c.callee].node)
             })
             .collect();
         for call in top {
-            let req = self.calls[call as usize].req;
-            if self.reqs[req as usize].live {
+            let req = self.calls[call].req;
+            if self.reqs[req].live {
                 // Detach: the request ends now; the call carries on as an orphan.
-                self.calls[call as usize].parent = super::ORPHAN;
+                self.calls[call].orphaned = true;
                 self.finish_request(req, Some(FailReason::WireRemoved));
             }
         }

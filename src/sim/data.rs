@@ -1,19 +1,20 @@
 //! The data tier in the core: cache-aside reads and writes, read replicas with lag, stale reads
-//! and failover, shard routing, and pool autoscaling.
+//! and failover, and shard routing.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use rand_distr::{Distribution as _, Exp1};
 
 use crate::layout::{
-    KindTag, LagDist, NodeId, NodeKind, OnWrite, ReadFrom, ReplicationMode, ScaleMetric, ms_to_ns,
-    s_to_ns,
+    KindTag, LagDist, NodeId, NodeKind, OnWrite, ReadFrom, ReplicationMode, ms_to_ns,
 };
 
+use super::ix::{CallIx, UnitIx};
+use super::lb::LbSlot;
 use super::queue::Ev;
 use super::request::FailReason;
 use super::rng::{SimRng, Stream, stream};
-use super::unit::{self, Role, SessionKeeping};
+use super::unit::{self, Kept, Role};
 use super::{CallState, Sim};
 
 /// One replica of a replication group.
@@ -66,37 +67,6 @@ impl ReplGroup {
     pub(super) fn keys_held(&self) -> usize {
         self.latest.len()
     }
-}
-
-/// A pool's autoscaler.
-#[derive(Clone, Debug)]
-pub(super) struct Autoscaler {
-    pub node: NodeId,
-    pub last_change_ns: Option<u64>,
-    /// +1 after a scale-out, -1 after a scale-in.
-    pub last_direction: i8,
-    pub scale_outs: u64,
-    pub scale_ins: u64,
-    /// Changes of direction within one cool-down of the previous change.
-    pub flaps: u64,
-    pub max_count: u32,
-    /// Areas at the previous look, per member unit: (cpu, capacity).
-    sampled: BTreeMap<u32, (u128, u128)>,
-    /// Autoscaling was switched off at a look, so no look is scheduled; switching it on again
-    /// schedules the next one.
-    stopped: bool,
-}
-
-/// What the report shows of an autoscaler.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AutoscaleReport {
-    pub node: NodeId,
-    pub name: String,
-    pub count: u32,
-    pub max_count: u32,
-    pub scale_outs: u64,
-    pub scale_ins: u64,
-    pub flaps: u64,
 }
 
 /// A change of shard count and how many keys it moved.
@@ -160,19 +130,19 @@ impl Sim {
         None
     }
 
-    fn first_unit(&self, node: NodeId) -> Option<u32> {
+    fn first_unit(&self, node: NodeId) -> Option<UnitIx> {
         self.unit_index.get(&(node, 0)).copied()
     }
 
-    fn is_up(&self, unit: u32) -> bool {
-        let u = &self.units[unit as usize];
+    fn is_up(&self, unit: UnitIx) -> bool {
+        let u = &self.units[unit];
         u.alive && !u.removed
     }
 
     /// The database instance a call for `node` goes to: writes to the group's primary (even a
     /// dead one: writes fail until a replica is promoted), reads as the primary's `reads`
     /// setting says, skipping replicas that are down.
-    pub(super) fn resolve_db(&mut self, node: NodeId, read: bool) -> Option<u32> {
+    pub(super) fn resolve_db(&mut self, node: NodeId, read: bool) -> Option<UnitIx> {
         let Some((gi, replica)) = self.repl_role(node) else {
             return self.first_unit(node);
         };
@@ -189,7 +159,7 @@ impl Sim {
             Some(NodeKind::Database(p)) => p.reads,
             _ => ReadFrom::Primary,
         };
-        let mut candidates: Vec<u32> = Vec::new();
+        let mut candidates: Vec<UnitIx> = Vec::new();
         if reads != ReadFrom::Replicas {
             candidates.extend(self.first_unit(primary));
         }
@@ -214,13 +184,13 @@ impl Sim {
     /// A database instance finished serving a call: record writes for the replicas, catch
     /// stale reads, and hold a synchronous write until its replicas have it. Returns true when
     /// the call is held (the caller must not finish it yet).
-    pub(super) fn on_db_served(&mut self, call: u32) -> bool {
+    pub(super) fn on_db_served(&mut self, call: CallIx) -> bool {
         let now = self.now_ns;
-        let c = &self.calls[call as usize];
+        let c = &self.calls[call];
         let (unit, req) = (c.callee, c.req);
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (read, key, counted) = (r.read, r.key, r.counted);
-        let node = self.units[unit as usize].node;
+        let node = self.units[unit].node;
         let Some((gi, replica)) = self.repl_role(node) else {
             return false;
         };
@@ -277,7 +247,7 @@ impl Sim {
             g.log.pop_front();
         }
         if sync_until > now {
-            let epoch = self.calls[call as usize].epoch;
+            let epoch = self.calls[call].epoch;
             self.events.push(sync_until, Ev::Replicated { call, epoch });
             return true;
         }
@@ -285,16 +255,16 @@ impl Sim {
     }
 
     /// A synchronous write's replicas have it: the primary acknowledges.
-    pub(super) fn on_replicated(&mut self, call: u32, epoch: u32) {
+    pub(super) fn on_replicated(&mut self, call: CallIx, epoch: u32) {
         if self.call_is(call, epoch, CallState::Service) {
             self.proceed(call);
         }
     }
 
     /// The instance `unit` died: if it is a group's primary, a promotion is scheduled.
-    pub(super) fn on_db_killed(&mut self, unit: u32) {
+    pub(super) fn on_db_killed(&mut self, unit: UnitIx) {
         let now = self.now_ns;
-        let node = self.units[unit as usize].node;
+        let node = self.units[unit].node;
         let Some((gi, None)) = self.repl_role(node) else {
             return;
         };
@@ -321,8 +291,8 @@ impl Sim {
     }
 
     /// The primary came back before its replacement was promoted: nothing changes.
-    pub(super) fn on_db_revived(&mut self, unit: u32) {
-        let node = self.units[unit as usize].node;
+    pub(super) fn on_db_revived(&mut self, unit: UnitIx) {
+        let node = self.units[unit].node;
         if let Some((gi, None)) = self.repl_role(node)
             && self.repl[gi].primary == node
         {
@@ -347,7 +317,7 @@ impl Sim {
         };
         let pick = g.replicas.iter().position(|r| {
             self.first_unit(r.node).is_some_and(|u| {
-                let u = &self.units[u as usize];
+                let u = &self.units[u];
                 u.alive && !u.removed
             })
         });
@@ -373,6 +343,7 @@ impl Sim {
             self.totals.writes_lost += lost;
         }
         self.totals.promotions += 1;
+        self.record_node_event(super::events::EventKind::Promotion, link.node, None);
         self.notes.push(format!(
             "{:.3} s: {} promoted to primary; {lost} acknowledged writes lost",
             self.now_ns as f64 / 1e9,
@@ -384,22 +355,22 @@ impl Sim {
 
     /// After the database answered an app server: fill the cache on a read miss; invalidate or
     /// update it on a write.
-    pub(super) fn touch_cache_after_db(&mut self, app_call: u32) {
+    pub(super) fn touch_cache_after_db(&mut self, app_call: CallIx) {
         let now = self.now_ns;
-        let c = &self.calls[app_call as usize];
+        let c = &self.calls[app_call];
         let (unit, req) = (c.callee, c.req);
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (read, key) = (r.read, r.key);
         // The app server's own cache: fill it on a read, drop its copy on a write (other
         // servers' copies go stale until they are evicted: the cost of local caches).
-        if let Some(local) = &mut self.units[unit as usize].local_cache {
+        if let Some(local) = &mut self.units[unit].local_cache {
             if read {
                 local.put(u64::from(key), now);
             } else {
                 local.invalidate(u64::from(key));
             }
         }
-        let Some(route) = self.units[unit as usize]
+        let Some(route) = self.units[unit]
             .routes
             .iter()
             .find(|r| r.to_kind == KindTag::Cache)
@@ -417,12 +388,12 @@ impl Sim {
             Some(NodeKind::Cache(p)) => p.on_write,
             _ => OnWrite::Invalidate,
         };
-        let m = &mut self.units[member as usize];
+        let m = &mut self.units[member];
         if !m.alive || m.removed {
             return;
         }
         if let Role::Server {
-            sessions: SessionKeeping::Data(cache),
+            kept: Kept::DataCache(cache),
             ..
         } = &mut m.role
         {
@@ -442,28 +413,24 @@ impl Sim {
     // ----- Shards -----
 
     /// A shard router sends the call to the shard owning its key.
-    pub(super) fn router_forward(&mut self, call: u32) {
-        let (unit, req) = {
-            let c = &self.calls[call as usize];
-            (c.callee, c.req)
+    pub(super) fn router_forward(&mut self, call: CallIx) {
+        let Some((unit, req)) = self.forwarding(call) else {
+            return;
         };
-        if self.at_call_limit(req) {
-            return self.finish(call, Some(FailReason::CallLimit));
-        }
-        let r = &self.reqs[req as usize];
+        let r = &self.reqs[req];
         let (key, read, client) = (r.key, r.read, r.client);
-        let keys = match &self.units[client as usize].role {
+        let keys = match &self.units[client].role {
             Role::Client(c) => c.params.keys,
             _ => 1,
         };
-        let Role::Router(router) = &self.units[unit as usize].role else {
+        let Role::Router(router) = &self.units[unit].role else {
             return;
         };
         let Some(shard) = router.shard_of(key, keys) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
         let shard_node = router.shards[shard];
-        let Some(route) = self.units[unit as usize]
+        let Some(route) = self.units[unit]
             .routes
             .iter()
             .find(|r| r.to_node == shard_node)
@@ -474,13 +441,11 @@ impl Sim {
         let Some(to) = self.resolve_db(shard_node, read) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        self.calls[call as usize].state = CallState::Waiting;
-        let child = self.alloc_call(req, call, unit, to, lat, policy);
-        self.send(child);
+        self.call_down(call, to, lat, policy, LbSlot::default());
     }
 
     /// A router's shards changed: install them and report how many keys moved.
-    pub(super) fn set_router_shards(&mut self, unit: u32, shards: Vec<NodeId>) {
+    pub(super) fn set_router_shards(&mut self, unit: UnitIx, shards: Vec<NodeId>) {
         let now = self.now_ns;
         let keys = self
             .units
@@ -491,8 +456,8 @@ impl Sim {
             })
             .max()
             .unwrap_or(1);
-        let name = self.units[unit as usize].name.clone();
-        let Role::Router(router) = &mut self.units[unit as usize].role else {
+        let name = self.units[unit].name.clone();
+        let Role::Router(router) = &mut self.units[unit].role else {
             return;
         };
         if router.shards == shards {
@@ -522,208 +487,6 @@ impl Sim {
             shards_after: router.shards.len(),
             moved_share: moved as f64 / f64::from(samples),
         });
-    }
-
-    // ----- Autoscaling -----
-
-    /// Create the autoscalers of the layout's pools and schedule their first look.
-    pub(super) fn build_autoscalers(&mut self) {
-        let pools: Vec<(NodeId, f64)> = self
-            .layout
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.kind {
-                NodeKind::AppServer(p) => p.autoscale.as_ref().map(|a| (n.id, a.interval_s)),
-                _ => None,
-            })
-            .collect();
-        for (node, interval_s) in pools {
-            if let Some(index) = self.autoscalers.iter().position(|a| a.node == node) {
-                if self.autoscalers[index].stopped {
-                    self.autoscalers[index].stopped = false;
-                    self.events.push(
-                        self.now_ns + s_to_ns(interval_s).max(1),
-                        Ev::Autoscale {
-                            index: index as u32,
-                        },
-                    );
-                }
-                continue;
-            }
-            let count = self.layout.node(node).map_or(1, |n| n.kind.count());
-            self.autoscalers.push(Autoscaler {
-                node,
-                last_change_ns: None,
-                last_direction: 0,
-                scale_outs: 0,
-                scale_ins: 0,
-                flaps: 0,
-                max_count: count,
-                sampled: BTreeMap::new(),
-                stopped: false,
-            });
-            let index = (self.autoscalers.len() - 1) as u32;
-            self.events.push(
-                self.now_ns + s_to_ns(interval_s).max(1),
-                Ev::Autoscale { index },
-            );
-        }
-    }
-
-    /// An autoscaler looks at its pool and changes its size if the metric is off target.
-    pub(super) fn on_autoscale(&mut self, index: u32) {
-        let now = self.now_ns;
-        let Some(a) = self.autoscalers.get(index as usize) else {
-            return;
-        };
-        let node = a.node;
-        let Some(NodeKind::AppServer(p)) = self.layout.node(node).map(|n| n.kind.clone()) else {
-            return;
-        };
-        let Some(cfg) = p.autoscale.clone() else {
-            self.autoscalers[index as usize].stopped = true;
-            return;
-        };
-        let count = p.count;
-        let ready: Vec<u32> = self
-            .members(node)
-            .into_iter()
-            .filter(|&u| self.units[u as usize].alive)
-            .collect();
-        // The metric over the interval since the last look.
-        let mut cpu = 0u128;
-        let mut cap = 0u128;
-        let mut queue = 0usize;
-        for &u in &ready {
-            let unit = &mut self.units[u as usize];
-            unit.integrate(now);
-            let prev = self.autoscalers[index as usize]
-                .sampled
-                .get(&u)
-                .copied()
-                .unwrap_or((unit.stats.cpu_area, unit.stats.capacity_area));
-            cpu += unit.stats.cpu_area.saturating_sub(prev.0);
-            cap += unit.stats.capacity_area.saturating_sub(prev.1);
-            queue += unit.queue.len();
-        }
-        let mut sampled = BTreeMap::new();
-        for &u in &ready {
-            let s = &self.units[u as usize].stats;
-            sampled.insert(u, (s.cpu_area, s.capacity_area));
-        }
-        self.autoscalers[index as usize].sampled = sampled;
-        let value = match cfg.metric {
-            ScaleMetric::CpuUtilization => {
-                if cap > 0 {
-                    cpu as f64 / cap as f64
-                } else {
-                    0.0
-                }
-            }
-            ScaleMetric::QueueLength => queue as f64 / ready.len().max(1) as f64,
-        };
-        // Target tracking: size the pool so the metric would sit at the target.
-        let serving = ready.len().max(1) as f64;
-        let wanted = (serving * value / cfg.target).ceil() as u32;
-        let desired = wanted.clamp(cfg.min.max(1), cfg.max.max(1));
-        let a = &self.autoscalers[index as usize];
-        let since = a.last_change_ns.map(|t| now.saturating_sub(t));
-        let cooldown = s_to_ns(cfg.cooldown_s);
-        let direction: i8 = match desired.cmp(&count) {
-            std::cmp::Ordering::Greater => 1,
-            std::cmp::Ordering::Less if since.is_none_or(|s| s >= cooldown) => -1,
-            _ => 0,
-        };
-        if direction != 0 {
-            let a = &mut self.autoscalers[index as usize];
-            if a.last_direction != 0
-                && a.last_direction != direction
-                && since.is_some_and(|s| s < cooldown)
-            {
-                a.flaps += 1;
-            }
-            a.last_direction = direction;
-            a.last_change_ns = Some(now);
-            if direction > 0 {
-                a.scale_outs += 1;
-            } else {
-                a.scale_ins += 1;
-            }
-            a.max_count = a.max_count.max(desired);
-            self.resize_pool(node, desired, s_to_ns(cfg.boot_s));
-        }
-        self.events.push(
-            now + s_to_ns(cfg.interval_s).max(1),
-            Ev::Autoscale { index },
-        );
-    }
-
-    /// Change a pool's size by itself (not a user's command): new members boot first, members
-    /// taken out finish what they hold (connection draining).
-    fn resize_pool(&mut self, node: NodeId, count: u32, boot_ns: u64) {
-        let now = self.now_ns;
-        let Some(n) = self.layout.node_mut(node) else {
-            return;
-        };
-        let old = n.kind.count();
-        if let NodeKind::AppServer(p) = &mut n.kind {
-            p.count = count;
-        }
-        let (kind, name) = (n.kind.clone(), n.name.clone());
-        if count > old {
-            self.add_units(node, &kind, &name, old);
-            for m in old..count {
-                if let Some(&u) = self.unit_index.get(&(node, m)) {
-                    let unit = &mut self.units[u as usize];
-                    unit.ready_ns = now + boot_ns;
-                    if boot_ns > 0 {
-                        self.events.push(now + boot_ns, Ev::Ready { unit: u });
-                    }
-                }
-            }
-        } else {
-            for m in count..old {
-                if let Some(&u) = self.unit_index.get(&(node, m)) {
-                    self.units[u as usize].draining = true;
-                    self.retire_if_idle(u);
-                }
-            }
-        }
-        self.rebuild_routes();
-    }
-
-    /// A booted server joins the rotation.
-    pub(super) fn on_ready(&mut self, _unit: u32) {
-        self.rebuild_routes();
-    }
-
-    /// A draining server with nothing left to do is removed.
-    pub(super) fn retire_if_idle(&mut self, unit: u32) {
-        let u = &mut self.units[unit as usize];
-        if u.draining && u.held == 0 && u.queue.is_empty() && !u.removed {
-            let now = self.now_ns;
-            u.integrate(now);
-            u.removed = true;
-            u.alive = false;
-            u.draining = false;
-            self.log_state(unit, super::metrics::StateChange::Removed, None);
-        }
-    }
-
-    /// The autoscalers' state, for the report.
-    pub fn autoscale_report(&self) -> Vec<AutoscaleReport> {
-        self.autoscalers
-            .iter()
-            .map(|a| AutoscaleReport {
-                node: a.node,
-                name: self.layout.name_of(a.node),
-                count: self.layout.node(a.node).map_or(0, |n| n.kind.count()),
-                max_count: a.max_count,
-                scale_outs: a.scale_outs,
-                scale_ins: a.scale_ins,
-                flaps: a.flaps,
-            })
-            .collect()
     }
 
     /// Changes of shard count so far and the keys they moved.

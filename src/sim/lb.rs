@@ -7,12 +7,14 @@
 //! connections: a client's requests ride its connection to the same backend until the
 //! connection is recycled, and L4 least-connections counts open connections.
 
+use super::ix::{PolicyIx, UnitIx};
 use std::collections::BTreeMap;
 
 use crate::layout::{BalancerParams, Layer, ms_to_ns};
 
 use super::balance::{Backend, Balancer, Pick, RequestView, Why};
 use super::rng::SimRng;
+use super::unit;
 
 /// The backends behind one routing choice.
 #[derive(Clone, Debug)]
@@ -23,8 +25,70 @@ pub struct Group {
     /// One-way latency of each backend's wire.
     pub latency_ns: Vec<u64>,
     /// Index of each backend's wire policy in the core's table.
-    pub policy: Vec<u32>,
+    pub policy: Vec<PolicyIx>,
     pub balancer: Balancer,
+}
+
+/// A balancer's backend groups from its routes: the default group first (wires no path rule
+/// names), then one per rule; `keys[unit]` is each instance's stable hash key.
+pub(super) fn build_groups(
+    params: &BalancerParams,
+    routes: &[unit::Route],
+    keys: &[u64],
+) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of = |prefix: Option<&str>| -> usize {
+        if let Some(i) = groups.iter().position(|g| g.prefix.as_deref() == prefix) {
+            return i;
+        }
+        groups.push(Group {
+            prefix: prefix.map(str::to_string),
+            backends: Vec::new(),
+            latency_ns: Vec::new(),
+            policy: Vec::new(),
+            balancer: Balancer::new(params.algorithm, params.virtual_nodes),
+        });
+        groups.len() - 1
+    };
+    let _ = group_of(None);
+    let mut placed: Vec<(usize, &unit::Route)> = Vec::new();
+    for r in routes {
+        let rules: Vec<&str> = params
+            .path_rules
+            .iter()
+            .filter(|rule| rule.to == r.to_node)
+            .map(|rule| rule.prefix.as_str())
+            .collect();
+        if rules.is_empty() {
+            placed.push((0, r));
+        }
+        for p in rules {
+            placed.push((group_of(Some(p)), r));
+        }
+    }
+    for (gi, r) in placed {
+        let g = &mut groups[gi];
+        for &unit in &r.units {
+            g.backends.push(Backend {
+                unit,
+                key: keys[unit.index()],
+                weight: r.weight.max(1),
+                in_flight: 0,
+                healthy: true,
+            });
+            g.latency_ns.push(r.latency_ns);
+            g.policy.push(r.policy);
+        }
+    }
+    groups
+}
+
+/// Per-call routing facts a balancer needs back when the call ends.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LbSlot {
+    pub group: u16,
+    pub index: u16,
+    pub generation: u32,
 }
 
 /// Health-check bookkeeping of one backend.
@@ -38,7 +102,7 @@ pub struct Health {
 /// A client's keep-alive connection through an L4 balancer.
 #[derive(Clone, Copy, Debug)]
 struct Conn {
-    backend: u32,
+    backend: UnitIx,
     requests_left: u32,
     expires_ns: u64,
 }
@@ -48,7 +112,7 @@ struct Conn {
 pub struct Route {
     pub group: u16,
     pub index: u16,
-    pub unit: u32,
+    pub unit: UnitIx,
     pub why: Why,
     /// L4: the request rode an existing connection (no algorithm ran).
     pub reused_connection: bool,
@@ -61,13 +125,13 @@ pub struct LbState {
     pub latency_ns: u64,
     pub groups: Vec<Group>,
     /// Health by backend instance.
-    pub health: BTreeMap<u32, Health>,
+    pub health: BTreeMap<UnitIx, Health>,
     /// L4 connections by client address hash.
     conns: BTreeMap<u64, Conn>,
     /// L4: open connections per backend instance.
-    open: BTreeMap<u32, u32>,
+    open: BTreeMap<UnitIx, u32>,
     /// The instance picked last, for the window.
-    pub last_pick: Option<u32>,
+    pub last_pick: Option<UnitIx>,
     /// Bumped when the backend set changes, so stale bookkeeping is recognised.
     pub generation: u32,
 }
@@ -144,8 +208,8 @@ impl LbState {
     }
 
     /// Every backend instance, once, in group order.
-    pub fn backend_units(&self) -> Vec<u32> {
-        let mut out: Vec<u32> = Vec::new();
+    pub fn backend_units(&self) -> Vec<UnitIx> {
+        let mut out: Vec<UnitIx> = Vec::new();
         for g in &self.groups {
             for b in &g.backends {
                 if !out.contains(&b.unit) {
@@ -262,13 +326,13 @@ impl LbState {
         })
     }
 
-    fn close(&mut self, backend: u32) {
+    fn close(&mut self, backend: UnitIx) {
         self.count_open(backend, false);
     }
 
     /// One connection to `backend` more (or fewer), and its count where the algorithms see it:
     /// only that backend's entries change, not every backend's.
-    fn count_open(&mut self, backend: u32, opened: bool) {
+    fn count_open(&mut self, backend: UnitIx, opened: bool) {
         let n = self.open.entry(backend).or_default();
         *n = if opened { *n + 1 } else { n.saturating_sub(1) };
         let n = *n;
@@ -292,7 +356,7 @@ impl LbState {
     }
 
     /// An L7 request routed at (`group`, `index`) finished at the balancer.
-    pub fn release(&mut self, group: u16, index: u16, unit: u32, generation: u32) {
+    pub fn release(&mut self, group: u16, index: u16, unit: UnitIx, generation: u32) {
         if self.params.layer == Layer::L4 {
             return;
         }
@@ -325,7 +389,7 @@ impl LbState {
     }
 
     /// Record a probe of `unit`; returns true when its health flipped.
-    pub fn probe_result(&mut self, unit: u32, ok: bool) -> bool {
+    pub fn probe_result(&mut self, unit: UnitIx, ok: bool) -> bool {
         let (up_after, down_after) = (
             self.params.healthy_threshold.max(1),
             self.params.unhealthy_threshold.max(1),

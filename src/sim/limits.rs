@@ -3,7 +3,7 @@
 //! A run may not stand still, explode or run forever, whatever a file or a live edit sets:
 //!
 //! - Time always advances: every answer, good or bad, reaches a closed-loop client at least
-//!   [`MIN_TURNAROUND_NS`] after its request left (`flow.rs`), so no loop can run at one
+//!   [`MIN_TURNAROUND_NS`] after its request left (`traffic.rs`), so no loop can run at one
 //!   instant. As a backstop, one tick may handle at most [`Limits::events_per_tick`] events; a
 //!   tick that needs more stops the run with a [`Halt`] naming the node and the cause.
 //! - One request may cause at most `layout::limits::CALLS_PER_REQUEST_MAX` calls (further

@@ -1,10 +1,14 @@
-//! What a run measured: plain data, no serde (the report module has the serialisable form).
+//! What a run measured: plain data, no serde (the report module has the serialisable form),
+//! and `Sim::metrics`, which reads it from the core's counters without changing them.
 
 use hdrhistogram::Histogram;
 
 use crate::layout::{KindTag, NodeId};
 
+use super::Sim;
+use super::ix::UnitIx;
 use super::request::FailReason;
+use super::unit::{Kept, Role, Unit};
 
 /// The request counters of a run, counting requests that arrived after the warm-up.
 /// `arrived == completed + failed + in_flight` after every tick.
@@ -128,8 +132,9 @@ pub struct Metrics {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<super::AutoscaleReport>,
     pub shard_moves: Vec<super::ShardMove>,
-    /// Every node's state over time: kills, revivals, health-check verdicts, removals.
-    pub states: Vec<StateEvent>,
+    /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
+    /// flushes, scale-outs and -ins, removals (`events.rs`).
+    pub events: Vec<super::events::Event>,
     pub throughput_rps: f64,
     pub latency_ms: LatencyMs,
     /// Per instance, sorted by id.
@@ -173,51 +178,167 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
-/// The histogram behind the 100 ms series: microseconds, 1 us to one hour, 2 significant
-/// figures. Small, so reading three quantiles and resetting it ten times a simulated second
-/// stays cheap; 1 % resolution is plenty for a plot.
+/// The histogram behind the 100 ms series and the recent window: microseconds, 1 us to one
+/// hour, 2 significant figures. Small, so reading three quantiles and resetting it ten times
+/// a simulated second stays cheap; 1 % resolution is plenty for a plot. Microseconds, not the
+/// core's nanoseconds: the window's percentiles are in the JSON report, and buckets of whole
+/// microseconds are what they were recorded with (hdrhistogram's buckets are powers of two
+/// of the lowest value, so a nanosecond histogram could not reproduce them).
 #[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
 pub fn new_interval_histogram() -> Histogram<u64> {
     let mut h = Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant histogram bounds");
     h.auto(true);
     h
 }
-
-/// A change in an instance's state, as the timeline of a run shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StateChange {
-    /// Killed (a crash).
-    Down,
-    /// Revived.
-    Up,
-    /// A balancer's health checks marked it down (it stops getting traffic from that balancer).
-    MarkedDown,
-    /// A balancer's health checks took it back.
-    MarkedUp,
-    /// Removed from the layout (or scaled in).
-    Removed,
-}
-
-impl StateChange {
-    /// The name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            StateChange::Down => "down",
-            StateChange::Up => "up",
-            StateChange::MarkedDown => "marked_down",
-            StateChange::MarkedUp => "marked_up",
-            StateChange::Removed => "removed",
+impl Sim {
+    /// Everything measured so far. Reads the counters as they stand (each instance's time
+    /// integrals brought up to now on a copy of its statistics), so the window may call it on
+    /// every frame.
+    pub fn metrics(&self) -> Metrics {
+        let now = self.now_ns;
+        let measured_ns = now.saturating_sub(if self.warmup_done {
+            self.warmup_ns.min(now)
+        } else {
+            now
+        });
+        let measured_s = measured_ns as f64 / 1e9;
+        let mut nodes: Vec<NodeMetrics> = self
+            .units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| !u.removed)
+            .map(|(i, u)| node_metrics(u, now, self.marked_down(UnitIx::at(i))))
+            .collect();
+        nodes.sort_by_key(|n| n.id);
+        let t = &self.totals;
+        let dollars = self.dollars_billed(now);
+        let lookups = t.cache_hits + t.cache_misses;
+        let failures = FailReason::ALL
+            .iter()
+            .map(|&r| (r, t.failed_by[r.index()]))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        Metrics {
+            seed: self.seed,
+            simulated_s: now as f64 / 1e9,
+            measured_s,
+            requests: self.counts(),
+            failures,
+            calls: t.calls,
+            retries: t.retries,
+            amplification: ratio_or(t.calls as f64, t.first_calls as f64, 1.0),
+            session_misses: t.session_misses,
+            sessions_lost: t.sessions_lost,
+            load_max_over_mean: load_max_over_mean(&nodes),
+            stale_reads: t.stale_reads,
+            writes_lost: t.writes_lost,
+            promotions: t.promotions,
+            cache_hits: t.cache_hits,
+            cache_misses: t.cache_misses,
+            local_cache_hits: t.local_cache_hits,
+            local_cache_misses: t.local_cache_misses,
+            cache_hit_ratio: ratio_or(t.cache_hits as f64, lookups as f64, 0.0),
+            cost_usd_per_hour: if measured_s > 0.0 {
+                dollars / (measured_s / 3600.0)
+            } else {
+                self.units
+                    .iter()
+                    .filter(|u| !u.removed)
+                    .map(|u| u.usd_per_hour)
+                    .sum()
+            },
+            cost_usd_per_million_requests: ratio_or(dollars, t.completed as f64, 0.0) * 1e6,
+            autoscale: self.autoscale_report(),
+            shard_moves: self.shard_moves.clone(),
+            events: self.timeline.clone(),
+            throughput_rps: ratio_or(t.completed as f64, measured_s, 0.0),
+            latency_ms: latency_summary(&t.latency, t.latency_sum_ns),
+            nodes,
         }
+    }
+
+    /// What the measured window cost: every priced instance, for the time it existed.
+    fn dollars_billed(&self, now: u64) -> f64 {
+        self.units
+            .iter()
+            .map(|u| {
+                let mut billed = u.stats.billed_ns;
+                if !u.removed {
+                    billed += u128::from(now.saturating_sub(u.stats.last_ns));
+                }
+                billed as f64 / 3.6e12 * u.usd_per_hour
+            })
+            .sum()
     }
 }
 
-/// One entry of the state timeline.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StateEvent {
-    pub at_ns: u64,
-    pub unit: UnitId,
-    pub name: String,
-    pub change: StateChange,
-    /// For marked down/up: the balancer whose checks decided.
-    pub by: Option<String>,
+/// `a / b`, or `otherwise` when `b` is not positive.
+fn ratio_or(a: f64, b: f64, otherwise: f64) -> f64 {
+    if b > 0.0 { a / b } else { otherwise }
+}
+
+/// The busiest app server's served count over the mean of all app servers (1 is even).
+fn load_max_over_mean(nodes: &[NodeMetrics]) -> f64 {
+    let app_served: Vec<f64> = nodes
+        .iter()
+        .filter(|n| n.kind == KindTag::AppServer)
+        .map(|n| n.served as f64)
+        .collect();
+    let mean = app_served.iter().sum::<f64>() / app_served.len().max(1) as f64;
+    if mean > 0.0 {
+        app_served.iter().copied().fold(0.0, f64::max) / mean
+    } else {
+        0.0
+    }
+}
+
+/// One instance's figures, its time integrals brought up to `now`.
+fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
+    let s = u.stats_at(now);
+    let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let span = u128::from(now.saturating_sub(s.since_ns));
+    let offered_load = if s.capacity_area > 0 {
+        s.demand_ns / s.capacity_area as f64
+    } else {
+        0.0
+    };
+    let data_cache = match &u.role {
+        Role::Server {
+            kept: Kept::DataCache(c),
+            ..
+        } => Some(&**c),
+        _ => u.local_cache.as_deref(),
+    };
+    NodeMetrics {
+        id: UnitId {
+            node: u.node,
+            member: u.member,
+        },
+        name: u.name.clone(),
+        kind: u.kind,
+        alive: u.alive,
+        marked_down,
+        calls: s.calls,
+        served: s.served,
+        failed: s.failed,
+        cpu_utilization: ratio(s.cpu_area, s.capacity_area),
+        worker_utilization: ratio(s.held_area, s.capacity_area),
+        mean_queue: ratio(s.queue_area, span),
+        max_queue: s.max_queue,
+        offered_load,
+        unstable: matches!(u.role, Role::Server { .. }) && offered_load >= 1.0,
+        queue_now: u.queue.len() as u32,
+        workers: u.workers,
+        cache: data_cache.map(|c| {
+            let k = c.counters();
+            CacheMetrics {
+                hits: k.hits,
+                misses: k.misses,
+                hit_ratio: k.hit_ratio(),
+                evictions: k.evictions,
+                keys: u64::from(c.len()),
+            }
+        }),
+        usd_per_hour: u.usd_per_hour,
+    }
 }

@@ -12,25 +12,36 @@
 //! then B makes its own downstream calls in wire order while holding the worker, and finally the
 //! reply crosses the wire back. A failure travels back the same way and fails every caller above.
 
-pub mod balance;
+// The public modules are what the window, the report, the command line and the tests read:
+// limits, measurements, series, traces, the named hashes and the USL sizing formula. The rest
+// is the engine's inside, private to the crate.
+mod autoscale;
+mod balance;
+mod cache;
+mod calls;
 mod command;
 mod data;
-pub mod entry;
-mod flow;
+mod entry;
+pub mod events;
+mod forward;
 pub mod hash;
-pub mod lb;
+mod health;
+mod ix;
+mod lb;
 pub mod limits;
 pub mod metrics;
-pub mod queue;
-pub mod request;
-pub mod rng;
+mod queue;
+mod request;
+mod retry;
+mod ring;
+mod rng;
 pub mod series;
-pub mod trace;
-pub mod unit;
-
-pub mod cache;
-pub mod ring;
+mod serve;
 pub mod sizing;
+pub mod trace;
+mod traffic;
+mod unit;
+pub mod window;
 
 use std::collections::BTreeMap;
 
@@ -38,8 +49,11 @@ use hdrhistogram::Histogram;
 
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
+pub use autoscale::AutoscaleReport;
 pub use command::{CommandSource, LoggedCommand};
-pub use data::{AutoscaleReport, ShardMove};
+pub use data::ShardMove;
+pub use ix::UnitIx;
+use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
@@ -50,10 +64,6 @@ use queue::{Ev, EventQueue};
 use series::SAMPLE_NS;
 use unit::{Role, Unit};
 
-/// "None" in a slot field.
-const NONE: u32 = u32::MAX;
-/// The parent of a call nobody waits for any more (timed out, or its wire was removed).
-const ORPHAN: u32 = u32::MAX - 1;
 /// Most retry tokens a wire's budget saves up: a burst of this many retries is allowed at the
 /// start of an outage, then retries are held to the budget's share of calls.
 const RETRY_TOKENS_MAX: f64 = 10.0;
@@ -99,14 +109,18 @@ enum CallState {
 struct Call {
     epoch: u32,
     state: CallState,
-    req: u32,
-    parent: u32,
+    req: ReqIx,
+    /// The call this one was made for; `None` for a request's first call, from its client.
+    parent: Option<CallIx>,
     parent_epoch: u32,
-    caller: u32,
-    callee: u32,
+    /// Nobody waits for this call any more (it timed out, or its wire was removed): its reply
+    /// is dropped.
+    orphaned: bool,
+    caller: UnitIx,
+    callee: UnitIx,
     latency_ns: u64,
     /// The wire's timeout and retry policy.
-    policy: u32,
+    policy: PolicyIx,
     /// Next downstream route of an app server.
     stage: u16,
     /// Attempts of the current downstream call that have failed and been retried.
@@ -115,7 +129,7 @@ struct Call {
     /// request's calls further down).
     resent: bool,
     /// Where a balancer placed this call (to release its in-flight count).
-    lb: flow::LbSlot,
+    lb: lb::LbSlot,
     /// A cache lookup found the key.
     hit: bool,
     /// An app server had a cache hit: it skips the database.
@@ -123,17 +137,30 @@ struct Call {
     fail: Option<FailReason>,
 }
 
+impl Call {
+    /// The call waiting for this one's answer: none for a request's first call (its client
+    /// waits) or for an orphan (nobody waits).
+    fn caller_call(&self) -> Option<CallIx> {
+        if self.orphaned { None } else { self.parent }
+    }
+
+    /// A request's first call, which its client still waits for.
+    fn client_waits(&self) -> bool {
+        self.parent.is_none() && !self.orphaned
+    }
+}
+
 /// One client request (a slot reused once no call refers to it).
 #[derive(Clone, Debug)]
 struct Req {
     id: u64,
-    client: u32,
+    client: UnitIx,
     user: u32,
     /// The user's identity across the run (client node and user): session cookie and address.
     user_key: u64,
     key: u32,
-    /// Index into the client's paths, or `unit::NO_PATH`.
-    path: u16,
+    /// Index into the client's paths, if it has any.
+    path: Option<u16>,
     read: bool,
     born_ns: u64,
     counted: bool,
@@ -141,7 +168,8 @@ struct Req {
     live: bool,
     /// The client's wait plus every call still referring to this slot.
     refs: u32,
-    trace: u32,
+    /// Its trace's slot, while it is traced and the trace is open.
+    trace: Option<u32>,
     /// Client-level attempts that failed and were retried.
     attempt: u8,
     /// Calls this request has caused so far (bounded by `Limits::calls_per_request`).
@@ -174,7 +202,7 @@ struct Totals {
     latency_sum_ns: u128,
     /// All live requests, counted or not.
     live_all: u64,
-    /// Since the last series sample, every request.
+    /// Since the last series sample, every request's latency in us (`new_interval_histogram`).
     interval_latency: Histogram<u64>,
     interval_completed: u64,
     interval_failed: u64,
@@ -182,6 +210,40 @@ struct Totals {
     interval_cache_misses: u64,
     interval_db_reads: u64,
     interval_db_writes: u64,
+}
+
+impl Totals {
+    fn new() -> Self {
+        Totals {
+            arrived: 0,
+            completed: 0,
+            failed: 0,
+            in_flight: 0,
+            failed_by: [0; FailReason::ALL.len()],
+            calls: 0,
+            first_calls: 0,
+            retries: 0,
+            session_misses: 0,
+            sessions_lost: 0,
+            stale_reads: 0,
+            writes_lost: 0,
+            promotions: 0,
+            cache_hits: 0,
+            cache_misses: 0,
+            local_cache_hits: 0,
+            local_cache_misses: 0,
+            latency: metrics::new_histogram(),
+            latency_sum_ns: 0,
+            live_all: 0,
+            interval_latency: metrics::new_interval_histogram(),
+            interval_completed: 0,
+            interval_failed: 0,
+            interval_cache_hits: 0,
+            interval_cache_misses: 0,
+            interval_db_reads: 0,
+            interval_db_writes: 0,
+        }
+    }
 }
 
 /// A deterministic simulation of one layout. `Clone + Send`: fork it, or run replicas in
@@ -198,17 +260,19 @@ pub struct Sim {
     next_sample_ns: u64,
     events: EventQueue,
     units: Vec<Unit>,
-    unit_index: BTreeMap<(NodeId, u32), u32>,
+    unit_index: BTreeMap<(NodeId, u32), UnitIx>,
     /// Wire policies, append-only; index 0 is "no timeout, no retries".
     policies: Vec<WirePolicy>,
-    policy_index: BTreeMap<(NodeId, NodeId), u32>,
+    policy_index: BTreeMap<(NodeId, NodeId), PolicyIx>,
     calls: Vec<Call>,
-    free_calls: Vec<u32>,
+    free_calls: Vec<CallIx>,
     reqs: Vec<Req>,
-    free_reqs: Vec<u32>,
+    free_reqs: Vec<ReqIx>,
     next_req_id: u64,
     totals: Totals,
     series: Series,
+    /// The last few seconds, for the summary (`window.rs`).
+    recent: window::RecentWindow,
     traces: Traces,
     log: Vec<LoggedCommand>,
     /// Commands waiting for their tick, keyed (tick, source, order): at one tick, user commands
@@ -219,10 +283,10 @@ pub struct Sim {
     /// Scripted commands the running system refused, and events worth a line (promotions).
     notes: Vec<String>,
     repl: Vec<data::ReplGroup>,
-    autoscalers: Vec<data::Autoscaler>,
+    autoscalers: Vec<autoscale::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
-    /// State changes, oldest first, at most `STATE_LOG_MAX`.
-    states: Vec<metrics::StateEvent>,
+    /// The event stream, oldest first, at most `events::EVENTS_MAX` (`events.rs`).
+    timeline: Vec<events::Event>,
     /// Per instance: how many balancers' health checks have it marked down.
     marked_by: Vec<u32>,
     /// Each cache cluster's key placement, built once per route rebuild and shared by every
@@ -240,8 +304,6 @@ pub struct Sim {
     compact_at: usize,
 }
 
-/// Most state changes kept for the report (a run that flaps a node forever stays bounded).
-const STATE_LOG_MAX: usize = 10_000;
 /// The event heap is first compacted (stale timeouts and replies dropped) at this size.
 const COMPACT_MIN: usize = 1 << 16;
 
@@ -284,36 +346,9 @@ impl Sim {
             reqs: Vec::new(),
             free_reqs: Vec::new(),
             next_req_id: 0,
-            totals: Totals {
-                arrived: 0,
-                completed: 0,
-                failed: 0,
-                in_flight: 0,
-                failed_by: [0; FailReason::ALL.len()],
-                calls: 0,
-                first_calls: 0,
-                retries: 0,
-                session_misses: 0,
-                sessions_lost: 0,
-                stale_reads: 0,
-                writes_lost: 0,
-                promotions: 0,
-                cache_hits: 0,
-                cache_misses: 0,
-                local_cache_hits: 0,
-                local_cache_misses: 0,
-                latency: metrics::new_histogram(),
-                latency_sum_ns: 0,
-                live_all: 0,
-                interval_latency: metrics::new_interval_histogram(),
-                interval_completed: 0,
-                interval_failed: 0,
-                interval_cache_hits: 0,
-                interval_cache_misses: 0,
-                interval_db_reads: 0,
-                interval_db_writes: 0,
-            },
+            totals: Totals::new(),
             series: Series::default(),
+            recent: window::RecentWindow::default(),
             traces: Traces::new(config.trace),
             log: Vec::new(),
             pending: BTreeMap::new(),
@@ -322,7 +357,7 @@ impl Sim {
             repl: Vec::new(),
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
-            states: Vec::new(),
+            timeline: Vec::new(),
             marked_by: Vec::new(),
             placements: BTreeMap::new(),
             limits,
@@ -339,8 +374,8 @@ impl Sim {
         }
         sim.build_replication();
         sim.rebuild_routes();
-        for i in 0..sim.units.len() as u32 {
-            sim.start_unit(i);
+        for i in 0..sim.units.len() {
+            sim.start_unit(UnitIx::at(i));
         }
         sim.build_autoscalers();
         // A structure the file sizes could not be reserved: the layout cannot run.
@@ -416,6 +451,12 @@ impl Sim {
         &self.series
     }
 
+    /// What the last few seconds measured (`window::WINDOW_S`), for a summary that recovers
+    /// after a spike.
+    pub fn recent(&self) -> window::Recent {
+        self.recent.recent()
+    }
+
     /// The sampled request traces.
     pub fn traces(&self) -> &Traces {
         &self.traces
@@ -426,9 +467,14 @@ impl Sim {
         self.units.len()
     }
 
+    /// Every instance ever created, in index order (a removed one keeps its index).
+    pub fn unit_ixs(&self) -> impl Iterator<Item = UnitIx> + use<> {
+        (0..self.units.len()).map(UnitIx::at)
+    }
+
     /// The instance at `index`: id, name, kind, up, removed.
-    pub fn unit_info(&self, index: u32) -> Option<UnitInfo<'_>> {
-        self.units.get(index as usize).map(|u| UnitInfo {
+    pub fn unit_info(&self, index: UnitIx) -> Option<UnitInfo<'_>> {
+        self.units.get(index.index()).map(|u| UnitInfo {
             id: UnitId {
                 node: u.node,
                 member: u.member,
@@ -449,7 +495,7 @@ impl Sim {
     }
 
     /// The index of instance `id`, if it exists.
-    pub fn unit_index(&self, id: UnitId) -> Option<u32> {
+    pub fn unit_index(&self, id: UnitId) -> Option<UnitIx> {
         self.unit_index.get(&(id.node, id.member)).copied()
     }
 
@@ -466,109 +512,6 @@ impl Sim {
     /// Pending events (for tests and the window's diagnostics).
     pub fn pending_events(&self) -> usize {
         self.events.len()
-    }
-
-    /// Everything measured so far.
-    pub fn metrics(&self) -> Metrics {
-        let now = self.now_ns;
-        let measured_ns = now.saturating_sub(if self.warmup_done {
-            self.warmup_ns.min(now)
-        } else {
-            now
-        });
-        let measured_s = measured_ns as f64 / 1e9;
-        let mut nodes: Vec<NodeMetrics> = self
-            .units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| !u.removed)
-            .map(|(i, u)| node_metrics(u, now, self.marked_down(i as u32)))
-            .collect();
-        let app_served: Vec<f64> = nodes
-            .iter()
-            .filter(|n| n.kind == KindTag::AppServer)
-            .map(|n| n.served as f64)
-            .collect();
-        let mean = app_served.iter().sum::<f64>() / app_served.len().max(1) as f64;
-        let load_max_over_mean = if mean > 0.0 {
-            app_served.iter().copied().fold(0.0, f64::max) / mean
-        } else {
-            0.0
-        };
-        let t = &self.totals;
-        let first_attempts = t.first_calls;
-        // What the measured window cost: every priced instance, for the time it existed.
-        let dollars: f64 = self
-            .units
-            .iter()
-            .map(|u| {
-                let mut billed = u.stats.billed_ns;
-                if !u.removed {
-                    billed += u128::from(now.saturating_sub(u.stats.last_ns));
-                }
-                billed as f64 / 3.6e12 * u.usd_per_hour
-            })
-            .sum();
-        let lookups = t.cache_hits + t.cache_misses;
-        nodes.sort_by_key(|n| n.id);
-        let failures = FailReason::ALL
-            .iter()
-            .map(|&r| (r, self.totals.failed_by[r.index()]))
-            .filter(|&(_, n)| n > 0)
-            .collect();
-        Metrics {
-            seed: self.seed,
-            simulated_s: now as f64 / 1e9,
-            measured_s,
-            requests: self.counts(),
-            failures,
-            calls: t.calls,
-            retries: t.retries,
-            amplification: if first_attempts > 0 {
-                t.calls as f64 / first_attempts as f64
-            } else {
-                1.0
-            },
-            session_misses: t.session_misses,
-            sessions_lost: t.sessions_lost,
-            load_max_over_mean,
-            stale_reads: t.stale_reads,
-            writes_lost: t.writes_lost,
-            promotions: t.promotions,
-            cache_hits: t.cache_hits,
-            cache_misses: t.cache_misses,
-            local_cache_hits: t.local_cache_hits,
-            local_cache_misses: t.local_cache_misses,
-            cache_hit_ratio: if lookups > 0 {
-                t.cache_hits as f64 / lookups as f64
-            } else {
-                0.0
-            },
-            cost_usd_per_hour: if measured_s > 0.0 {
-                dollars / (measured_s / 3600.0)
-            } else {
-                self.units
-                    .iter()
-                    .filter(|u| !u.removed)
-                    .map(|u| u.usd_per_hour)
-                    .sum()
-            },
-            cost_usd_per_million_requests: if t.completed > 0 {
-                dollars / t.completed as f64 * 1e6
-            } else {
-                0.0
-            },
-            autoscale: self.autoscale_report(),
-            shard_moves: self.shard_moves.clone(),
-            states: self.states.clone(),
-            throughput_rps: if measured_s > 0.0 {
-                self.totals.completed as f64 / measured_s
-            } else {
-                0.0
-            },
-            latency_ms: metrics::latency_summary(&self.totals.latency, self.totals.latency_sum_ns),
-            nodes,
-        }
     }
 
     // ----- Advancing -----
@@ -766,9 +709,7 @@ impl Sim {
         } else {
             return true;
         };
-        let node = self
-            .event_node(ev)
-            .map(|u| self.units[u as usize].name.clone());
+        let node = self.event_node(ev).map(|u| self.units[u].name.clone());
         // Put the event back so that what is pending stays true.
         self.events.push(t, ev);
         self.stop(node, cause);
@@ -777,7 +718,7 @@ impl Sim {
 
     /// The instance an event is about: for a call, the client of its request (the node a
     /// zero-time loop starts from); otherwise the instance itself.
-    fn event_node(&self, ev: Ev) -> Option<u32> {
+    fn event_node(&self, ev: Ev) -> Option<UnitIx> {
         match ev {
             Ev::Arrival { unit, .. }
             | Ev::Think { unit, .. }
@@ -792,10 +733,10 @@ impl Sim {
             | Ev::Timeout { call, .. }
             | Ev::Retry { call, .. }
             | Ev::Replicated { call, .. } => {
-                let c = self.calls.get(call as usize)?;
-                self.reqs.get(c.req as usize).map(|r| r.client)
+                let c = self.calls.get(call.index())?;
+                self.reqs.get(c.req.index()).map(|r| r.client)
             }
-            Ev::ClientRetry { req, .. } => self.reqs.get(req as usize).map(|r| r.client),
+            Ev::ClientRetry { req, .. } => self.reqs.get(req.index()).map(|r| r.client),
             Ev::Promote { .. } | Ev::Autoscale { .. } => None,
         }
     }
@@ -824,7 +765,7 @@ impl Sim {
         match ev {
             Ev::Arrival { unit, epoch } => self.on_arrival(unit, epoch),
             Ev::Think { unit, user } => {
-                let u = &mut self.units[unit as usize];
+                let u = &mut self.units[unit];
                 let Role::Client(c) = &mut u.role else {
                     return;
                 };
@@ -877,7 +818,7 @@ impl Sim {
             | Ev::Reply { call, epoch }
             | Ev::Retry { call, epoch }
             | Ev::Replicated { call, epoch } => calls
-                .get(call as usize)
+                .get(call.index())
                 .is_some_and(|c| c.epoch == epoch && c.state != CallState::Free),
             _ => true,
         });
@@ -885,8 +826,8 @@ impl Sim {
     }
 
     /// Start what a new instance does by itself: traffic, health probes, heartbeats.
-    fn start_unit(&mut self, unit: u32) {
-        match self.units[unit as usize].kind {
+    fn start_unit(&mut self, unit: UnitIx) {
+        match self.units[unit].kind {
             KindTag::Client => self.start_traffic(unit),
             KindTag::LoadBalancer => self.start_probes(unit),
             KindTag::Entry => self.start_entry_checks(unit),
@@ -894,8 +835,8 @@ impl Sim {
         }
     }
 
-    fn call_is(&self, call: u32, epoch: u32, state: CallState) -> bool {
-        let c = &self.calls[call as usize];
+    fn call_is(&self, call: CallIx, epoch: u32, state: CallState) -> bool {
+        let c = &self.calls[call];
         c.epoch == epoch && c.state == state
     }
 
@@ -932,6 +873,15 @@ impl Sim {
             .push((t.interval_db_reads as f64 / interval_s) as f32);
         s.db_writes_per_s
             .push((t.interval_db_writes as f64 / interval_s) as f32);
+        s.sessions_lost.push(t.sessions_lost as f32);
+        s.session_misses.push(t.session_misses as f32);
+        let counts = window::SampleCounts {
+            completed: t.interval_completed,
+            failed: t.interval_failed,
+            cache_hits: t.interval_cache_hits,
+            cache_misses: t.interval_cache_misses,
+        };
+        self.recent.push(now, &mut t.interval_latency, counts);
         t.interval_cache_hits = 0;
         t.interval_cache_misses = 0;
         t.interval_db_reads = 0;
@@ -954,6 +904,12 @@ impl Sim {
             us.queue.push(u.queue.len() as f32);
             us.served_per_s
                 .push(((u.stats.served - u.sampled_served) as f64 / interval_s) as f32);
+            let (calls, failed) = u.sampled_calls_failed;
+            us.calls_per_s
+                .push(((u.stats.calls - calls) as f64 / interval_s) as f32);
+            us.failed_per_s
+                .push(((u.stats.failed - failed) as f64 / interval_s) as f32);
+            u.sampled_calls_failed = (u.stats.calls, u.stats.failed);
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
             u.sampled_capacity_area = u.stats.capacity_area;
@@ -974,48 +930,29 @@ impl Sim {
             };
             if let Some(&i) = self.unit_index.get(&(node, member)) {
                 // A member that was removed comes back as a fresh server.
-                let old_stats = self.units[i as usize].stats.clone();
+                let old_stats = self.units[i].stats.clone();
                 let mut u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);
                 u.stats = old_stats;
                 u.integrate(self.now_ns);
-                self.units[i as usize] = u;
+                self.units[i] = u;
                 continue;
             }
             let u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);
             self.units.push(u);
             self.series.add_unit();
             self.unit_index
-                .insert((node, member), (self.units.len() - 1) as u32);
+                .insert((node, member), UnitIx::at(self.units.len() - 1));
         }
-    }
-
-    /// Record a state change of `unit` (`by`: the deciding balancer's instance).
-    fn log_state(&mut self, unit: u32, change: metrics::StateChange, by: Option<u32>) {
-        if self.states.len() >= STATE_LOG_MAX {
-            return;
-        }
-        let u = &self.units[unit as usize];
-        let event = metrics::StateEvent {
-            at_ns: self.now_ns,
-            unit: UnitId {
-                node: u.node,
-                member: u.member,
-            },
-            name: u.name.clone(),
-            change,
-            by: by.map(|b| self.units[b as usize].name.clone()),
-        };
-        self.states.push(event);
     }
 
     /// The instances of a node in rotation (not removed, booted, not draining), by member.
-    fn members(&self, node: NodeId) -> Vec<u32> {
+    fn members(&self, node: NodeId) -> Vec<UnitIx> {
         let now = self.now_ns;
         self.unit_index
             .range((node, 0)..=(node, u32::MAX))
             .map(|(_, &i)| i)
             .filter(|&i| {
-                let u = &self.units[i as usize];
+                let u = &self.units[i];
                 !u.removed && !u.draining && u.ready_ns <= now
             })
             .collect()
@@ -1023,6 +960,47 @@ impl Sim {
 
     /// Recompute every instance's downstream routes from the layout's wires, keeping cursors.
     fn rebuild_routes(&mut self) {
+        let mut by_node = self.wire_routes();
+        let placements = self.cache_placements(&by_node);
+        // An app server looks the session up first, then makes its other calls in wire order,
+        // with a cache before the database it fronts (cache-aside).
+        for routes in by_node.values_mut() {
+            routes.sort_by_key(|r| match r.to_kind {
+                KindTag::SessionStore => 0,
+                KindTag::Cache => 1,
+                _ => 2,
+            });
+            for r in routes.iter_mut() {
+                r.placement = placements.get(&r.to_node).cloned();
+            }
+        }
+        self.placements = placements;
+        self.install_router_shards(&by_node);
+        let keys: Vec<u64> = self
+            .units
+            .iter()
+            .map(|u| hash::mix(&[u64::from(u.node.0), u64::from(u.member)]))
+            .collect();
+        for u in &mut self.units {
+            let mut routes = by_node.get(&u.node).cloned().unwrap_or_default();
+            for r in &mut routes {
+                if let Some(old) = u.routes.iter().find(|o| o.to_node == r.to_node) {
+                    r.next = old.next;
+                }
+            }
+            if let Role::Balancer(lb) = &mut u.role {
+                let groups = lb::build_groups(&lb.params, &routes, &keys);
+                lb.set_groups(groups);
+            }
+            if let Role::Entry(e) = &mut u.role {
+                e.set_targets(routes.iter().map(|r| r.units.len()).sum());
+            }
+            u.routes = routes;
+        }
+    }
+
+    /// Every caller's routes, one per wire in wire order, without key placements yet.
+    fn wire_routes(&mut self) -> BTreeMap<NodeId, Vec<unit::Route>> {
         let mut by_node: BTreeMap<NodeId, Vec<unit::Route>> = BTreeMap::new();
         let wires = self.layout.wires.clone();
         // Kinds by id, built once: a lookup per wire in the node list would be quadratic.
@@ -1045,56 +1023,53 @@ impl Sim {
                 next: 0,
             });
         }
-        // One placement per cache cluster, shared by all its callers (and all their pool
-        // members, which clone the routes below).
+        by_node
+    }
+
+    /// One key placement per cache cluster, shared by all its callers (and all their pool
+    /// members, which clone the routes). A ring that cannot be reserved stops the run.
+    fn cache_placements(
+        &mut self,
+        by_node: &BTreeMap<NodeId, Vec<unit::Route>>,
+    ) -> BTreeMap<NodeId, std::sync::Arc<unit::KeyPlacement>> {
         let mut placements = BTreeMap::new();
-        for routes in by_node.values() {
-            for r in routes {
-                if placements.contains_key(&r.to_node) || r.to_kind != KindTag::Cache {
-                    continue;
+        for r in by_node.values().flatten() {
+            if placements.contains_key(&r.to_node) || r.to_kind != KindTag::Cache {
+                continue;
+            }
+            let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) else {
+                continue;
+            };
+            let keys: Vec<u64> = r
+                .units
+                .iter()
+                .map(|&u| {
+                    let u = &self.units[u];
+                    hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
+                })
+                .collect();
+            match unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes) {
+                Ok(placement) => {
+                    placements.insert(r.to_node, std::sync::Arc::new(placement));
                 }
-                if let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) {
-                    let keys: Vec<u64> = r
-                        .units
-                        .iter()
-                        .map(|&u| {
-                            let u = &self.units[u as usize];
-                            hash::mix(&[u64::from(u.node.0), u64::from(u.member)])
-                        })
-                        .collect();
-                    match unit::KeyPlacement::new(p.placement, &keys, p.virtual_nodes) {
-                        Ok(placement) => {
-                            placements.insert(r.to_node, std::sync::Arc::new(placement));
-                        }
-                        Err(bytes) => {
-                            let name = self.layout.name_of(r.to_node);
-                            self.stop(
-                                Some(name),
-                                HaltCause::Reserve {
-                                    what: "the cache cluster's hash ring",
-                                    bytes,
-                                },
-                            );
-                        }
-                    }
+                Err(bytes) => {
+                    let name = self.layout.name_of(r.to_node);
+                    self.stop(
+                        Some(name),
+                        HaltCause::Reserve {
+                            what: "the cache cluster's hash ring",
+                            bytes,
+                        },
+                    );
                 }
             }
         }
-        // An app server looks the session up first, then makes its other calls in wire order,
-        // with a cache before the database it fronts (cache-aside).
-        for routes in by_node.values_mut() {
-            routes.sort_by_key(|r| match r.to_kind {
-                KindTag::SessionStore => 0,
-                KindTag::Cache => 1,
-                _ => 2,
-            });
-            for r in routes.iter_mut() {
-                r.placement = placements.get(&r.to_node).cloned();
-            }
-        }
-        self.placements = placements;
-        // Shard routers: their shards are the databases they are wired to, in wire order.
-        let routers: Vec<(u32, Vec<NodeId>)> = self
+        placements
+    }
+
+    /// Shard routers: their shards are the databases they are wired to, in wire order.
+    fn install_router_shards(&mut self, by_node: &BTreeMap<NodeId, Vec<unit::Route>>) {
+        let routers: Vec<(UnitIx, Vec<NodeId>)> = self
             .units
             .iter()
             .enumerate()
@@ -1104,89 +1079,16 @@ impl Sim {
                     .get(&u.node)
                     .map(|rs| rs.iter().map(|r| r.to_node).collect())
                     .unwrap_or_default();
-                (i as u32, shards)
+                (UnitIx::at(i), shards)
             })
             .collect();
         for (unit, shards) in routers {
             self.set_router_shards(unit, shards);
         }
-        let ids: Vec<(u64, u64)> = self
-            .units
-            .iter()
-            .map(|u| (u64::from(u.node.0), u64::from(u.member)))
-            .collect();
-        for u in &mut self.units {
-            let mut routes = by_node.get(&u.node).cloned().unwrap_or_default();
-            for r in &mut routes {
-                if let Some(old) = u.routes.iter().find(|o| o.to_node == r.to_node) {
-                    r.next = old.next;
-                }
-            }
-            if let Role::Balancer(lb) = &mut u.role {
-                let mut groups: Vec<lb::Group> = Vec::new();
-                let named: Vec<(String, NodeId)> = lb
-                    .params
-                    .path_rules
-                    .iter()
-                    .map(|r| (r.prefix.clone(), r.to))
-                    .collect();
-                let mut group_of = |prefix: Option<String>| -> usize {
-                    if let Some(i) = groups.iter().position(|g| g.prefix == prefix) {
-                        return i;
-                    }
-                    groups.push(lb::Group {
-                        prefix,
-                        backends: Vec::new(),
-                        latency_ns: Vec::new(),
-                        policy: Vec::new(),
-                        balancer: balance::Balancer::new(
-                            lb.params.algorithm,
-                            lb.params.virtual_nodes,
-                        ),
-                    });
-                    groups.len() - 1
-                };
-                // The default group first, then one per rule.
-                let _ = group_of(None);
-                let mut placements: Vec<(usize, &unit::Route)> = Vec::new();
-                for r in &routes {
-                    let rules: Vec<&String> = named
-                        .iter()
-                        .filter(|(_, to)| *to == r.to_node)
-                        .map(|(p, _)| p)
-                        .collect();
-                    if rules.is_empty() {
-                        placements.push((0, r));
-                    }
-                    for p in rules {
-                        placements.push((group_of(Some(p.clone())), r));
-                    }
-                }
-                for (gi, r) in placements {
-                    for &unit in &r.units {
-                        let g = &mut groups[gi];
-                        g.backends.push(balance::Backend {
-                            unit,
-                            key: hash::mix(&[ids[unit as usize].0, ids[unit as usize].1]),
-                            weight: r.weight.max(1),
-                            in_flight: 0,
-                            healthy: true,
-                        });
-                        g.latency_ns.push(r.latency_ns);
-                        g.policy.push(r.policy);
-                    }
-                }
-                lb.set_groups(groups);
-            }
-            if let Role::Entry(e) = &mut u.role {
-                e.set_targets(routes.iter().map(|r| r.units.len()).sum());
-            }
-            u.routes = routes;
-        }
     }
 
     /// The policy slot of a wire: created on first sight, updated in place after.
-    fn policy_for(&mut self, w: &layout::Wire) -> u32 {
+    fn policy_for(&mut self, w: &layout::Wire) -> PolicyIx {
         let fresh = WirePolicy {
             timeout_ns: layout::ms_to_ns(w.timeout_ms),
             retries: w.retries,
@@ -1196,14 +1098,14 @@ impl Sim {
         };
         match self.policy_index.get(&(w.from, w.to)) {
             Some(&i) => {
-                let p = &mut self.policies[i as usize];
+                let p = &mut self.policies[i];
                 let tokens = p.tokens;
                 *p = WirePolicy { tokens, ..fresh };
                 i
             }
             None => {
                 self.policies.push(fresh);
-                let i = (self.policies.len() - 1) as u32;
+                let i = PolicyIx::at(self.policies.len() - 1);
                 self.policy_index.insert((w.from, w.to), i);
                 i
             }
@@ -1223,69 +1125,9 @@ pub struct UnitInfo<'a> {
     pub busy_workers: u32,
     pub workers: u32,
     /// A balancer's latest pick (an instance index).
-    pub last_pick: Option<u32>,
+    pub last_pick: Option<UnitIx>,
     /// A balancer's health checks have marked it down.
     pub marked_down: bool,
-}
-
-fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
-    let mut u2 = u.clone();
-    u2.integrate(now);
-    let s = &u2.stats;
-    let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-    let span = u128::from(now.saturating_sub(s.since_ns));
-    let offered_load = if s.capacity_area > 0 {
-        s.demand_ns / s.capacity_area as f64
-    } else {
-        0.0
-    };
-    NodeMetrics {
-        id: UnitId {
-            node: u.node,
-            member: u.member,
-        },
-        name: u.name.clone(),
-        kind: u.kind,
-        alive: u.alive,
-        marked_down,
-        calls: s.calls,
-        served: s.served,
-        failed: s.failed,
-        cpu_utilization: ratio(s.cpu_area, s.capacity_area),
-        worker_utilization: ratio(s.held_area, s.capacity_area),
-        mean_queue: ratio(s.queue_area, span),
-        max_queue: s.max_queue,
-        offered_load,
-        unstable: matches!(u.role, Role::Server { .. }) && offered_load >= 1.0,
-        queue_now: u.queue.len() as u32,
-        workers: u.workers,
-        cache: match &u.role {
-            Role::Server {
-                sessions: unit::SessionKeeping::Data(c),
-                ..
-            } => {
-                let k = c.counters();
-                Some(metrics::CacheMetrics {
-                    hits: k.hits,
-                    misses: k.misses,
-                    hit_ratio: k.hit_ratio(),
-                    evictions: k.evictions,
-                    keys: u64::from(c.len()),
-                })
-            }
-            _ => u.local_cache.as_ref().map(|c| {
-                let k = c.counters();
-                metrics::CacheMetrics {
-                    hits: k.hits,
-                    misses: k.misses,
-                    hit_ratio: k.hit_ratio(),
-                    evictions: k.evictions,
-                    keys: u64::from(c.len()),
-                }
-            }),
-        },
-        usd_per_hour: u.usd_per_hour,
-    }
 }
 
 #[cfg(test)]

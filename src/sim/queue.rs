@@ -5,6 +5,7 @@
 //! the shipped layouts, because its entries move between buckets several times, so the
 //! standard binary heap stays.)
 
+use super::ix::{CallIx, ReqIx, UnitIx};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -13,35 +14,35 @@ use std::collections::BinaryHeap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ev {
     /// A client's next open-loop arrival (`epoch` cancels stale ones after a rate change).
-    Arrival { unit: u32, epoch: u32 },
+    Arrival { unit: UnitIx, epoch: u32 },
     /// A closed-loop user finished thinking.
-    Think { unit: u32, user: u32 },
+    Think { unit: UnitIx, user: u32 },
     /// A call reaches its callee.
-    Deliver { call: u32, epoch: u32 },
+    Deliver { call: CallIx, epoch: u32 },
     /// The callee finished its own work on a call (service time, or a balancer's latency).
-    Done { call: u32, epoch: u32 },
+    Done { call: CallIx, epoch: u32 },
     /// A call's reply reaches its caller.
-    Reply { call: u32, epoch: u32 },
+    Reply { call: CallIx, epoch: u32 },
     /// A ramp moves a client's rate one step.
-    Ramp { unit: u32, epoch: u32 },
+    Ramp { unit: UnitIx, epoch: u32 },
     /// The caller of a call stops waiting for it.
-    Timeout { call: u32, epoch: u32 },
+    Timeout { call: CallIx, epoch: u32 },
     /// A caller's backoff is over: it retries its failed call.
-    Retry { call: u32, epoch: u32 },
+    Retry { call: CallIx, epoch: u32 },
     /// A client's backoff is over: it resends request slot `req` (if it is still request `id`).
-    ClientRetry { req: u32, id: u32 },
+    ClientRetry { req: ReqIx, id: u32 },
     /// A balancer probes its backends.
-    Probe { unit: u32 },
+    Probe { unit: UnitIx },
     /// A balancer's probe of `backend` timed out.
-    ProbeFail { unit: u32, backend: u32 },
+    ProbeFail { unit: UnitIx, backend: UnitIx },
     /// An entry's heartbeat or DNS check.
-    EntryCheck { unit: u32 },
+    EntryCheck { unit: UnitIx },
     /// Promote a replica if the group's primary is still down.
     Promote { group: u32, epoch: u32 },
     /// A synchronous write's replicas have it.
-    Replicated { call: u32, epoch: u32 },
+    Replicated { call: CallIx, epoch: u32 },
     /// A booting server is ready to serve.
-    Ready { unit: u32 },
+    Ready { unit: UnitIx },
     /// An autoscaler looks at its pool.
     Autoscale { index: u32 },
 }
@@ -131,11 +132,6 @@ impl EventQueue {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
-
-    /// True when nothing is pending.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -145,16 +141,52 @@ mod tests {
     #[test]
     fn earliest_first_ties_in_order() {
         let mut q = EventQueue::default();
-        q.push(5, Ev::Arrival { unit: 1, epoch: 0 });
-        q.push(3, Ev::Arrival { unit: 2, epoch: 0 });
-        q.push(5, Ev::Arrival { unit: 3, epoch: 0 });
+        q.push(
+            5,
+            Ev::Arrival {
+                unit: UnitIx::at(1),
+                epoch: 0,
+            },
+        );
+        q.push(
+            3,
+            Ev::Arrival {
+                unit: UnitIx::at(2),
+                epoch: 0,
+            },
+        );
+        q.push(
+            5,
+            Ev::Arrival {
+                unit: UnitIx::at(3),
+                epoch: 0,
+            },
+        );
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(
             order,
             vec![
-                (3, Ev::Arrival { unit: 2, epoch: 0 }),
-                (5, Ev::Arrival { unit: 1, epoch: 0 }),
-                (5, Ev::Arrival { unit: 3, epoch: 0 }),
+                (
+                    3,
+                    Ev::Arrival {
+                        unit: UnitIx::at(2),
+                        epoch: 0
+                    }
+                ),
+                (
+                    5,
+                    Ev::Arrival {
+                        unit: UnitIx::at(1),
+                        epoch: 0
+                    }
+                ),
+                (
+                    5,
+                    Ev::Arrival {
+                        unit: UnitIx::at(3),
+                        epoch: 0
+                    }
+                ),
             ]
         );
     }
@@ -189,7 +221,7 @@ mod tests {
                 q.push(
                     now + delay,
                     Ev::Think {
-                        unit: 0,
+                        unit: UnitIx::at(0),
                         user: seq as u32,
                     },
                 );

@@ -79,6 +79,10 @@ pub struct UnitSeries {
     pub queue: Ring,
     /// Calls served per second over the interval.
     pub served_per_s: Ring,
+    /// Calls that reached the instance (a client: requests it sent) per second over the interval.
+    pub calls_per_s: Ring,
+    /// Calls that failed per second over the interval (a client: its requests that failed).
+    pub failed_per_s: Ring,
     /// 1 when up, 0 when down.
     pub up: Ring,
 }
@@ -98,6 +102,10 @@ pub struct Series {
     pub cache_hit_ratio: Ring,
     pub db_reads_per_s: Ring,
     pub db_writes_per_s: Ring,
+    /// Sessions lost since the warm-up, at the sample (a running total).
+    pub sessions_lost: Ring,
+    /// Session misses since the warm-up, at the sample (a running total).
+    pub session_misses: Ring,
     /// Per instance, indexed like the core's instances.
     pub units: Vec<UnitSeries>,
 }
@@ -110,6 +118,8 @@ impl Series {
             u.cpu_utilization.push(0.0);
             u.queue.push(0.0);
             u.served_per_s.push(0.0);
+            u.calls_per_s.push(0.0);
+            u.failed_per_s.push(0.0);
             u.up.push(0.0);
         }
         self.units.push(u);

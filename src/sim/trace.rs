@@ -2,6 +2,7 @@
 //! reason. A request is traced when its id is a multiple of `every`, never by drawing from the
 //! simulation's generator, so turning traces on or off changes no result.
 
+use super::ix::UnitIx;
 use std::collections::VecDeque;
 
 use super::request::Outcome;
@@ -10,8 +11,8 @@ use super::request::Outcome;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hop {
     /// Instance indexes (see `Sim::unit_info`).
-    pub from: u32,
-    pub to: u32,
+    pub from: UnitIx,
+    pub to: UnitIx,
     pub depart_ns: u64,
     pub arrive_ns: u64,
     /// True for a reply travelling back to the caller.
@@ -24,7 +25,7 @@ pub struct Hop {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     pub at_ns: u64,
-    pub unit: u32,
+    pub unit: UnitIx,
     pub text: String,
 }
 
@@ -32,7 +33,7 @@ pub struct Decision {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
     pub request_id: u64,
-    pub client: u32,
+    pub client: UnitIx,
     pub user: u32,
     pub key: u32,
     pub read: bool,
@@ -80,9 +81,6 @@ pub struct Traces {
     next_id: u64,
 }
 
-/// "No trace" in a request's trace slot.
-pub const NO_TRACE: u32 = u32::MAX;
-
 impl Traces {
     /// A trace store with these settings.
     pub fn new(config: TraceConfig) -> Self {
@@ -120,9 +118,6 @@ impl Traces {
 
     /// The open trace in `slot`, if any.
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut Trace> {
-        if slot == NO_TRACE {
-            return None;
-        }
         self.open.get_mut(slot as usize).and_then(|t| t.as_mut())
     }
 

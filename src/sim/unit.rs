@@ -1,6 +1,7 @@
 //! A simulated instance ("unit"): one client, balancer, database, or one member of an app pool.
 //! Each keeps its own queue, workers, random stream and statistics.
 
+use super::ix::{CallIx, PolicyIx, UnitIx};
 use std::collections::{BTreeSet, VecDeque};
 
 use rand::RngExt as _;
@@ -172,8 +173,22 @@ impl KeyPlacement {
     }
 }
 
-/// "No path" in a request's path index.
-pub const NO_PATH: u16 = u16::MAX;
+/// A linear change of a client's open-loop rate over time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ramp {
+    pub start_ns: u64,
+    pub start_qps: f64,
+    pub end_ns: u64,
+    pub end_qps: f64,
+}
+
+impl Ramp {
+    /// The rate at `now_ns`, between the start and the end.
+    pub fn qps_at(&self, now_ns: u64) -> f64 {
+        let f = (now_ns - self.start_ns) as f64 / (self.end_ns - self.start_ns) as f64;
+        self.start_qps + (self.end_qps - self.start_qps) * f
+    }
+}
 
 /// A client's traffic state.
 #[derive(Clone, Debug)]
@@ -184,8 +199,8 @@ pub struct ClientState {
     /// Bumped to cancel a pending arrival after a rate change.
     pub arrival_epoch: u32,
     pub arrival_pending: bool,
-    /// An active ramp: (start time, start qps, end time, end qps).
-    pub ramp: Option<(u64, f64, u64, f64)>,
+    /// An active ramp of the open-loop rate.
+    pub ramp: Option<Ramp>,
     pub ramp_epoch: u32,
     /// Round-robin cursor over destinations (plain DNS spreading).
     pub next_dest: usize,
@@ -253,16 +268,18 @@ impl ClientState {
         };
     }
 
-    /// Draw a request's path (an index into `params.paths`), or `NO_PATH` when it has none.
-    pub fn draw_path(&mut self) -> u16 {
+    /// Draw a request's path (an index into `params.paths`), or `None` when it has none.
+    pub fn draw_path(&mut self) -> Option<u16> {
         if self.path_cdf.is_empty() {
-            return NO_PATH;
+            return None;
         }
         let x: f64 = self.content_rng.random();
-        self.path_cdf
+        let i = self
+            .path_cdf
             .iter()
             .position(|&c| x < c)
-            .unwrap_or(self.path_cdf.len() - 1) as u16
+            .unwrap_or(self.path_cdf.len() - 1);
+        Some(i as u16)
     }
 
     /// The path string of a drawn path index.
@@ -351,12 +368,12 @@ impl ClientState {
 #[derive(Clone, Debug)]
 pub struct Route {
     pub to_node: NodeId,
-    pub units: Vec<u32>,
+    pub units: Vec<UnitIx>,
     pub latency_ns: u64,
     /// The wire's weight (for weighted balancing).
     pub weight: u32,
     /// Index of the wire's timeout and retry policy in the core's table.
-    pub policy: u32,
+    pub policy: PolicyIx,
     /// The kind of node called.
     pub to_kind: KindTag,
     /// For a cache cluster: how keys are placed on its members.
@@ -367,41 +384,41 @@ pub struct Route {
     pub next: usize,
 }
 
-/// Where a server keeps user sessions.
+/// What a server keeps in memory between calls: users' sessions, or a data cache's keys.
 #[derive(Clone, Debug)]
-pub enum SessionKeeping {
-    /// None here (stateless, or kept in a store it calls).
-    None,
-    /// In its own memory: the users whose sessions it holds.
-    Local(BTreeSet<u64>),
+pub enum Kept {
+    /// Nothing (stateless, or its sessions are in a store it calls).
+    Nothing,
+    /// Sessions in its own memory: the users whose sessions it holds.
+    LocalSessions(BTreeSet<u64>),
     /// A session store: the sessions it holds, least recently used evicted first.
-    Store(Box<Cache>),
+    SessionStore(Box<Cache>),
     /// A data cache: the keys it holds.
-    Data(Box<Cache>),
+    DataCache(Box<Cache>),
 }
 
-impl SessionKeeping {
-    /// Sessions held now.
+impl Kept {
+    /// Sessions (or cached keys) held now.
     pub fn len(&self) -> u64 {
         match self {
-            SessionKeeping::None => 0,
-            SessionKeeping::Local(s) => s.len() as u64,
-            SessionKeeping::Store(c) | SessionKeeping::Data(c) => u64::from(c.len()),
+            Kept::Nothing => 0,
+            Kept::LocalSessions(s) => s.len() as u64,
+            Kept::SessionStore(c) | Kept::DataCache(c) => u64::from(c.len()),
         }
     }
 
-    /// True when no session is held.
+    /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Forget every session (a crash); returns how many were lost.
+    /// Forget everything held (a crash); returns how many sessions (or keys) were lost.
     pub fn clear(&mut self) -> u64 {
         let n = self.len();
         match self {
-            SessionKeeping::None => {}
-            SessionKeeping::Local(s) => s.clear(),
-            SessionKeeping::Store(c) | SessionKeeping::Data(c) => c.flush(),
+            Kept::Nothing => {}
+            Kept::LocalSessions(s) => s.clear(),
+            Kept::SessionStore(c) | Kept::DataCache(c) => c.flush(),
         }
         n
     }
@@ -414,7 +431,7 @@ pub fn target_count(routes: &[Route]) -> usize {
 
 /// The `i`-th instance over all of a caller's routes (wire order, then member order), with its
 /// wire's latency and policy. For callers that spread over every target (clients, entries).
-pub fn nth_target(routes: &[Route], mut i: usize) -> Option<(u32, u64, u32)> {
+pub fn nth_target(routes: &[Route], mut i: usize) -> Option<(UnitIx, u64, PolicyIx)> {
     for r in routes {
         if let Some(&unit) = r.units.get(i) {
             return Some((unit, r.latency_ns, r.policy));
@@ -435,7 +452,8 @@ pub enum Role {
     /// An app server, session store, cache or database: workers and a queue.
     Server {
         service: ServiceModel,
-        sessions: SessionKeeping,
+        /// What it keeps between calls (sessions, or a data cache's keys).
+        kept: Kept,
     },
 }
 
@@ -458,6 +476,36 @@ pub struct UnitStats {
     pub demand_ns: f64,
     pub last_ns: u64,
     pub since_ns: u64,
+}
+
+/// What an instance holds right now, which the time integrals accumulate.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    serving: u32,
+    held: u32,
+    /// Workers available (0 while the instance is down).
+    workers: u32,
+    queued: usize,
+    /// The instance exists, so it is paid for.
+    billed: bool,
+}
+
+impl Load {
+    /// Add this load from `stats.last_ns` to `now_ns` to the integrals.
+    #[inline]
+    fn advance(self, s: &mut UnitStats, now_ns: u64) {
+        let dt = u128::from(now_ns.saturating_sub(s.last_ns));
+        if dt > 0 {
+            s.cpu_area += u128::from(self.serving) * dt;
+            s.held_area += u128::from(self.held) * dt;
+            s.capacity_area += u128::from(self.workers) * dt;
+            s.queue_area += self.queued as u128 * dt;
+            if self.billed {
+                s.billed_ns += dt;
+            }
+            s.last_ns = now_ns;
+        }
+    }
 }
 
 /// One simulated instance.
@@ -485,7 +533,7 @@ pub struct Unit {
     pub workers: u32,
     pub queue_capacity: u32,
     /// Calls waiting for a worker.
-    pub queue: VecDeque<u32>,
+    pub queue: VecDeque<CallIx>,
     /// Workers doing CPU work.
     pub serving: u32,
     /// Workers held (serving or waiting on downstream calls).
@@ -496,6 +544,7 @@ pub struct Unit {
     pub stats: UnitStats,
     /// Counters at the previous series sample.
     pub sampled_served: u64,
+    pub sampled_calls_failed: (u64, u64),
     pub sampled_cpu_area: u128,
     pub sampled_capacity_area: u128,
 }
@@ -527,12 +576,12 @@ impl Unit {
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
-                    sessions: keeping_for(kind),
+                    kept: keeping_for(kind),
                 },
                 // Every other kind serves; keep a harmless default rather than panic.
                 None => Role::Server {
                     service: ServiceModel::new(ServiceDist::Constant, 0.0, 0.0, 0.0, 1.0),
-                    sessions: SessionKeeping::None,
+                    kept: Kept::Nothing,
                 },
             },
         };
@@ -565,6 +614,7 @@ impl Unit {
                 ..Default::default()
             },
             sampled_served: 0,
+            sampled_calls_failed: (0, 0),
             sampled_cpu_area: 0,
             sampled_capacity_area: 0,
         }
@@ -596,7 +646,7 @@ impl Unit {
                 let shards = r.shards.clone();
                 **r = RouterState::new(p, shards);
             }
-            (Role::Server { service, sessions }, _) => {
+            (Role::Server { service, kept }, _) => {
                 if let Some(m) = service_model(kind) {
                     *service = m;
                 }
@@ -604,17 +654,17 @@ impl Unit {
                 // Kept state stays warm unless its kind of keeping changes, or a data cache is
                 // resized or re-policied (it starts cold); a plain latency change keeps it.
                 let fresh = keeping_for(kind);
-                let same = match (&*sessions, &fresh) {
-                    (SessionKeeping::None, SessionKeeping::None)
-                    | (SessionKeeping::Local(_), SessionKeeping::Local(_))
-                    | (SessionKeeping::Store(_), SessionKeeping::Store(_)) => true,
-                    (SessionKeeping::Data(a), SessionKeeping::Data(b)) => {
+                let same = match (&*kept, &fresh) {
+                    (Kept::Nothing, Kept::Nothing)
+                    | (Kept::LocalSessions(_), Kept::LocalSessions(_))
+                    | (Kept::SessionStore(_), Kept::SessionStore(_)) => true,
+                    (Kept::DataCache(a), Kept::DataCache(b)) => {
                         a.capacity() == b.capacity() && a.policy() == b.policy()
                     }
                     _ => false,
                 };
                 if !same {
-                    *sessions = fresh;
+                    *kept = fresh;
                 }
             }
             _ => {}
@@ -624,19 +674,29 @@ impl Unit {
     /// Bring the time integrals up to `now_ns`. Call before changing any counted quantity.
     #[inline]
     pub fn integrate(&mut self, now_ns: u64) {
-        let s = &mut self.stats;
-        let dt = u128::from(now_ns.saturating_sub(s.last_ns));
-        if dt > 0 {
-            s.cpu_area += u128::from(self.serving) * dt;
-            s.held_area += u128::from(self.held) * dt;
-            if self.alive {
-                s.capacity_area += u128::from(self.workers) * dt;
-            }
-            s.queue_area += self.queue.len() as u128 * dt;
-            if !self.removed {
-                s.billed_ns += dt;
-            }
-            s.last_ns = now_ns;
+        // Most calls come at an instant already integrated: skip reading the load then.
+        if now_ns > self.stats.last_ns {
+            let load = self.load();
+            load.advance(&mut self.stats, now_ns);
+        }
+    }
+
+    /// The statistics as they will read at `now_ns` if nothing changes before then, without
+    /// touching the instance (for reading metrics from a shared reference).
+    pub fn stats_at(&self, now_ns: u64) -> UnitStats {
+        let mut stats = self.stats.clone();
+        self.load().advance(&mut stats, now_ns);
+        stats
+    }
+
+    #[inline]
+    fn load(&self) -> Load {
+        Load {
+            serving: self.serving,
+            held: self.held,
+            workers: if self.alive { self.workers } else { 0 },
+            queued: self.queue.len(),
+            billed: !self.removed,
         }
     }
 
@@ -650,6 +710,7 @@ impl Unit {
             ..Default::default()
         };
         self.sampled_served = 0;
+        self.sampled_calls_failed = (0, 0);
         self.sampled_cpu_area = 0;
         self.sampled_capacity_area = 0;
     }
@@ -709,15 +770,15 @@ fn workers_and_queue(kind: &NodeKind) -> (u32, u32) {
 }
 
 /// What a server-like kind keeps: sessions in memory, a session store, a data cache, or none.
-fn keeping_for(kind: &NodeKind) -> SessionKeeping {
+fn keeping_for(kind: &NodeKind) -> Kept {
     match kind {
         NodeKind::AppServer(p) if p.sessions == Sessions::Local => {
-            SessionKeeping::Local(BTreeSet::new())
+            Kept::LocalSessions(BTreeSet::new())
         }
         NodeKind::SessionStore(p) => {
-            SessionKeeping::Store(Box::new(Cache::new(Policy::Lru, p.capacity_sessions, None)))
+            Kept::SessionStore(Box::new(Cache::new(Policy::Lru, p.capacity_sessions, None)))
         }
-        NodeKind::Cache(p) => SessionKeeping::Data(Box::new(data_cache(p))),
-        _ => SessionKeeping::None,
+        NodeKind::Cache(p) => Kept::DataCache(Box::new(data_cache(p))),
+        _ => Kept::Nothing,
     }
 }

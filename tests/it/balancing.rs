@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use tierlab::layout::{self, Command, KindTag, Layout, NodeId, Severity, Target};
-use tierlab::sim::{FailReason, Metrics, RequestCounts, Sim, SimConfig, TraceConfig, UnitId};
+use tierlab::sim::{
+    FailReason, Metrics, RequestCounts, Sim, SimConfig, TraceConfig, UnitId, UnitIx,
+};
 
 use crate::check::{self, SEEDS};
 
@@ -33,7 +35,7 @@ fn sim_traced(text: &str, seed: u64, warmup_s: f64, every: u64, capacity: usize)
 }
 
 /// The instance index of `node` member `member`.
-fn unit(sim: &Sim, node: u32, member: u32) -> u32 {
+fn unit(sim: &Sim, node: u32, member: u32) -> UnitIx {
     sim.unit_index(UnitId {
         node: NodeId(node),
         member,
@@ -248,8 +250,8 @@ fn consistent_hashing_keeps_each_key_on_one_backend_and_moves_only_a_dead_ones_k
         )
     };
     // key -> backends it was served by, from the traces of requests born in [from, to) s.
-    let owners = |s: &Sim, from: f64, to: f64| -> BTreeMap<u32, BTreeSet<u32>> {
-        let mut out: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    let owners = |s: &Sim, from: f64, to: f64| -> BTreeMap<u32, BTreeSet<UnitIx>> {
+        let mut out: BTreeMap<u32, BTreeSet<UnitIx>> = BTreeMap::new();
         for t in &s.traces().done {
             let born = t.born_ns as f64 / 1e9;
             if born < from || born >= to {
@@ -272,7 +274,7 @@ fn consistent_hashing_keeps_each_key_on_one_backend_and_moves_only_a_dead_ones_k
         let mut ch = sim_traced(&text("consistent_hash"), seed, 0.0, 1, 100_000);
         ch.run_until_s(2.0);
         let before = owners(&ch, 0.0, 2.0);
-        let used: BTreeSet<u32> = before.values().flatten().copied().collect();
+        let used: BTreeSet<UnitIx> = before.values().flatten().copied().collect();
         println!(
             "seed {seed}: consistent hash: 20 keys on {} backends, at most {} backend(s) per key; \
              round-robin: up to {} per key",
@@ -290,7 +292,9 @@ fn consistent_hashing_keeps_each_key_on_one_backend_and_moves_only_a_dead_ones_k
 
         // Kill the owner of the first key: once it is marked down (2 probes of 200 ms), its
         // keys move and every other key stays where it was.
-        let victim = *before[&1].iter().next().unwrap_or(&0);
+        let Some(&victim) = before[&1].iter().next() else {
+            panic!("key 1 has no owner")
+        };
         let member = ch.unit_info(victim).map_or(0, |u| u.id.member);
         ch.apply(Command::Kill(Target::member(NodeId(2), member)))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -625,7 +629,7 @@ fn health_check_settings_set_how_many_requests_fail_after_a_kill() {
             s.run_until_s(16.0);
             let back = samples(&s)
                 .iter()
-                .zip(s.series().units[victim as usize].served_per_s.iter())
+                .zip(s.series().units[victim.index()].served_per_s.iter())
                 .find(|(x, served)| x.0 > 12.0 && *served > 0.0)
                 .map(|(x, _)| x.0 - 12.0);
             let back = back.unwrap_or_else(|| panic!("seed {seed}: the revived node got nothing"));
@@ -1172,10 +1176,10 @@ fn a_clients_retries_count_every_call_they_cause_in_the_amplification() {
     }
 }
 
-/// The report's state timeline shows a kill, the health checks' verdict, the revival and the
+/// The report's event stream shows a kill, the health checks' verdict, the revival and the
 /// way back, in order, with the detection delay the check settings imply.
 #[test]
-fn node_states_over_time_follow_a_kill_and_a_revival() {
+fn the_event_stream_follows_a_kill_and_a_revival() {
     let layout = tierlab::layout::from_ron(
         tierlab::shipped::find("health-checks.ron").unwrap_or_else(|| panic!("shipped")),
     )
@@ -1190,9 +1194,9 @@ fn node_states_over_time_follow_a_kill_and_a_revival() {
     .unwrap_or_else(|p| panic!("{p:?}"));
     let r = tierlab::report::run_json(&sim, 0.0);
     let timeline: Vec<(f64, &str, &str)> = r
-        .node_states
+        .events
         .iter()
-        .map(|e| (e.at_s, e.name.as_str(), e.state))
+        .map(|e| (e.at_s, e.name.as_str(), e.event))
         .collect();
     println!("{timeline:?}");
     let states: Vec<&str> = timeline.iter().map(|t| t.2).collect();
@@ -1212,4 +1216,55 @@ fn node_states_over_time_follow_a_kill_and_a_revival() {
         delay >= (n - 1.0) * interval + timeout - 1e-9 && delay <= n * interval + timeout + 1e-9,
         "marked down {delay} s after the kill"
     );
+}
+
+/// The event stream also holds what is not a node's up/down: the floating IP's failover (and
+/// which balancer holds the IP after it), a replica's promotion, and an autoscaler's
+/// scale-outs, each at a time its layout's script or settings imply.
+#[test]
+fn the_event_stream_holds_failovers_promotions_and_scale_outs() {
+    let run = |file: &str, seconds: f64| {
+        let layout = tierlab::layout::from_ron(
+            tierlab::shipped::find(file).unwrap_or_else(|| panic!("shipped")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let sim = tierlab::report::run(
+            &layout,
+            &tierlab::report::RunConfig {
+                seconds,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        (layout, tierlab::report::run_json(&sim, 0.0))
+    };
+    // Active-passive: lb-a is killed by the script; the IP moves to lb-b after it.
+    let (layout, r) = run("active-passive.ron", 30.0);
+    let kill = layout
+        .script
+        .iter()
+        .find(|s| matches!(s.command, tierlab::layout::Command::Kill(_)))
+        .unwrap_or_else(|| panic!("the layout kills a balancer"));
+    let failover = r
+        .events
+        .iter()
+        .find(|e| e.event == "failover")
+        .unwrap_or_else(|| panic!("a failover in {:?}", r.events));
+    assert!(
+        failover.at_s > kill.at_s,
+        "{failover:?} after the kill at {}",
+        kill.at_s
+    );
+    assert_eq!(failover.detail.as_deref(), Some("lb-b"), "{failover:?}");
+    // Replica failover: one promotion event per promotion counted.
+    let (_, r) = run("replica-failover.ron", 60.0);
+    let promotions = r.events.iter().filter(|e| e.event == "promotion").count() as u64;
+    assert!(r.promotions > 0);
+    assert_eq!(promotions, r.promotions);
+    // Autoscale: one scale_out event per scale-out the autoscaler counted.
+    let (_, r) = run("autoscale.ron", 120.0);
+    let outs = r.events.iter().filter(|e| e.event == "scale_out").count() as u64;
+    let counted: u64 = r.autoscale.iter().map(|a| a.scale_outs).sum();
+    assert!(counted > 0);
+    assert_eq!(outs, counted);
 }

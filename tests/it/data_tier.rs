@@ -824,7 +824,7 @@ fn an_autoscaled_pool_grows_after_its_boot_and_shrinks_back_without_flapping() {
             .series()
             .time_s
             .iter()
-            .zip(s.series().units[first as usize].served_per_s.iter())
+            .zip(s.series().units[first.index()].served_per_s.iter())
             .map(|(t, v)| (f64::from(t), f64::from(v)))
             .collect();
         let started = served

@@ -4,54 +4,17 @@
 //! (egui_kittest, headless); each playing frame runs a fixed number of ticks.
 
 use eframe::egui::accesskit::Role;
-use eframe::egui::{Event, Key, Modifiers, PointerButton, Pos2, pos2, vec2};
+use eframe::egui::{Event, Key, Modifiers, pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use tierlab::app::{AppConfig, TierlabApp};
+use tierlab::app::TierlabApp;
 use tierlab::layout::{Node, NodeId, Replication, Wire};
 use tierlab::sim::{FailReason, Sim};
 
-/// The starter layout (request-flow.ron) in a 1280x800 window, `ticks` ticks a playing frame.
+use crate::window::{click_at, frames, sim};
+
 fn window(ticks: u64) -> Harness<'static, TierlabApp> {
-    let dir = std::env::temp_dir().join(format!("tierlab-edit-live-{}", std::process::id()));
-    let app = TierlabApp::new(AppConfig {
-        native_dialogs: false,
-        save_dir: dir,
-        fixed_ticks_per_frame: Some(ticks),
-    });
-    let mut h = Harness::builder()
-        .with_size(vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut TierlabApp| app.ui(ui), app);
-    h.run();
-    h
-}
-
-fn frames(h: &mut Harness<'_, TierlabApp>, n: usize) {
-    for _ in 0..n {
-        h.step();
-    }
-}
-
-fn sim<'a>(h: &'a Harness<'_, TierlabApp>) -> &'a Sim {
-    match h.state().sim() {
-        Some(s) => s,
-        None => panic!("the window has no run"),
-    }
-}
-
-fn click_at(h: &mut Harness<'_, TierlabApp>, p: Pos2) {
-    h.hover_at(p);
-    h.step();
-    for pressed in [true, false] {
-        h.event(Event::PointerButton {
-            pos: p,
-            button: PointerButton::Primary,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-        h.step();
-    }
-    h.step();
+    crate::window::open("edit-live", None, ticks)
 }
 
 fn key(h: &mut Harness<'_, TierlabApp>, modifiers: Modifiers, k: Key) {
@@ -101,7 +64,7 @@ fn a_wire_timeout_and_retries_set_while_running_apply_at_once_and_undo_takes_the
     );
     click_at(&mut h, middle);
     assert!(
-        h.query_by_role_and_label(Role::SpinButton, "timeout_ms")
+        h.query_by_role_and_label(Role::SpinButton, "Timeout")
             .is_some(),
         "the inspector shows the wire's timeout"
     );
@@ -112,8 +75,8 @@ fn a_wire_timeout_and_retries_set_while_running_apply_at_once_and_undo_takes_the
 
     // A database read takes 2 ms on average plus 1 ms on the wire, so a 1 ms timeout cuts
     // most calls short, and each is retried twice.
-    type_number(&mut h, "timeout_ms", "1");
-    type_number(&mut h, "retries", "2");
+    type_number(&mut h, "Timeout", "1");
+    type_number(&mut h, "Retries", "2");
     let w = wire(h.state().layout(), app, db);
     assert_eq!((w.timeout_ms, w.retries), (1.0, 2));
     assert_eq!(

@@ -10,6 +10,8 @@ use egui_kittest::kittest::Queryable as _;
 use tierlab::app::{AppConfig, TierlabApp};
 use tierlab::layout::KindTag;
 
+use crate::window::{click_with as click_at, frames};
+
 fn app() -> TierlabApp {
     TierlabApp::new(AppConfig {
         native_dialogs: false,
@@ -29,27 +31,6 @@ fn window_of(app: TierlabApp, size: egui::Vec2) -> Harness<'static, TierlabApp> 
 
 fn window(size: egui::Vec2) -> Harness<'static, TierlabApp> {
     window_of(app(), size)
-}
-
-fn frames(h: &mut Harness<'_, TierlabApp>, n: usize) {
-    for _ in 0..n {
-        h.step();
-    }
-}
-
-fn click_at(h: &mut Harness<'_, TierlabApp>, p: Pos2, button: PointerButton) {
-    h.hover_at(p);
-    h.step();
-    for pressed in [true, false] {
-        h.event(Event::PointerButton {
-            pos: p,
-            button,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-        h.step();
-    }
-    h.step();
 }
 
 fn click_label(h: &mut Harness<'_, TierlabApp>, label: &str) {

@@ -3,58 +3,16 @@
 //! stops with the message in the run panel while the window keeps drawing.
 
 use eframe::egui::accesskit::Role;
-use eframe::egui::{Event, Modifiers, PointerButton, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use tierlab::app::{AppConfig, TierlabApp};
+use tierlab::app::TierlabApp;
 use tierlab::layout::NodeKind;
-use tierlab::sim::Sim;
 
 use crate::check::parse;
+use crate::window::{click_at, frames, sim};
 
 fn window(text: &str, ticks: u64) -> Harness<'static, TierlabApp> {
-    let dir = std::env::temp_dir().join(format!("tierlab-limits-ui-{}", std::process::id()));
-    let app = TierlabApp::with_layout(
-        AppConfig {
-            native_dialogs: false,
-            save_dir: dir,
-            fixed_ticks_per_frame: Some(ticks),
-        },
-        parse(text),
-    );
-    let mut h = Harness::builder()
-        .with_size(vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut TierlabApp| app.ui(ui), app);
-    h.run();
-    h
-}
-
-fn frames(h: &mut Harness<'_, TierlabApp>, n: usize) {
-    for _ in 0..n {
-        h.step();
-    }
-}
-
-fn sim<'a>(h: &'a Harness<'_, TierlabApp>) -> &'a Sim {
-    match h.state().sim() {
-        Some(s) => s,
-        None => panic!("the window has no run"),
-    }
-}
-
-fn click_at(h: &mut Harness<'_, TierlabApp>, p: Pos2) {
-    h.hover_at(p);
-    h.step();
-    for pressed in [true, false] {
-        h.event(Event::PointerButton {
-            pos: p,
-            button: PointerButton::Primary,
-            pressed,
-            modifiers: Modifiers::NONE,
-        });
-        h.step();
-    }
-    h.step();
+    crate::window::open("limits-ui", Some(parse(text)), ticks)
 }
 
 #[test]
@@ -77,7 +35,7 @@ fn a_live_edit_to_zero_think_time_over_a_zero_time_path_keeps_the_run_moving() {
     let before = sim(&h).now_ns();
     let think = h
         .query_all_by_role(Role::SpinButton)
-        .find(|n| n.accesskit_node().label().as_deref() == Some("think_ms"));
+        .find(|n| n.accesskit_node().label().as_deref() == Some("Think time"));
     match think {
         Some(n) => n.set_value_accesskit(0.0),
         None => panic!("no think_ms field in the inspector"),

@@ -19,6 +19,8 @@ mod params_table;
 mod properties;
 mod queueing;
 mod robustness;
+mod run_panel;
 mod theory;
 mod tidy;
 mod ui;
+mod window;

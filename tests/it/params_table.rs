@@ -94,26 +94,26 @@ fn every_node_wire_and_link_field_has_a_widget_in_the_inspector() {
         click_at(&mut h, at);
         for f in params::params_of(tag) {
             seen += 1;
-            if !has_widget(&h, Role::SpinButton, f.name) {
+            if !has_widget(&h, Role::SpinButton, params::label(f.name)) {
                 missing.push(format!("{}.{}", tag.file_name(), f.name));
             }
         }
         for c in params::choices_of(tag) {
             seen += 1;
-            if !has_widget(&h, Role::ComboBox, c.name) {
+            if !has_widget(&h, Role::ComboBox, params::label(c.name)) {
                 missing.push(format!("{}.{}", tag.file_name(), c.name));
             }
         }
         if tag == KindTag::Database {
             for f in params::LINK {
                 seen += 1;
-                if !has_widget(&h, Role::SpinButton, f.name) {
+                if !has_widget(&h, Role::SpinButton, params::label(f.name)) {
                     missing.push(format!("replication.{}", f.name));
                 }
             }
             for c in params::LINK_CHOICES {
                 seen += 1;
-                if !has_widget(&h, Role::ComboBox, c.name) {
+                if !has_widget(&h, Role::ComboBox, params::label(c.name)) {
                     missing.push(format!("replication.{}", c.name));
                 }
             }
@@ -133,7 +133,7 @@ fn every_node_wire_and_link_field_has_a_widget_in_the_inspector() {
     );
     for f in params::WIRE {
         seen += 1;
-        if !has_widget(&h, Role::SpinButton, f.name) {
+        if !has_widget(&h, Role::SpinButton, params::label(f.name)) {
             missing.push(format!("wire.{}", f.name));
         }
     }
@@ -180,4 +180,23 @@ fn every_field_of_the_table_has_a_row_in_readme() {
     ] {
         assert!(readme.contains(&format!("| {} |", owner.file_name())));
     }
+}
+
+/// Every field and option of the table has a label a learner reads ("Latency" for
+/// `latency_ms`), which the inspector shows; the file's name stays in the hover help.
+#[test]
+fn every_field_and_option_has_a_label_a_learner_reads() {
+    let names: Vec<&str> = params::all_numbers()
+        .iter()
+        .map(|r| r.name)
+        .chain(params::all_choices().iter().map(|r| r.name))
+        .collect();
+    let missing: Vec<&&str> = names
+        .iter()
+        .filter(|n| params::label_of(n).is_none())
+        .collect();
+    assert!(missing.is_empty(), "fields without a label: {missing:?}");
+    assert_eq!(params::label_of("latency_ms"), Some("Latency"));
+    assert_eq!(params::label_of("l7_latency_ms"), Some("L7 extra latency"));
+    assert_eq!(params::label_of("health_checks"), Some("Health checks"));
 }

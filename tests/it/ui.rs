@@ -378,7 +378,7 @@ fn the_size_ladder_and_cache_policy_are_picked_from_combo_boxes() {
     h.get_by_label("app").click();
     h.run();
     // The size combo lists the ladder by instance name; picking one changes the layout.
-    h.get_by_label("size").click();
+    h.get_by_label("Instance size").click();
     h.run();
     h.get_by_label("m7i.4xlarge").click();
     h.run();
@@ -396,7 +396,7 @@ fn the_size_ladder_and_cache_policy_are_picked_from_combo_boxes() {
     // A cache's eviction policy is a combo box too.
     h.get_by_label("cache").click();
     h.run();
-    h.get_by_label("eviction").click();
+    h.get_by_label("Eviction").click();
     h.run();
     h.get_by_label("LFU").click();
     h.run();

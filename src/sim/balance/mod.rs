@@ -17,6 +17,7 @@ mod sticky;
 mod weighted_least_conn;
 mod weighted_round_robin;
 
+use super::ix::UnitIx;
 use crate::layout::LbAlgorithm;
 
 use super::rng::SimRng;
@@ -28,7 +29,7 @@ pub use power_of_two::PowerOfTwo;
 pub use random::Random;
 pub use rendezvous::Rendezvous;
 pub use round_robin::RoundRobin;
-pub use sticky::{MAX_SESSIONS, Stickiness, StickyCookie, StickyIp};
+pub use sticky::{Stickiness, StickyCookie, StickyIp};
 pub use weighted_least_conn::WeightedLeastConnections;
 pub use weighted_round_robin::WeightedRoundRobin;
 
@@ -36,7 +37,7 @@ pub use weighted_round_robin::WeightedRoundRobin;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Backend {
     /// Instance index of the backend in the core.
-    pub unit: u32,
+    pub unit: UnitIx,
     /// Stable identity (a hash of node id and member): what rings and tables hash, so adding a
     /// backend leaves the others' points where they were.
     pub key: u64,
@@ -64,7 +65,7 @@ pub struct RequestView {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Why {
     /// Round-robin: the next in turn after the previous pick.
-    RoundRobin { previous: Option<u32> },
+    RoundRobin { previous: Option<UnitIx> },
     /// Random: uniformly among `of` healthy backends.
     Random { of: u32 },
     /// Smooth weighted round-robin: the highest running score; the chosen backend's weight and
@@ -78,7 +79,7 @@ pub enum Why {
     /// `None` when only one backend was healthy.
     PowerOfTwo {
         in_flight: u32,
-        other: Option<(u32, u32)>,
+        other: Option<(UnitIx, u32)>,
     },
     /// Consistent hash: the request key, and how many points of unhealthy backends were passed.
     ConsistentHash { key: u64, skipped: u32 },
@@ -217,7 +218,7 @@ fn short(hash: u64) -> String {
 }
 
 /// A trace line for a pick, naming instances with `name`.
-pub fn explain(why: Why, chosen: u32, name: &dyn Fn(u32) -> String) -> String {
+pub fn explain(why: Why, chosen: UnitIx, name: &dyn Fn(UnitIx) -> String) -> String {
     let to = name(chosen);
     match why {
         Why::RoundRobin { previous: Some(p) } => {
@@ -313,9 +314,10 @@ pub(crate) mod test_util {
 
     /// `n` healthy backends of weight 1, idle.
     pub fn backends(n: u32) -> Vec<Backend> {
+        use crate::sim::UnitIx;
         (0..n)
             .map(|unit| Backend {
-                unit,
+                unit: UnitIx::at(unit as usize),
                 key: crate::sim::hash::mix(&[u64::from(unit), 0]),
                 weight: 1,
                 in_flight: 0,
@@ -331,7 +333,7 @@ mod tests {
     use super::*;
     use crate::sim::rng::{Stream, stream};
 
-    fn name(unit: u32) -> String {
+    fn name(unit: UnitIx) -> String {
         format!("app[{unit}]")
     }
 
@@ -382,7 +384,7 @@ mod tests {
             (
                 Why::PowerOfTwo {
                     in_flight: 2,
-                    other: Some((7, 5)),
+                    other: Some((UnitIx::at(7), 5)),
                 },
                 3,
                 "power of two: app[3] (2 in flight) over app[7] (5)",
@@ -405,7 +407,7 @@ mod tests {
             ),
         ];
         for (why, chosen, want) in cases {
-            assert_eq!(explain(why, chosen, &name), want);
+            assert_eq!(explain(why, UnitIx::at(chosen), &name), want);
         }
     }
 }

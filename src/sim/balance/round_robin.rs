@@ -1,12 +1,13 @@
 //! Round-robin: each healthy backend in turn.
 
 use super::{Backend, Pick, Why};
+use crate::sim::UnitIx;
 
 /// The cursor of a round-robin balancer.
 #[derive(Clone, Debug, Default)]
 pub struct RoundRobin {
     next: usize,
-    last: Option<u32>,
+    last: Option<UnitIx>,
 }
 
 impl RoundRobin {

@@ -1,0 +1,352 @@
+//! The call lifecycle: request and call slots, a call crossing its wire, its reply travelling
+//! back, and the caller taking the answer; plus the trace hops and decisions on the way.
+
+use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
+use super::lb::LbSlot;
+use super::queue::Ev;
+use super::request::FailReason;
+use super::trace::{Decision, Hop};
+use super::unit::Role;
+use super::{CallState, Req, Sim};
+use crate::layout::KindTag;
+
+impl Sim {
+    /// Put a new request in a free slot (or a new one).
+    pub(super) fn alloc_req(&mut self, r: Req) -> ReqIx {
+        match self.free_reqs.pop() {
+            Some(i) => {
+                debug_assert_eq!(
+                    self.reqs[i].refs, 0,
+                    "a request slot reused while referred to"
+                );
+                self.reqs[i] = r;
+                i
+            }
+            None => {
+                self.reqs.push(r);
+                ReqIx::at(self.reqs.len() - 1)
+            }
+        }
+    }
+
+    /// One reference to a request fewer (the client's wait, or a call's); the slot is free
+    /// once none is left.
+    pub(super) fn release_req(&mut self, req: ReqIx) {
+        let r = &mut self.reqs[req];
+        debug_assert!(r.refs > 0, "a request released more often than referred to");
+        r.refs -= 1;
+        if r.refs == 0 {
+            self.free_reqs.push(req);
+        }
+    }
+
+    /// Make a call of request `req` on behalf of `parent` (`None`: the client's own call).
+    pub(super) fn alloc_call(
+        &mut self,
+        req: ReqIx,
+        parent: Option<CallIx>,
+        caller: UnitIx,
+        callee: UnitIx,
+        latency_ns: u64,
+        policy: PolicyIx,
+    ) -> CallIx {
+        let r = &mut self.reqs[req];
+        r.refs += 1;
+        r.calls += 1;
+        self.work.max_calls_per_request = self.work.max_calls_per_request.max(r.calls);
+        let (parent_epoch, resent) = match parent {
+            None => (0, self.reqs[req].attempt > 0),
+            Some(parent) => {
+                let p = &self.calls[parent];
+                (p.epoch, p.resent || p.attempt > 0)
+            }
+        };
+        if self.reqs[req].counted {
+            self.totals.calls += 1;
+            if !resent {
+                self.totals.first_calls += 1;
+            }
+        }
+        let fresh = |epoch: u32| super::Call {
+            epoch,
+            state: CallState::Transit,
+            req,
+            parent,
+            parent_epoch,
+            orphaned: false,
+            caller,
+            callee,
+            latency_ns,
+            policy,
+            stage: 0,
+            attempt: 0,
+            resent,
+            lb: LbSlot::default(),
+            hit: false,
+            skip_db: false,
+            fail: None,
+        };
+        match self.free_calls.pop() {
+            Some(i) => {
+                debug_assert_eq!(self.calls[i].state, CallState::Free, "a call slot in use");
+                let epoch = self.calls[i].epoch;
+                self.calls[i] = fresh(epoch);
+                i
+            }
+            None => {
+                // Call slots grow only when every slot is in use: past the limit, the run stops
+                // after this event (the call is still made, so the state stays whole).
+                if self.calls.len() as u64 >= self.limits.calls_in_flight {
+                    let client = self.reqs[req].client;
+                    let node = self.units[client].name.clone();
+                    self.stop(
+                        Some(node),
+                        super::HaltCause::CallsInFlight {
+                            max: self.limits.calls_in_flight,
+                        },
+                    );
+                }
+                self.calls.push(fresh(0));
+                CallIx::at(self.calls.len() - 1)
+            }
+        }
+    }
+
+    /// The request has caused its most calls: the next one fails with `call_limit`. Checked
+    /// before a node routes, so no balancer counts a call that is never made.
+    pub(super) fn at_call_limit(&self, req: ReqIx) -> bool {
+        self.reqs[req].calls >= self.limits.calls_per_request
+    }
+
+    /// The call has ended: its slot is free and it no longer holds its request.
+    pub(super) fn free_call(&mut self, call: CallIx) {
+        let c = &mut self.calls[call];
+        debug_assert_ne!(c.state, CallState::Free, "a call released twice");
+        c.state = CallState::Free;
+        c.epoch = c.epoch.wrapping_add(1);
+        let req = c.req;
+        self.free_calls.push(call);
+        self.release_req(req);
+    }
+
+    /// Record a hop on the request's trace, if it is traced and still live.
+    pub(super) fn trace_hop(&mut self, call: CallIx, reply: bool) {
+        let c = &self.calls[call];
+        let r = &self.reqs[c.req];
+        let Some(slot) = r.trace.filter(|_| r.live) else {
+            return;
+        };
+        let (from, to) = if reply {
+            (c.callee, c.caller)
+        } else {
+            (c.caller, c.callee)
+        };
+        let hop = Hop {
+            from,
+            to,
+            depart_ns: self.now_ns,
+            arrive_ns: self.now_ns + c.latency_ns,
+            reply,
+            failed: reply && c.fail.is_some(),
+        };
+        if let Some(t) = self.traces.get_mut(slot) {
+            if t.hops.len() < super::limits::TRACE_HOPS_MAX {
+                t.hops.push(hop);
+            } else {
+                t.dropped += 1;
+            }
+        }
+    }
+
+    pub(super) fn trace_decision(
+        &mut self,
+        req: ReqIx,
+        unit: UnitIx,
+        text: impl FnOnce(&Sim) -> String,
+    ) {
+        let r = &self.reqs[req];
+        let Some(slot) = r.trace.filter(|_| r.live) else {
+            return;
+        };
+        // A full trace counts what it leaves out, without even writing the text.
+        if let Some(t) = self.traces.get_mut(slot)
+            && t.decisions.len() >= super::limits::TRACE_DECISIONS_MAX
+        {
+            t.dropped += 1;
+            return;
+        }
+        let text = text(self);
+        let at_ns = self.now_ns;
+        if let Some(t) = self.traces.get_mut(slot) {
+            t.decisions.push(Decision { at_ns, unit, text });
+        }
+    }
+
+    /// Put a call on its wire towards the callee, with its timeout if the wire has one.
+    pub(super) fn send(&mut self, call: CallIx) {
+        self.trace_hop(call, false);
+        let c = &mut self.calls[call];
+        c.state = CallState::Transit;
+        let (epoch, policy, parent, req) = (c.epoch, c.policy, c.parent, c.req);
+        // A first attempt pays into its wire's retry budget; retries draw from it.
+        let is_retry = match parent {
+            None => self.reqs[req].attempt > 0,
+            Some(parent) => self.calls[parent].attempt > 0,
+        };
+        let p = &mut self.policies[policy];
+        if !is_retry && p.budget > 0.0 {
+            p.tokens = (p.tokens + p.budget).min(super::RETRY_TOKENS_MAX);
+        }
+        let timeout_ns = p.timeout_ns;
+        if timeout_ns > 0 {
+            self.events
+                .push(self.now_ns + timeout_ns, Ev::Timeout { call, epoch });
+        }
+        let c = &self.calls[call];
+        if c.latency_ns == 0 {
+            self.deliver(call);
+        } else {
+            let ev = Ev::Deliver { call, epoch };
+            self.events.push(self.now_ns + c.latency_ns, ev);
+        }
+    }
+
+    /// Send a call's reply (or failure) back over its wire.
+    pub(super) fn send_reply(&mut self, call: CallIx) {
+        self.calls[call].state = CallState::Replying;
+        self.trace_hop(call, true);
+        let c = &self.calls[call];
+        if c.latency_ns == 0 {
+            self.reply(call);
+        } else {
+            let ev = Ev::Reply {
+                call,
+                epoch: c.epoch,
+            };
+            self.events.push(self.now_ns + c.latency_ns, ev);
+        }
+    }
+
+    /// The callee refuses or drops a call that holds no worker there.
+    pub(super) fn reject(&mut self, call: CallIx, reason: FailReason) {
+        let c = &mut self.calls[call];
+        c.fail.get_or_insert(reason);
+        self.units[c.callee].stats.failed += 1;
+        self.send_reply(call);
+    }
+
+    /// A call is finished at its callee: free the worker, take the next queued call, reply.
+    pub(super) fn finish(&mut self, call: CallIx, fail: Option<FailReason>) {
+        let now = self.now_ns;
+        let c = &mut self.calls[call];
+        if let Some(f) = fail {
+            c.fail.get_or_insert(f);
+        }
+        let failed = c.fail.is_some();
+        let unit = c.callee;
+        let u = &mut self.units[unit];
+        if failed {
+            u.stats.failed += 1;
+        } else {
+            u.stats.served += 1;
+        }
+        if let Role::Server { .. } = u.role {
+            u.integrate(now);
+            debug_assert!(u.held > 0, "a worker freed that was not held");
+            u.held -= 1;
+            self.drain_queue(unit);
+            if self.units[unit].draining {
+                self.retire_if_idle(unit);
+            }
+        }
+        self.send_reply(call);
+    }
+
+    /// A reply reaches the caller.
+    pub(super) fn reply(&mut self, call: CallIx) {
+        let c = &self.calls[call];
+        let (orphaned, parent, parent_epoch, req, fail, policy, callee, lb, hit, from) = (
+            c.orphaned,
+            c.parent,
+            c.parent_epoch,
+            c.req,
+            c.fail,
+            c.policy,
+            c.callee,
+            c.lb,
+            c.hit,
+            c.caller,
+        );
+        self.free_call(call);
+        if orphaned {
+            return;
+        }
+        let Some(parent) = parent else {
+            match fail {
+                None => self.finish_request(req, None),
+                Some(reason) => self.client_failed(req, policy, reason),
+            }
+            return;
+        };
+        let p = &self.calls[parent];
+        if p.epoch != parent_epoch || p.state != CallState::Waiting {
+            // The caller gave up on this call (it failed or was killed meanwhile). A balancer
+            // still counted it in flight at the backend: release it, or least-connections and
+            // power of two would see that backend busier for the rest of the run.
+            if let Role::Balancer(state) = &mut self.units[from].role {
+                state.release(lb.group, lb.index, callee, lb.generation);
+            }
+            return;
+        }
+        let caller = p.callee;
+        if fail.is_none() {
+            match self.units[callee].kind {
+                KindTag::Cache if hit => {
+                    self.calls[parent].skip_db = true;
+                    // The app server keeps a copy in its own cache, if it has one.
+                    let key = self.reqs[req].key;
+                    let now = self.now_ns;
+                    if let Some(local) = &mut self.units[caller].local_cache {
+                        local.put(u64::from(key), now);
+                    }
+                }
+                KindTag::Database | KindTag::ShardRouter
+                    if matches!(self.units[caller].role, Role::Server { .. }) =>
+                {
+                    self.touch_cache_after_db(parent)
+                }
+                _ => {}
+            }
+        }
+        self.on_child_done(parent, caller, callee, lb, policy, fail);
+    }
+
+    /// The caller `parent` (at instance `caller`) has the answer of its call to `callee`.
+    pub(super) fn on_child_done(
+        &mut self,
+        parent: CallIx,
+        caller: UnitIx,
+        callee: UnitIx,
+        lb: LbSlot,
+        policy: PolicyIx,
+        fail: Option<FailReason>,
+    ) {
+        let user_key = self.reqs[self.calls[parent].req].user_key;
+        let is_server = match &mut self.units[caller].role {
+            Role::Balancer(state) => {
+                state.release(lb.group, lb.index, callee, lb.generation);
+                if fail == Some(FailReason::NodeDown) {
+                    state.drop_connection(user_key);
+                }
+                false
+            }
+            Role::Server { .. } => true,
+            _ => false,
+        };
+        match fail {
+            Some(reason) => self.caller_failed(parent, policy, reason),
+            None if is_server => self.proceed(parent),
+            None => self.finish(parent, None),
+        }
+    }
+}

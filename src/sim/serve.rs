@@ -1,0 +1,198 @@
+//! Serving at the callee: a call arrives, waits in the queue for a worker, is served (or
+//! relayed by a balancer or router after its latency), and frees its worker when done.
+
+use super::ix::{CallIx, UnitIx};
+use super::queue::Ev;
+use super::request::FailReason;
+use super::unit::{self, Kept, Role};
+use super::{CallState, Sim};
+
+impl Sim {
+    /// A call reaches its callee.
+    pub(super) fn deliver(&mut self, call: CallIx) {
+        let now = self.now_ns;
+        let (unit, read) = {
+            let c = &self.calls[call];
+            (c.callee, self.reqs[c.req].read)
+        };
+        let u = &mut self.units[unit];
+        u.stats.calls += 1;
+        if u.removed {
+            return self.reject(call, FailReason::NodeRemoved);
+        }
+        if !u.alive {
+            return self.reject(call, FailReason::NodeDown);
+        }
+        let relay_latency = match &u.role {
+            Role::Balancer(lb) => Some(lb.latency_ns),
+            Role::Router(r) => Some(r.latency_ns),
+            _ => None,
+        };
+        match &u.role {
+            Role::Balancer(_) | Role::Router(_) => {
+                let done_at = now + relay_latency.unwrap_or(0);
+                let c = &mut self.calls[call];
+                c.state = CallState::Service;
+                let ev = Ev::Done {
+                    call,
+                    epoch: c.epoch,
+                };
+                if done_at == now {
+                    self.done(call);
+                } else {
+                    self.events.push(done_at, ev);
+                }
+            }
+            Role::Entry(_) => {
+                self.calls[call].state = CallState::Service;
+                self.entry_forward(call);
+            }
+            Role::Server { service, .. } => {
+                u.stats.demand_ns += service.mean_ns(read) * u.slow;
+                if u.held < u.workers {
+                    self.start(call);
+                } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
+                    u.integrate(now);
+                    u.queue.push_back(call);
+                    u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
+                    self.calls[call].state = CallState::Queued;
+                } else {
+                    self.reject(call, FailReason::QueueFull);
+                }
+            }
+            Role::Client(_) => self.reject(call, FailReason::NoBackend),
+        }
+    }
+
+    /// A server gives a worker to a call and starts serving it.
+    pub(super) fn start(&mut self, call: CallIx) {
+        let now = self.now_ns;
+        let c = &mut self.calls[call];
+        let req = c.req;
+        let r = &self.reqs[req];
+        let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
+        let counted = r.counted;
+        let u = &mut self.units[c.callee];
+        let is_db = u.kind == crate::layout::KindTag::Database;
+        let Role::Server { service, kept } = &mut u.role else {
+            return;
+        };
+        let service_ns = service.sample_ns(read, &mut u.rng);
+        let service_ns = if u.slow == 1.0 {
+            service_ns
+        } else {
+            unit::ns(service_ns as f64 * u.slow)
+        };
+        // An app server's own cache: a read it holds skips the shared cache and the database.
+        if read && let Some(local) = &mut u.local_cache {
+            let hit = local.get(u64::from(key), now);
+            c.skip_db = hit;
+            if counted {
+                if hit {
+                    self.totals.local_cache_hits += 1;
+                } else {
+                    self.totals.local_cache_misses += 1;
+                }
+            }
+        }
+        // Sessions: does this server (or store) hold the user's session? A data cache: does
+        // it hold the key?
+        let (had_session, data_hit) = look_up_kept(kept, read, user_key, key, now);
+        if let Some(hit) = data_hit {
+            c.hit = hit;
+            let t = &mut self.totals;
+            if hit {
+                t.interval_cache_hits += 1;
+                t.cache_hits += u64::from(counted);
+            } else {
+                t.interval_cache_misses += 1;
+                t.cache_misses += u64::from(counted);
+            }
+        }
+        if is_db {
+            if read {
+                self.totals.interval_db_reads += 1;
+            } else {
+                self.totals.interval_db_writes += 1;
+            }
+        }
+        u.integrate(now);
+        debug_assert!(u.held < u.workers, "a call started with every worker held");
+        u.held += 1;
+        u.serving += 1;
+        c.state = CallState::Service;
+        let ev = Ev::Done {
+            call,
+            epoch: c.epoch,
+        };
+        self.events.push(now + service_ns, ev);
+        if !had_session && let Role::Client(cs) = &mut self.units[client].role {
+            // A user who had logged in before lost their session: logged out.
+            if cs.log_in(user) && self.reqs[req].counted {
+                self.totals.session_misses += 1;
+            }
+        }
+    }
+
+    /// The callee finished its own work on a call.
+    pub(super) fn done(&mut self, call: CallIx) {
+        let now = self.now_ns;
+        let unit = self.calls[call].callee;
+        let u = &mut self.units[unit];
+        match &mut u.role {
+            Role::Balancer(_) => self.lb_forward(call),
+            Role::Router(_) => self.router_forward(call),
+            Role::Server { .. } => {
+                u.integrate(now);
+                u.serving -= 1;
+                let is_db = u.kind == crate::layout::KindTag::Database;
+                // A synchronous write holds the worker until its replicas have it.
+                if is_db && self.on_db_served(call) {
+                    return;
+                }
+                self.proceed(call);
+            }
+            Role::Entry(_) | Role::Client(_) => {}
+        }
+    }
+
+    /// Give free workers to queued calls, oldest first.
+    pub(super) fn drain_queue(&mut self, unit: UnitIx) {
+        let now = self.now_ns;
+        loop {
+            let u = &mut self.units[unit];
+            if u.held >= u.workers || !u.alive {
+                return;
+            }
+            u.integrate(now);
+            let Some(next) = u.queue.pop_front() else {
+                return;
+            };
+            self.start(next);
+        }
+    }
+}
+
+/// Look a call up in what a server keeps: (the user had a session here, or nothing is kept;
+/// for a data cache, whether a read hit). A session store adds a missing session; the app
+/// server fills a data cache after a miss (cache-aside).
+fn look_up_kept(
+    kept: &mut Kept,
+    read: bool,
+    user_key: u64,
+    key: u32,
+    now: u64,
+) -> (bool, Option<bool>) {
+    match kept {
+        Kept::Nothing => (true, None),
+        Kept::LocalSessions(set) => (!set.insert(user_key), None),
+        Kept::SessionStore(cache) => {
+            let hit = cache.get(user_key, now);
+            if !hit {
+                cache.put(user_key, now);
+            }
+            (hit, None)
+        }
+        Kept::DataCache(cache) => (true, Some(read && cache.get(u64::from(key), now))),
+    }
+}

@@ -1,0 +1,242 @@
+//! Traffic: clients start their arrivals or users, follow ramps, issue requests and take
+//! their answers (a closed-loop user then thinks and asks again).
+
+use super::hash::mix;
+use super::ix::{ReqIx, UnitIx};
+use super::queue::Ev;
+use super::request::FailReason;
+use super::trace::Trace;
+use super::unit::{self, Role};
+use super::{Outcome, Req, Sim};
+use crate::layout::LoopMode;
+
+impl Sim {
+    /// Begin a client's arrivals (open loop) or its users' first think (closed loop).
+    pub(super) fn start_traffic(&mut self, unit: UnitIx) {
+        let u = &mut self.units[unit];
+        let Role::Client(c) = &mut u.role else {
+            return;
+        };
+        match c.params.mode {
+            LoopMode::Open => self.schedule_arrival(unit),
+            LoopMode::Closed => {
+                let users = c.params.users;
+                for user in 0..users {
+                    let u = &mut self.units[unit];
+                    let Role::Client(c) = &mut u.role else {
+                        return;
+                    };
+                    // A user still thinking or waiting (a revive, more users) keeps going.
+                    if !c.activate(user) {
+                        continue;
+                    }
+                    let think = c.think_ns(&mut u.rng);
+                    self.events
+                        .push(self.now_ns + think, Ev::Think { unit, user });
+                }
+            }
+        }
+    }
+
+    /// Schedule the next open-loop arrival of a client at its current rate.
+    pub(super) fn schedule_arrival(&mut self, unit: UnitIx) {
+        let now = self.now_ns;
+        let u = &mut self.units[unit];
+        let Role::Client(c) = &mut u.role else {
+            return;
+        };
+        c.arrival_epoch = c.arrival_epoch.wrapping_add(1);
+        c.arrival_pending = false;
+        if let Some(gap) = c.gap_ns(&mut u.rng) {
+            c.arrival_pending = true;
+            let epoch = c.arrival_epoch;
+            self.events.push(now + gap, Ev::Arrival { unit, epoch });
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self, unit: UnitIx, epoch: u32) {
+        let u = &mut self.units[unit];
+        let Role::Client(c) = &mut u.role else {
+            return;
+        };
+        if c.arrival_epoch != epoch || !u.alive || u.removed {
+            return;
+        }
+        let user = c.draw_user();
+        self.issue(unit, user);
+        self.schedule_arrival(unit);
+    }
+
+    pub(super) fn on_ramp(&mut self, unit: UnitIx, epoch: u32) {
+        let now = self.now_ns;
+        let u = &mut self.units[unit];
+        let Role::Client(c) = &mut u.role else {
+            return;
+        };
+        let Some(ramp) = c.ramp else {
+            return;
+        };
+        if c.ramp_epoch != epoch {
+            return;
+        }
+        if now >= ramp.end_ns {
+            c.qps = ramp.end_qps;
+            c.ramp = None;
+        } else {
+            c.qps = ramp.qps_at(now);
+            let next = (now + super::series::SAMPLE_NS).min(ramp.end_ns);
+            self.events.push(next, Ev::Ramp { unit, epoch });
+        }
+        // Poisson arrivals are memoryless, so redrawing the next one at the new rate is exact.
+        self.schedule_arrival(unit);
+    }
+
+    /// A client sends a new request from `user`.
+    pub(super) fn issue(&mut self, client: UnitIx, user: u32) {
+        let now = self.now_ns;
+        let id = self.next_req_id;
+        self.next_req_id += 1;
+        let counted = now >= self.warmup_ns;
+        let node = self.units[client].node;
+        let u = &mut self.units[client];
+        let Role::Client(c) = &mut u.role else {
+            return;
+        };
+        let (key, read) = c.draw_content();
+        let path = c.draw_path();
+        u.stats.calls += 1;
+        if counted {
+            self.totals.arrived += 1;
+            self.totals.in_flight += 1;
+        }
+        self.totals.live_all += 1;
+        let trace = if self.traces.wants(id) {
+            Some(self.traces.open(Trace {
+                request_id: id,
+                client,
+                user,
+                key,
+                read,
+                born_ns: now,
+                end_ns: None,
+                outcome: None,
+                hops: Vec::new(),
+                decisions: Vec::new(),
+                dropped: 0,
+            }))
+        } else {
+            None
+        };
+        let req = self.alloc_req(Req {
+            id,
+            client,
+            user,
+            user_key: mix(&[u64::from(node.0), u64::from(user)]),
+            key,
+            path,
+            read,
+            born_ns: now,
+            counted,
+            live: true,
+            refs: 1,
+            trace,
+            attempt: 0,
+            calls: 0,
+        });
+        self.send_top(req);
+    }
+
+    /// Send (or resend) a request's first call from its client.
+    pub(super) fn send_top(&mut self, req: ReqIx) {
+        if self.at_call_limit(req) {
+            return self.finish_request(req, Some(FailReason::CallLimit));
+        }
+        let client = self.reqs[req].client;
+        let u = &mut self.units[client];
+        let Role::Client(c) = &mut u.role else {
+            return;
+        };
+        // Clients spread over their wires' instances round-robin, as plain DNS does.
+        let total = unit::target_count(&u.routes);
+        let dest = if total == 0 {
+            None
+        } else {
+            let i = c.next_dest % total;
+            c.next_dest = (c.next_dest + 1) % total;
+            unit::nth_target(&u.routes, i)
+        };
+        match dest {
+            None => self.finish_request(req, Some(FailReason::NoBackend)),
+            Some((to, latency_ns, policy)) => {
+                let call = self.alloc_call(req, None, client, to, latency_ns, policy);
+                self.send(call);
+            }
+        }
+    }
+
+    /// The client has its answer (or its failure).
+    pub(super) fn finish_request(&mut self, req: ReqIx, fail: Option<FailReason>) {
+        let now = self.now_ns;
+        let r = &mut self.reqs[req];
+        if !r.live {
+            return;
+        }
+        r.live = false;
+        let latency_ns = now - r.born_ns;
+        let born_ns = r.born_ns;
+        let (client, user, counted, trace, read) = (r.client, r.user, r.counted, r.trace, r.read);
+        r.trace = None;
+        self.totals.live_all -= 1;
+        match fail {
+            None => {
+                self.totals.interval_completed += 1;
+                super::metrics::record(&mut self.totals.interval_latency, latency_ns / 1000);
+                if counted {
+                    self.totals.completed += 1;
+                    super::metrics::record(&mut self.totals.latency, latency_ns);
+                    self.totals.latency_sum_ns += u128::from(latency_ns);
+                }
+            }
+            Some(reason) => {
+                self.totals.interval_failed += 1;
+                if counted {
+                    self.totals.failed += 1;
+                    self.totals.failed_by[reason.index()] += 1;
+                }
+            }
+        }
+        if counted {
+            self.totals.in_flight -= 1;
+        }
+        let cu = &mut self.units[client];
+        if fail.is_some() {
+            cu.stats.failed += 1;
+        } else {
+            cu.stats.served += 1;
+        }
+        if let Some(trace) = trace {
+            let outcome = match fail {
+                Some(r) => Outcome::Failed(r),
+                None if read => Outcome::Read,
+                None => Outcome::Write,
+            };
+            self.traces.close(trace, now, outcome);
+        }
+        // A closed-loop user thinks, then asks again.
+        if let Role::Client(c) = &mut cu.role
+            && c.params.mode == LoopMode::Closed
+        {
+            if cu.alive && !cu.removed && user < c.params.users {
+                let think = c.think_ns(&mut cu.rng);
+                // The user's next request leaves at least MIN_TURNAROUND_NS after this one
+                // did, so a loop with zero think time over a path that answers in zero time
+                // (no backend, a full zero-length queue, a dead node) still moves time on.
+                let at = (now + think).max(born_ns + super::limits::MIN_TURNAROUND_NS);
+                self.events.push(at, Ev::Think { unit: client, user });
+            } else {
+                c.deactivate(user);
+            }
+        }
+        self.release_req(req);
+    }
+}
