@@ -1,16 +1,16 @@
 //! The command line: `run`, `check`, `bench` and `params`. Reads files and prints; errors are
 //! handled once here and turned into messages and exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::layout::{self, Layout, Severity};
 use crate::report::{self, RunConfig};
-use crate::shipped;
+use crate::{read, shipped};
 
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
@@ -117,6 +117,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 anyhow::bail!("--warmup must be from 0 to 1000000, not {warmup}");
             }
             let layout = load(&file)?;
+            // Less than one tick would measure nothing: the report would divide by zero time.
+            if seconds * 1e3 < layout.tick_ms {
+                anyhow::bail!(
+                    "--seconds must be at least one tick ({} ms in this layout), not {seconds}",
+                    layout.tick_ms
+                );
+            }
             let config = RunConfig {
                 seconds,
                 warmup_s: warmup,
@@ -256,28 +263,24 @@ pub fn bench(
     })
 }
 
-/// Read a layout from a path, or from the shipped layouts by file name.
+/// Read a layout from a path (through [`read::load`]: regular files up to the size limit), or
+/// from the shipped layouts by file name.
 pub fn load(file: &str) -> Result<Layout> {
     let path = Path::new(file);
-    let text = if path.exists() {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {file}"))?
-    } else if let Some(text) = shipped::find(file) {
-        text.to_string()
-    } else {
+    if path.exists() {
+        return read::load(path).map_err(anyhow::Error::msg);
+    }
+    let Some(text) = shipped::find(file) else {
         anyhow::bail!(
             "{file}: no such file (shipped layouts: {})",
             shipped::names().collect::<Vec<_>>().join(", ")
         );
     };
-    layout::from_ron(&text).map_err(|e| match e {
+    layout::from_ron(text).map_err(|e| match e {
         // `file:line:column: message`, the form editors jump to.
-        layout::LoadError::Syntax { .. } => anyhow::anyhow!("{}:{e}", display(path)),
-        layout::LoadError::TooNew { .. } => anyhow::anyhow!("{}: {e}", display(path)),
+        layout::LoadError::Syntax { .. } => anyhow::anyhow!("{file}:{e}"),
+        _ => anyhow::anyhow!("{file}: {e}"),
     })
-}
-
-fn display(p: &Path) -> String {
-    PathBuf::from(p).display().to_string()
 }
 
 fn problems_error(problems: Vec<layout::Problem>) -> anyhow::Error {

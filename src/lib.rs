@@ -42,6 +42,8 @@
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
+//! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
+//!   function `cli` and `app` share.
 //! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
 //! - [`app`]: the window (eframe + egui). `mod.rs` holds `TierlabApp` and lays out the frame;
 //!   `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
@@ -97,15 +99,16 @@
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
-//! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `cli` -> all of the above,
-//! clap, anyhow, std::fs. `app` -> `layout`, `sim`, `shipped`, egui, eframe,
-//! egui_plot, rfd, std::fs, and `cli::load` for `bench-frame`; nothing in the library imports
+//! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `read` -> `layout`,
+//! std::fs. `cli` -> all of the above, clap, anyhow. `app` -> `layout`, `sim`, `shipped`,
+//! `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for `bench-frame`; nothing in the library imports
 //! `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open the window when there
 //! is no subcommand or to run `bench-frame`.
 
 pub mod app;
 pub mod cli;
 pub mod layout;
+pub mod read;
 pub mod report;
 pub mod shipped;
 pub mod sim;

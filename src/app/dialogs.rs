@@ -181,7 +181,10 @@ impl Browser {
                     .filter_map(|e| {
                         let name = e.file_name().to_string_lossy().to_string();
                         let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-                        let wanted = is_dir || name.ends_with(".ron");
+                        // The window's own settings file is no layout.
+                        let wanted = is_dir
+                            || (name.ends_with(".ron")
+                                && !super::files::is_settings_file(&self.dir.join(&name)));
                         (wanted && !name.starts_with('.')).then_some((name, is_dir))
                     })
                     .collect()

@@ -5,28 +5,76 @@ use std::path::{Path, PathBuf};
 
 use crate::layout::{self, Layout};
 
-/// Where user layouts are saved: `./saves` when it exists, else the user's data directory.
+/// Where user layouts are saved: `./saves` when it exists, else `layouts` in the user's data
+/// directory. Not that directory itself: eframe keeps the window's settings there (`app.ron`),
+/// which must never be listed among layouts or saved over.
 pub fn default_save_dir() -> PathBuf {
     let local = PathBuf::from("saves");
     if local.is_dir() {
         return local;
     }
     match dirs::data_dir() {
-        Some(d) => d.join("tierlab"),
+        Some(d) => d.join("tierlab").join("layouts"),
         None => local,
     }
 }
 
-/// Read and parse a layout; the error names the file and says where and what is wrong.
+/// The window's own settings file, where eframe keeps it for the app id "Tierlab" (the name
+/// `run_window` passes to `run_native`).
+pub fn settings_file() -> Option<PathBuf> {
+    eframe::storage_dir("Tierlab").map(|d| d.join("app.ron"))
+}
+
+/// Whether `path` is the window's settings file (see [`settings_file`]).
+pub fn is_settings_file(path: &Path) -> bool {
+    settings_file().is_some_and(|s| same_file(path, &s))
+}
+
+/// Whether two paths name the same file: the same canonical folder and file name, so a
+/// relative path, `..` or a link to the folder does not hide it (the file may not exist yet).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = dir.canonicalize().unwrap_or_else(|_| lexical(&dir));
+        (dir, p.file_name().map(|n| n.to_owned()))
+    };
+    canonical(a) == canonical(b)
+}
+
+/// `path` with `.` and `..` resolved by name, for a folder that does not exist yet.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Read and parse a layout; the error names the file and says where and what is wrong. The
+/// command line reads through the same function ([`crate::read::load`]).
 pub fn load(path: &Path) -> Result<Layout, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    layout::from_ron(&text).map_err(|e| format!("{}:{e}", path.display()))
+    crate::read::load(path)
 }
 
 /// Save atomically: write a temporary file in the same directory, flush it to disk, then
 /// rename it over the target, so a crash or a full disk never leaves a half-written layout.
 pub fn save(path: &Path, layout: &Layout) -> Result<(), String> {
+    if is_settings_file(path) {
+        return Err(format!(
+            "{} is Tierlab's own settings file: save the layout under another name",
+            path.display()
+        ));
+    }
     write_atomic(path, layout::to_ron(layout).as_bytes())
 }
 
@@ -118,6 +166,35 @@ mod tests {
         let err = load(&path).err().unwrap_or_default();
         assert!(err.contains("broken.ron:3:"), "{err}");
         assert!(load(&dir.join("missing.ron")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_settings_file_is_never_saved_over() {
+        // Before: the default save folder was eframe's storage folder, app.ron among the
+        // layouts, and Save as app.ron replaced the window's settings.
+        let Some(settings) = settings_file() else {
+            return; // No data directory on this platform: nothing to protect.
+        };
+        assert!(!same_file(&default_save_dir().join("app.ron"), &settings));
+        let dir = settings.parent().map(Path::to_path_buf).unwrap_or_default();
+        let sneaky = dir
+            .join("..")
+            .join(dir.file_name().unwrap_or_default())
+            .join("app.ron");
+        assert!(is_settings_file(&sneaky));
+        let before = std::fs::read(&settings).ok();
+        let err = save(&sneaky, &Layout::default()).err().unwrap_or_default();
+        assert!(err.contains("settings file"), "{err}");
+        assert_eq!(std::fs::read(&settings).ok(), before);
+    }
+
+    #[test]
+    fn same_file_sees_through_relative_folders() {
+        let dir = temp_dir("same");
+        let _ = std::fs::create_dir_all(dir.join("sub"));
+        assert!(same_file(&dir.join("sub/../a.ron"), &dir.join("a.ron")));
+        assert!(!same_file(&dir.join("a.ron"), &dir.join("b.ron")));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -110,7 +110,14 @@ pub fn wire_refusal(from: KindTag, to: KindTag) -> Option<String> {
 
 /// Every problem of the layout, errors first, then in node order.
 pub fn check(layout: &Layout) -> Vec<Problem> {
-    let mut out = Problems::default();
+    // Lookups by id from sorted indexes while this lives (`index.rs`): check stays linear.
+    let _indexed = layout.indexed();
+    // Sizes, names and the numbers the table does not cover (`input.rs`) first, and alone
+    // when a limit is passed.
+    let mut out = match super::input::problems(layout) {
+        Ok(first) => Problems { list: first },
+        Err(refused) => return refused,
+    };
     for msg in Field::problems(params::LAYOUT, layout) {
         out.error(None, "layout", msg);
     }
@@ -120,6 +127,8 @@ pub fn check(layout: &Layout) -> Vec<Problem> {
     check_loops(layout, &mut out);
     check_goals(layout, &mut out);
     check_script(layout, &mut out);
+    // The script in the order the run applies it, so that a run refuses nothing (`agree.rs`).
+    out.list.extend(super::agree::problems(layout));
     // What a run may cost, only for a layout that is otherwise valid: out-of-range values
     // would only inflate the estimate.
     let memory = if out.list.is_empty() {
@@ -263,7 +272,7 @@ fn check_balancer(layout: &Layout, id: NodeId, b: &BalancerParams, err: &mut imp
         }
     }
     for r in &b.path_rules {
-        if !layout.wires.iter().any(|w| w.from == id && w.to == r.to) {
+        if !layout.wires_from(id).any(|w| w.to == r.to) {
             err(format!(
                 "the rule for {} sends to {}, but the balancer is not wired to it",
                 r.prefix,
@@ -288,11 +297,10 @@ fn check_app_server(layout: &Layout, id: NodeId, a: &AppParams, err: &mut impl F
         ));
     }
     if a.sessions == Sessions::Store
-        && !layout.wires.iter().any(|w| {
-            w.from == id
-                && layout
-                    .node(w.to)
-                    .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
+        && !layout.wires_from(id).any(|w| {
+            layout
+                .node(w.to)
+                .is_some_and(|t| t.kind.tag() == KindTag::SessionStore)
         })
     {
         err("sessions: store, but the server is not wired to a session store".into());
@@ -628,10 +636,7 @@ fn check_set_param(
 }
 
 fn added_by_script(layout: &Layout, id: NodeId) -> bool {
-    layout
-        .script
-        .iter()
-        .any(|s| matches!(&s.command, Command::AddNode(n) if n.id == id))
+    layout.added_by_script(id)
 }
 
 /// True when the call wires contain a directed cycle (depth-first search, in id order).

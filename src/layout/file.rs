@@ -33,11 +33,13 @@ impl std::fmt::Display for LoadError {
                 node,
                 message,
             } => {
+                // The file's text reaches a terminal here: names and messages are shown with
+                // control characters and bidirectional overrides escaped, and cut short.
                 write!(f, "{line}:{column}: ")?;
                 if let Some(node) = node {
-                    write!(f, "in node \"{node}\": ")?;
+                    write!(f, "in node {}: ", super::input::shown(node))?;
                 }
-                write!(f, "{message}")
+                write!(f, "{}", super::input::escaped(message, 400))
             }
             LoadError::TooNew { found, supported } => write!(
                 f,
@@ -69,6 +71,8 @@ fn one() -> u32 {
 
 /// Parse a layout from RON text, upgrading older format versions.
 pub fn from_ron(text: &str) -> Result<Layout, LoadError> {
+    // Some editors on Windows start UTF-8 files with a byte order mark; it is not text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Tolerant first pass: ignore everything but `version`. If even this fails, the full parse
     // below reports the precise syntax error.
     if let Ok(v) = ron::Options::default()
@@ -88,7 +92,7 @@ pub fn from_ron(text: &str) -> Result<Layout, LoadError> {
         LoadError::Syntax {
             line,
             column,
-            node: enclosing_node_name(text, line),
+            node: enclosing_node_name(text, line, column),
             message: e.code.to_string(),
         }
     })?;
@@ -118,44 +122,193 @@ pub fn to_ron(layout: &Layout) -> String {
     }
 }
 
-/// The name of the node whose text contains `line` (1-based): the nearest `name: "..."` at or
-/// above it, stopping at the start of a node (`(id:`) so a neighbour's name is not blamed.
-fn enclosing_node_name(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let last = line.min(lines.len());
-    // Look at the line itself first, then upwards until the node's opening.
-    for l in lines[..last].iter().rev() {
-        if let Some(name) = quoted_after(l, "name:") {
-            return Some(name);
-        }
-        if l.contains("(id:") || l.trim_start().starts_with("nodes:") {
+/// The name of the node in the top-level `nodes` list whose text contains the position
+/// (`line` and `column` 1-based, as RON reports them), or `None` when the position is in no
+/// node: before the list, in another section, between nodes. Read from the structure (brackets,
+/// strings and comments skipped), so neither the layout's own `name` nor a string holding
+/// `name: "…"` is taken for a node's.
+fn enclosing_node_name(text: &str, line: usize, column: usize) -> Option<String> {
+    let offset = offset_of(text, line, column);
+    #[derive(Clone, Copy, PartialEq)]
+    enum Frame {
+        Top,
+        Nodes,
+        /// A node of the list, from this token on.
+        Node(usize),
+        Other,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut key: Option<&str> = None;
+    let tokens: Vec<(usize, Token)> = tokens(text).collect();
+    for (i, &(at, token)) in tokens.iter().enumerate() {
+        if at >= offset {
             break;
         }
-        // Past the end of the node list: the error is in another section, not in a node.
-        if SECTIONS.iter().any(|s| l.trim_start().starts_with(s)) {
-            return None;
+        match token {
+            Token::Open(c) => {
+                let frame = match (stack.last(), c) {
+                    (None, '(') => Frame::Top,
+                    (Some(Frame::Top), '[') if key == Some("nodes") => Frame::Nodes,
+                    (Some(Frame::Nodes), '(') => Frame::Node(i),
+                    _ => Frame::Other,
+                };
+                stack.push(frame);
+                key = None;
+            }
+            Token::Close => {
+                stack.pop();
+            }
+            Token::Ident(word) => key = Some(word),
+            Token::Colon => {}
+            _ => key = None,
         }
     }
-    // The name may also follow the error on the node's own lines.
-    for l in lines.iter().skip(last).take(8) {
-        if l.contains("(id:") {
-            break;
-        }
-        if let Some(name) = quoted_after(l, "name:") {
-            return Some(name);
+    let start = stack.iter().find_map(|f| match f {
+        Frame::Node(start) => Some(*start),
+        _ => None,
+    })?;
+    // The node's own `name: "…"`, at its first level, before or after the position.
+    let mut depth = 0usize;
+    let mut key: Option<&str> = None;
+    for &(_, token) in &tokens[start..] {
+        match token {
+            Token::Open(_) => depth += 1,
+            Token::Close => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            Token::Ident(word) => key = Some(word),
+            Token::Colon => {}
+            Token::Str(quoted) if depth == 1 && key == Some("name") => {
+                return ron::from_str::<String>(quoted).ok();
+            }
+            _ => key = None,
         }
     }
     None
 }
 
-/// The top-level sections after `nodes`: an error inside one of them is in no node.
-const SECTIONS: [&str; 4] = ["wires:", "goals:", "script:", "replication:"];
+/// The byte offset of a 1-based line and column (in characters).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut at = 0;
+    for (n, l) in text.split_inclusive('\n').enumerate() {
+        if n + 1 == line {
+            return at
+                + l.char_indices()
+                    .nth(column.saturating_sub(1))
+                    .map_or(l.len(), |(i, _)| i);
+        }
+        at += l.len();
+    }
+    text.len()
+}
 
-fn quoted_after(line: &str, key: &str) -> Option<String> {
-    let rest = &line[line.find(key)? + key.len()..];
-    let start = rest.find('"')? + 1;
-    let end = rest[start..].find('"')? + start;
-    Some(rest[start..end].to_string())
+/// Whether a raw string (`r"…"`, `r#"…"#`) starts at `i`, not a raw identifier (`r#name`).
+fn raw_string_at(bytes: &[u8], i: usize) -> bool {
+    let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+    bytes.get(i + 1 + hashes) == Some(&b'"')
+}
+
+/// A token of RON text, as far as the structure goes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Token<'a> {
+    Open(char),
+    Close,
+    Ident(&'a str),
+    Colon,
+    /// A string literal, quotes included (raw or not).
+    Str(&'a str),
+    /// Anything else: numbers, commas, characters.
+    Other,
+}
+
+/// The structural tokens of `text` with their byte offsets; comments and whitespace skipped.
+/// Never fails: text that is not RON still yields tokens (the parser reports the error).
+fn tokens(text: &str) -> impl Iterator<Item = (usize, Token<'_>)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let c = *bytes.get(i)?;
+            let start = i;
+            match c {
+                b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    // Block comments nest in RON.
+                    let mut depth = 0usize;
+                    while i < bytes.len() {
+                        if bytes[i..].starts_with(b"/*") {
+                            depth += 1;
+                            i += 2;
+                        } else if bytes[i..].starts_with(b"*/") {
+                            depth -= 1;
+                            i += 2;
+                            if depth == 0 {
+                                break;
+                            }
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                b'(' | b'[' | b'{' => {
+                    i += 1;
+                    return Some((start, Token::Open(c as char)));
+                }
+                b')' | b']' | b'}' => {
+                    i += 1;
+                    return Some((start, Token::Close));
+                }
+                b':' => {
+                    i += 1;
+                    return Some((start, Token::Colon));
+                }
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i = (i + 1).min(bytes.len());
+                    return Some((start, Token::Str(&text[start..i])));
+                }
+                b'r' if raw_string_at(bytes, i) => {
+                    let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                    let close = format!("\"{}", "#".repeat(hashes));
+                    let open = i + 1 + hashes + 1;
+                    i = text
+                        .get(open..)
+                        .and_then(|rest| rest.find(&close))
+                        .map_or(bytes.len(), |n| open + n + close.len());
+                    return Some((start, Token::Str(&text[start..i])));
+                }
+                b'\'' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'\'' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i = (i + 1).min(bytes.len());
+                    return Some((start, Token::Other));
+                }
+                c if c == b'_' || c.is_ascii_alphabetic() => {
+                    while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric())
+                    {
+                        i += 1;
+                    }
+                    return Some((start, Token::Ident(&text[start..i])));
+                }
+                _ => {
+                    // One character (a multi-byte one whole), so offsets stay on boundaries.
+                    i += text[i..].chars().next().map_or(1, char::len_utf8);
+                    return Some((start, Token::Other));
+                }
+            }
+        }
+    })
 }
 
 /// Deserialises a layout's version and ignores every other field.
@@ -217,6 +370,56 @@ mod tests {
             .unwrap_or_default();
         assert!(err.starts_with("6:"), "{err}");
         assert!(!err.contains("in node"), "{err}");
+    }
+
+    #[test]
+    fn a_top_level_error_blames_no_node_not_even_the_layouts_name() {
+        // Before: "3:8: in node \"My layout\": …", the layout's own name taken for a node's.
+        let text = "(\n name: \"My layout\",\n seed: -1,\n nodes: [(id: 1, name: \"db\", kind: database())],\n)";
+        let err = from_ron(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("3:"), "{err}");
+        assert!(!err.contains("in node"), "{err}");
+    }
+
+    #[test]
+    fn the_node_is_found_by_structure_not_by_text_that_looks_like_a_name() {
+        // The second node's error, on a line of its own, after a string holding `name: "…"`
+        // and with a comment in between: blamed on "app", which holds the error.
+        let text = "(\n description: \"name: \\\"fake\\\"\",\n nodes: [\n  (id: 1, name: \"db\", kind: database()),\n  (id: 2, /* name: \"no\" */ kind: app_server(\n    workers: \"db\"),\n   name: \"app\"),\n ],\n)";
+        let err = from_ron(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("6:"), "{err}");
+        assert!(err.contains("in node \"app\""), "{err}");
+        // Between nodes, in no node.
+        let text = "(nodes: [(id: 1, name: \"db\", kind: database()) (id: 2)])";
+        let err = from_ron(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(!err.contains("in node"), "{err}");
+    }
+
+    #[test]
+    fn a_name_in_a_syntax_error_is_escaped() {
+        // Before: the escape sequence went to the terminal with the message.
+        let text = "(nodes: [(id: 1, name: \"d\u{1b}[2Jb\", kind: database(workerz: 1))])";
+        let err = from_ron(text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("in node \"d\\u{1b}[2Jb\""), "{err}");
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let layout = from_ron("\u{feff}(nodes: [(id: 1, name: \"db\", kind: database())])");
+        assert_eq!(layout.map(|l| l.nodes.len()), Ok(1));
     }
 
     #[test]

@@ -2,12 +2,16 @@
 //!
 //! A [`Layout`] is nodes, the wires between them, the seed, the tick length, goals and scripted
 //! commands. `file.rs` turns RON text into a `Layout` and back, `check.rs` lists every problem at
-//! once, and `params.rs` holds the one table of parameter metadata (units, defaults, ranges, help)
+//! once (`input.rs` first: sizes, names, numbers; `index.rs` makes its lookups by id
+//! logarithmic), and `params.rs` holds the one table of parameter metadata (units, defaults, ranges, help)
 //! that drives `check`, the docs and the window's inspector.
 
+pub mod agree;
 pub mod check;
 pub mod command;
 pub mod file;
+pub mod index;
+pub mod input;
 pub mod limits;
 pub mod node;
 pub mod params;
@@ -236,11 +240,6 @@ impl Default for Layout {
 }
 
 impl Layout {
-    /// The node with this id, if any.
-    pub fn node(&self, id: NodeId) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.id == id)
-    }
-
     /// The node with this id, mutably.
     pub fn node_mut(&mut self, id: NodeId) -> Option<&mut Node> {
         self.nodes.iter_mut().find(|n| n.id == id)
@@ -265,11 +264,6 @@ impl Layout {
         let id = self.next_id.max(max_used);
         self.next_id = id + 1;
         NodeId(id)
-    }
-
-    /// The wires leaving `id`, in file order.
-    pub fn wires_from(&self, id: NodeId) -> impl Iterator<Item = &Wire> {
-        self.wires.iter().filter(move |w| w.from == id)
     }
 
     /// The tick length in nanoseconds (at least one nanosecond).

@@ -39,12 +39,8 @@ impl Sim {
     /// Queue `command` for the start of tick `tick` (now, if that has passed).
     pub fn schedule(&mut self, tick: u64, command: Command, source: CommandSource) {
         self.pending_seq += 1;
-        let entry = (tick, self.pending_seq, command, source);
-        // Keep the queue sorted by (tick, source, order): at one tick, user commands come
-        // before scripted ones, as they do live (the window applies between ticks).
-        let key = |e: &(u64, u64, Command, CommandSource)| (e.0, e.3, e.1);
-        let at = self.pending.partition_point(|e| key(e) <= key(&entry));
-        self.pending.insert(at, entry);
+        self.pending
+            .insert((tick, source, self.pending_seq), command);
     }
 
     /// The saved form of the run's user commands: scripted commands at their simulated times,
@@ -61,12 +57,19 @@ impl Sim {
     }
 
     pub(super) fn apply_due(&mut self) {
-        while self.pending.first().is_some_and(|e| e.0 <= self.tick) {
-            let (_, _, command, source) = self.pending.remove(0);
+        while let Some(entry) = self.pending.first_entry()
+            && entry.key().0 <= self.tick
+        {
+            let ((_, source, _), command) = entry.remove_entry();
             if let Err(why) = self.apply_from(command.clone(), source) {
+                // In plain words: the command as the file names it, and the node's name.
+                let on = (command.node())
+                    .map(|id| format!(" on {}", self.layout.name_of(id)))
+                    .unwrap_or_default();
                 self.notes.push(format!(
-                    "tick {}: {:?} was refused: {why}",
-                    self.tick, command
+                    "tick {}: {}{on} was refused: {why}",
+                    self.tick,
+                    command.file_name()
                 ));
             }
         }

@@ -157,10 +157,25 @@ pub fn latency_summary(h: &Histogram<u64>, sum_ns: u128) -> LatencyMs {
     }
 }
 
-/// A latency histogram in nanoseconds: 1 ns to one hour, 3 significant figures.
+/// Record `value` (at least 1) exactly: a histogram made here grows past its upper bound
+/// rather than clamp the value to it. `saturating_record` clamps even when the histogram could
+/// grow; only a value the histogram cannot hold at all (near `u64::MAX`) is clamped.
+pub fn record(h: &mut Histogram<u64>, value: u64) {
+    let value = value.max(1);
+    if h.record(value).is_err() {
+        h.saturating_record(value);
+    }
+}
+
+/// A latency histogram in nanoseconds: 1 ns to one hour, 3 significant figures, growing
+/// past an hour when a latency needs it, so a longer one is recorded as it was and not clamped
+/// (a clamped maximum fell below the mean).
 #[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("constant histogram bounds")
+    let mut h =
+        Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("constant histogram bounds");
+    h.auto(true);
+    h
 }
 
 /// The histogram behind the 100 ms series and the recent window: microseconds, 1 us to one
@@ -171,7 +186,9 @@ pub fn new_histogram() -> Histogram<u64> {
 /// of the lowest value, so a nanosecond histogram could not reproduce them).
 #[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
 pub fn new_interval_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant histogram bounds")
+    let mut h = Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant histogram bounds");
+    h.auto(true);
+    h
 }
 impl Sim {
     /// Everything measured so far. Reads the counters as they stand (each instance's time

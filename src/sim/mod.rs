@@ -275,8 +275,10 @@ pub struct Sim {
     recent: window::RecentWindow,
     traces: Traces,
     log: Vec<LoggedCommand>,
-    /// Commands waiting for their tick: (tick, order, command, source).
-    pending: Vec<(u64, u64, Command, CommandSource)>,
+    /// Commands waiting for their tick, keyed (tick, source, order): at one tick, user commands
+    /// come before scripted ones, as they do live (the window applies between ticks). A map, so
+    /// scheduling 100,000 scripted commands costs a logarithm each, not a shift of the rest.
+    pending: BTreeMap<(u64, CommandSource, u64), Command>,
     pending_seq: u64,
     /// Scripted commands the running system refused, and events worth a line (promotions).
     notes: Vec<String>,
@@ -349,7 +351,7 @@ impl Sim {
             recent: window::RecentWindow::default(),
             traces: Traces::new(config.trace),
             log: Vec::new(),
-            pending: Vec::new(),
+            pending: BTreeMap::new(),
             pending_seq: 0,
             notes: Vec::new(),
             repl: Vec::new(),
@@ -586,8 +588,8 @@ impl Sim {
             next_ns = next_ns.min(t);
         }
         let mut k = next_ns.saturating_sub(self.now_ns) / self.tick_ns;
-        if let Some(p) = self.pending.first() {
-            k = k.min(p.0.saturating_sub(self.tick));
+        if let Some((&(tick, _, _), _)) = self.pending.first_key_value() {
+            k = k.min(tick.saturating_sub(self.tick));
         }
         let k = k
             .min(max)
@@ -1001,11 +1003,14 @@ impl Sim {
     fn wire_routes(&mut self) -> BTreeMap<NodeId, Vec<unit::Route>> {
         let mut by_node: BTreeMap<NodeId, Vec<unit::Route>> = BTreeMap::new();
         let wires = self.layout.wires.clone();
+        // Kinds by id, built once: a lookup per wire in the node list would be quadratic.
+        let kinds: BTreeMap<NodeId, KindTag> = (self.layout.nodes.iter())
+            .map(|n| (n.id, n.kind.tag()))
+            .collect();
         for w in &wires {
-            let Some(to) = self.layout.node(w.to) else {
+            let Some(&to_kind) = kinds.get(&w.to) else {
                 continue;
             };
-            let to_kind = to.kind.tag();
             let policy = self.policy_for(w);
             by_node.entry(w.from).or_default().push(unit::Route {
                 to_node: w.to,
@@ -1029,7 +1034,7 @@ impl Sim {
     ) -> BTreeMap<NodeId, std::sync::Arc<unit::KeyPlacement>> {
         let mut placements = BTreeMap::new();
         for r in by_node.values().flatten() {
-            if placements.contains_key(&r.to_node) {
+            if placements.contains_key(&r.to_node) || r.to_kind != KindTag::Cache {
                 continue;
             }
             let Some(NodeKind::Cache(p)) = self.layout.node(r.to_node).map(|n| &n.kind) else {

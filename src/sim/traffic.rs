@@ -190,12 +190,10 @@ impl Sim {
         match fail {
             None => {
                 self.totals.interval_completed += 1;
-                self.totals
-                    .interval_latency
-                    .saturating_record((latency_ns / 1000).max(1));
+                super::metrics::record(&mut self.totals.interval_latency, latency_ns / 1000);
                 if counted {
                     self.totals.completed += 1;
-                    self.totals.latency.saturating_record(latency_ns.max(1));
+                    super::metrics::record(&mut self.totals.latency, latency_ns);
                     self.totals.latency_sum_ns += u128::from(latency_ns);
                 }
             }

@@ -1,5 +1,6 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
+mod agree;
 mod balancing;
 mod baseline;
 mod check;
@@ -9,11 +10,13 @@ mod determinism;
 mod edit_live;
 mod generated;
 mod hall;
+mod input;
 mod layouts;
 mod limits;
 mod limits_ui;
 mod live;
 mod params_table;
+mod properties;
 mod queueing;
 mod robustness;
 mod run_panel;

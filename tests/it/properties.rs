@@ -1,0 +1,126 @@
+//! Property tests on untrusted input (issue 13): random bytes and near-valid layouts (shipped
+//! files with random edits) never panic or hang the loader, `check` or a short run, and every
+//! rejection is a message safe to print. Bounded to a few seconds; the long search is the
+//! cargo-fuzz target in `fuzz/` (README, "Input limits").
+
+use proptest::prelude::*;
+
+use tierlab::layout::{self, input};
+use tierlab::sim::{Sim, SimConfig};
+
+/// Load, check and, when `check` accepts, build and run 100 ms: what a user's file goes through.
+fn goes_through(text: &str) -> Result<(), TestCaseError> {
+    let layout = match layout::from_ron(text) {
+        Ok(l) => l,
+        Err(e) => {
+            let msg = e.to_string();
+            prop_assert!(!msg.is_empty());
+            prop_assert!(!msg.chars().any(input::unsafe_char), "{msg:?}");
+            return Ok(());
+        }
+    };
+    let problems = layout::check(&layout);
+    for p in &problems {
+        let msg = p.to_string();
+        prop_assert!(!p.message.is_empty(), "{msg:?}");
+        prop_assert!(!msg.chars().any(input::unsafe_char), "{msg:?}");
+    }
+    if problems
+        .iter()
+        .all(|p| p.severity != layout::Severity::Error)
+    {
+        match Sim::new(&layout, SimConfig::default()) {
+            Ok(mut sim) => {
+                sim.run_until_s(0.1);
+                // What check accepted, the run takes: no scripted command is refused.
+                prop_assert!(sim.notes().is_empty(), "{:?}", sim.notes());
+            }
+            Err(p) => prop_assert!(!p.is_empty()),
+        }
+    }
+    Ok(())
+}
+
+/// Pieces a careless or hostile edit puts into a file.
+const PIECES: &[&str] = &[
+    "NaN",
+    "inf",
+    "-inf",
+    "-1",
+    "0",
+    "1e300",
+    "4294967296",
+    "18446744073709551616",
+    "\"\"",
+    "\"\\u{1b}[2J\"",
+    "\"\\u{202e}\"",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "name:",
+    "id: 0",
+    "//",
+    "/*",
+    "\"",
+    "r#\"",
+    "kill(node: 0, member: 9)",
+    "remove_node(0)",
+    "flush(node: 1)",
+    "add_node(id: 0, name: \"x\", kind: database())",
+    "\u{feff}",
+    "\u{1b}",
+    "é",
+];
+
+/// A shipped layout with up to four edits: a cut, a piece inserted, a stretch repeated.
+fn near_valid() -> impl Strategy<Value = String> {
+    let names: Vec<&'static str> = tierlab::shipped::names().collect();
+    let edits = prop::collection::vec(
+        (
+            0..3u8,
+            any::<prop::sample::Index>(),
+            0..40usize,
+            0..PIECES.len(),
+        ),
+        1..5,
+    );
+    (prop::sample::select(names), edits).prop_map(|(name, edits)| {
+        let mut text = tierlab::shipped::find(name).unwrap_or_default().to_string();
+        for (kind, at, len, piece) in edits {
+            let mut at = at.index(text.len().max(1));
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + len).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            match kind {
+                0 => text.replace_range(at..end, ""),
+                1 => text.insert_str(at, PIECES[piece]),
+                _ => {
+                    let stretch = text[at..end].to_string();
+                    text.insert_str(at, &stretch);
+                }
+            }
+        }
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_are_refused_with_a_message(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        goes_through(&String::from_utf8_lossy(&bytes))?;
+    }
+
+    #[test]
+    fn near_valid_layouts_load_or_are_refused_with_a_message(text in near_valid()) {
+        goes_through(&text)?;
+    }
+}
