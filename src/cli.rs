@@ -109,109 +109,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             warmup,
             replications,
             json,
-        }) => {
-            if !(seconds.is_finite() && seconds > 0.0 && seconds <= 1e6) {
-                anyhow::bail!("--seconds must be more than 0 and at most 1000000, not {seconds}");
-            }
-            if !(warmup.is_finite() && (0.0..=1e6).contains(&warmup)) {
-                anyhow::bail!("--warmup must be from 0 to 1000000, not {warmup}");
-            }
-            let layout = load(&file)?;
-            // Less than one tick would measure nothing: the report would divide by zero time.
-            if seconds * 1e3 < layout.tick_ms {
-                anyhow::bail!(
-                    "--seconds must be at least one tick ({} ms in this layout), not {seconds}",
-                    layout.tick_ms
-                );
-            }
-            let config = RunConfig {
-                seconds,
-                warmup_s: warmup,
-                seed,
-                ..Default::default()
-            };
-            report::check_run_length(&layout, &config).map_err(anyhow::Error::msg)?;
-            match replications {
-                Some(r) => {
-                    if !(1..=1000).contains(&r) {
-                        anyhow::bail!("--replications must be from 1 to 1000, not {r}");
-                    }
-                    let seeds = report::replication_seeds(seed.unwrap_or(layout.seed), r);
-                    let rep =
-                        report::replications(&layout, &config, &seeds).map_err(problems_error)?;
-                    // A run that stopped at a limit is no result: say why, exit 2.
-                    if let Some((seed, why)) = rep
-                        .runs
-                        .iter()
-                        .find_map(|r| r.stopped.as_ref().map(|w| (r.seed, w)))
-                    {
-                        anyhow::bail!("seed {seed}: {why}");
-                    }
-                    if json {
-                        println!("{}", serde_json::to_string_pretty(&rep)?);
-                    } else {
-                        print!("{}", report::replications_text(&rep));
-                    }
-                }
-                None => {
-                    let sim = report::run(&layout, &config).map_err(problems_error)?;
-                    if let Some(halt) = sim.halted() {
-                        anyhow::bail!("{halt}");
-                    }
-                    let r = report::run_json(&sim, warmup);
-                    if json {
-                        println!("{}", serde_json::to_string_pretty(&r)?);
-                    } else {
-                        print!("{}", report::summary_text(&r));
-                    }
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Cmd::Check { file }) => {
-            let layout = load(&file)?;
-            let problems = layout::check(&layout);
-            let errors = problems
-                .iter()
-                .filter(|p| p.severity == Severity::Error)
-                .count();
-            for p in &problems {
-                println!("{p}");
-            }
-            println!(
-                "{file}: {errors} error(s), {} warning(s)",
-                problems.len() - errors
-            );
-            Ok(if errors > 0 {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
+        }) => run_cmd(&file, seconds, seed, warmup, replications, json),
+        Some(Cmd::Check { file }) => check_cmd(&file),
         Some(Cmd::Bench {
             files,
             seconds,
             repeat,
-        }) => {
-            let files = if files.is_empty() {
-                vec!["mm4.ron".to_string(), "three-tier.ron".to_string()]
-            } else {
-                files
-            };
-            for f in files {
-                let layout = load(&f)?;
-                let r = bench(&layout, seconds, repeat.max(1)).map_err(problems_error)?;
-                println!(
-                    "{f}: {:.2} million simulated requests per second (median of {}; min {:.2}, max {:.2}; {} requests per repeat)",
-                    r.median / 1e6,
-                    repeat.max(1),
-                    r.min / 1e6,
-                    r.max / 1e6,
-                    r.requests
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        }) => bench_cmd(files, seconds, repeat),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)
@@ -220,6 +124,117 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             anyhow::bail!("bench-frame needs the window code: run it through the tierlab binary")
         }
     }
+}
+
+/// `tierlab run`: one run, or replications, as text or JSON.
+fn run_cmd(
+    file: &str,
+    seconds: f64,
+    seed: Option<u64>,
+    warmup: f64,
+    replications: Option<usize>,
+    json: bool,
+) -> Result<ExitCode> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 1e6) {
+        anyhow::bail!("--seconds must be more than 0 and at most 1000000, not {seconds}");
+    }
+    if !(warmup.is_finite() && (0.0..=1e6).contains(&warmup)) {
+        anyhow::bail!("--warmup must be from 0 to 1000000, not {warmup}");
+    }
+    let layout = load(file)?;
+    // Less than one tick would measure nothing: the report would divide by zero time.
+    if seconds * 1e3 < layout.tick_ms {
+        anyhow::bail!(
+            "--seconds must be at least one tick ({} ms in this layout), not {seconds}",
+            layout.tick_ms
+        );
+    }
+    let config = RunConfig {
+        seconds,
+        warmup_s: warmup,
+        seed,
+        ..Default::default()
+    };
+    report::check_run_length(&layout, &config).map_err(anyhow::Error::msg)?;
+    match replications {
+        Some(r) => {
+            if !(1..=1000).contains(&r) {
+                anyhow::bail!("--replications must be from 1 to 1000, not {r}");
+            }
+            let seeds = report::replication_seeds(seed.unwrap_or(layout.seed), r);
+            let rep = report::replications(&layout, &config, &seeds).map_err(problems_error)?;
+            // A run that stopped at a limit is no result: say why, exit 2.
+            if let Some((seed, why)) = rep
+                .runs
+                .iter()
+                .find_map(|r| r.stopped.as_ref().map(|w| (r.seed, w)))
+            {
+                anyhow::bail!("seed {seed}: {why}");
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rep)?);
+            } else {
+                print!("{}", report::replications_text(&rep));
+            }
+        }
+        None => {
+            let sim = report::run(&layout, &config).map_err(problems_error)?;
+            if let Some(halt) = sim.halted() {
+                anyhow::bail!("{halt}");
+            }
+            let r = report::run_json(&sim, warmup);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", report::summary_text(&r));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tierlab check`: every problem, then the count; exit 1 on an error.
+fn check_cmd(file: &str) -> Result<ExitCode> {
+    let layout = load(file)?;
+    let problems = layout::check(&layout);
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    for p in &problems {
+        println!("{p}");
+    }
+    println!(
+        "{file}: {errors} error(s), {} warning(s)",
+        problems.len() - errors
+    );
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `tierlab bench`: simulated requests per wall-clock second of each file.
+fn bench_cmd(files: Vec<String>, seconds: f64, repeat: usize) -> Result<ExitCode> {
+    let files = if files.is_empty() {
+        vec!["mm4.ron".to_string(), "three-tier.ron".to_string()]
+    } else {
+        files
+    };
+    for f in files {
+        let layout = load(&f)?;
+        let r = bench(&layout, seconds, repeat.max(1)).map_err(problems_error)?;
+        println!(
+            "{f}: {:.2} million simulated requests per second (median of {}; min {:.2}, max {:.2}; {} requests per repeat)",
+            r.median / 1e6,
+            repeat.max(1),
+            r.min / 1e6,
+            r.max / 1e6,
+            r.requests
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Benchmark figures: simulated client requests per wall-clock second.
