@@ -52,8 +52,10 @@
 //!   menus and the keyboard both read; `apply.rs` the one place `Edit`s land (with undo);
 //!   `status.rs` the status line as a `Status` (message, level, until when); `config.rs`
 //!   every `TIERLAB_*` variable (`Config::from_env`); `dialogs.rs` confirm-discard, the load
-//!   error and the in-window file browser; `hooks.rs` the title, PNG export and scripted-run
-//!   hooks; `files.rs` reading and atomic writing. `palette.rs`, `inspector.rs` and
+//!   error, restore-after-a-crash, changed-on-disk and the in-window file browser; `hooks.rs`
+//!   the title, PNG export and scripted-run hooks; `files.rs` reading and atomic writing;
+//!   `recovery.rs` the autosave to a recovery file, its offer at launch, and the file's state
+//!   on disk that Save compares before writing over it. `palette.rs`, `inspector.rs` and
 //!   `canvas.rs` (pan/zoom, wires, nodes, wire drag, box select, palette drop: a function
 //!   each) return `Edit`s: the core's `Command`s (faults from a node's menu among them, as
 //!   run-only commands), plus moves and renames. `apply.rs` stores each edit with its

@@ -22,6 +22,10 @@ pub enum Dialog {
     Browser(Browser),
     Confirm(Pending),
     LoadError(String),
+    /// A recovery file from a session that did not close cleanly: Restore or Discard.
+    Recover(Box<super::recovery::Recovered>),
+    /// Save would write over this file, which changed on disk since it was read or written.
+    ChangedOnDisk(PathBuf),
 }
 
 /// The answer to "Discard unsaved changes?".
@@ -50,16 +54,23 @@ impl TierlabApp {
                 self.open_path(&path);
             }
             Pending::OpenShipped(name) => self.open_shipped(name),
-            Pending::Quit => self.allow_close = true,
+            Pending::Quit => {
+                self.allow_close = true;
+                self.clean_exit();
+            }
         }
     }
 
     /// The window's close button: ask first when there are unsaved changes.
     pub(super) fn close_request(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested()) && !self.allow_close && self.doc.is_dirty()
-        {
+        if !ctx.input(|i| i.viewport().close_requested()) {
+            return;
+        }
+        if !self.allow_close && self.doc.is_dirty() {
             ctx.send_viewport_cmd(ViewportCommand::CancelClose);
             self.dialog = Some(Dialog::Confirm(Pending::Quit));
+        } else {
+            self.clean_exit();
         }
     }
 
@@ -96,6 +107,19 @@ impl TierlabApp {
                     self.dialog = Some(Dialog::LoadError(message));
                 }
             }
+            Dialog::Recover(r) => match recover_ui(ctx, &r) {
+                Some(true) => self.restore_recovered(*r),
+                Some(false) => self.discard_recovered(*r),
+                None => self.dialog = Some(Dialog::Recover(r)),
+            },
+            Dialog::ChangedOnDisk(path) => match changed_on_disk_ui(ctx, &path) {
+                Some(OnDisk::Overwrite) => self.write_to(&path),
+                Some(OnDisk::SaveAs) => self.save_as(),
+                Some(OnDisk::Cancel) => {
+                    self.status = Some(super::status::Status::info("Not saved"));
+                }
+                None => self.dialog = Some(Dialog::ChangedOnDisk(path)),
+            },
         }
     }
 }
@@ -116,6 +140,67 @@ fn confirm_discard_ui(ctx: &egui::Context, name: &str) -> Option<Answer> {
             }
             if ui.button("Cancel").clicked() {
                 answer = Some(Answer::Cancel);
+            }
+        });
+    });
+    answer
+}
+
+/// "Restore unsaved work?": `Some(true)` for Restore, `Some(false)` for Discard.
+fn recover_ui(ctx: &egui::Context, r: &super::recovery::Recovered) -> Option<bool> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("recover")).show(ctx, |ui| {
+        ui.set_width(420.0);
+        ui.heading("Restore unsaved work?");
+        let name = match &r.source {
+            super::document::Source::File(p) => p.display().to_string(),
+            super::document::Source::Shipped(n) => format!("{n} (shipped)"),
+            super::document::Source::Untitled => "An untitled layout".to_string(),
+        };
+        ui.label(format!(
+            "Tierlab did not close cleanly last time. {} had changes that were not saved;              they were kept in a recovery file.",
+            crate::layout::input::escaped(&name, 200)
+        ));
+        ui.horizontal(|ui| {
+            if ui.button("Restore").clicked() {
+                answer = Some(true);
+            }
+            if ui.button("Discard").clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    answer
+}
+
+/// The answer to "The file changed on disk".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OnDisk {
+    Overwrite,
+    SaveAs,
+    Cancel,
+}
+
+/// "The file changed on disk": write over it, save elsewhere, or not save.
+fn changed_on_disk_ui(ctx: &egui::Context, path: &std::path::Path) -> Option<OnDisk> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("changed on disk")).show(ctx, |ui| {
+        ui.set_width(420.0);
+        ui.heading("The file changed on disk");
+        ui.label(format!(
+            "{} was changed by something else since Tierlab opened or saved it. Saving now \
+             would replace that change.",
+            path.display()
+        ));
+        ui.horizontal(|ui| {
+            if ui.button("Overwrite").clicked() {
+                answer = Some(OnDisk::Overwrite);
+            }
+            if ui.button("Save as…").clicked() {
+                answer = Some(OnDisk::SaveAs);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(OnDisk::Cancel);
             }
         });
     });

@@ -6,6 +6,7 @@ use super::dialogs::{BrowseFor, Browser, Dialog};
 use super::files;
 use super::history::History;
 use super::inspector::InspectorState;
+use super::recovery::DiskStamp;
 use super::status::Status;
 use super::{RECENT_MAX, STARTER_LAYOUT, TierlabApp};
 use crate::layout::{self, Layout};
@@ -25,6 +26,8 @@ pub struct Document {
     /// The layout as last loaded or saved.
     saved: Layout,
     source: Source,
+    /// The document's file as the window last read or wrote it (Save compares).
+    disk: Option<DiskStamp>,
     pub history: History,
 }
 
@@ -34,6 +37,7 @@ impl Default for Document {
             layout: Layout::default(),
             saved: Layout::default(),
             source: Source::Untitled,
+            disk: None,
             history: History::default(),
         }
     }
@@ -44,8 +48,22 @@ impl Document {
     pub fn replace(&mut self, layout: Layout, source: Source) {
         self.layout = layout.clone();
         self.saved = layout;
+        self.disk = match &source {
+            Source::File(p) => DiskStamp::of(p),
+            _ => None,
+        };
         self.source = source;
         self.history.clear();
+    }
+
+    /// Where the layout came from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The document's file as the window last read or wrote it.
+    pub fn disk(&self) -> Option<&DiskStamp> {
+        self.disk.as_ref()
     }
 
     /// Whether there are unsaved changes.
@@ -84,6 +102,7 @@ impl Document {
         files::save(path, &self.layout)?;
         self.saved = self.layout.clone();
         self.source = Source::File(path.to_path_buf());
+        self.disk = DiskStamp::of(path);
         Ok(())
     }
 
@@ -164,7 +183,18 @@ impl TierlabApp {
         }
     }
 
+    /// Save to `path`, but first ask when it is the document's file and it changed on disk
+    /// since the window read or wrote it (Overwrite / Save as… / Cancel).
     pub(super) fn save_to(&mut self, path: &Path) {
+        if self.changed_on_disk(path) {
+            self.dialog = Some(Dialog::ChangedOnDisk(path.to_path_buf()));
+            return;
+        }
+        self.write_to(path);
+    }
+
+    /// Save to `path` without asking.
+    pub(super) fn write_to(&mut self, path: &Path) {
         match self.doc.save_to(path) {
             Ok(()) => {
                 self.remember(path);

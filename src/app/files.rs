@@ -25,6 +25,11 @@ pub fn settings_file() -> Option<PathBuf> {
     eframe::storage_dir("Tierlab").map(|d| d.join("app.ron"))
 }
 
+/// The recovery file the window autosaves unsaved changes to, beside its settings file.
+pub fn recovery_file() -> Option<PathBuf> {
+    eframe::storage_dir("Tierlab").map(|d| d.join("recovery.ron"))
+}
+
 /// Whether `path` is the window's settings file (see [`settings_file`]).
 pub fn is_settings_file(path: &Path) -> bool {
     settings_file().is_some_and(|s| same_file(path, &s))

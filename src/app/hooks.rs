@@ -41,6 +41,7 @@ impl TierlabApp {
             self.title_sent = title;
         }
         if self.allow_close {
+            self.clean_exit();
             ctx.send_viewport_cmd(ViewportCommand::Close);
         }
         self.export_png_hook(ctx);

@@ -16,6 +16,7 @@ mod live;
 mod paint;
 mod palette;
 mod plots;
+mod recovery;
 mod run;
 mod run_panel;
 mod status;
@@ -90,6 +91,9 @@ struct Settings {
     show_inspector: bool,
     /// Standard or projector theme.
     look: theme::Look,
+    /// When the window last closed cleanly (ms since 1970): a recovery file written later
+    /// is from a session that did not.
+    clean_exit_unix_ms: Option<u64>,
     /// The UI zoom (egui's zoom factor): Ctrl + and Ctrl - in the View menu.
     ui_zoom: f32,
 }
@@ -105,6 +109,7 @@ impl Default for Settings {
             show_inspector: true,
             look: theme::Look::Standard,
             ui_zoom: 1.0,
+            clean_exit_unix_ms: None,
         }
     }
 }
@@ -133,6 +138,8 @@ pub struct TierlabApp {
     /// The look and UI zoom egui was last given, so they are set only when they change.
     look_applied: Option<theme::Look>,
     zoom_applied: f32,
+    /// The recovery file (`recovery.rs`).
+    autosave: recovery::Autosave,
 }
 
 impl Default for TierlabApp {
@@ -165,6 +172,7 @@ impl TierlabApp {
             export_result: Arc::default(),
             look_applied: None,
             zoom_applied: 1.0,
+            autosave: recovery::Autosave::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -285,6 +293,7 @@ impl TierlabApp {
         }
         self.panels_ui(ui);
         self.dialog_ui(&ctx);
+        self.autosave(wall_dt_s);
         if ctx.input(|i| i.pointer.any_released()) {
             // A drag or click on a number ends here: the next change is a new undo step.
             self.doc.history.seal();
@@ -476,6 +485,10 @@ pub fn run_window() -> Result<(), String> {
             let mut app = TierlabApp::new(config);
             if !scripted && let Some(storage) = cc.storage {
                 app.restore_from(storage);
+            }
+            if !scripted {
+                app.set_recovery_file(files::recovery_file(), recovery::AUTOSAVE_EVERY_S);
+                app.offer_recovery();
             }
             app.start_as(&env);
             Ok(Box::new(app))

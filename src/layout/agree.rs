@@ -5,7 +5,9 @@
 //! `check_command` in `check.rs` judges each scripted command against the layout as it
 //! starts; this pass catches what only the order shows: a node named after a scripted
 //! `remove_node`, an `add_node` reusing an id, a member past the pool's size, a `flush` on a
-//! node with nothing to flush.
+//! node with nothing to flush, a wire added twice or of a kind that may not call the other,
+//! a wire removed or set that is not there, a node restored that is there, a replicated
+//! database removed (the run keeps replication links only between databases that exist).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,6 +64,10 @@ pub fn problems(layout: &Layout) -> Vec<Problem> {
         .iter()
         .map(|n| (n.id, model(&n.kind)))
         .collect();
+    // The wires as the script leaves them, both ways round, so a node's are found by range.
+    let mut wires: BTreeSet<(NodeId, NodeId)> =
+        layout.wires.iter().map(|w| (w.from, w.to)).collect();
+    let mut wires_to: BTreeSet<(NodeId, NodeId)> = wires.iter().map(|&(f, t)| (t, f)).collect();
     let mut next_id = layout.next_id;
     // The run applies scripted commands at the first tick boundary at or after their time, in
     // file order within a tick.
@@ -94,12 +100,124 @@ pub fn problems(layout: &Layout) -> Vec<Problem> {
                 next_id = next_id.max(n.id.0 + 1);
             }
             Command::RemoveNode(id) => {
-                if nodes.remove(id).is_none() && known(*id) {
-                    err(place, gone(layout, *id, what));
+                if let Some(r) =
+                    (layout.replication.iter()).find(|r| r.primary == *id || r.replica == *id)
+                {
+                    err(
+                        place,
+                        format!(
+                            "remove_node: {} is in the replication link {} -> {}, which the run \
+                             cannot keep without it (remove the link from the file, or keep the \
+                             node and kill it)",
+                            layout.name_of(*id),
+                            layout.name_of(r.primary),
+                            layout.name_of(r.replica)
+                        ),
+                    );
+                    continue;
+                }
+                if nodes.remove(id).is_none() {
+                    if known(*id) {
+                        err(place, gone(layout, *id, what));
+                    }
+                    continue;
+                }
+                let out: Vec<NodeId> = wires_from(&wires, *id).collect();
+                let into: Vec<NodeId> = wires_from(&wires_to, *id).collect();
+                for to in out {
+                    wires.remove(&(*id, to));
+                    wires_to.remove(&(to, *id));
+                }
+                for from in into {
+                    wires.remove(&(from, *id));
+                    wires_to.remove(&(*id, from));
                 }
             }
-            Command::RestoreNode { node: n, .. } => {
+            Command::RestoreNode {
+                node: n,
+                wires: own,
+                ..
+            } => {
+                if nodes.contains_key(&n.id) {
+                    err(
+                        place,
+                        format!(
+                            "restore_node: {} is there at that time; only a node the script \
+                             removed before can come back",
+                            layout.name_of(n.id)
+                        ),
+                    );
+                    continue;
+                }
                 nodes.insert(n.id, model(&n.kind));
+                let mut missing = None;
+                for (_, w) in own {
+                    if let Some(&other) = [w.from, w.to].iter().find(|&id| !nodes.contains_key(id))
+                    {
+                        missing = Some(other);
+                        continue;
+                    }
+                    wires.insert((w.from, w.to));
+                    wires_to.insert((w.to, w.from));
+                }
+                if let Some(other) = missing
+                    && known(other)
+                {
+                    err(place, gone(layout, other, what));
+                }
+            }
+            Command::AddWire(_) | Command::SetWire(_) | Command::RemoveWire { .. } => {
+                let (from, to) = match &s.command {
+                    Command::RemoveWire { from, to } => (*from, *to),
+                    Command::AddWire(w) | Command::SetWire(w) => (w.from, w.to),
+                    _ => continue,
+                };
+                let (Some(a), Some(b)) = (nodes.get(&from), nodes.get(&to)) else {
+                    if let Some(&id) = [from, to].iter().find(|&id| !nodes.contains_key(id))
+                        && known(id)
+                    {
+                        err(place, gone(layout, id, what));
+                    }
+                    continue;
+                };
+                let there = wires.contains(&(from, to));
+                let refusal = if matches!(s.command, Command::AddWire(_)) {
+                    if there {
+                        Some(format!(
+                            "add_wire: {} is already wired to {}",
+                            layout.name_of(from),
+                            layout.name_of(to)
+                        ))
+                    } else if from == to {
+                        Some("add_wire: a node cannot call itself".to_string())
+                    } else {
+                        super::check::wire_refusal(a.tag, b.tag)
+                            .map(|why| format!("add_wire: {why}"))
+                    }
+                } else if !there {
+                    Some(format!(
+                        "{what}: there is no wire from {} to {} at that time",
+                        layout.name_of(from),
+                        layout.name_of(to)
+                    ))
+                } else {
+                    None
+                };
+                if let Some(why) = refusal {
+                    err(place, why);
+                    continue;
+                }
+                match &s.command {
+                    Command::AddWire(_) => {
+                        wires.insert((from, to));
+                        wires_to.insert((to, from));
+                    }
+                    Command::RemoveWire { .. } => {
+                        wires.remove(&(from, to));
+                        wires_to.remove(&(to, from));
+                    }
+                    _ => {}
+                }
             }
             Command::SetParam { node, param, value } if param == "count" => {
                 if let Some(m) = nodes.get_mut(node) {
@@ -159,6 +277,13 @@ pub fn problems(layout: &Layout) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// The other ends of the wires leaving `id` in a set of (from, to) pairs.
+fn wires_from(wires: &BTreeSet<(NodeId, NodeId)>, id: NodeId) -> impl Iterator<Item = NodeId> {
+    wires
+        .range((id, NodeId(0))..=(id, NodeId(u32::MAX)))
+        .map(|&(_, to)| to)
 }
 
 /// The message for a command naming a node that a scripted `remove_node` took out before it.

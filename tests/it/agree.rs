@@ -221,3 +221,77 @@ fn readmes_command_line_examples_parse() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// The notes of a 3-second run of the layout without its script, the script's commands
+/// scheduled directly at their ticks, past `check`: what the running system makes of them.
+fn script_notes_unchecked(text: &str) -> Vec<String> {
+    let mut layout = check::parse(text);
+    let script = std::mem::take(&mut layout.script);
+    let mut sim = tierlab::sim::Sim::new(&layout, tierlab::sim::SimConfig::default())
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    for s in script {
+        let tick = (s.at_s * 1000.0 / layout.tick_ms).ceil() as u64;
+        sim.schedule(tick, s.command, tierlab::sim::CommandSource::Script);
+    }
+    sim.run_until_s(3.0);
+    sim.notes().to_vec()
+}
+
+#[test]
+fn wire_link_and_restore_commands_agree_too() {
+    // The structural commands (add_wire, remove_wire, set_wire, set_replication,
+    // restore_node) against the wires and links as the script leaves them. Before, `check`
+    // accepted every one of these and the run refused it with a note.
+    let cases = [
+        (
+            r#"script: [(at_s: 1, command: restore_node(node: (id: 2, name: "db", kind: database())))]"#,
+            "restore_node: db is there at that time",
+        ),
+        (
+            r#"script: [(at_s: 1, command: add_wire(from: 1, to: 2))]"#,
+            "add_wire: app is already wired to db",
+        ),
+        (
+            r#"script: [(at_s: 1, command: remove_wire(from: 1, to: 3))]"#,
+            "remove_wire: there is no wire from app to db2 at that time",
+        ),
+        (
+            r#"script: [(at_s: 1, command: set_wire(from: 1, to: 3))]"#,
+            "set_wire: there is no wire from app to db2 at that time",
+        ),
+        (
+            r#"script: [(at_s: 1, command: remove_node(3)), (at_s: 2, command: add_wire(from: 1, to: 3))]"#,
+            "script at 2 s: add_wire: db2 is removed by an earlier command",
+        ),
+        (
+            r#"script: [(at_s: 1, command: add_wire(from: 0, to: 2))]"#,
+            "add_wire: a client cannot call a database",
+        ),
+        (
+            r#"replication: [(primary: 2, replica: 3)], script: [(at_s: 1, command: remove_node(3))]"#,
+            "remove_node: db2 is in the replication link db -> db2",
+        ),
+    ];
+    for (rest, expected) in cases {
+        let text = file(rest);
+        assert!(
+            !script_notes_unchecked(&text).is_empty(),
+            "the run refuses {rest}"
+        );
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{rest}: {e:?}");
+        assert!(e[0].contains(expected), "{rest}: {e:?}");
+    }
+    // Made valid, they run without a refusal: a node removed and restored with its wire, a
+    // wire removed then added back and set, a link set.
+    let valid = [
+        r#"script: [(at_s: 1, command: remove_node(3)), (at_s: 2, command: restore_node(node: (id: 3, name: "db2", kind: database()), wires: [(2, (from: 1, to: 3))]))]"#,
+        r#"script: [(at_s: 1, command: add_wire(from: 1, to: 3)), (at_s: 2, command: set_wire(from: 1, to: 3, latency_ms: 2)), (at_s: 3, command: remove_wire(from: 1, to: 3))]"#,
+        r#"replication: [(primary: 2, replica: 3)], script: [(at_s: 1, command: set_replication(primary: 2, replica: 3, lag_ms: 20))]"#,
+    ];
+    for rest in valid {
+        let text = file(rest);
+        assert_eq!(errors(&text), Vec::<String>::new(), "{rest}");
+        assert_eq!(run_notes(&text), Vec::<String>::new(), "{rest}");
+    }
+}
