@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::check::{Problem, Severity};
 use super::node::{KindTag, NodeKind};
-use super::{Command, Layout, NodeId};
+use super::{Command, Layout, Node, NodeId, Wire};
 
 /// What the model keeps of a node: its kind and the most members it can have.
 #[derive(Clone, Copy)]
@@ -58,17 +58,6 @@ pub fn problems(layout: &Layout) -> Vec<Problem> {
             );
         }
     }
-
-    let mut nodes: BTreeMap<NodeId, Model> = layout
-        .nodes
-        .iter()
-        .map(|n| (n.id, model(&n.kind)))
-        .collect();
-    // The wires as the script leaves them, both ways round, so a node's are found by range.
-    let mut wires: BTreeSet<(NodeId, NodeId)> =
-        layout.wires.iter().map(|w| (w.from, w.to)).collect();
-    let mut wires_to: BTreeSet<(NodeId, NodeId)> = wires.iter().map(|&(f, t)| (t, f)).collect();
-    let mut next_id = layout.next_id;
     // The run applies scripted commands at the first tick boundary at or after their time, in
     // file order within a tick.
     let tick_ns = layout.tick_ns();
@@ -76,207 +65,226 @@ pub fn problems(layout: &Layout) -> Vec<Problem> {
         .map(|(i, s)| (super::s_to_ns(s.at_s).div_ceil(tick_ns), i))
         .collect();
     order.sort_unstable();
-    // Only ids the layout or the script names at all: the others `check_command` reports.
-    let known = |id: NodeId| layout.node(id).is_some() || layout.added_by_script(id);
+    let mut replay = Replay::new(layout);
     for (_, i) in order {
         let s = &layout.script[i];
-        let place = format!("script at {} s", s.at_s);
-        let what = s.command.file_name();
-        match &s.command {
-            Command::AddNode(n) => {
-                if nodes.contains_key(&n.id) || n.id.0 < next_id {
-                    err(
-                        place,
-                        format!(
-                            "add_node: id {} is already used or was used before (ids are never \
-                             reused; the next free one is {})",
-                            n.id,
-                            next_id.max(nodes.keys().last().map_or(0, |k| k.0 + 1))
-                        ),
-                    );
-                    continue;
-                }
-                nodes.insert(n.id, model(&n.kind));
-                next_id = next_id.max(n.id.0 + 1);
-            }
-            Command::RemoveNode(id) => {
-                if let Some(r) =
-                    (layout.replication.iter()).find(|r| r.primary == *id || r.replica == *id)
-                {
-                    err(
-                        place,
-                        format!(
-                            "remove_node: {} is in the replication link {} -> {}, which the run \
-                             cannot keep without it (remove the link from the file, or keep the \
-                             node and kill it)",
-                            layout.name_of(*id),
-                            layout.name_of(r.primary),
-                            layout.name_of(r.replica)
-                        ),
-                    );
-                    continue;
-                }
-                if nodes.remove(id).is_none() {
-                    if known(*id) {
-                        err(place, gone(layout, *id, what));
-                    }
-                    continue;
-                }
-                let out: Vec<NodeId> = wires_from(&wires, *id).collect();
-                let into: Vec<NodeId> = wires_from(&wires_to, *id).collect();
-                for to in out {
-                    wires.remove(&(*id, to));
-                    wires_to.remove(&(to, *id));
-                }
-                for from in into {
-                    wires.remove(&(from, *id));
-                    wires_to.remove(&(*id, from));
-                }
-            }
-            Command::RestoreNode {
-                node: n,
-                wires: own,
-                ..
-            } => {
-                if nodes.contains_key(&n.id) {
-                    err(
-                        place,
-                        format!(
-                            "restore_node: {} is there at that time; only a node the script \
-                             removed before can come back",
-                            layout.name_of(n.id)
-                        ),
-                    );
-                    continue;
-                }
-                nodes.insert(n.id, model(&n.kind));
-                let mut missing = None;
-                for (_, w) in own {
-                    if let Some(&other) = [w.from, w.to].iter().find(|&id| !nodes.contains_key(id))
-                    {
-                        missing = Some(other);
-                        continue;
-                    }
-                    wires.insert((w.from, w.to));
-                    wires_to.insert((w.to, w.from));
-                }
-                if let Some(other) = missing
-                    && known(other)
-                {
-                    err(place, gone(layout, other, what));
-                }
-            }
-            Command::AddWire(_) | Command::SetWire(_) | Command::RemoveWire { .. } => {
-                let (from, to) = match &s.command {
-                    Command::RemoveWire { from, to } => (*from, *to),
-                    Command::AddWire(w) | Command::SetWire(w) => (w.from, w.to),
-                    _ => continue,
-                };
-                let (Some(a), Some(b)) = (nodes.get(&from), nodes.get(&to)) else {
-                    if let Some(&id) = [from, to].iter().find(|&id| !nodes.contains_key(id))
-                        && known(id)
-                    {
-                        err(place, gone(layout, id, what));
-                    }
-                    continue;
-                };
-                let there = wires.contains(&(from, to));
-                let refusal = if matches!(s.command, Command::AddWire(_)) {
-                    if there {
-                        Some(format!(
-                            "add_wire: {} is already wired to {}",
-                            layout.name_of(from),
-                            layout.name_of(to)
-                        ))
-                    } else if from == to {
-                        Some("add_wire: a node cannot call itself".to_string())
-                    } else {
-                        super::check::wire_refusal(a.tag, b.tag)
-                            .map(|why| format!("add_wire: {why}"))
-                    }
-                } else if !there {
-                    Some(format!(
-                        "{what}: there is no wire from {} to {} at that time",
-                        layout.name_of(from),
-                        layout.name_of(to)
-                    ))
-                } else {
-                    None
-                };
-                if let Some(why) = refusal {
-                    err(place, why);
-                    continue;
-                }
-                match &s.command {
-                    Command::AddWire(_) => {
-                        wires.insert((from, to));
-                        wires_to.insert((to, from));
-                    }
-                    Command::RemoveWire { .. } => {
-                        wires.remove(&(from, to));
-                        wires_to.remove(&(to, from));
-                    }
-                    _ => {}
-                }
-            }
+        for message in replay.apply(&s.command) {
+            err(format!("script at {} s", s.at_s), message);
+        }
+    }
+    out
+}
+
+/// The layout as the script leaves it so far: the nodes that exist (kind, members) and the
+/// wires, both ways round so a node's are found by range.
+struct Replay<'a> {
+    layout: &'a Layout,
+    nodes: BTreeMap<NodeId, Model>,
+    wires: BTreeSet<(NodeId, NodeId)>,
+    wires_to: BTreeSet<(NodeId, NodeId)>,
+    next_id: u32,
+}
+
+impl<'a> Replay<'a> {
+    fn new(layout: &'a Layout) -> Self {
+        let wires: BTreeSet<(NodeId, NodeId)> =
+            layout.wires.iter().map(|w| (w.from, w.to)).collect();
+        Replay {
+            layout,
+            nodes: (layout.nodes.iter())
+                .map(|n| (n.id, model(&n.kind)))
+                .collect(),
+            wires_to: wires.iter().map(|&(f, t)| (t, f)).collect(),
+            wires,
+            next_id: layout.next_id,
+        }
+    }
+
+    /// A command naming `id` when the script removed it earlier. Only ids the layout or the
+    /// script names at all: the others `check_command` reports.
+    fn gone(&self, id: NodeId, what: &str) -> Vec<String> {
+        let known = self.layout.node(id).is_some() || self.layout.added_by_script(id);
+        if known {
+            vec![gone(self.layout, id, what)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Play one command forward: what the run would refuse, in words (nothing: it applies).
+    fn apply(&mut self, command: &Command) -> Vec<String> {
+        let what = command.file_name();
+        match command {
+            Command::AddNode(n) => self.add_node(n),
+            Command::RemoveNode(id) => self.remove_node(*id),
+            Command::RestoreNode { node, wires, .. } => self.restore_node(node, wires),
+            Command::AddWire(w) | Command::SetWire(w) => self.wire(command, w.from, w.to),
+            Command::RemoveWire { from, to } => self.wire(command, *from, *to),
             Command::SetParam { node, param, value } if param == "count" => {
-                if let Some(m) = nodes.get_mut(node) {
-                    // Counts are whole; the table checks the range.
-                    m.members = m.members.max(*value as u32);
-                } else if known(*node) {
-                    err(place, gone(layout, *node, what));
-                }
+                let Some(m) = self.nodes.get_mut(node) else {
+                    return self.gone(*node, what);
+                };
+                // Counts are whole; the table checks the range.
+                m.members = m.members.max(*value as u32);
+                Vec::new()
             }
-            Command::SetKind { node, kind } => match nodes.get_mut(node) {
-                Some(m) if m.tag == kind.tag() => *m = model(kind),
-                Some(_) => {}
-                None if known(*node) => err(place, gone(layout, *node, what)),
-                None => {}
+            Command::SetKind { node, kind } => match self.nodes.get_mut(node) {
+                Some(m) if m.tag == kind.tag() => {
+                    *m = model(kind);
+                    Vec::new()
+                }
+                Some(_) => Vec::new(),
+                None => self.gone(*node, what),
             },
             Command::Kill(t)
             | Command::Revive(t)
             | Command::Flush(t)
-            | Command::Slow { target: t, .. } => {
-                let Some(m) = nodes.get(&t.node) else {
-                    if known(t.node) {
-                        err(place, gone(layout, t.node, what));
-                    }
-                    continue;
-                };
-                if let Some(member) = t.member
-                    && member >= m.members
-                {
-                    err(
-                        place.clone(),
-                        format!(
-                            "{what}: {} has no member {member} (it has {}, numbered from 0)",
-                            layout.name_of(t.node),
-                            m.members
-                        ),
-                    );
-                }
-                if matches!(s.command, Command::Flush(_)) && m.tag != KindTag::Cache {
-                    err(
-                        place,
-                        format!(
-                            "flush: {} ({}) holds nothing to flush; only a cache does",
-                            layout.name_of(t.node),
-                            m.tag.label()
-                        ),
-                    );
-                }
-            }
-            other => {
-                if let Some(id) = other.node()
-                    && !nodes.contains_key(&id)
-                    && known(id)
-                {
-                    err(place, gone(layout, id, what));
-                }
-            }
+            | Command::Slow { target: t, .. } => self.fault(command, t.node, t.member),
+            other => match other.node() {
+                Some(id) if !self.nodes.contains_key(&id) => self.gone(id, what),
+                _ => Vec::new(),
+            },
         }
     }
-    out
+
+    fn add_node(&mut self, n: &Node) -> Vec<String> {
+        if self.nodes.contains_key(&n.id) || n.id.0 < self.next_id {
+            let free = (self.next_id).max(self.nodes.keys().last().map_or(0, |k| k.0 + 1));
+            return vec![format!(
+                "add_node: id {} is already used or was used before (ids are never \
+                 reused; the next free one is {free})",
+                n.id
+            )];
+        }
+        self.nodes.insert(n.id, model(&n.kind));
+        self.next_id = self.next_id.max(n.id.0 + 1);
+        Vec::new()
+    }
+
+    fn remove_node(&mut self, id: NodeId) -> Vec<String> {
+        let layout = self.layout;
+        if let Some(r) = (layout.replication.iter()).find(|r| r.primary == id || r.replica == id) {
+            return vec![format!(
+                "remove_node: {} is in the replication link {} -> {}, which the run \
+                 cannot keep without it (remove the link from the file, or keep the \
+                 node and kill it)",
+                layout.name_of(id),
+                layout.name_of(r.primary),
+                layout.name_of(r.replica)
+            )];
+        }
+        if self.nodes.remove(&id).is_none() {
+            return self.gone(id, "remove_node");
+        }
+        let out: Vec<NodeId> = wires_from(&self.wires, id).collect();
+        let into: Vec<NodeId> = wires_from(&self.wires_to, id).collect();
+        for to in out {
+            self.unwire(id, to);
+        }
+        for from in into {
+            self.unwire(from, id);
+        }
+        Vec::new()
+    }
+
+    fn restore_node(&mut self, n: &Node, own: &[(usize, Wire)]) -> Vec<String> {
+        if self.nodes.contains_key(&n.id) {
+            return vec![format!(
+                "restore_node: {} is there at that time; only a node the script \
+                 removed before can come back",
+                self.layout.name_of(n.id)
+            )];
+        }
+        self.nodes.insert(n.id, model(&n.kind));
+        let mut missing = None;
+        for (_, w) in own {
+            if let Some(&other) = [w.from, w.to]
+                .iter()
+                .find(|&id| !self.nodes.contains_key(id))
+            {
+                missing = Some(other);
+                continue;
+            }
+            self.wire_up(w.from, w.to);
+        }
+        missing.map_or_else(Vec::new, |other| self.gone(other, "restore_node"))
+    }
+
+    /// `add_wire`, `set_wire` or `remove_wire` between `from` and `to`.
+    fn wire(&mut self, command: &Command, from: NodeId, to: NodeId) -> Vec<String> {
+        let what = command.file_name();
+        let (Some(a), Some(b)) = (self.nodes.get(&from), self.nodes.get(&to)) else {
+            let missing = [from, to]
+                .into_iter()
+                .find(|id| !self.nodes.contains_key(id));
+            return missing.map_or_else(Vec::new, |id| self.gone(id, what));
+        };
+        let name = |id| self.layout.name_of(id);
+        let there = self.wires.contains(&(from, to));
+        let refusal = match command {
+            Command::AddWire(_) if there => Some(format!(
+                "add_wire: {} is already wired to {}",
+                name(from),
+                name(to)
+            )),
+            Command::AddWire(_) if from == to => {
+                Some("add_wire: a node cannot call itself".to_string())
+            }
+            Command::AddWire(_) => {
+                super::check::wire_refusal(a.tag, b.tag).map(|why| format!("add_wire: {why}"))
+            }
+            _ if !there => Some(format!(
+                "{what}: there is no wire from {} to {} at that time",
+                name(from),
+                name(to)
+            )),
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            return vec![why];
+        }
+        match command {
+            Command::AddWire(_) => self.wire_up(from, to),
+            Command::RemoveWire { .. } => self.unwire(from, to),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn wire_up(&mut self, from: NodeId, to: NodeId) {
+        self.wires.insert((from, to));
+        self.wires_to.insert((to, from));
+    }
+
+    fn unwire(&mut self, from: NodeId, to: NodeId) {
+        self.wires.remove(&(from, to));
+        self.wires_to.remove(&(to, from));
+    }
+
+    /// A fault aimed at a member the node has, and a flush at a node that holds something.
+    fn fault(&self, command: &Command, node: NodeId, member: Option<u32>) -> Vec<String> {
+        let what = command.file_name();
+        let Some(m) = self.nodes.get(&node) else {
+            return self.gone(node, what);
+        };
+        let name = self.layout.name_of(node);
+        let mut out = Vec::new();
+        if let Some(member) = member
+            && member >= m.members
+        {
+            out.push(format!(
+                "{what}: {name} has no member {member} (it has {}, numbered from 0)",
+                m.members
+            ));
+        }
+        if matches!(command, Command::Flush(_)) && m.tag != KindTag::Cache {
+            out.push(format!(
+                "flush: {name} ({}) holds nothing to flush; only a cache does",
+                m.tag.label()
+            ));
+        }
+        out
+    }
 }
 
 /// The other ends of the wires leaving `id` in a set of (from, to) pairs.
