@@ -224,6 +224,10 @@ impl Sim {
             }
             u.integrate(now);
             u.alive = false;
+        }
+        self.drop_jobs(unit);
+        {
+            let u = &mut self.units[unit];
             u.queue.clear();
             u.serving = 0;
             u.held = 0;

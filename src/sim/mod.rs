@@ -27,6 +27,7 @@ mod forward;
 pub mod hash;
 mod health;
 mod ix;
+mod jobs;
 mod lb;
 pub mod limits;
 pub mod metrics;
@@ -51,7 +52,7 @@ use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use autoscale::AutoscaleReport;
 pub use command::{CommandSource, LoggedCommand};
-pub use data::ShardMove;
+pub use data::{ReplicaLag, ShardMove};
 pub use ix::UnitIx;
 use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
@@ -281,6 +282,9 @@ pub struct Sim {
     /// Scripted commands the running system refused, and events worth a line (promotions).
     notes: Vec<String>,
     repl: Vec<data::ReplGroup>,
+    /// Servers' own jobs (replicated writes, cache fills) in flight, and the free slots.
+    jobs: Vec<jobs::Job>,
+    free_jobs: Vec<u32>,
     autoscalers: Vec<autoscale::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
     /// The event stream, oldest first, at most `events::EVENTS_MAX` (`events.rs`).
@@ -353,6 +357,8 @@ impl Sim {
             pending_seq: 0,
             notes: Vec::new(),
             repl: Vec::new(),
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
             timeline: Vec::new(),
@@ -736,6 +742,9 @@ impl Sim {
             }
             Ev::ClientRetry { req, .. } => self.reqs.get(req.index()).map(|r| r.client),
             Ev::Promote { .. } | Ev::Autoscale { .. } => None,
+            Ev::JobArrive { job } | Ev::JobDone { job } => {
+                self.jobs.get(job as usize).map(|j| j.unit())
+            }
         }
     }
 
@@ -799,6 +808,8 @@ impl Sim {
             Ev::Replicated { call, epoch } => self.on_replicated(call, epoch),
             Ev::Ready { unit } => self.on_ready(unit),
             Ev::Autoscale { index } => self.on_autoscale(index),
+            Ev::JobArrive { job } => self.on_job_arrive(job),
+            Ev::JobDone { job } => self.on_job_done(job),
         }
     }
 
@@ -893,7 +904,7 @@ impl Sim {
         for (u, us) in self.units.iter_mut().zip(s.units.iter_mut()) {
             u.integrate(now);
             let cpu = u.stats.cpu_area - u.sampled_cpu_area;
-            let cap = u.stats.capacity_area - u.sampled_capacity_area;
+            let cap = u.stats.cores_area - u.sampled_cores_area;
             us.cpu_utilization.push(if cap > 0 {
                 (cpu as f64 / cap as f64) as f32
             } else {
@@ -910,7 +921,7 @@ impl Sim {
             u.sampled_calls_failed = (u.stats.calls, u.stats.failed);
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
-            u.sampled_capacity_area = u.stats.capacity_area;
+            u.sampled_cores_area = u.stats.cores_area;
             u.sampled_served = u.stats.served;
         }
     }
