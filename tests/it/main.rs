@@ -17,6 +17,8 @@ mod params_table;
 mod queueing;
 mod robustness;
 mod run_panel;
+mod shipped_figures;
+mod sizing;
 mod theory;
 mod tidy;
 mod ui;
