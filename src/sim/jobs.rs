@@ -2,6 +2,11 @@
 //! worker and a core like one. A replica applying a replicated write (its write service time)
 //! and a cache taking a fill or an invalidation (its lookup time) are jobs. A job is sent over
 //! a delay (the replication lag, the wire's latency), queues, is served, and then takes effect.
+//!
+//! A replica applies its writes one at a time, in order, with one applier (as MySQL's replica
+//! SQL thread and PostgreSQL's startup process do by default): the writes that reached it wait
+//! in its apply backlog, and the applier takes a worker like a request. Reads do not wait
+//! behind the backlog, so a replica catching up serves stale reads.
 
 use crate::layout::NodeId;
 
@@ -111,17 +116,40 @@ impl Sim {
             return self.free_job(job);
         }
         let u = &mut self.units[j.unit];
+        if matches!(j.kind, JobKind::Apply { .. }) {
+            u.apply_backlog.push_back(job);
+            return self.next_apply(j.unit);
+        }
         if u.held < u.workers {
             self.start_job(job);
-        } else if matches!(j.kind, JobKind::Apply { .. })
-            || (u.queue.len() as u64) < u64::from(u.queue_capacity)
-        {
+        } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
             u.integrate(now);
             u.queue.push_back(Task::Job(job));
             u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
         } else {
             u.stats.queue_full += 1;
             self.free_job(job);
+        }
+    }
+
+    /// The applier takes the oldest write of the backlog, if it is free: a worker at once if
+    /// one is free, else it waits in the queue like a request.
+    fn next_apply(&mut self, unit: UnitIx) {
+        let now = self.now_ns;
+        let u = &mut self.units[unit];
+        if u.applier_busy || !u.alive {
+            return;
+        }
+        let Some(job) = u.apply_backlog.pop_front() else {
+            return;
+        };
+        u.applier_busy = true;
+        if u.held < u.workers {
+            self.start_job(job);
+        } else {
+            u.integrate(now);
+            u.queue.push_back(Task::Job(job));
+            u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
         }
     }
 
@@ -155,8 +183,12 @@ impl Sim {
         u.held -= 1;
         u.stats.jobs += 1;
         self.free_job(job);
+        if matches!(j.kind, JobKind::Apply { .. }) {
+            self.units[j.unit].applier_busy = false;
+        }
         self.next_core(j.unit);
         self.drain_queue(j.unit);
+        self.next_apply(j.unit);
         match j.kind {
             JobKind::Apply {
                 group,
@@ -188,7 +220,7 @@ impl Sim {
     pub(super) fn drop_jobs(&mut self, unit: UnitIx) {
         let u = &mut self.units[unit];
         u.life = u.life.wrapping_add(1);
-        let lost: Vec<u32> = u
+        let mut lost: Vec<u32> = u
             .queue
             .iter()
             .chain(u.cpu_queue.iter())
@@ -197,6 +229,8 @@ impl Sim {
                 Task::Call(_) => None,
             })
             .collect();
+        lost.extend(u.apply_backlog.drain(..));
+        u.applier_busy = false;
         u.cpu_queue.clear();
         for j in lost {
             self.free_job(j);

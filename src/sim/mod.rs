@@ -495,6 +495,7 @@ impl Sim {
                 _ => None,
             },
             marked_down: self.marked_down(index),
+            saturated: recent_saturation(u),
         })
     }
 
@@ -922,6 +923,12 @@ impl Sim {
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
             u.sampled_cores_area = u.stats.cores_area;
+            if matches!(u.role, Role::Server { .. }) {
+                if u.recent_sat.len() > unit::RECENT_SAMPLES {
+                    u.recent_sat.pop_front();
+                }
+                u.recent_sat.push_back(unit::SatSample::of(u));
+            }
             u.sampled_served = u.stats.served;
         }
     }
@@ -1119,6 +1126,27 @@ impl Sim {
     }
 }
 
+/// A server's saturation over the last second of series samples: the same rule as the run's
+/// (`metrics::saturation`), on the counters' change since the oldest sample kept.
+fn recent_saturation(u: &Unit) -> Option<metrics::Resource> {
+    let (Some(first), Some(last)) = (u.recent_sat.front(), u.recent_sat.back()) else {
+        return None;
+    };
+    let alive = last.alive_ns.saturating_sub(first.alive_ns);
+    if alive == 0 {
+        return None;
+    }
+    let share = |a: u128, b: u128| a.saturating_sub(b) as f64 / alive as f64;
+    metrics::saturation(
+        share(last.all_busy_ns, first.all_busy_ns),
+        share(last.all_held_ns, first.all_held_ns),
+        i64::from(last.backlog) - i64::from(first.backlog),
+        last.calls.saturating_sub(first.calls),
+        last.refused.saturating_sub(first.refused),
+    )
+    .1
+}
+
 /// What the window and reports need to know about one instance.
 #[derive(Clone, Copy, Debug)]
 pub struct UnitInfo<'a> {
@@ -1134,6 +1162,8 @@ pub struct UnitInfo<'a> {
     pub last_pick: Option<UnitIx>,
     /// A balancer's health checks have marked it down.
     pub marked_down: bool,
+    /// A server's saturated resource over the last second of samples (`metrics::saturation`).
+    pub saturated: Option<metrics::Resource>,
 }
 
 #[cfg(test)]

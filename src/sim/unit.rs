@@ -564,6 +564,10 @@ pub struct Unit {
     pub cpu_queue: VecDeque<Task>,
     /// Bumped when the instance dies, so work it had started is recognised as lost.
     pub life: u32,
+    /// A replica's replicated writes waiting for its one applier, oldest first, and whether
+    /// the applier is at work (queued for a worker, or applying).
+    pub apply_backlog: VecDeque<u32>,
+    pub applier_busy: bool,
     /// Cores busy (work being served).
     pub serving: u32,
     /// Workers held (serving or waiting on downstream calls).
@@ -577,6 +581,36 @@ pub struct Unit {
     pub sampled_calls_failed: (u64, u64),
     pub sampled_cpu_area: u128,
     pub sampled_cores_area: u128,
+    /// Saturation counters at the last `RECENT_SAMPLES` samples, oldest first.
+    pub recent_sat: VecDeque<SatSample>,
+}
+
+/// Samples (of 100 ms) the window's saturation flag looks back over: one second.
+pub const RECENT_SAMPLES: usize = 10;
+
+/// A server's saturation counters at one series sample, for the window's recent flag.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SatSample {
+    pub alive_ns: u128,
+    pub all_busy_ns: u128,
+    pub all_held_ns: u128,
+    pub calls: u64,
+    pub refused: u64,
+    pub backlog: u32,
+}
+
+impl SatSample {
+    /// The counters of `u` now (its integrals brought up to date by the caller).
+    pub fn of(u: &Unit) -> Self {
+        SatSample {
+            alive_ns: u.stats.alive_ns,
+            all_busy_ns: u.stats.all_busy_ns,
+            all_held_ns: u.stats.all_held_ns,
+            calls: u.stats.calls,
+            refused: u.stats.queue_full,
+            backlog: (u.queue.len() + u.cpu_queue.len()) as u32,
+        }
+    }
 }
 
 /// What waits in a server's queues: a call of a request, or a job of the server's own (a
@@ -656,6 +690,8 @@ impl Unit {
             queue: VecDeque::new(),
             cpu_queue: VecDeque::new(),
             life: 0,
+            apply_backlog: VecDeque::new(),
+            applier_busy: false,
             serving: 0,
             held: 0,
             routes: Vec::new(),
@@ -669,6 +705,7 @@ impl Unit {
             sampled_calls_failed: (0, 0),
             sampled_cpu_area: 0,
             sampled_cores_area: 0,
+            recent_sat: VecDeque::new(),
         }
     }
 
@@ -768,6 +805,7 @@ impl Unit {
         self.sampled_calls_failed = (0, 0);
         self.sampled_cpu_area = 0;
         self.sampled_cores_area = 0;
+        self.recent_sat.clear();
     }
 }
 

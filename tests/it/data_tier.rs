@@ -409,8 +409,8 @@ const REPLICATED: &str = r#"(
     nodes: [
         (id: 0, name: "client", kind: client(qps: 2000, read_share: 0.5, keys: 1000)),
         (id: 1, name: "app", kind: app_server(workers: 256, service_ms: 0.1)),
-        (id: 2, name: "primary", kind: database(workers: 64, read_ms: 0.5, write_ms: 1.0, reads: replicas)),
-        (id: 3, name: "replica", kind: database(workers: 64, read_ms: 0.5, write_ms: 1.0)),
+        (id: 2, name: "primary", kind: database(workers: 64, read_ms: 0.5, write_ms: 0.5, reads: replicas)),
+        (id: 3, name: "replica", kind: database(workers: 64, read_ms: 0.5, write_ms: 0.5)),
     ],
     wires: [(from: 0, to: 1), (from: 1, to: 2, latency_ms: 0.1)],
     REPLICATION
@@ -453,11 +453,12 @@ fn stale_reads_are_zero_without_lag_and_grow_with_it() {
                 .2
         };
         assert_eq!(get(None).stale_reads, 0, "no replica, no stale read");
-        // The replica applies a write in its write service time (1 ms, exponential) after
-        // the lag, so even with no lag a read finds a key written in the last apply time: with
-        // r = 1 write per key per s and apply time A ~ Exp(a), P(stale) = 1 - exp(-r L) E[exp(-r A)]
-        // = 1 - exp(-r L) / (1 + r a). (Queueing at its 64 workers is negligible at this load.)
-        let apply_s = 0.001;
+        // The replica's one applier applies the writes in order after the lag: an M/M/1 queue
+        // (1,000 writes/s arriving, Poisson; 0.5 ms each, exponential), whose time in the
+        // system is A ~ Exp(mean a = 1 / (2,000/s - 1,000/s) = 1 ms). So even with no lag a
+        // read finds a key written in the last apply time: with r = 1 write per key per s,
+        // P(stale) = 1 - exp(-r L) E[exp(-r A)] = 1 - exp(-r L) / (1 + r a).
+        let apply_s = 1.0 / (2000.0 - 1000.0);
         let p_stale = |lag_ms: f64| 1.0 - (-lag_ms / 1000.0f64).exp() / (1.0 + apply_s);
         let zero = get(Some(0.0));
         let expected = p_stale(0.0) * node(zero, "replica").served as f64;
