@@ -8,9 +8,9 @@
 //! seed and command log give bit-identical results, one tick at a time or a thousand at once.
 //!
 //! Requests travel as calls. A wire from A to B means A calls B and waits for the reply: a call
-//! crosses the wire (its latency), waits in B's queue for a worker, is served (its service time),
-//! then B makes its own downstream calls in wire order while holding the worker, and finally the
-//! reply crosses the wire back. A failure travels back the same way and fails every caller above.
+//! crosses the wire (its latency), waits in B's queue for a worker, waits for a core while
+//! holding it, is served (its service time), then B makes its own downstream calls in wire order
+//! while holding the worker, and finally the reply crosses the wire back. A failure travels back the same way and fails every caller above.
 
 // The public modules are what the window, the report, the command line and the tests read:
 // limits, measurements, series, traces, the named hashes and the USL sizing formula. The rest
