@@ -1174,7 +1174,8 @@ mod tests {
     /// in a queue and one pending event must fit.
     #[test]
     fn the_memory_estimate_prices_a_call_at_least_at_its_size() {
-        let real = std::mem::size_of::<Call>() + 4 + queue::ENTRY_BYTES;
+        let real =
+            std::mem::size_of::<Call>() + std::mem::size_of::<unit::Task>() + queue::ENTRY_BYTES;
         assert!(
             real as u64 <= layout::limits::CALL_BYTES,
             "a call takes {real} bytes"

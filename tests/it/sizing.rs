@@ -3,9 +3,9 @@
 //! not shrink with size.
 
 use rayon::prelude::*;
-use tierlab::layout::Size;
-use tierlab::sim::Metrics;
+use tierlab::layout::{Command, NodeId, Size};
 use tierlab::sim::sizing::{USL_COHERENCY, USL_CONTENTION};
+use tierlab::sim::{Metrics, Sim, SimConfig, TraceConfig};
 
 use crate::check::{self, Row, SEEDS};
 
@@ -175,4 +175,57 @@ fn one_request_alone_takes_as_long_on_every_size() {
         "low-load latency at each size vs one core's service time (mean 2 ms, p99 2 ms x ln 100)",
         &rows,
     );
+}
+
+#[test]
+fn resizing_a_running_box_serves_the_new_size_s_ceiling() {
+    // An overloaded large box (every core busy, requests waiting for one while holding a
+    // worker) is resized to an xlarge_4 at 3 s: from then on it serves the bigger ceiling.
+    let large = usl(f64::from(Size::Large.vcpus())) / SERVICE_S;
+    let big = usl(f64::from(Size::X4Large.vcpus())) / SERVICE_S;
+    let layout = one_box(Size::Large, 2.0 * big);
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut sim = Sim::new(
+            &layout,
+            SimConfig {
+                seed: Some(seed),
+                warmup_s: 1.0,
+                trace: TraceConfig {
+                    every: 0,
+                    capacity: 0,
+                },
+            },
+        )
+        .unwrap_or_else(|e| panic!("runs: {e:?}"));
+        let served = |s: &Sim| {
+            s.metrics()
+                .nodes
+                .iter()
+                .find(|n| n.name == "app")
+                .map_or(0, |n| n.served)
+        };
+        sim.run_until_s(3.0);
+        let at_3 = served(&sim);
+        let mut kind = layout.nodes[1].kind.clone();
+        assert!(kind.set_size(Size::X4Large));
+        sim.apply(Command::SetKind {
+            node: NodeId(1),
+            kind,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        sim.run_until_s(5.0);
+        let after = (served(&sim) - at_3) as f64 / 2.0;
+        let before = at_3 as f64 / 2.0;
+        println!(
+            "  seed {seed}: served {before:.0}/s on a large (USL {large:.0}), {after:.0}/s after \
+             the resize (USL {big:.0})"
+        );
+        // Poisson counts of completions over 2 s: four standard deviations.
+        let tolerance = |rate: f64| 4.0 * (rate * 2.0).sqrt() / 2.0;
+        assert!(
+            (before - large).abs() < tolerance(large),
+            "seed {seed}: {before}"
+        );
+        assert!((after - big).abs() < tolerance(big), "seed {seed}: {after}");
+    });
 }
