@@ -21,14 +21,16 @@
 //!   `PolicyIx`; `Option` of one is four bytes). A request moves through one file per stage:
 //!   `traffic.rs` clients issue requests (open and closed loop, ramps) and take their answers;
 //!   `calls.rs` the call lifecycle (request and call slots, a call crossing its wire, the reply
-//!   travelling back, trace hops); `serve.rs` a callee's queue and workers; `forward.rs` how a
+//!   travelling back, trace hops); `serve.rs` a callee's queue, workers and cores; `forward.rs` how a
 //!   balancer, an entry or an app server picks its next call; `retry.rs` timeouts, retries with
 //!   backoff and the retry budgets; `health.rs` balancers' probes and entries' checks. `lb.rs`
 //!   is a balancer's state (groups built from its wires, in-flight, health, L4 connections)
 //!   and `balance/` its algorithms, one file each; `entry.rs` the floating IP and DNS;
 //!   `data.rs` the data tier (cache-aside, replication, promotion, shard routing);
+//!   `jobs.rs` a server's own work (a replica applying a write, a cache fill or
+//!   invalidation), which takes its queue, a worker and a core like a call;
 //!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
-//!   structures; `sizing.rs` the USL capacity of a box; `command.rs` applies commands and keeps
+//!   structures; `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a

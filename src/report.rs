@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::layout::{self, Goal, GoalMetric, Layout, Problem};
 use crate::sim::events::Event;
-use crate::sim::{Metrics, NodeMetrics, Sim, SimConfig, TraceConfig};
+use crate::sim::{Metrics, NodeMetrics, ReplicaLag, Sim, SimConfig, TraceConfig};
 
 /// How long and how to run a layout headless.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,8 +86,17 @@ pub struct NodeJson {
     pub worker_utilization: f64,
     pub mean_queue: f64,
     pub max_queue: u32,
+    /// Expected CPU demand over the CPU's ceiling, from mean service times (theory).
     pub offered_load: f64,
+    /// Measured: the backlog grew over the run, or calls were refused for a full queue.
     pub unstable: bool,
+    /// Measured: the resource that ran out (`cpu`, `workers` or `queue`), or null.
+    pub saturated: Option<&'static str>,
+    /// Shares of the time up with every core busy and with every worker held.
+    pub all_cores_busy: f64,
+    pub all_workers_held: f64,
+    pub workers: u32,
+    pub cores: u32,
     /// On-demand price of the instance, USD per hour (0: not priced).
     pub usd_per_hour: f64,
     /// Caches (and app servers with a local cache): counters since the cache started (or was
@@ -162,6 +171,18 @@ pub struct ShardMoveJson {
     pub keys_moved_share: f64,
 }
 
+/// One read replica's state at the end of the run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplicaJson {
+    pub primary: String,
+    pub replica: String,
+    pub alive: bool,
+    /// Writes committed at the primary that it has not applied.
+    pub writes_behind: u64,
+    /// Age of the oldest write it has not applied, ms (0: caught up).
+    pub lag_ms: f64,
+}
+
 /// One entry of `goals`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct GoalJson {
@@ -213,6 +234,9 @@ pub struct RunJson {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<AutoscaleJson>,
     pub shard_moves: Vec<ShardMoveJson>,
+    /// Read replicas and how far behind their primaries they are now (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaJson>,
     /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
     /// flushes, scale-outs and -ins, removals, oldest first.
     pub events: Vec<EventJson>,
@@ -326,6 +350,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 keys_moved_share: x.moved_share,
             })
             .collect(),
+        replicas: m.replicas.iter().map(replica_json).collect(),
         events: m.events.iter().map(event_json).collect(),
         recent: {
             let r = sim.recent();
@@ -371,6 +396,11 @@ fn node_json(n: &NodeMetrics) -> NodeJson {
         max_queue: n.max_queue,
         offered_load: n.offered_load,
         unstable: n.unstable,
+        saturated: n.saturated.map(|r| r.name()),
+        all_cores_busy: n.all_cores_busy,
+        all_workers_held: n.all_workers_held,
+        workers: n.workers,
+        cores: n.cores,
         usd_per_hour: n.usd_per_hour,
         cache: n.cache.map(|c| CacheJson {
             hits: c.hits,
@@ -379,6 +409,16 @@ fn node_json(n: &NodeMetrics) -> NodeJson {
             evictions: c.evictions,
             keys: c.keys,
         }),
+    }
+}
+
+fn replica_json(r: &ReplicaLag) -> ReplicaJson {
+    ReplicaJson {
+        primary: r.primary.clone(),
+        replica: r.replica.clone(),
+        alive: r.alive,
+        writes_behind: r.writes_behind,
+        lag_ms: r.lag_ms,
     }
 }
 
@@ -641,7 +681,12 @@ fn nodes_text(s: &mut String, r: &RunJson) {
                 (false, false) => "  (down)",
                 (false, true) => "  (down, marked down by health checks)",
             },
-            if n.unstable { "  UNSTABLE" } else { "" },
+            match (n.saturated, n.unstable) {
+                (Some(r), true) => format!("  UNSTABLE, saturated: {r}"),
+                (Some(r), false) => format!("  saturated: {r}"),
+                (None, true) => "  UNSTABLE".to_string(),
+                (None, false) => String::new(),
+            },
         ));
     }
 }

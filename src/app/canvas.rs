@@ -762,6 +762,23 @@ fn live_numbers_ui(ui: &mut Ui, tag: KindTag, l: &NodeLive) {
         let alive = l.members.iter().filter(|m| m.alive).count();
         ui.label(format!("{alive} of {} members alive", l.members.len()));
     }
+    if let Some(resource) = l.saturated {
+        let what = match resource {
+            "cpu" => "every core busy",
+            "workers" => "every worker held",
+            _ => "its queue growing or full",
+        };
+        let text = if l.members.len() > 1 {
+            format!(
+                "{} of {} members saturated on {resource} ({what}, last second)",
+                l.saturated_members,
+                l.members.len()
+            )
+        } else {
+            format!("Saturated on {resource} ({what}, last second)")
+        };
+        ui.colored_label(theme::ERROR, text);
+    }
     if l.marked_down() > 0 {
         ui.colored_label(theme::MARKED_DOWN, "marked down by health checks");
     }

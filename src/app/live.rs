@@ -113,6 +113,10 @@ pub struct NodeLive {
     pub failed_per_s: f32,
     pub busy_workers: u32,
     pub workers: u32,
+    /// The resource a member ran out of over the last second (`cpu`, `workers`, `queue`),
+    /// the first member's if several did; and how many members did.
+    pub saturated: Option<&'static str>,
+    pub saturated_members: u32,
     /// A balancer's last pick (a backend's name) and algorithm.
     pub last_pick: Option<String>,
     pub algorithm: Option<&'static str>,
@@ -210,6 +214,10 @@ fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView) -> UnitNodes {
         node.failed_per_s += last(|s| &s.failed_per_s);
         node.busy_workers += u.busy_workers;
         node.workers += u.workers;
+        if let Some(r) = u.saturated.filter(|_| u.alive) {
+            node.saturated.get_or_insert(r.name());
+            node.saturated_members += 1;
+        }
         if let Some(pick) = u.last_pick
             && let Some(p) = sim.unit_info(pick)
         {

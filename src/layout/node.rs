@@ -118,14 +118,26 @@ impl NodeKind {
         }
     }
 
-    /// The instance size of a server-like node (`None` for clients, entries, balancers and
-    /// routers, which are not priced).
+    /// The instance size a server-like node names (`None` for an unsized server, and for
+    /// clients, entries, balancers and routers).
     pub fn size(&self) -> Option<Size> {
         match self {
-            NodeKind::AppServer(p) => Some(p.size),
-            NodeKind::SessionStore(p) => Some(p.size),
-            NodeKind::Cache(p) => Some(p.size),
-            NodeKind::Database(p) => Some(p.size),
+            NodeKind::AppServer(p) => p.size,
+            NodeKind::SessionStore(p) => p.size,
+            NodeKind::Cache(p) => p.size,
+            NodeKind::Database(p) => p.size,
+            _ => None,
+        }
+    }
+
+    /// The size a node is billed as: its own, or the smallest for an unsized server (`None`
+    /// for clients, entries, balancers and routers, which are not priced).
+    pub fn billed_size(&self) -> Option<Size> {
+        match self {
+            NodeKind::AppServer(_)
+            | NodeKind::SessionStore(_)
+            | NodeKind::Cache(_)
+            | NodeKind::Database(_) => Some(self.size().unwrap_or(Size::SMALLEST)),
             _ => None,
         }
     }
@@ -133,10 +145,10 @@ impl NodeKind {
     /// Set the size of a server-like node; false for kinds without one.
     pub fn set_size(&mut self, size: Size) -> bool {
         match self {
-            NodeKind::AppServer(p) => p.size = size,
-            NodeKind::SessionStore(p) => p.size = size,
-            NodeKind::Cache(p) => p.size = size,
-            NodeKind::Database(p) => p.size = size,
+            NodeKind::AppServer(p) => p.size = Some(size),
+            NodeKind::SessionStore(p) => p.size = Some(size),
+            NodeKind::Cache(p) => p.size = Some(size),
+            NodeKind::Database(p) => p.size = Some(size),
             _ => return false,
         }
         true
@@ -455,7 +467,10 @@ pub struct StoreParams {
     pub service_ms: f64,
     /// Sessions it holds before evicting the least recently used.
     pub capacity_sessions: u32,
-    pub size: Size,
+    /// Instance size: its vCPUs are cores that requests queue for, each slowed by contention
+    /// and coherency (USL). `None`: an abstract server whose workers are its cores, at full
+    /// speed (an exact M/M/c), billed as the smallest size.
+    pub size: Option<Size>,
 }
 
 impl Default for StoreParams {
@@ -465,7 +480,7 @@ impl Default for StoreParams {
             queue_capacity: 10_000,
             service_ms: 0.2,
             capacity_sessions: 1_000_000,
-            size: Size::Large,
+            size: None,
         }
     }
 }
@@ -498,8 +513,10 @@ pub struct AppParams {
     pub service_cv: f64,
     /// Where user sessions live.
     pub sessions: Sessions,
-    /// Instance size: a bigger box serves faster (USL) and costs more.
-    pub size: Size,
+    /// Instance size: its vCPUs are cores that requests queue for, each slowed by contention
+    /// and coherency (USL). `None`: an abstract server whose workers are its cores, at full
+    /// speed (an exact M/M/c), billed as the smallest size.
+    pub size: Option<Size>,
     /// Entries each server keeps in its own in-memory cache of reads, checked before the shared
     /// cache and the database (0: none). A new server starts with it cold.
     pub local_cache_entries: u32,
@@ -564,7 +581,7 @@ impl Default for AppParams {
             service_ms: 5.0,
             service_cv: 1.0,
             sessions: Sessions::None,
-            size: Size::Large,
+            size: None,
             local_cache_entries: 0,
             autoscale: None,
         }
@@ -584,7 +601,10 @@ pub struct DbParams {
     pub write_ms: f64,
     /// Coefficient of variation of a log-normal service time.
     pub service_cv: f64,
-    pub size: Size,
+    /// Instance size: its vCPUs are cores that requests queue for, each slowed by contention
+    /// and coherency (USL). `None`: an abstract server whose workers are its cores, at full
+    /// speed (an exact M/M/c), billed as the smallest size.
+    pub size: Option<Size>,
     /// Where a primary's reads go when it has read replicas.
     pub reads: ReadFrom,
     /// How long after a primary dies a replica is promoted in its place.
@@ -613,7 +633,7 @@ impl Default for DbParams {
             read_ms: 2.0,
             write_ms: 5.0,
             service_cv: 1.0,
-            size: Size::Large,
+            size: None,
             reads: ReadFrom::Replicas,
             promotion_delay_ms: 30_000.0,
         }
@@ -673,7 +693,10 @@ pub struct CacheParams {
     /// Ring points per member for consistent-hash placement.
     pub virtual_nodes: u32,
     pub on_write: OnWrite,
-    pub size: Size,
+    /// Instance size: its vCPUs are cores that requests queue for, each slowed by contention
+    /// and coherency (USL). `None`: an abstract server whose workers are its cores, at full
+    /// speed (an exact M/M/c), billed as the smallest size.
+    pub size: Option<Size>,
 }
 
 impl Default for CacheParams {
@@ -689,7 +712,7 @@ impl Default for CacheParams {
             placement: Placement::ConsistentHash,
             virtual_nodes: 100,
             on_write: OnWrite::Invalidate,
-            size: Size::Large,
+            size: None,
         }
     }
 }

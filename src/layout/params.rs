@@ -483,25 +483,37 @@ macro_rules! size_choice {
         Choice::<NodeKind> {
             owner: Owner::Kind(KindTag::$kind),
             name: "size",
-            help: "The instance type: more vCPUs serve more at once (see the ladder)",
+            help: "The instance type: its vCPUs are cores that requests queue for (see the ladder); none: the workers are the cores, at full speed",
             options: || {
-                Size::ALL
-                    .iter()
-                    .map(|s| Opt {
-                        file_name: s.file_name(),
-                        label: s.name(),
-                    })
-                    .collect()
+                std::iter::once(Opt {
+                    file_name: "None",
+                    label: "none (workers are cores)",
+                })
+                .chain(Size::ALL.iter().map(|s| Opt {
+                    file_name: s.file_name(),
+                    label: s.name(),
+                }))
+                .collect()
             },
             get: |k| match k {
-                NodeKind::$kind(p) => Size::ALL.iter().position(|s| *s == p.size),
+                NodeKind::$kind(p) => match p.size {
+                    None => Some(0),
+                    Some(size) => Size::ALL.iter().position(|s| *s == size).map(|i| i + 1),
+                },
                 _ => None,
             },
-            set: |k, i| match (k, Size::ALL.get(i)) {
-                (NodeKind::$kind(p), Some(s)) => {
-                    p.size = *s;
+            set: |k, i| match k {
+                NodeKind::$kind(p) if i == 0 => {
+                    p.size = None;
                     true
                 }
+                NodeKind::$kind(p) => match Size::ALL.get(i - 1) {
+                    Some(s) => {
+                        p.size = Some(*s);
+                        true
+                    }
+                    None => false,
+                },
                 _ => false,
             },
         }

@@ -162,15 +162,15 @@ impl Sim {
                 .sampled
                 .get(&u)
                 .copied()
-                .unwrap_or((unit.stats.cpu_area, unit.stats.capacity_area));
+                .unwrap_or((unit.stats.cpu_area, unit.stats.cores_area));
             cpu += unit.stats.cpu_area.saturating_sub(prev.0);
-            cap += unit.stats.capacity_area.saturating_sub(prev.1);
+            cap += unit.stats.cores_area.saturating_sub(prev.1);
             queue += unit.queue.len();
         }
         let mut sampled = BTreeMap::new();
         for &u in &ready {
             let s = &self.units[u].stats;
-            sampled.insert(u, (s.cpu_area, s.capacity_area));
+            sampled.insert(u, (s.cpu_area, s.cores_area));
         }
         self.autoscalers[index as usize].sampled = sampled;
         let value = match metric {

@@ -238,6 +238,10 @@ impl Sim {
             }
             u.integrate(now);
             u.alive = false;
+        }
+        self.drop_jobs(unit);
+        {
+            let u = &mut self.units[unit];
             u.queue.clear();
             u.serving = 0;
             u.held = 0;
@@ -304,7 +308,8 @@ impl Sim {
                 };
                 for i in self.members(n.id) {
                     self.units[i].set_params(&n.kind);
-                    // More workers: start queued calls at once.
+                    // More workers (or cores, on a bigger size): start queued work at once.
+                    self.next_core(i);
                     self.drain_queue(i);
                 }
                 if let NodeKind::Client(p) = &n.kind

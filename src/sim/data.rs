@@ -1,7 +1,7 @@
 //! The data tier in the core: cache-aside reads and writes, read replicas with lag, stale reads
 //! and failover, and shard routing.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand_distr::{Distribution as _, Exp1};
 
@@ -10,11 +10,12 @@ use crate::layout::{
 };
 
 use super::ix::{CallIx, UnitIx};
+use super::jobs::{CacheOp, JobKind};
 use super::lb::LbSlot;
 use super::queue::Ev;
 use super::request::FailReason;
 use super::rng::{SimRng, Stream, stream};
-use super::unit::{self, Kept, Role};
+use super::unit::{self, Role};
 use super::{CallState, Sim};
 
 /// One replica of a replication group.
@@ -22,21 +23,42 @@ use super::{CallState, Sim};
 pub(super) struct ReplicaLink {
     pub node: NodeId,
     pub mode: ReplicationMode,
+    /// How long a write takes to reach the replica (it then queues there to be applied).
     pub lag_ns: f64,
     pub lag: LagDist,
-    /// When this replica will have applied everything written so far (applies are in order).
-    pub applied_through_ns: u64,
+    /// Every write up to this number is applied here.
+    pub applied_seq: u64,
+    /// Writes applied past `applied_seq` (applies on several workers can end out of order).
+    applied_ahead: BTreeSet<u64>,
+    /// Writes that reached the replica and wait there to be applied (lost if it crashes).
+    received: BTreeSet<u64>,
 }
 
-/// A replication group's per-key map is first pruned at this size.
+impl ReplicaLink {
+    fn has(&self, seq: u64) -> bool {
+        seq <= self.applied_seq || self.applied_ahead.contains(&seq)
+    }
+}
+
+/// The log keeps at most this many writes a replica has not applied; past it, the oldest is
+/// dropped, and a replica that was down for that long re-syncs from there (a snapshot).
+const LOG_MAX: usize = 1 << 20;
+
+/// A group's per-key map is first pruned at this size.
 const LATEST_PRUNE_MIN: usize = 4096;
 
-/// A write the replicas may not all have yet.
+/// A write some replica has not applied yet.
 #[derive(Clone, Debug)]
 struct WriteRec {
+    seq: u64,
     commit_ns: u64,
-    /// When each replica applies it, in `replicas` order.
-    apply_ns: Vec<u64>,
+    /// Acknowledged to the caller (an asynchronous write at once; a synchronous one when its
+    /// synchronous replicas have applied it).
+    acked: bool,
+    /// Synchronous replicas (by index) that have yet to apply it, and the write call the
+    /// primary holds until they have.
+    sync_pending: Vec<usize>,
+    waiting: Option<(CallIx, u32)>,
 }
 
 /// A primary and its read replicas.
@@ -51,10 +73,11 @@ pub(super) struct ReplGroup {
     /// When the primary died, if it is down and no replica is promoted yet.
     pub down_since: Option<u64>,
     pub promote_epoch: u32,
-    /// Per key: when each replica applies its latest write. Keys every replica has applied
-    /// are pruned (they can no longer give a stale read) whenever the map has doubled.
-    latest: BTreeMap<u32, Vec<u64>>,
-    /// Size of `latest` at which it is next pruned.
+    /// Writes committed at the primary so far: write `n` is the n-th.
+    last_seq: u64,
+    /// Per key: the number of its latest write. A read at a replica that has not applied it
+    /// is stale. Keys every replica has applied are pruned whenever the map has doubled.
+    latest: BTreeMap<u32, u64>,
     prune_at: usize,
     /// Writes not yet applied everywhere, oldest first.
     log: VecDeque<WriteRec>,
@@ -67,6 +90,56 @@ impl ReplGroup {
     pub(super) fn keys_held(&self) -> usize {
         self.latest.len()
     }
+
+    /// The oldest write number every replica has applied.
+    fn applied_everywhere(&self) -> u64 {
+        self.replicas
+            .iter()
+            .map(|r| r.applied_seq)
+            .min()
+            .unwrap_or(self.last_seq)
+    }
+
+    /// The log entry of write `seq`, if the log still holds it.
+    fn rec_mut(&mut self, seq: u64) -> Option<&mut WriteRec> {
+        let first = self.log.front()?.seq;
+        let i = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.log.get_mut(i)
+    }
+
+    /// Drop from the log the writes every replica has applied (and beyond `LOG_MAX`, the
+    /// oldest: a replica that missed them re-syncs).
+    fn trim(&mut self) {
+        let everywhere = self.applied_everywhere();
+        while self
+            .log
+            .front()
+            .is_some_and(|w| w.seq <= everywhere && w.sync_pending.is_empty())
+            || self.log.len() > LOG_MAX
+        {
+            self.log.pop_front();
+        }
+        if let Some(first) = self.log.front().map(|w| w.seq) {
+            for r in &mut self.replicas {
+                if r.applied_seq + 1 < first {
+                    r.applied_seq = first - 1;
+                    r.applied_ahead.retain(|&s| s >= first);
+                }
+            }
+        }
+    }
+}
+
+/// How far a replica is behind its primary, now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaLag {
+    pub primary: String,
+    pub replica: String,
+    pub alive: bool,
+    /// Writes committed at the primary that the replica has not applied.
+    pub writes_behind: u64,
+    /// Age of the oldest write it has not applied, ms (0 when it has them all).
+    pub lag_ms: f64,
 }
 
 /// A change of shard count and how many keys it moved.
@@ -96,6 +169,7 @@ impl Sim {
                         replicas: Vec::new(),
                         down_since: None,
                         promote_epoch: 0,
+                        last_seq: 0,
                         latest: BTreeMap::new(),
                         prune_at: LATEST_PRUNE_MIN,
                         log: VecDeque::new(),
@@ -110,7 +184,9 @@ impl Sim {
                 mode: r.mode,
                 lag_ns: r.lag_ms * 1e6,
                 lag: r.lag,
-                applied_through_ns: 0,
+                applied_seq: 0,
+                applied_ahead: BTreeSet::new(),
+                received: BTreeSet::new(),
             });
         }
         self.repl = groups;
@@ -181,13 +257,13 @@ impl Sim {
         Some(candidates[i])
     }
 
-    /// A database instance finished serving a call: record writes for the replicas, catch
-    /// stale reads, and hold a synchronous write until its replicas have it. Returns true when
-    /// the call is held (the caller must not finish it yet).
+    /// A database instance finished serving a call: send writes to the replicas, catch stale
+    /// reads, and hold a synchronous write until its replicas have applied it. Returns true
+    /// when the call is held (the caller must not finish it yet).
     pub(super) fn on_db_served(&mut self, call: CallIx) -> bool {
         let now = self.now_ns;
         let c = &self.calls[call];
-        let (unit, req) = (c.callee, c.req);
+        let (unit, req, epoch) = (c.callee, c.req, c.epoch);
         let r = &self.reqs[req];
         let (read, key, counted) = (r.read, r.key, r.counted);
         let node = self.units[unit].node;
@@ -199,20 +275,23 @@ impl Sim {
             if let Some(ri) = replica
                 && g.latest
                     .get(&key)
-                    .is_some_and(|a| a.get(ri).is_some_and(|&t| t > now))
+                    .is_some_and(|&seq| g.replicas.get(ri).is_some_and(|r| !r.has(seq)))
                 && counted
             {
                 self.totals.stale_reads += 1;
             }
             return false;
         }
-        if replica.is_some() || g.primary != node {
+        if replica.is_some() || g.primary != node || g.replicas.is_empty() {
             return false;
         }
-        // A write at the primary: each replica applies it after its lag, in order.
-        let mut apply_ns = Vec::with_capacity(g.replicas.len());
-        let mut sync_until = now;
-        for link in &mut g.replicas {
+        // A write at the primary: it travels to each live replica (its lag), which applies it
+        // as a job of its own (a worker, a core, its write service time).
+        g.last_seq += 1;
+        let seq = g.last_seq;
+        let mut sends: Vec<(UnitIx, u64)> = Vec::with_capacity(g.replicas.len());
+        let mut sync_pending = Vec::new();
+        for (ri, link) in g.replicas.iter().enumerate() {
             let lag = match link.lag {
                 LagDist::Constant => link.lag_ns,
                 LagDist::Exponential => {
@@ -220,38 +299,136 @@ impl Sim {
                     e * link.lag_ns
                 }
             };
-            let at = (now + unit::ns(lag)).max(link.applied_through_ns);
-            link.applied_through_ns = at;
-            apply_ns.push(at);
-            if link.mode == ReplicationMode::Sync {
-                sync_until = sync_until.max(at);
+            let Some(u) = self.unit_index.get(&(link.node, 0)).copied() else {
+                continue;
+            };
+            let up = self.units[u].alive && !self.units[u].removed;
+            if up {
+                sends.push((u, unit::ns(lag)));
+                if link.mode == ReplicationMode::Sync {
+                    sync_pending.push(ri);
+                }
             }
         }
-        if g.replicas.is_empty() {
-            return false;
-        }
-        g.latest.insert(key, apply_ns.clone());
+        let held = !sync_pending.is_empty();
+        g.latest.insert(key, seq);
         if g.latest.len() >= g.prune_at {
-            g.latest.retain(|_, a| a.iter().any(|&t| t > now));
+            let everywhere = g.applied_everywhere();
+            g.latest.retain(|_, &mut s| s > everywhere);
             g.prune_at = (g.latest.len() * 2).max(LATEST_PRUNE_MIN);
         }
         g.log.push_back(WriteRec {
-            commit_ns: sync_until,
-            apply_ns,
+            seq,
+            commit_ns: now,
+            acked: !held,
+            sync_pending,
+            waiting: held.then_some((call, epoch)),
         });
-        while g
-            .log
-            .front()
-            .is_some_and(|w| w.apply_ns.iter().all(|&a| a <= now))
-        {
-            g.log.pop_front();
+        g.trim();
+        let replica_nodes: Vec<NodeId> = g.replicas.iter().map(|r| r.node).collect();
+        for (u, delay) in sends {
+            let replica = self.units[u].node;
+            debug_assert!(replica_nodes.contains(&replica));
+            self.send_job(
+                u,
+                JobKind::Apply {
+                    group: gi as u32,
+                    replica,
+                    seq,
+                },
+                delay,
+            );
         }
-        if sync_until > now {
-            let epoch = self.calls[call].epoch;
-            self.events.push(sync_until, Ev::Replicated { call, epoch });
-            return true;
+        held
+    }
+
+    /// Replica `replica` of group `group` has applied write `seq`: it may release a
+    /// synchronous write the primary holds.
+    pub(super) fn on_replica_applied(&mut self, group: u32, replica: NodeId, seq: u64) {
+        let now = self.now_ns;
+        let Some(g) = self.repl.get_mut(group as usize) else {
+            return;
+        };
+        let Some(ri) = g.replicas.iter().position(|r| r.node == replica) else {
+            return;
+        };
+        let link = &mut g.replicas[ri];
+        link.received.remove(&seq);
+        if link.has(seq) {
+            return;
         }
-        false
+        link.applied_ahead.insert(seq);
+        while link.applied_ahead.remove(&(link.applied_seq + 1)) {
+            link.applied_seq += 1;
+        }
+        let mut release = None;
+        if let Some(rec) = g.rec_mut(seq) {
+            rec.sync_pending.retain(|&i| i != ri);
+            if rec.sync_pending.is_empty() && !rec.acked {
+                rec.acked = true;
+                release = rec.waiting.take();
+            }
+        }
+        g.trim();
+        if let Some((call, epoch)) = release {
+            self.events.push(now, Ev::Replicated { call, epoch });
+        }
+    }
+
+    /// A replicated write reaches replica `replica`: false when it never left the primary
+    /// (the primary died while it was on its way: an asynchronous write is lost) or is
+    /// already applied there.
+    pub(super) fn apply_received(&mut self, group: u32, replica: NodeId, seq: u64) -> bool {
+        let Some(g) = self.repl.get_mut(group as usize) else {
+            return false;
+        };
+        if g.down_since.is_some() {
+            return false;
+        }
+        let Some(link) = g.replicas.iter_mut().find(|r| r.node == replica) else {
+            return false;
+        };
+        if link.has(seq) {
+            return false;
+        }
+        link.received.insert(seq);
+        true
+    }
+
+    /// How far each replica is behind its primary, in group and link order.
+    pub fn replica_lags(&self) -> Vec<ReplicaLag> {
+        let now = self.now_ns;
+        let mut out = Vec::new();
+        for g in &self.repl {
+            for r in &g.replicas {
+                let behind = g.last_seq.saturating_sub(r.applied_seq)
+                    - r.applied_ahead
+                        .iter()
+                        .filter(|&&s| s > r.applied_seq)
+                        .count() as u64;
+                let oldest = g
+                    .log
+                    .iter()
+                    .find(|w| !r.has(w.seq))
+                    .map_or(now, |w| w.commit_ns);
+                let alive = self
+                    .unit_index
+                    .get(&(r.node, 0))
+                    .is_some_and(|&u| self.units[u].alive);
+                out.push(ReplicaLag {
+                    primary: self.layout.name_of(g.primary),
+                    replica: self.layout.name_of(r.node),
+                    alive,
+                    writes_behind: behind,
+                    lag_ms: if behind > 0 {
+                        now.saturating_sub(oldest) as f64 / 1e6
+                    } else {
+                        0.0
+                    },
+                });
+            }
+        }
+        out
     }
 
     /// A synchronous write's replicas have it: the primary acknowledges.
@@ -261,10 +438,28 @@ impl Sim {
         }
     }
 
-    /// The instance `unit` died: if it is a group's primary, a promotion is scheduled.
+    /// The instance `unit` died: if it is a group's primary, a promotion is scheduled; if it
+    /// is a replica, the primary stops waiting for it (its applies stop until it is back).
     pub(super) fn on_db_killed(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         let node = self.units[unit].node;
+        if let Some((gi, Some(ri))) = self.repl_role(node) {
+            // What it had received but not applied is lost with it (sent again on revival).
+            self.repl[gi].replicas[ri].received.clear();
+            let mut release = Vec::new();
+            for rec in &mut self.repl[gi].log {
+                let before = rec.sync_pending.len();
+                rec.sync_pending.retain(|&i| i != ri);
+                if before > 0 && rec.sync_pending.is_empty() && !rec.acked {
+                    rec.acked = true;
+                    release.extend(rec.waiting.take());
+                }
+            }
+            for (call, epoch) in release {
+                self.events.push(now, Ev::Replicated { call, epoch });
+            }
+            return;
+        }
         let Some((gi, None)) = self.repl_role(node) else {
             return;
         };
@@ -290,9 +485,43 @@ impl Sim {
         );
     }
 
-    /// The primary came back before its replacement was promoted: nothing changes.
+    /// The primary came back before its replacement was promoted: nothing changes. A replica
+    /// came back: the primary sends it every write it has not applied, and it catches up.
     pub(super) fn on_db_revived(&mut self, unit: UnitIx) {
         let node = self.units[unit].node;
+        if let Some((gi, Some(ri))) = self.repl_role(node) {
+            let g = &mut self.repl[gi];
+            let link = &g.replicas[ri];
+            let missing: Vec<u64> = g
+                .log
+                .iter()
+                .map(|w| w.seq)
+                .filter(|&s| !link.has(s))
+                .collect();
+            let mut sends = Vec::with_capacity(missing.len());
+            for seq in missing {
+                let lag = match link.lag {
+                    LagDist::Constant => link.lag_ns,
+                    LagDist::Exponential => {
+                        let e: f64 = Exp1.sample(&mut g.rng);
+                        e * link.lag_ns
+                    }
+                };
+                sends.push((seq, unit::ns(lag)));
+            }
+            for (seq, delay) in sends {
+                self.send_job(
+                    unit,
+                    JobKind::Apply {
+                        group: gi as u32,
+                        replica: node,
+                        seq,
+                    },
+                    delay,
+                );
+            }
+            return;
+        }
         if let Some((gi, None)) = self.repl_role(node)
             && self.repl[gi].primary == node
         {
@@ -326,18 +555,30 @@ impl Sim {
         };
         let counted = self.now_ns >= self.warmup_ns;
         let g = &mut self.repl[gi];
+        // Acknowledged writes that never reached the promoted replica are lost (what it had
+        // received, it applies before it takes writes).
+        let link = &g.replicas[ri];
         let lost = g
             .log
             .iter()
-            .filter(|w| w.commit_ns <= died && w.apply_ns.get(ri).is_some_and(|&a| a > died))
+            .filter(|w| {
+                w.commit_ns <= died
+                    && w.acked
+                    && !link.has(w.seq)
+                    && !link.received.contains(&w.seq)
+            })
             .count() as u64;
         let link = g.replicas.remove(ri);
         g.primary = link.node;
         g.down_since = None;
         g.log.clear();
         g.latest.clear();
+        // The others re-sync from the new primary: they have everything it has.
+        let last = g.last_seq;
         for l in &mut g.replicas {
-            l.applied_through_ns = l.applied_through_ns.max(self.now_ns);
+            l.applied_seq = last;
+            l.applied_ahead.clear();
+            l.received.clear();
         }
         if counted {
             self.totals.writes_lost += lost;
@@ -384,30 +625,18 @@ impl Sim {
             return;
         };
         let member = route.units[i];
+        let latency_ns = route.latency_ns;
         let on_write = match self.layout.node(route.to_node).map(|n| &n.kind) {
             Some(NodeKind::Cache(p)) => p.on_write,
             _ => OnWrite::Invalidate,
         };
-        let m = &mut self.units[member];
-        if !m.alive || m.removed {
-            return;
-        }
-        if let Role::Server {
-            kept: Kept::DataCache(cache),
-            ..
-        } = &mut m.role
-        {
-            if read {
-                cache.put(u64::from(key), now);
-            } else {
-                match on_write {
-                    OnWrite::Invalidate => {
-                        cache.invalidate(u64::from(key));
-                    }
-                    OnWrite::Update => cache.put(u64::from(key), now),
-                }
-            }
-        }
+        // The fill or invalidation is a call to the cache that takes its lookup time and a
+        // worker there; the app server sends it and answers without waiting for it.
+        let op = match (read, on_write) {
+            (true, _) | (false, OnWrite::Update) => CacheOp::Put,
+            (false, OnWrite::Invalidate) => CacheOp::Invalidate,
+        };
+        self.send_job(member, JobKind::Cache { key, op }, latency_ns);
     }
 
     // ----- Shards -----

@@ -64,17 +64,80 @@ pub struct NodeMetrics {
     /// Time-weighted mean queue length.
     pub mean_queue: f64,
     pub max_queue: u32,
-    /// Expected CPU demand of the calls that arrived, over the capacity: 1 or more is unstable.
+    /// Expected CPU demand of the work that arrived (mean service times), over the CPU's
+    /// ceiling (USL on a sized box): what theory expects. The flags below are measured.
     pub offered_load: f64,
-    /// Offered load at or above capacity: the queue grows without bound.
+    /// Measured: the backlog grew over the run, or calls were refused for a full queue.
     pub unstable: bool,
+    /// Measured: the resource that ran out, if one did (see [`saturation`]).
+    pub saturated: Option<Resource>,
+    /// Share of the time up with every core busy, and with every worker held.
+    pub all_cores_busy: f64,
+    pub all_workers_held: f64,
     pub queue_now: u32,
     pub workers: u32,
+    pub cores: u32,
     /// A cache's counters (or an app server's local cache's) since it started (or was last
     /// flushed or resized).
     pub cache: Option<CacheMetrics>,
     /// On-demand price of the instance (0 for unpriced kinds).
     pub usd_per_hour: f64,
+}
+
+/// A server's resource that can run out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// Every core busy: the CPU is the bottleneck.
+    Cpu,
+    /// Every worker held (serving, waiting for a core, or waiting on a downstream call).
+    Workers,
+    /// The queue grew over the run, or overflowed.
+    Queue,
+}
+
+impl Resource {
+    /// The name in the JSON report and the window.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Cpu => "cpu",
+            Resource::Workers => "workers",
+            Resource::Queue => "queue",
+        }
+    }
+}
+
+/// A resource in full use at least this share of the time is saturated.
+pub const SATURATED_SHARE: f64 = 0.95;
+
+/// What a server's own counters say about saturation: (the backlog grew or overflowed, the
+/// resource that ran out). `all_busy` and `all_held` are the shares of the time up with every
+/// core busy and every worker held; `growth` is the backlog (queued, and waiting for a core)
+/// at the end over the start; `calls` and `refused` are calls that arrived and were refused
+/// for a full queue.
+///
+/// The backlog "grew" when it gained more than 1 % of the calls that arrived (and at least
+/// 10): a stable queue's length is a stationary random variable that does not scale with the
+/// run, while an overloaded one gains (arrival rate - service rate) x time. More than 0.1 % of
+/// calls refused for a full queue counts too.
+pub fn saturation(
+    all_busy: f64,
+    all_held: f64,
+    growth: i64,
+    calls: u64,
+    refused: u64,
+) -> (bool, Option<Resource>) {
+    let grew = growth as f64 > (0.01 * calls as f64).max(10.0);
+    let unstable = grew || refused as f64 > 0.001 * calls as f64;
+    let resource = if all_busy >= SATURATED_SHARE {
+        Some(Resource::Cpu)
+    } else if all_held >= SATURATED_SHARE {
+        Some(Resource::Workers)
+    } else if unstable {
+        Some(Resource::Queue)
+    } else {
+        None
+    };
+    (unstable, resource)
 }
 
 /// A cache instance's counters.
@@ -132,6 +195,8 @@ pub struct Metrics {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<super::AutoscaleReport>,
     pub shard_moves: Vec<super::ShardMove>,
+    /// Read replicas and how far behind their primaries they are now.
+    pub replicas: Vec<super::ReplicaLag>,
     /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
     /// flushes, scale-outs and -ins, removals (`events.rs`).
     pub events: Vec<super::events::Event>,
@@ -250,6 +315,7 @@ impl Sim {
             cost_usd_per_million_requests: ratio_or(dollars, t.completed as f64, 0.0) * 1e6,
             autoscale: self.autoscale_report(),
             shard_moves: self.shard_moves.clone(),
+            replicas: self.replica_lags(),
             events: self.timeline.clone(),
             throughput_rps: ratio_or(t.completed as f64, measured_s, 0.0),
             latency_ms: latency_summary(&t.latency, t.latency_sum_ns),
@@ -297,10 +363,36 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
     let s = u.stats_at(now);
     let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let span = u128::from(now.saturating_sub(s.since_ns));
-    let offered_load = if s.capacity_area > 0 {
-        s.demand_ns / s.capacity_area as f64
+    let ceiling_cores = if u.usl {
+        super::sizing::usl_throughput(f64::from(u.cores))
+    } else {
+        f64::from(u.cores)
+    };
+    let cpu_capacity = s.alive_ns as f64 * ceiling_cores;
+    let offered_load = if cpu_capacity > 0.0 {
+        s.demand_ns / cpu_capacity
     } else {
         0.0
+    };
+    let share = |a: u128| {
+        if s.alive_ns > 0 {
+            a as f64 / s.alive_ns as f64
+        } else {
+            0.0
+        }
+    };
+    let (all_cores_busy, all_workers_held) = (share(s.all_busy_ns), share(s.all_held_ns));
+    let backlog_now = (u.queue.len() + u.cpu_queue.len()) as i64;
+    let (unstable, saturated) = if matches!(u.role, Role::Server { .. }) {
+        saturation(
+            all_cores_busy,
+            all_workers_held,
+            backlog_now - i64::from(s.backlog_start),
+            s.calls,
+            s.queue_full,
+        )
+    } else {
+        (false, None)
     };
     let data_cache = match &u.role {
         Role::Server {
@@ -321,14 +413,18 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
         calls: s.calls,
         served: s.served,
         failed: s.failed,
-        cpu_utilization: ratio(s.cpu_area, s.capacity_area),
+        cpu_utilization: ratio(s.cpu_area, s.cores_area),
         worker_utilization: ratio(s.held_area, s.capacity_area),
         mean_queue: ratio(s.queue_area, span),
         max_queue: s.max_queue,
         offered_load,
-        unstable: matches!(u.role, Role::Server { .. }) && offered_load >= 1.0,
+        unstable,
+        saturated,
+        all_cores_busy,
+        all_workers_held,
         queue_now: u.queue.len() as u32,
         workers: u.workers,
+        cores: u.cores,
         cache: data_cache.map(|c| {
             let k = c.counters();
             CacheMetrics {

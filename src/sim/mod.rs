@@ -8,9 +8,9 @@
 //! seed and command log give bit-identical results, one tick at a time or a thousand at once.
 //!
 //! Requests travel as calls. A wire from A to B means A calls B and waits for the reply: a call
-//! crosses the wire (its latency), waits in B's queue for a worker, is served (its service time),
-//! then B makes its own downstream calls in wire order while holding the worker, and finally the
-//! reply crosses the wire back. A failure travels back the same way and fails every caller above.
+//! crosses the wire (its latency), waits in B's queue for a worker, waits for a core while
+//! holding it, is served (its service time), then B makes its own downstream calls in wire order
+//! while holding the worker, and finally the reply crosses the wire back. A failure travels back the same way and fails every caller above.
 
 // The public modules are what the window, the report, the command line and the tests read:
 // limits, measurements, series, traces, the named hashes and the USL sizing formula. The rest
@@ -27,6 +27,7 @@ mod forward;
 pub mod hash;
 mod health;
 mod ix;
+mod jobs;
 mod lb;
 pub mod limits;
 pub mod metrics;
@@ -51,7 +52,7 @@ use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use autoscale::AutoscaleReport;
 pub use command::{CommandSource, LoggedCommand};
-pub use data::ShardMove;
+pub use data::{ReplicaLag, ShardMove};
 pub use ix::UnitIx;
 use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
@@ -283,6 +284,9 @@ pub struct Sim {
     /// Scripted commands the running system refused, and events worth a line (promotions).
     notes: Vec<String>,
     repl: Vec<data::ReplGroup>,
+    /// Servers' own jobs (replicated writes, cache fills) in flight, and the free slots.
+    jobs: Vec<jobs::Job>,
+    free_jobs: Vec<u32>,
     autoscalers: Vec<autoscale::Autoscaler>,
     shard_moves: Vec<data::ShardMove>,
     /// The event stream, oldest first, at most `events::EVENTS_MAX` (`events.rs`).
@@ -355,6 +359,8 @@ impl Sim {
             pending_seq: 0,
             notes: Vec::new(),
             repl: Vec::new(),
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
             autoscalers: Vec::new(),
             shard_moves: Vec::new(),
             timeline: Vec::new(),
@@ -491,6 +497,7 @@ impl Sim {
                 _ => None,
             },
             marked_down: self.marked_down(index),
+            saturated: recent_saturation(u),
         })
     }
 
@@ -738,6 +745,9 @@ impl Sim {
             }
             Ev::ClientRetry { req, .. } => self.reqs.get(req.index()).map(|r| r.client),
             Ev::Promote { .. } | Ev::Autoscale { .. } => None,
+            Ev::JobArrive { job } | Ev::JobDone { job } => {
+                self.jobs.get(job as usize).map(|j| j.unit())
+            }
         }
     }
 
@@ -801,6 +811,8 @@ impl Sim {
             Ev::Replicated { call, epoch } => self.on_replicated(call, epoch),
             Ev::Ready { unit } => self.on_ready(unit),
             Ev::Autoscale { index } => self.on_autoscale(index),
+            Ev::JobArrive { job } => self.on_job_arrive(job),
+            Ev::JobDone { job } => self.on_job_done(job),
         }
     }
 
@@ -895,7 +907,7 @@ impl Sim {
         for (u, us) in self.units.iter_mut().zip(s.units.iter_mut()) {
             u.integrate(now);
             let cpu = u.stats.cpu_area - u.sampled_cpu_area;
-            let cap = u.stats.capacity_area - u.sampled_capacity_area;
+            let cap = u.stats.cores_area - u.sampled_cores_area;
             us.cpu_utilization.push(if cap > 0 {
                 (cpu as f64 / cap as f64) as f32
             } else {
@@ -912,7 +924,13 @@ impl Sim {
             u.sampled_calls_failed = (u.stats.calls, u.stats.failed);
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
-            u.sampled_capacity_area = u.stats.capacity_area;
+            u.sampled_cores_area = u.stats.cores_area;
+            if matches!(u.role, Role::Server { .. }) {
+                if u.recent_sat.len() > unit::RECENT_SAMPLES {
+                    u.recent_sat.pop_front();
+                }
+                u.recent_sat.push_back(unit::SatSample::of(u));
+            }
             u.sampled_served = u.stats.served;
         }
     }
@@ -1113,6 +1131,27 @@ impl Sim {
     }
 }
 
+/// A server's saturation over the last second of series samples: the same rule as the run's
+/// (`metrics::saturation`), on the counters' change since the oldest sample kept.
+fn recent_saturation(u: &Unit) -> Option<metrics::Resource> {
+    let (Some(first), Some(last)) = (u.recent_sat.front(), u.recent_sat.back()) else {
+        return None;
+    };
+    let alive = last.alive_ns.saturating_sub(first.alive_ns);
+    if alive == 0 {
+        return None;
+    }
+    let share = |a: u128, b: u128| a.saturating_sub(b) as f64 / alive as f64;
+    metrics::saturation(
+        share(last.all_busy_ns, first.all_busy_ns),
+        share(last.all_held_ns, first.all_held_ns),
+        i64::from(last.backlog) - i64::from(first.backlog),
+        last.calls.saturating_sub(first.calls),
+        last.refused.saturating_sub(first.refused),
+    )
+    .1
+}
+
 /// What the window and reports need to know about one instance.
 #[derive(Clone, Copy, Debug)]
 pub struct UnitInfo<'a> {
@@ -1128,6 +1167,8 @@ pub struct UnitInfo<'a> {
     pub last_pick: Option<UnitIx>,
     /// A balancer's health checks have marked it down.
     pub marked_down: bool,
+    /// A server's saturated resource over the last second of samples (`metrics::saturation`).
+    pub saturated: Option<metrics::Resource>,
 }
 
 #[cfg(test)]
@@ -1138,7 +1179,8 @@ mod tests {
     /// in a queue and one pending event must fit.
     #[test]
     fn the_memory_estimate_prices_a_call_at_least_at_its_size() {
-        let real = std::mem::size_of::<Call>() + 4 + queue::ENTRY_BYTES;
+        let real =
+            std::mem::size_of::<Call>() + std::mem::size_of::<unit::Task>() + queue::ENTRY_BYTES;
         assert!(
             real as u64 <= layout::limits::CALL_BYTES,
             "a call takes {real} bytes"

@@ -45,6 +45,10 @@ pub enum Ev {
     Ready { unit: UnitIx },
     /// An autoscaler looks at its pool.
     Autoscale { index: u32 },
+    /// A server's job (`jobs.rs`) reaches it.
+    JobArrive { job: u32 },
+    /// A server has served a job.
+    JobDone { job: u32 },
 }
 
 /// An event and its sort key: the time in the high 64 bits, the sequence number in the low

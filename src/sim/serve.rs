@@ -1,10 +1,12 @@
-//! Serving at the callee: a call arrives, waits in the queue for a worker, is served (or
-//! relayed by a balancer or router after its latency), and frees its worker when done.
+//! Serving at the callee: a call arrives, waits in the queue for a worker, holds it while it
+//! waits for a core and is served (or is relayed by a balancer or router after its latency),
+//! and frees its worker when done. A server's own jobs (replicated writes, cache fills) take
+//! the same queue, worker and core.
 
 use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::unit::{self, Kept, Role};
+use super::unit::{self, Kept, Role, Task};
 use super::{CallState, Sim};
 
 impl Sim {
@@ -53,10 +55,11 @@ impl Sim {
                     self.start(call);
                 } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
                     u.integrate(now);
-                    u.queue.push_back(call);
+                    u.queue.push_back(Task::Call(call));
                     u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
                     self.calls[call].state = CallState::Queued;
                 } else {
+                    u.stats.queue_full += 1;
                     self.reject(call, FailReason::QueueFull);
                 }
             }
@@ -72,16 +75,11 @@ impl Sim {
         let r = &self.reqs[req];
         let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
         let counted = r.counted;
-        let u = &mut self.units[c.callee];
+        let unit = c.callee;
+        let u = &mut self.units[unit];
         let is_db = u.kind == crate::layout::KindTag::Database;
-        let Role::Server { service, kept } = &mut u.role else {
+        let Role::Server { kept, .. } = &mut u.role else {
             return;
-        };
-        let service_ns = service.sample_ns(read, &mut u.rng);
-        let service_ns = if u.slow == 1.0 {
-            service_ns
-        } else {
-            unit::ns(service_ns as f64 * u.slow)
         };
         // An app server's own cache: a read it holds skips the shared cache and the database.
         if read && let Some(local) = &mut u.local_cache {
@@ -119,13 +117,7 @@ impl Sim {
         u.integrate(now);
         debug_assert!(u.held < u.workers, "a call started with every worker held");
         u.held += 1;
-        u.serving += 1;
-        c.state = CallState::Service;
-        let ev = Ev::Done {
-            call,
-            epoch: c.epoch,
-        };
-        self.events.push(now + service_ns, ev);
+        self.take_core(unit, Task::Call(call));
         if !had_session && let Role::Client(cs) = &mut self.units[client].role {
             // A user who had logged in before lost their session: logged out.
             if cs.log_in(user) && self.reqs[req].counted {
@@ -146,6 +138,7 @@ impl Sim {
                 u.integrate(now);
                 u.serving -= 1;
                 let is_db = u.kind == crate::layout::KindTag::Database;
+                self.next_core(unit);
                 // A synchronous write holds the worker until its replicas have it.
                 if is_db && self.on_db_served(call) {
                     return;
@@ -156,7 +149,7 @@ impl Sim {
         }
     }
 
-    /// Give free workers to queued calls, oldest first.
+    /// Give free workers to queued work, oldest first.
     pub(super) fn drain_queue(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         loop {
@@ -165,10 +158,76 @@ impl Sim {
                 return;
             }
             u.integrate(now);
-            let Some(next) = u.queue.pop_front() else {
+            match u.queue.pop_front() {
+                None => return,
+                Some(Task::Call(next)) => self.start(next),
+                Some(Task::Job(job)) => self.start_job(job),
+            }
+        }
+    }
+
+    /// Work that holds a worker asks for a core: served at once if one is free, else it waits.
+    pub(super) fn take_core(&mut self, unit: UnitIx, work: Task) {
+        let now = self.now_ns;
+        let u = &mut self.units[unit];
+        if u.serving < u.cores {
+            self.serve_on_core(unit, work);
+        } else {
+            u.integrate(now);
+            u.cpu_queue.push_back(work);
+            if let Task::Call(call) = work {
+                self.calls[call].state = CallState::Queued;
+            }
+        }
+    }
+
+    /// A core came free: give it to the oldest work waiting for one (more cores after a
+    /// resize: to as many as fit).
+    pub(super) fn next_core(&mut self, unit: UnitIx) {
+        loop {
+            let u = &mut self.units[unit];
+            if u.serving >= u.cores || !u.alive {
+                return;
+            }
+            let Some(work) = u.cpu_queue.pop_front() else {
                 return;
             };
-            self.start(next);
+            self.serve_on_core(unit, work);
+        }
+    }
+
+    /// Serve work on a free core. Its service time is drawn now, slowed by the cores busy
+    /// (USL, on a sized box) and by a slow-down fault.
+    fn serve_on_core(&mut self, unit: UnitIx, work: Task) {
+        let now = self.now_ns;
+        let read = match work {
+            Task::Call(call) => self.reqs[self.calls[call].req].read,
+            Task::Job(job) => self.job_is_read(job),
+        };
+        let u = &mut self.units[unit];
+        u.integrate(now);
+        u.serving += 1;
+        let slowdown = u.slowdown(u.serving);
+        let Role::Server { service, .. } = &u.role else {
+            return;
+        };
+        let service_ns = service.sample_ns(read, &mut u.rng);
+        let service_ns = if slowdown == 1.0 {
+            service_ns
+        } else {
+            unit::ns(service_ns as f64 * slowdown)
+        };
+        match work {
+            Task::Call(call) => {
+                let c = &mut self.calls[call];
+                c.state = CallState::Service;
+                let ev = Ev::Done {
+                    call,
+                    epoch: c.epoch,
+                };
+                self.events.push(now + service_ns, ev);
+            }
+            Task::Job(job) => self.events.push(now + service_ns, Ev::JobDone { job }),
         }
     }
 }

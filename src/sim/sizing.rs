@@ -1,7 +1,11 @@
-//! Vertical scaling in the core: how much more a bigger box serves, by the Universal
-//! Scalability Law (Gunther). The ladder itself (vCPUs, memory, prices) is in `layout::size`.
+//! Vertical scaling in the core: a bigger box has more cores, not faster ones, and the cores
+//! slow each other down by the Universal Scalability Law (Gunther). The ladder itself (vCPUs,
+//! memory, prices) is in `layout::size`.
 //!
-//! Scaling up is simple (no new code paths) but sub-linear and bounded: price grows in step
+//! A sized server's requests queue for its vCPUs. With `c` cores busy, each runs at
+//! `X(c)/c` of one core's speed, so one request alone is served in its full service time on
+//! every size, and with every core busy the box serves `X(N)` cores' worth: the throughput
+//! ceiling follows USL. Scaling up is simple but sub-linear and bounded: price grows in step
 //! with vCPUs while throughput grows less, so throughput per dollar falls at every step, and
 //! the top of the ladder is a hard ceiling. Past it only scaling out helps.
 
@@ -29,10 +33,17 @@ pub fn usl_peak_cores() -> f64 {
     ((1.0 - USL_CONTENTION) / USL_COHERENCY).sqrt()
 }
 
-/// How many times the smallest size's throughput `size` serves: USL throughput at its vCPUs
-/// over USL throughput at the smallest size's. The core models a bigger box by dividing a
-/// server's service times by this factor, keeping its worker count: throughput scales by the
-/// factor exactly, and no rounding of workers distorts it.
+/// How much longer a service takes when it starts with `busy` cores busy (itself included):
+/// `busy / X(busy)`, the inverse of one core's share of USL throughput. 1 for one core alone.
+/// The speed is fixed when the service starts (the core does not re-time a service when
+/// other cores start or finish), which is exact at low load and at saturation.
+pub fn core_slowdown(busy: u32) -> f64 {
+    let c = f64::from(busy.max(1));
+    c / usl_throughput(c)
+}
+
+/// How many times the smallest size's throughput ceiling `size` has: USL throughput at its
+/// vCPUs over USL throughput at the smallest size's.
 pub fn capacity_factor(size: Size) -> f64 {
     usl_throughput(f64::from(size.vcpus())) / usl_throughput(f64::from(Size::SMALLEST.vcpus()))
 }
@@ -43,8 +54,10 @@ mod tests {
     use crate::sim::balance::test_util::show;
 
     #[test]
-    fn the_smallest_size_is_the_unit() {
+    fn the_smallest_size_is_the_unit_and_one_core_alone_runs_at_full_speed() {
         assert_eq!(capacity_factor(Size::SMALLEST), 1.0);
+        assert_eq!(core_slowdown(1), 1.0);
+        assert!(core_slowdown(2) > 1.0);
     }
 
     #[test]

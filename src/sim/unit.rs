@@ -17,7 +17,7 @@ use super::entry::EntryState;
 use super::lb::LbState;
 use super::ring::HashRing;
 use super::rng::{SimRng, Stream, stream};
-use super::sizing::capacity_factor;
+use super::sizing::core_slowdown;
 
 /// A non-negative duration in ns, rounded to the nearest nanosecond. (`f64::round` is a libm
 /// call; adding one half and truncating is the same for non-negative values and much faster.)
@@ -37,12 +37,10 @@ pub struct ServiceModel {
 }
 
 impl ServiceModel {
-    /// A model with these means (ms, on the smallest size) and shape, on a box `speedup`
-    /// times faster.
-    pub fn new(dist: ServiceDist, read_ms: f64, write_ms: f64, cv: f64, speedup: f64) -> Self {
-        let speedup = if speedup > 0.0 { speedup } else { 1.0 };
-        let read_mean_ns = read_ms * 1e6 / speedup;
-        let write_mean_ns = write_ms * 1e6 / speedup;
+    /// A model with these means (ms, on one core with no other core busy) and shape.
+    pub fn new(dist: ServiceDist, read_ms: f64, write_ms: f64, cv: f64) -> Self {
+        let read_mean_ns = read_ms * 1e6;
+        let write_mean_ns = write_ms * 1e6;
         let lognormal = if dist == ServiceDist::LogNormal && cv > 0.0 {
             match (
                 LogNormal::from_mean_cv(read_mean_ns.max(1.0), cv),
@@ -467,8 +465,21 @@ pub struct UnitStats {
     /// Integrals over time (ns x count) since the last reset.
     pub cpu_area: u128,
     pub held_area: u128,
+    /// Workers available (ns x workers), for worker utilization.
     pub capacity_area: u128,
+    /// Cores available (ns x cores), for CPU utilization.
+    pub cores_area: u128,
     pub queue_area: u128,
+    /// Time up, time with every worker held, time with every core busy (ns).
+    pub alive_ns: u128,
+    pub all_held_ns: u128,
+    pub all_busy_ns: u128,
+    /// Jobs served (replicated writes applied, cache fills and invalidations).
+    pub jobs: u64,
+    /// Calls refused because the queue was full.
+    pub queue_full: u64,
+    /// Work waiting (for a worker or a core) when counting started.
+    pub backlog_start: u32,
     /// Time the instance existed (booting, up or down), ns: what it is paid for.
     pub billed_ns: u128,
     pub max_queue: u32,
@@ -483,8 +494,9 @@ pub struct UnitStats {
 struct Load {
     serving: u32,
     held: u32,
-    /// Workers available (0 while the instance is down).
+    /// Workers and cores available (0 while the instance is down).
     workers: u32,
+    cores: u32,
     queued: usize,
     /// The instance exists, so it is paid for.
     billed: bool,
@@ -499,7 +511,17 @@ impl Load {
             s.cpu_area += u128::from(self.serving) * dt;
             s.held_area += u128::from(self.held) * dt;
             s.capacity_area += u128::from(self.workers) * dt;
+            s.cores_area += u128::from(self.cores) * dt;
             s.queue_area += self.queued as u128 * dt;
+            if self.workers > 0 {
+                s.alive_ns += dt;
+                if self.held >= self.workers {
+                    s.all_held_ns += dt;
+                }
+                if self.serving >= self.cores {
+                    s.all_busy_ns += dt;
+                }
+            }
             if self.billed {
                 s.billed_ns += dt;
             }
@@ -532,9 +554,21 @@ pub struct Unit {
     pub local_cache: Option<Box<Cache>>,
     pub workers: u32,
     pub queue_capacity: u32,
-    /// Calls waiting for a worker.
-    pub queue: VecDeque<CallIx>,
-    /// Workers doing CPU work.
+    /// Cores the service phase queues for: a sized box's vCPUs, else one per worker.
+    pub cores: u32,
+    /// The cores slow each other down by USL (a sized box); false: each runs at full speed.
+    pub usl: bool,
+    /// Work waiting for a worker.
+    pub queue: VecDeque<Task>,
+    /// Work holding a worker and waiting for a core.
+    pub cpu_queue: VecDeque<Task>,
+    /// Bumped when the instance dies, so work it had started is recognised as lost.
+    pub life: u32,
+    /// A replica's replicated writes waiting for its one applier, oldest first, and whether
+    /// the applier is at work (queued for a worker, or applying).
+    pub apply_backlog: VecDeque<u32>,
+    pub applier_busy: bool,
+    /// Cores busy (work being served).
     pub serving: u32,
     /// Workers held (serving or waiting on downstream calls).
     pub held: u32,
@@ -546,7 +580,54 @@ pub struct Unit {
     pub sampled_served: u64,
     pub sampled_calls_failed: (u64, u64),
     pub sampled_cpu_area: u128,
-    pub sampled_capacity_area: u128,
+    pub sampled_cores_area: u128,
+    /// Saturation counters at the last `RECENT_SAMPLES` samples, oldest first.
+    pub recent_sat: VecDeque<SatSample>,
+}
+
+/// Samples (of 100 ms) the window's saturation flag looks back over: one second.
+pub const RECENT_SAMPLES: usize = 10;
+
+/// A server's saturation counters at one series sample, for the window's recent flag.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SatSample {
+    pub alive_ns: u128,
+    pub all_busy_ns: u128,
+    pub all_held_ns: u128,
+    pub calls: u64,
+    pub refused: u64,
+    pub backlog: u32,
+}
+
+impl SatSample {
+    /// The counters of `u` now (its integrals brought up to date by the caller).
+    pub fn of(u: &Unit) -> Self {
+        SatSample {
+            alive_ns: u.stats.alive_ns,
+            all_busy_ns: u.stats.all_busy_ns,
+            all_held_ns: u.stats.all_held_ns,
+            calls: u.stats.calls,
+            refused: u.stats.queue_full,
+            backlog: (u.queue.len() + u.cpu_queue.len()) as u32,
+        }
+    }
+}
+
+/// What waits in a server's queues: a call of a request, or a job of the server's own (a
+/// replicated write to apply, a cache fill or invalidation), by its slot in the core's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    Call(CallIx),
+    Job(u32),
+}
+
+impl Unit {
+    /// The slowdown of a service starting now with `busy` cores busy (itself included).
+    #[inline]
+    pub fn slowdown(&self, busy: u32) -> f64 {
+        let usl = if self.usl { core_slowdown(busy) } else { 1.0 };
+        usl * self.slow
+    }
 }
 
 impl Unit {
@@ -580,14 +661,15 @@ impl Unit {
                 },
                 // Every other kind serves; keep a harmless default rather than panic.
                 None => Role::Server {
-                    service: ServiceModel::new(ServiceDist::Constant, 0.0, 0.0, 0.0, 1.0),
+                    service: ServiceModel::new(ServiceDist::Constant, 0.0, 0.0, 0.0),
                     kept: Kept::Nothing,
                 },
             },
         };
         let (workers, queue_capacity) = workers_and_queue(kind);
-        let usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
+        let usd_per_hour = kind.billed_size().map_or(0.0, |s| s.usd_per_hour());
         let local_cache = local_cache_for(kind);
+        let (cores, usl) = cores_of(kind);
         Unit {
             node,
             member,
@@ -603,7 +685,13 @@ impl Unit {
             local_cache,
             workers,
             queue_capacity,
+            cores,
+            usl,
             queue: VecDeque::new(),
+            cpu_queue: VecDeque::new(),
+            life: 0,
+            apply_backlog: VecDeque::new(),
+            applier_busy: false,
             serving: 0,
             held: 0,
             routes: Vec::new(),
@@ -616,13 +704,14 @@ impl Unit {
             sampled_served: 0,
             sampled_calls_failed: (0, 0),
             sampled_cpu_area: 0,
-            sampled_capacity_area: 0,
+            sampled_cores_area: 0,
+            recent_sat: VecDeque::new(),
         }
     }
 
     /// Take the node's changed parameters, keeping queues, state and statistics.
     pub fn set_params(&mut self, kind: &NodeKind) {
-        self.usd_per_hour = kind.size().map_or(0.0, |s| s.usd_per_hour());
+        self.usd_per_hour = kind.billed_size().map_or(0.0, |s| s.usd_per_hour());
         // A resized local cache starts cold; an unchanged one stays warm.
         let want = match kind {
             NodeKind::AppServer(p) => p.local_cache_entries,
@@ -651,6 +740,7 @@ impl Unit {
                     *service = m;
                 }
                 (self.workers, self.queue_capacity) = workers_and_queue(kind);
+                (self.cores, self.usl) = cores_of(kind);
                 // Kept state stays warm unless its kind of keeping changes, or a data cache is
                 // resized or re-policied (it starts cold); a plain latency change keeps it.
                 let fresh = keeping_for(kind);
@@ -695,6 +785,7 @@ impl Unit {
             serving: self.serving,
             held: self.held,
             workers: if self.alive { self.workers } else { 0 },
+            cores: if self.alive { self.cores } else { 0 },
             queued: self.queue.len(),
             billed: !self.removed,
         }
@@ -707,12 +798,14 @@ impl Unit {
             last_ns: now_ns,
             since_ns: now_ns,
             max_queue: self.queue.len() as u32,
+            backlog_start: (self.queue.len() + self.cpu_queue.len()) as u32,
             ..Default::default()
         };
         self.sampled_served = 0;
         self.sampled_calls_failed = (0, 0);
         self.sampled_cpu_area = 0;
-        self.sampled_capacity_area = 0;
+        self.sampled_cores_area = 0;
+        self.recent_sat.clear();
     }
 }
 
@@ -755,7 +848,7 @@ fn service_model(kind: &NodeKind) -> Option<ServiceModel> {
         NodeKind::Database(p) => (p.service, p.read_ms, p.write_ms, p.service_cv, p.size),
         _ => return None,
     };
-    Some(ServiceModel::new(m.0, m.1, m.2, m.3, capacity_factor(m.4)))
+    Some(ServiceModel::new(m.0, m.1, m.2, m.3))
 }
 
 /// A server-like kind's (workers, queue capacity); (0, 0) for the others.
@@ -766,6 +859,15 @@ fn workers_and_queue(kind: &NodeKind) -> (u32, u32) {
         NodeKind::SessionStore(p) => (p.workers, p.queue_capacity),
         NodeKind::Cache(p) => (p.workers, p.queue_capacity),
         _ => (0, 0),
+    }
+}
+
+/// A server-like kind's cores, and whether they slow each other down (USL): a sized box has
+/// its vCPUs; an unsized server has one full-speed core per worker, so it is an exact M/M/c.
+fn cores_of(kind: &NodeKind) -> (u32, bool) {
+    match kind.size() {
+        Some(size) => (size.vcpus(), true),
+        None => (workers_and_queue(kind).0, false),
     }
 }
 
