@@ -927,6 +927,14 @@ impl Sim {
                 name.to_string()
             };
             if let Some(&i) = self.unit_index.get(&(node, member)) {
+                // A member still draining is taken back as it is: it keeps its queue and the
+                // calls it holds (replacing it would lose them and their workers' counts).
+                if self.units[i].draining && !self.units[i].removed {
+                    let u = &mut self.units[i];
+                    u.draining = false;
+                    u.set_params(kind);
+                    continue;
+                }
                 // A member that was removed comes back as a fresh server.
                 let old_stats = self.units[i].stats.clone();
                 let mut u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);

@@ -867,6 +867,85 @@ fn the_shipped_flapping_layout_flaps() {
     });
 }
 
+/// A pool of four that its autoscaler shrinks at its first look while the members taken out
+/// still hold calls (a second per call, eight workers each, about two calls each at 8
+/// requests/s).
+const DRAINING: &str = r#"(
+    name: "draining",
+    nodes: [
+        (id: 0, name: "client", kind: client(qps: 8)),
+        (id: 1, name: "lb", kind: load_balancer(algorithm: round_robin, health_checks: false)),
+        (id: 2, name: "app", kind: app_server(count: 4, workers: 8, service_ms: 1000.0,
+            queue_capacity: 100,
+            autoscale: (metric: cpu_utilization, target: 0.6, min: 1, max: 8,
+                interval_s: 3, cooldown_s: 0, boot_s: 0))),
+    ],
+    wires: [(from: 0, to: 1), (from: 1, to: 2, latency_ms: 0.2)],
+)"#;
+
+/// Scaling a pool out while some members still drain takes those members back as they are
+/// (their calls kept), instead of replacing them with fresh servers. The `count` command (the
+/// inspector's count, or a script) is the way a user scales out. Before the fix, the draining
+/// member was replaced: its calls stayed in flight forever and freeing their workers underflowed
+/// `held` ("a worker freed that was not held").
+#[test]
+fn scaling_out_while_members_drain_keeps_their_calls() {
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut s = sim(DRAINING, seed, 0.0);
+        let pool = NodeId(2);
+        let count = |s: &Sim| s.layout().node(pool).map_or(0, |n| n.kind.count());
+        // Run until the autoscaler takes members out while one of them still holds calls.
+        let mut busy_drained = None;
+        while s.now_ns() < 60_000_000_000 && busy_drained.is_none() {
+            let before = count(&s);
+            s.tick();
+            let after = count(&s);
+            if after < before {
+                let held: u32 = (after..before)
+                    .filter_map(|member| s.unit_index(UnitId { node: pool, member }))
+                    .filter_map(|i| s.unit_info(i))
+                    .map(|u| u.busy_workers + u.queue_len)
+                    .sum();
+                if held > 0 {
+                    busy_drained = Some((before, after, held));
+                }
+            }
+        }
+        let Some((before, after, held)) = busy_drained else {
+            panic!("seed {seed}: the pool never shrank while a member held calls");
+        };
+        // Scale back out at once, as a user would.
+        let cmd = Command::SetParam {
+            node: pool,
+            param: "count".into(),
+            value: f64::from(before),
+        };
+        s.apply(cmd)
+            .unwrap_or_else(|why| panic!("seed {seed}: {why}"));
+        // Stop the traffic and let every call finish: nothing may stay in flight.
+        s.apply(Command::SetQps {
+            node: NodeId(0),
+            qps: 0.0,
+        })
+        .unwrap_or_else(|why| panic!("seed {seed}: {why}"));
+        let stop = s.now_ns() + 30_000_000_000;
+        while s.now_ns() < stop {
+            s.tick();
+        }
+        let c = s.counts();
+        println!(
+            "  seed {seed:>3}  shrank {before} -> {after} with {held} calls held by the drained; \
+             after scaling out and 30 s without traffic: {c:?}"
+        );
+        assert_eq!(
+            c.in_flight, 0,
+            "seed {seed}: calls lost in a replaced member"
+        );
+        assert_eq!(c.arrived, c.completed + c.failed, "seed {seed}");
+        assert_eq!(c.failed, 0, "seed {seed}: nothing had to fail");
+    });
+}
+
 // ----- The thundering herd -----
 
 /// Reads only, 2,000 uniform keys, one cache that holds them all.
