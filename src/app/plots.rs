@@ -304,6 +304,14 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
             );
         }
         let m = sim.metrics();
+        if applies.cache {
+            stat(
+                ui,
+                "cache keys lost",
+                &fmt_count(m.cache_keys_lost as f64),
+                "Since the start: cached keys that died with the cache (or the app server's local cache) that held them",
+            );
+        }
         if applies.sessions {
             stat(
                 ui,

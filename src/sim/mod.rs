@@ -191,6 +191,8 @@ struct Totals {
     retries: u64,
     session_misses: u64,
     sessions_lost: u64,
+    /// Keys that died with a data cache or an app server's local cache.
+    cache_keys_lost: u64,
     stale_reads: u64,
     writes_lost: u64,
     promotions: u64,
@@ -225,6 +227,7 @@ impl Totals {
             retries: 0,
             session_misses: 0,
             sessions_lost: 0,
+            cache_keys_lost: 0,
             stale_reads: 0,
             writes_lost: 0,
             promotions: 0,

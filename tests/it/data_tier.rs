@@ -1102,3 +1102,75 @@ fn a_new_server_starts_with_a_cold_local_cache() {
         );
     }
 }
+
+/// A crash loses what the box held in memory, and each loss is counted as what it is: a data
+/// cache's keys and an app server's local cache in `cache_keys_lost`, never in
+/// `sessions_lost`. The keys lost are the keys the instance showed just before (its `keys`),
+/// and a revived app server starts with an empty local cache.
+#[test]
+fn a_crash_loses_cached_keys_counted_apart_from_sessions() {
+    let text = r#"(nodes: [
+        (id: 0, name: "users", kind: client(qps: 2000, read_share: 1.0, keys: 5000,
+            key_dist: zipf, key_zipf_alpha: 0.9)),
+        (id: 1, name: "lb", kind: load_balancer()),
+        (id: 2, name: "app", kind: app_server(count: 2, workers: 16, service_ms: 0.5,
+            local_cache_entries: 300)),
+        (id: 3, name: "cache", kind: cache(capacity_entries: 1000, hit_ms: 0.1)),
+        (id: 4, name: "db", kind: database(workers: 32, read_ms: 1.0)),
+    ], wires: [(from: 0, to: 1), (from: 1, to: 2), (from: 2, to: 3), (from: 2, to: 4)])"#;
+    let keys = |s: &Sim, node: u32, member: u32| {
+        s.metrics()
+            .nodes
+            .iter()
+            .find(|n| {
+                n.id == UnitId {
+                    node: NodeId(node),
+                    member,
+                }
+            })
+            .and_then(|n| n.cache)
+            .map_or(0, |c| c.keys)
+    };
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut s = sim(text, seed, 1.0);
+        s.run_until_s(10.0);
+        let in_cache = keys(&s, 3, 0);
+        let in_local = keys(&s, 2, 0);
+        assert!(in_cache > 500 && in_local > 100, "seed {seed}: warm caches");
+        s.apply(Command::Kill(Target::node(NodeId(3))))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after_cache = s.metrics();
+        s.apply(Command::Kill(Target {
+            node: NodeId(2),
+            member: Some(0),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let after_app = s.metrics();
+        s.apply(Command::Revive(Target {
+            node: NodeId(2),
+            member: Some(0),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let revived = keys(&s, 2, 0);
+        println!(
+            "  seed {seed:>3}  cache held {in_cache} keys, app[0]'s local cache {in_local}; \
+             cache_keys_lost after killing the cache {}, after killing app[0] {}; \
+             sessions_lost {}; app[0]'s keys after revival {revived}",
+            after_cache.cache_keys_lost, after_app.cache_keys_lost, after_app.sessions_lost
+        );
+        assert_eq!(after_cache.cache_keys_lost, in_cache, "seed {seed}");
+        assert_eq!(
+            after_app.cache_keys_lost,
+            in_cache + in_local,
+            "seed {seed}"
+        );
+        assert_eq!(
+            after_app.sessions_lost, 0,
+            "seed {seed}: no session was held"
+        );
+        assert_eq!(
+            revived, 0,
+            "seed {seed}: the local cache died with the server"
+        );
+    });
+}
