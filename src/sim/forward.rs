@@ -80,6 +80,7 @@ impl Sim {
             group: route.group,
             index: route.index,
             generation: lb.generation,
+            counted: true,
         };
         if !route.reused_connection {
             let why = route.why;

@@ -89,6 +89,8 @@ pub(super) struct LbSlot {
     pub group: u16,
     pub index: u16,
     pub generation: u32,
+    /// The balancer counts the call in flight at its backend until it is released (once).
+    pub counted: bool,
 }
 
 /// Health-check bookkeeping of one backend.

@@ -495,6 +495,20 @@ impl Sim {
         })
     }
 
+    /// What a balancer counts in flight at each of its backends (calls at L7, open connections
+    /// at L4): the load least-connections and power of two see. Backends in several groups are
+    /// listed once per group. Empty for an instance that is not a balancer.
+    pub fn balancer_in_flight(&self, balancer: UnitIx) -> Vec<(UnitIx, u32)> {
+        match self.units.get(balancer.index()).map(|u| &u.role) {
+            Some(Role::Balancer(lb)) => lb
+                .groups
+                .iter()
+                .flat_map(|g| g.backends.iter().map(|b| (b.unit, b.in_flight)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The index of instance `id`, if it exists.
     pub fn unit_index(&self, id: UnitId) -> Option<UnitIx> {
         self.unit_index.get(&(id.node, id.member)).copied()

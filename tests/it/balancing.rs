@@ -708,6 +708,130 @@ fn after_a_scale_out_l4_keeps_the_new_server_idle_until_connections_recycle() {
     }
 }
 
+// ----- Timeouts -----
+
+/// Two servers behind least-connections; the balancer gives up on a call after 100 ms.
+const PHANTOM: &str = r#"(
+    name: "phantom load",
+    nodes: [
+        (id: 0, name: "users", kind: client(qps: 20)),
+        (id: 1, name: "lb", kind: load_balancer(algorithm: least_connections, health_checks: false)),
+        (id: 2, name: "app", kind: app_server(count: 2, workers: 8, service_ms: 5)),
+    ],
+    wires: [(from: 0, to: 1), (from: 1, to: 2, timeout_ms: 100)],
+)"#;
+
+/// A balancer stops counting a call in flight exactly once, even when the call times out
+/// after its parent is gone. Here app[0] is slowed 100x, so its calls outlive the balancer's
+/// 100 ms timeout; the balancer restarts (killed and revived at once), which fails the calls
+/// it was waiting on, and the calls to app[0] then time out as orphans. Before the fix each of
+/// them stayed counted at app[0] for the rest of the run (phantom load: least-connections sent
+/// app[0] nothing afterwards); now, once everything is done, the balancer counts nothing, and
+/// app[0] takes its share again.
+#[test]
+fn a_timed_out_orphan_leaves_no_phantom_load_at_the_balancer() {
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut s = sim(PHANTOM, seed, 0.0);
+        let slow = |factor| Command::Slow {
+            target: Target {
+                node: NodeId(2),
+                member: Some(0),
+            },
+            factor,
+        };
+        s.apply(slow(100.0)).unwrap_or_else(|e| panic!("{e}"));
+        s.run_until_s(2.0);
+        let lb = unit(&s, 1, 0);
+        let held_by_app0 = s
+            .unit_info(unit(&s, 2, 0))
+            .map_or(0, |u| u.busy_workers + u.queue_len);
+        assert!(held_by_app0 > 0, "seed {seed}: app[0] holds calls");
+        s.apply(Command::Kill(Target::node(NodeId(1))))
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.apply(Command::Revive(Target::node(NodeId(1))))
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.apply(slow(1.0)).unwrap_or_else(|e| panic!("{e}"));
+        // Nothing is in flight anywhere after the traffic stops for long enough.
+        s.apply(Command::SetQps {
+            node: NodeId(0),
+            qps: 0.0,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.run_until_s(4.0);
+        assert_eq!(s.counts().in_flight, 0, "seed {seed}");
+        let counted = s.balancer_in_flight(lb);
+        // Then 30 s of traffic: least-connections with ties rotating splits an idle pair about
+        // evenly. With a phantom count of k >= 1 at app[0] it would only get a call while app[1]
+        // had k or more in flight, which at 20 requests/s of 5 ms (load 0.05 per server)
+        // happens for a few percent of arrivals at most.
+        let before = served(&s.metrics(), 2);
+        s.apply(Command::SetQps {
+            node: NodeId(0),
+            qps: 20.0,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.run_until_s(34.0);
+        let after = served(&s.metrics(), 2);
+        let got =
+            |m: u32| after.get(&m).copied().unwrap_or(0) - before.get(&m).copied().unwrap_or(0);
+        let share0 = got(0) as f64 / (got(0) + got(1)).max(1) as f64;
+        println!(
+            "  seed {seed:>3}  app[0] held {held_by_app0} calls when the balancer restarted; \
+             counted in flight once idle: {counted:?}; app[0]'s share afterwards {share0:.3}"
+        );
+        assert!(
+            counted.iter().all(|&(_, n)| n == 0),
+            "seed {seed}: phantom in-flight counts {counted:?}"
+        );
+        assert!(share0 > 0.4, "seed {seed}: app[0] gets its share: {share0}");
+    });
+}
+
+/// `latency` ms each way, a constant 1 ms of service, and a 50 ms timeout on the client's
+/// wire.
+fn reply_leg_layout(latency_ms: f64) -> String {
+    format!(
+        r#"(
+        name: "slow reply leg",
+        nodes: [
+            (id: 0, name: "users", kind: client(qps: 100)),
+            (id: 1, name: "app", kind: app_server(workers: 64, service_ms: 1, service: constant)),
+        ],
+        wires: [(from: 0, to: 1, latency_ms: {latency_ms}, timeout_ms: 50)],
+    )"#
+    )
+}
+
+/// A timeout covers the whole call, the reply's way back included. With 30 ms each way and
+/// 1 ms of service, the call takes 61 ms: the reply is still on the wire when the 50 ms timeout
+/// fires, so every request fails with `timeout` (before the fix they all completed, in 61 ms,
+/// past their timeout). With 20 ms each way (41 ms) every request completes.
+#[test]
+fn a_timeout_fires_on_a_slow_reply_leg() {
+    for seed in SEEDS {
+        let m = check::run(&check::parse(&reply_leg_layout(30.0)), seed, 1.0, 10.0);
+        let timeouts = m
+            .failures
+            .iter()
+            .find(|(r, _)| *r == FailReason::Timeout)
+            .map_or(0, |&(_, n)| n);
+        let fast = check::run(&check::parse(&reply_leg_layout(20.0)), seed, 1.0, 10.0);
+        println!(
+            "  seed {seed:>3}  61 ms calls, 50 ms timeout: {:?}, {timeouts} timeouts; 41 ms \
+             calls: {:?}, p99 {:.1} ms",
+            m.requests, fast.requests, fast.latency_ms.p99
+        );
+        assert!(m.requests.arrived > 500, "seed {seed}");
+        assert_eq!(m.requests.completed, 0, "seed {seed}: {:?}", m.requests);
+        assert_eq!(
+            timeouts, m.requests.failed,
+            "seed {seed}: every failure is a timeout"
+        );
+        assert_eq!(fast.requests.failed, 0, "seed {seed}");
+        assert!(fast.latency_ms.max < 50.0, "seed {seed}");
+    }
+}
+
 // ----- Retries -----
 
 /// Client -> balancer -> four servers; the balancer retries a failed call up to 3 times.
