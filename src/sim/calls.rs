@@ -82,8 +82,10 @@ impl Sim {
             attempt: 0,
             resent,
             lb: LbSlot::default(),
+            lb_counted: false,
             hit: false,
             skip_db: false,
+            probe: false,
             fail: None,
         };
         match self.free_calls.pop() {
@@ -268,10 +270,10 @@ impl Sim {
     /// count never released would be phantom load for least-connections and power of two).
     pub(super) fn release_lb(&mut self, call: CallIx) {
         let c = &mut self.calls[call];
-        if !c.lb.counted {
+        if !c.lb_counted {
             return;
         }
-        c.lb.counted = false;
+        c.lb_counted = false;
         let (lb, caller, callee) = (c.lb, c.caller, c.callee);
         if let Role::Balancer(state) = &mut self.units[caller].role {
             state.release(lb.group, lb.index, callee, lb.generation);
@@ -292,8 +294,13 @@ impl Sim {
             c.callee,
             c.hit,
         );
+        let (probe, caller) = (c.probe, c.caller);
         self.free_call(call);
         if orphaned {
+            return;
+        }
+        if probe {
+            self.probe_verdict(caller, callee, fail.is_none());
             return;
         }
         let Some(parent) = parent else {

@@ -130,10 +130,16 @@ struct Call {
     resent: bool,
     /// Where a balancer placed this call (to release its in-flight count).
     lb: lb::LbSlot,
+    /// The balancer that placed this call counts it in flight at its backend until it is
+    /// released (once: `release_lb`).
+    lb_counted: bool,
     /// A cache lookup found the key.
     hit: bool,
     /// An app server had a cache hit: it skips the database.
     skip_db: bool,
+    /// A balancer's deep health probe, not a request: it waits for a worker, does no work and
+    /// calls nothing, and its answer (or timeout) is a health verdict.
+    probe: bool,
     fail: Option<FailReason>,
 }
 
@@ -146,7 +152,7 @@ impl Call {
 
     /// A request's first call, which its client still waits for.
     fn client_waits(&self) -> bool {
-        self.parent.is_none() && !self.orphaned
+        self.parent.is_none() && !self.orphaned && !self.probe
     }
 }
 

@@ -19,7 +19,13 @@ impl Sim {
             return;
         }
         let (parent, parent_epoch, req, policy) = (c.parent, c.parent_epoch, c.req, c.policy);
+        let (probe, caller, callee) = (c.probe, c.caller, c.callee);
         self.calls[call].orphaned = true;
+        if probe {
+            // A deep probe unanswered within the health timeout fails.
+            self.probe_verdict(caller, callee, false);
+            return;
+        }
         // The balancer stops counting the call now, even if its parent is gone already.
         self.release_lb(call);
         let Some(parent) = parent else {

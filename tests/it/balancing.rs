@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use tierlab::layout::{self, Command, KindTag, Layout, NodeId, Severity, Target};
+use tierlab::sim::events::EventKind;
 use tierlab::sim::{
     FailReason, Metrics, RequestCounts, Sim, SimConfig, TraceConfig, UnitId, UnitIx,
 };
@@ -650,6 +651,74 @@ fn health_check_settings_set_how_many_requests_fail_after_a_kill() {
     }
 }
 
+/// saves/deep-probes.ron: app[1] slowed 10x from 10 s to 30 s can serve 133 of the 300
+/// requests/s round-robin gives it, so its queue of 200 fills (1.5 s of waiting, against a
+/// 250 ms probe timeout). A deep probe waits behind that queue and fails: app[1] is marked
+/// down after the slow-down and never before it, and the other two take its traffic. A shallow
+/// probe only asks whether app[1] is up, so it is never marked down and keeps failing
+/// `queue_full`. A dead server fails either probe.
+#[test]
+fn a_deep_probe_marks_a_saturated_server_down_and_a_shallow_one_does_not() {
+    let deep = tierlab::shipped::find("deep-probes.ron")
+        .unwrap_or_else(|| panic!("deep-probes.ron is shipped"))
+        .to_string();
+    assert!(deep.contains("probe: deep"));
+    let shallow = deep.replace("probe: deep", "probe: shallow");
+    let marked_down = |m: &Metrics| -> Vec<f64> {
+        m.events
+            .iter()
+            .filter(|e| e.kind == EventKind::MarkedDown)
+            .map(|e| e.at_ns as f64 / 1e9)
+            .collect()
+    };
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut d = sim(&deep, seed, 0.0);
+        d.run_until_s(40.0);
+        let dm = d.metrics();
+        let mut s = sim(&shallow, seed, 0.0);
+        s.run_until_s(40.0);
+        let sm = s.metrics();
+        let (dd, sd) = (marked_down(&dm), marked_down(&sm));
+        let (df, sf) = (
+            check::failed_by(&dm, FailReason::QueueFull),
+            check::failed_by(&sm, FailReason::QueueFull),
+        );
+        println!(
+            "  seed {seed:>3}  deep: marked down at {dd:.2?} s, {df} queue_full, p99 {:.0} ms; \
+             shallow: marked down at {sd:?}, {sf} queue_full, p99 {:.0} ms",
+            dm.latency_ms.p99, sm.latency_ms.p99
+        );
+        assert!(!dd.is_empty(), "seed {seed}: deep marks app[1] down");
+        assert!(
+            dm.events
+                .iter()
+                .filter(|e| e.kind == EventKind::MarkedDown)
+                .all(|e| e.name == "app[1]"),
+            "seed {seed}: only the slowed server"
+        );
+        assert!(
+            dd.iter().all(|&t| t > 10.0 && t < 31.0),
+            "seed {seed}: only while slowed: {dd:?}"
+        );
+        assert!(sd.is_empty(), "seed {seed}: shallow never marks it down");
+        assert!(
+            df * 10 < sf,
+            "seed {seed}: deep probes fail far fewer: {df} vs {sf}"
+        );
+        // A dead server fails a deep probe too (at once: the wire answers that it is down).
+        d.apply(Command::Kill(Target {
+            node: NodeId(2),
+            member: Some(2),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        d.run_until_s(42.0);
+        assert!(
+            d.unit_info(unit(&d, 2, 2)).is_some_and(|u| u.marked_down),
+            "seed {seed}: the dead server is marked down"
+        );
+    });
+}
+
 // ----- L4 connections -----
 
 /// L4 or L7 round-robin over three servers; a fourth is added at 5 s.
@@ -832,6 +901,71 @@ fn a_timeout_fires_on_a_slow_reply_leg() {
     }
 }
 
+/// 2,000 users with in-memory sessions behind an L4 balancer whose connections carry one
+/// request each, so every request opens a new connection and is placed afresh.
+fn l4_sessions_layout(algorithm: &str) -> String {
+    format!(
+        r#"(
+        name: "l4 sessions",
+        nodes: [
+            (id: 0, name: "users", kind: client(qps: 2000, users: 2000)),
+            (id: 1, name: "lb", kind: load_balancer(layer: l4, algorithm: {algorithm},
+                connection_requests: 1)),
+            (id: 2, name: "app", kind: app_server(count: 4, service_ms: 2, sessions: local)),
+        ],
+        wires: [(from: 0, to: 1), (from: 1, to: 2)],
+    )"#
+    )
+}
+
+/// Maglev runs at L4 and hashes the connection (the client's address): every new connection
+/// of a user lands on the same server, so in-memory sessions are never missed, while
+/// round-robin places each new connection on the next server, so a user misses their session
+/// on each server they had not been to yet (a miss logs them in there): up to 3 misses for
+/// each of the 2,000 users, most of them in the first seconds. Maglev's table spreads the users evenly: each server's share of the 2,000 users is
+/// binomial, sd sqrt(2000 x 1/4 x 3/4) = 19 users, about 1 % of the traffic; 5 sd is 5 %.
+#[test]
+fn maglev_at_l4_hashes_connections_so_a_user_keeps_their_server() {
+    SEEDS.par_iter().for_each(|&seed| {
+        let maglev = check::run(
+            &check::parse(&l4_sessions_layout("maglev")),
+            seed,
+            2.0,
+            10.0,
+        );
+        let rr = check::run(
+            &check::parse(&l4_sessions_layout("round_robin")),
+            seed,
+            2.0,
+            10.0,
+        );
+        let shares: Vec<f64> = {
+            let s = served(&maglev, 2);
+            let total: u64 = s.values().sum();
+            s.values()
+                .map(|&n| n as f64 / total.max(1) as f64)
+                .collect()
+        };
+        println!(
+            "  seed {seed:>3}  L4 maglev: {} session misses of {} requests, shares {shares:.3?}; \
+             L4 round-robin: {} misses",
+            maglev.session_misses, maglev.requests.completed, rr.session_misses
+        );
+        assert_eq!(maglev.requests.failed, 0, "seed {seed}");
+        assert_eq!(maglev.session_misses, 0, "seed {seed}");
+        assert!(
+            rr.session_misses > 1000,
+            "seed {seed}: round-robin moves users: {}",
+            rr.session_misses
+        );
+        assert_eq!(shares.len(), 4);
+        assert!(
+            shares.iter().all(|s| (s - 0.25).abs() < 0.05),
+            "seed {seed}: {shares:?}"
+        );
+    });
+}
+
 // ----- Retries -----
 
 /// Client -> balancer -> four servers; the balancer retries a failed call up to 3 times.
@@ -921,7 +1055,7 @@ fn an_l4_balancer_refuses_key_cookie_and_path_rules_with_a_clear_message() {
         "{hash:?}"
     );
     assert!(hash[0].contains("use L7"), "{hash:?}");
-    for algo in ["rendezvous", "maglev", "sticky_cookie"] {
+    for algo in ["rendezvous", "sticky_cookie"] {
         let e = errors(&format!("layer: l4, algorithm: {algo}"));
         assert!(
             e.len() == 1 && e[0].contains(&format!("cannot use {algo}")),
@@ -939,6 +1073,8 @@ fn an_l4_balancer_refuses_key_cookie_and_path_rules_with_a_clear_message() {
     );
     // What L4 can do is fine, and L7 may do all of it.
     assert!(errors("layer: l4, algorithm: sticky_ip").is_empty());
+    // Maglev is an L4 algorithm: it hashes the connection.
+    assert!(errors("layer: l4, algorithm: maglev").is_empty());
     assert!(errors("layer: l4, algorithm: least_connections").is_empty());
     assert!(
         errors(
