@@ -21,6 +21,7 @@ mod cache;
 mod calls;
 mod command;
 mod data;
+mod dist;
 mod entry;
 pub mod events;
 mod forward;

@@ -286,7 +286,9 @@ fn hash_shards_lift_the_write_ceiling_and_a_hot_key_makes_a_hot_shard() {
         .flat_map(|&seed| {
             cases
                 .par_iter()
-                .map(move |(name, text)| (seed, *name, run(text, seed, 1.0, 10.0)))
+                // 30 s: over 10 s a p99 of some 12,000 writes a shard moved by up to 18 %
+                // between seeds, more than the 10 % the comparison allows.
+                .map(move |(name, text)| (seed, *name, run(text, seed, 1.0, 30.0)))
         })
         .collect();
     let get = |seed: u64, name: &str| {

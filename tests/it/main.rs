@@ -13,6 +13,7 @@ mod layouts;
 mod limits;
 mod limits_ui;
 mod live;
+mod maths;
 mod params_table;
 mod queueing;
 mod robustness;
