@@ -471,13 +471,18 @@ fn stale_reads_are_zero_without_lag_and_grow_with_it() {
                 "seed {seed}: more lag, more stale reads"
             );
             last = m.stale_reads;
+            // Each read is stale with probability p, nearly independently (reads of one key
+            // share its write times only within one lag), so the count is close to binomial:
+            // standard error sqrt(p (1 - p) / reads) on the share. Allowed: 5 standard errors,
+            // as a share of p.
+            let se = (p * (1.0 - p) / reads).sqrt();
             rows.push(Row {
                 case: format!("lag {lag} ms"),
                 seed,
                 figure: "stale share",
                 measured: m.stale_reads as f64 / reads,
                 expected: p,
-                tolerance: 0.25,
+                tolerance: 5.0 * se / p,
             });
         }
     }
