@@ -30,7 +30,8 @@
 //!   `jobs.rs` a server's own work (a replica applying a write, a cache fill or
 //!   invalidation), which takes its queue, a worker and a core like a call;
 //!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
-//!   structures; `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
+//!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
+//!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
@@ -84,7 +85,9 @@
 //! - Randomness comes from one generator named by its algorithm, PCG-64 MCG
 //!   (`rand_pcg::Pcg64Mcg`), one stream per instance derived from the seed and the instance's
 //!   id with SplitMix64 (`sim/hash.rs`, a named fixed hash). `rand`'s `thread_rng` and `StdRng`
-//!   are not even compiled in.
+//!   are not even compiled in. Transcendental maths (exp, log, ...) is the `libm` crate's,
+//!   never the platform's, so a layout replays the same on every machine
+//!   (`tests/it/tidy.rs` checks).
 //! - Same layout + seed + command log = bit-identical results, stepped one tick at a time or
 //!   many at once; traces are sampled by request id, so turning them on changes no result.
 //! - Conservation after every tick: arrived = completed + failed + in flight
@@ -102,10 +105,11 @@
 //!   only serialisable output types are in `report`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
-//! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_distr,
-//! rand_pcg, hdrhistogram. `report` -> `sim`, `layout`, serde, rayon. `read` -> `layout`,
-//! std::fs. `cli` -> all of the above, clap, anyhow. `app` -> `layout`, `sim`, `shipped`,
-//! `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for `bench-frame`; nothing in the library imports
+//! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
+//! hdrhistogram (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`).
+//! `report` -> `sim`, `layout`, serde, rayon. `read` -> `layout`, std::fs. `cli` -> all of the
+//! above, clap, anyhow. `app` -> `layout`, `sim`, `shipped`, `read`, egui, eframe, egui_plot,
+//! rfd, std::fs, and `cli::load` for `bench-frame`; nothing in the library imports
 //! `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open the window when there
 //! is no subcommand or to run `bench-frame`.
 

@@ -216,6 +216,8 @@ pub struct RunJson {
     pub session_misses: u64,
     /// Sessions that died with the box that held them.
     pub sessions_lost: u64,
+    /// Keys that died with the cache (or app server's local cache) that held them.
+    pub cache_keys_lost: u64,
     /// Busiest app server's served calls over the mean (1: even).
     pub load_max_over_mean: f64,
     /// Cache lookups that hit over all lookups (0 without a cache).
@@ -315,6 +317,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
         amplification: m.amplification,
         session_misses: m.session_misses,
         sessions_lost: m.sessions_lost,
+        cache_keys_lost: m.cache_keys_lost,
         load_max_over_mean: m.load_max_over_mean,
         cache_hit_ratio: m.cache_hit_ratio,
         cache_hits: m.cache_hits,
@@ -603,6 +606,12 @@ fn totals_text(s: &mut String, r: &RunJson) {
         s.push_str(&format!(
             "cache      hit ratio {:.3} ({} hits, {} misses)\n",
             r.cache_hit_ratio, r.cache_hits, r.cache_misses
+        ));
+    }
+    if r.cache_keys_lost > 0 {
+        s.push_str(&format!(
+            "cache      {} keys lost with their cache (or app server)\n",
+            r.cache_keys_lost
         ));
     }
     if r.stale_reads > 0 || r.writes_lost > 0 || r.promotions > 0 {

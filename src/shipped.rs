@@ -20,6 +20,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "consistent-hash.ron",
         include_str!("../saves/consistent-hash.ron"),
     ),
+    ("deep-probes.ron", include_str!("../saves/deep-probes.ron")),
     (
         "dns-active-active.ron",
         include_str!("../saves/dns-active-active.ron"),

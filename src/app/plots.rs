@@ -343,6 +343,14 @@ fn recent_stats(ui: &mut Ui, sim: &Sim, applies: Applies) {
 /// cost.
 fn layout_stats(ui: &mut Ui, sim: &Sim, applies: Applies) {
     let m = sim.metrics();
+    if applies.cache {
+        stat(
+            ui,
+            "cache keys lost",
+            &fmt_count(m.cache_keys_lost as f64),
+            "Since the start: cached keys that died with the cache (or the app server's local cache) that held them",
+        );
+    }
     if applies.sessions {
         stat(
             ui,

@@ -25,8 +25,8 @@ pub use file::{LoadError, from_ron, to_ron};
 pub use node::{
     AppParams, Arrivals, Autoscale, BalancerParams, CacheParams, ClientParams, DbParams, EntryMode,
     EntryParams, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, OnWrite,
-    Partitioning, PathRule, PathShare, Placement, ReadFrom, RouterParams, ScaleMetric, ServiceDist,
-    Sessions, StoreParams,
+    Partitioning, PathRule, PathShare, Placement, Probe, ReadFrom, RouterParams, ScaleMetric,
+    ServiceDist, Sessions, StoreParams,
 };
 pub use size::Size;
 

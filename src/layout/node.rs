@@ -257,7 +257,8 @@ pub enum LbAlgorithm {
     ConsistentHash,
     /// Rendezvous (highest random weight) hashing on the request key.
     Rendezvous,
-    /// Maglev hashing on the request key (a lookup table, Google's Maglev).
+    /// Maglev hashing (a lookup table, Google's Maglev) on the request key at L7, on the
+    /// connection (the client's address) at L4, where Maglev was built to run.
     Maglev,
     /// Sticky by the user's session cookie: a user stays on the server first chosen for them.
     StickyCookie,
@@ -316,14 +317,11 @@ impl LbAlgorithm {
     }
 
     /// Whether an L4 balancer, which sees connections but not requests, can run it: it cannot
-    /// see keys or cookies.
+    /// see keys or cookies. Maglev can: at L4 it hashes the connection.
     pub fn allowed_at_l4(self) -> bool {
         !matches!(
             self,
-            LbAlgorithm::ConsistentHash
-                | LbAlgorithm::Rendezvous
-                | LbAlgorithm::Maglev
-                | LbAlgorithm::StickyCookie
+            LbAlgorithm::ConsistentHash | LbAlgorithm::Rendezvous | LbAlgorithm::StickyCookie
         )
     }
 }
@@ -335,6 +333,18 @@ pub enum Layer {
     L4,
     #[default]
     L7,
+}
+
+/// What a balancer's health probe checks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// Is the instance up? Answered at once by any live instance, however loaded.
+    #[default]
+    Shallow,
+    /// A request to a health endpoint: it crosses the wire and waits in the server's queue
+    /// for a worker like a request, so a saturated server answers late and fails it.
+    Deep,
 }
 
 /// An L7 routing rule: requests whose path starts with `prefix` go to the backends behind the
@@ -362,6 +372,8 @@ pub struct BalancerParams {
     pub path_rules: Vec<PathRule>,
     /// Health checks on or off. Off: a dead backend keeps getting traffic.
     pub health_checks: bool,
+    /// Shallow (up or down) or deep (a request through the server's queue) probes.
+    pub probe: Probe,
     /// Time between two probes of each backend.
     pub health_interval_ms: f64,
     /// A probe that gets no answer within this fails.
@@ -388,6 +400,7 @@ impl Default for BalancerParams {
             virtual_nodes: 100,
             path_rules: Vec::new(),
             health_checks: true,
+            probe: Probe::Shallow,
             health_interval_ms: 1000.0,
             health_timeout_ms: 500.0,
             unhealthy_threshold: 3,

@@ -10,7 +10,8 @@
 use super::command::{Command, Scripted};
 use super::node::{
     Arrivals, Autoscale, EntryMode, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode,
-    NodeKind, OnWrite, Partitioning, Placement, ReadFrom, ScaleMetric, ServiceDist, Sessions,
+    NodeKind, OnWrite, Partitioning, Placement, Probe, ReadFrom, ScaleMetric, ServiceDist,
+    Sessions,
 };
 use super::size::Size;
 use super::{LagDist, Layout, NodeId, Replication, ReplicationMode, Wire};
@@ -560,6 +561,8 @@ pub static CHOICES: &[Choice<NodeKind>] = &[
             _ => false,
         },
     },
+    choice!(LoadBalancer, probe, Probe, "Shallow: is the backend up; deep: a request that waits in its queue, so a saturated backend fails it",
+        [Shallow = "shallow": "shallow (up or down)", Deep = "deep": "deep (through the queue)"]),
     choice!(AppServer, service, ServiceDist, "How service times are drawn around service_ms",
         [Constant = "constant": "constant", Exponential = "exponential": "exponential", LogNormal = "log_normal": "log-normal"]),
     choice!(AppServer, sessions, Sessions, "Where a user's session lives",
@@ -800,6 +803,7 @@ static LABELS: &[(&str, &str)] = &[
     ("over_s", "Over"),
     ("partitioning", "Partitioning"),
     ("placement", "Placement"),
+    ("probe", "Health probe"),
     ("promotion_delay_ms", "Promotion delay"),
     ("qps", "Request rate"),
     ("queue_capacity", "Queue capacity"),

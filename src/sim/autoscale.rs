@@ -199,8 +199,17 @@ impl Sim {
         }
         let (kind, name) = (n.kind.clone(), n.name.clone());
         if count > old {
+            // Members still draining are taken back at once (they are booted); only fresh
+            // ones boot.
+            let fresh: Vec<u32> = (old..count)
+                .filter(|&m| {
+                    self.unit_index
+                        .get(&(node, m))
+                        .is_none_or(|&u| !self.units[u].draining || self.units[u].removed)
+                })
+                .collect();
             self.add_units(node, &kind, &name, old);
-            for m in old..count {
+            for m in fresh {
                 if let Some(&u) = self.unit_index.get(&(node, m)) {
                     let unit = &mut self.units[u];
                     unit.ready_ns = now + boot_ns;

@@ -82,8 +82,10 @@ impl Sim {
             attempt: 0,
             resent,
             lb: LbSlot::default(),
+            lb_counted: false,
             hit: false,
             skip_db: false,
+            probe: false,
             fail: None,
         };
         match self.free_calls.pop() {
@@ -262,10 +264,27 @@ impl Sim {
         self.send_reply(call);
     }
 
+    /// The balancer that placed `call` stops counting it in flight at its backend: exactly
+    /// once per call, whichever comes first of its answer and its timeout, and whether or not
+    /// the call's parent is still waiting for it (an orphan still occupied the backend, and a
+    /// count never released would be phantom load for least-connections and power of two).
+    pub(super) fn release_lb(&mut self, call: CallIx) {
+        let c = &mut self.calls[call];
+        if !c.lb_counted {
+            return;
+        }
+        c.lb_counted = false;
+        let (lb, caller, callee) = (c.lb, c.caller, c.callee);
+        if let Role::Balancer(state) = &mut self.units[caller].role {
+            state.release(lb.group, lb.index, callee, lb.generation);
+        }
+    }
+
     /// A reply reaches the caller.
     pub(super) fn reply(&mut self, call: CallIx) {
+        self.release_lb(call);
         let c = &self.calls[call];
-        let (orphaned, parent, parent_epoch, req, fail, policy, callee, lb, hit, from) = (
+        let (orphaned, parent, parent_epoch, req, fail, policy, callee, hit) = (
             c.orphaned,
             c.parent,
             c.parent_epoch,
@@ -273,12 +292,15 @@ impl Sim {
             c.fail,
             c.policy,
             c.callee,
-            c.lb,
             c.hit,
-            c.caller,
         );
+        let (probe, caller) = (c.probe, c.caller);
         self.free_call(call);
         if orphaned {
+            return;
+        }
+        if probe {
+            self.probe_verdict(caller, callee, fail.is_none());
             return;
         }
         let Some(parent) = parent else {
@@ -290,12 +312,8 @@ impl Sim {
         };
         let p = &self.calls[parent];
         if p.epoch != parent_epoch || p.state != CallState::Waiting {
-            // The caller gave up on this call (it failed or was killed meanwhile). A balancer
-            // still counted it in flight at the backend: release it, or least-connections and
-            // power of two would see that backend busier for the rest of the run.
-            if let Role::Balancer(state) = &mut self.units[from].role {
-                state.release(lb.group, lb.index, callee, lb.generation);
-            }
+            // The caller gave up on this call (it failed or was killed meanwhile); a
+            // balancer's count of it is released above.
             return;
         }
         let caller = p.callee;
@@ -318,23 +336,21 @@ impl Sim {
                 _ => {}
             }
         }
-        self.on_child_done(parent, caller, callee, lb, policy, fail);
+        self.on_child_done(parent, caller, policy, fail);
     }
 
-    /// The caller `parent` (at instance `caller`) has the answer of its call to `callee`.
+    /// The caller `parent` (at instance `caller`) has the answer of its call (a balancer's
+    /// count of that call is already released: `release_lb`).
     pub(super) fn on_child_done(
         &mut self,
         parent: CallIx,
         caller: UnitIx,
-        callee: UnitIx,
-        lb: LbSlot,
         policy: PolicyIx,
         fail: Option<FailReason>,
     ) {
         let user_key = self.reqs[self.calls[parent].req].user_key;
         let is_server = match &mut self.units[caller].role {
             Role::Balancer(state) => {
-                state.release(lb.group, lb.index, callee, lb.generation);
                 if fail == Some(FailReason::NodeDown) {
                     state.drop_connection(user_key);
                 }

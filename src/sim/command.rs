@@ -9,7 +9,7 @@ use crate::layout::{self, Command, LoopMode, NodeId, NodeKind, Target};
 use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::unit::{Ramp, Role};
+use super::unit::{Kept, Ramp, Role};
 use super::{CallState, Sim};
 
 /// Where a command came from.
@@ -245,13 +245,26 @@ impl Sim {
             u.queue.clear();
             u.serving = 0;
             u.held = 0;
-            // A crash loses the sessions kept in the box's memory (or in the store). A data
-            // cache's keys go too, and are counted with them.
+            // A crash loses the sessions kept in the box's memory (or in the store), and the
+            // keys of a data cache or of an app server's local cache; each counted as what it is.
+            let mut sessions = 0;
+            let mut keys = 0;
             if let Role::Server { kept, .. } = &mut u.role {
+                let is_cache = matches!(kept, Kept::DataCache(_));
                 let lost = kept.clear();
-                if now >= self.warmup_ns {
-                    self.totals.sessions_lost += lost;
+                if is_cache {
+                    keys += lost;
+                } else {
+                    sessions += lost;
                 }
+            }
+            if let Some(local) = &mut u.local_cache {
+                keys += u64::from(local.len());
+                local.flush();
+            }
+            if now >= self.warmup_ns {
+                self.totals.sessions_lost += sessions;
+                self.totals.cache_keys_lost += keys;
             }
         }
         if let Role::Client(c) = &mut self.units[unit].role {

@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use rand_distr::{Distribution as _, Exp1};
-
 use crate::layout::{
     KindTag, LagDist, NodeId, NodeKind, OnWrite, ReadFrom, ReplicationMode, ms_to_ns,
 };
@@ -295,7 +293,7 @@ impl Sim {
             let lag = match link.lag {
                 LagDist::Constant => link.lag_ns,
                 LagDist::Exponential => {
-                    let e: f64 = Exp1.sample(&mut g.rng);
+                    let e = super::dist::exp1(&mut g.rng);
                     e * link.lag_ns
                 }
             };
@@ -503,7 +501,7 @@ impl Sim {
                 let lag = match link.lag {
                     LagDist::Constant => link.lag_ns,
                     LagDist::Exponential => {
-                        let e: f64 = Exp1.sample(&mut g.rng);
+                        let e = super::dist::exp1(&mut g.rng);
                         e * link.lag_ns
                     }
                 };

@@ -38,6 +38,7 @@ impl Sim {
         let (req, unit) = (c.req, c.callee);
         let child = self.alloc_call(req, Some(call), unit, to, latency_ns, policy);
         self.calls[child].lb = lb;
+        self.calls[child].lb_counted = true;
         self.send(child);
     }
 

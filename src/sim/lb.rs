@@ -283,8 +283,15 @@ impl LbState {
             self.conns.remove(&conn_key);
             self.close(backend);
         }
+        // A new connection: a hashing algorithm (Maglev) hashes the connection, which is all
+        // an L4 balancer sees of it: the client's address.
+        let conn_view = RequestView {
+            key: view.client,
+            user: 0,
+            client: view.client,
+        };
         let g = &mut self.groups[gi];
-        let Pick { index, why } = g.balancer.pick(&g.backends, view, rng)?;
+        let Pick { index, why } = g.balancer.pick(&g.backends, &conn_view, rng)?;
         let unit = g.backends[index].unit;
         let requests_left = match self.params.connection_requests {
             0 => u32::MAX,

@@ -174,6 +174,8 @@ pub struct Metrics {
     pub session_misses: u64,
     /// Sessions that died with the server (or store) that held them.
     pub sessions_lost: u64,
+    /// Keys that died with the cache (or the app server's local cache) that held them.
+    pub cache_keys_lost: u64,
     /// Busiest app server's served calls over the mean of all app servers (1: even spread).
     pub load_max_over_mean: f64,
     /// Reads served by a replica that had not yet applied the latest write to their key.
@@ -294,6 +296,7 @@ impl Sim {
             amplification: ratio_or(t.calls as f64, t.first_calls as f64, 1.0),
             session_misses: t.session_misses,
             sessions_lost: t.sessions_lost,
+            cache_keys_lost: t.cache_keys_lost,
             load_max_over_mean: load_max_over_mean(&nodes),
             stale_reads: t.stale_reads,
             writes_lost: t.writes_lost,

@@ -21,6 +21,7 @@ mod cache;
 mod calls;
 mod command;
 mod data;
+mod dist;
 mod entry;
 pub mod events;
 mod forward;
@@ -131,10 +132,16 @@ struct Call {
     resent: bool,
     /// Where a balancer placed this call (to release its in-flight count).
     lb: lb::LbSlot,
+    /// The balancer that placed this call counts it in flight at its backend until it is
+    /// released (once: `release_lb`).
+    lb_counted: bool,
     /// A cache lookup found the key.
     hit: bool,
     /// An app server had a cache hit: it skips the database.
     skip_db: bool,
+    /// A balancer's deep health probe, not a request: it waits for a worker, does no work and
+    /// calls nothing, and its answer (or timeout) is a health verdict.
+    probe: bool,
     fail: Option<FailReason>,
 }
 
@@ -147,7 +154,7 @@ impl Call {
 
     /// A request's first call, which its client still waits for.
     fn client_waits(&self) -> bool {
-        self.parent.is_none() && !self.orphaned
+        self.parent.is_none() && !self.orphaned && !self.probe
     }
 }
 
@@ -192,6 +199,8 @@ struct Totals {
     retries: u64,
     session_misses: u64,
     sessions_lost: u64,
+    /// Keys that died with a data cache or an app server's local cache.
+    cache_keys_lost: u64,
     stale_reads: u64,
     writes_lost: u64,
     promotions: u64,
@@ -226,6 +235,7 @@ impl Totals {
             retries: 0,
             session_misses: 0,
             sessions_lost: 0,
+            cache_keys_lost: 0,
             stale_reads: 0,
             writes_lost: 0,
             promotions: 0,
@@ -499,6 +509,20 @@ impl Sim {
             marked_down: self.marked_down(index),
             saturated: recent_saturation(u),
         })
+    }
+
+    /// What a balancer counts in flight at each of its backends (calls at L7, open connections
+    /// at L4): the load least-connections and power of two see. Backends in several groups are
+    /// listed once per group. Empty for an instance that is not a balancer.
+    pub fn balancer_in_flight(&self, balancer: UnitIx) -> Vec<(UnitIx, u32)> {
+        match self.units.get(balancer.index()).map(|u| &u.role) {
+            Some(Role::Balancer(lb)) => lb
+                .groups
+                .iter()
+                .flat_map(|g| g.backends.iter().map(|b| (b.unit, b.in_flight)))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The index of instance `id`, if it exists.
@@ -947,6 +971,14 @@ impl Sim {
                 name.to_string()
             };
             if let Some(&i) = self.unit_index.get(&(node, member)) {
+                // A member still draining is taken back as it is: it keeps its queue and the
+                // calls it holds (replacing it would lose them and their workers' counts).
+                if self.units[i].draining && !self.units[i].removed {
+                    let u = &mut self.units[i];
+                    u.draining = false;
+                    u.set_params(kind);
+                    continue;
+                }
                 // A member that was removed comes back as a fresh server.
                 let old_stats = self.units[i].stats.clone();
                 let mut u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);

@@ -10,21 +10,24 @@ use rand::RngExt as _;
 
 impl Sim {
     /// The caller stops waiting for a call: it fails with `timeout` at the caller, while the
-    /// callee, unaware, goes on working on it (its reply will be dropped).
+    /// callee, unaware, goes on working on it (its reply will be dropped). The timeout covers
+    /// the whole call, the reply's way back included: a reply still on the wire when it fires
+    /// comes too late.
     pub(super) fn on_timeout(&mut self, call: CallIx, epoch: u32) {
         let c = &self.calls[call];
-        if c.epoch != epoch
-            || !matches!(
-                c.state,
-                CallState::Transit | CallState::Queued | CallState::Service | CallState::Waiting
-            )
-            || c.orphaned
-        {
+        if c.epoch != epoch || c.state == CallState::Free || c.orphaned {
             return;
         }
-        let (parent, parent_epoch, req, policy, callee, lb) =
-            (c.parent, c.parent_epoch, c.req, c.policy, c.callee, c.lb);
+        let (parent, parent_epoch, req, policy) = (c.parent, c.parent_epoch, c.req, c.policy);
+        let (probe, caller, callee) = (c.probe, c.caller, c.callee);
         self.calls[call].orphaned = true;
+        if probe {
+            // A deep probe unanswered within the health timeout fails.
+            self.probe_verdict(caller, callee, false);
+            return;
+        }
+        // The balancer stops counting the call now, even if its parent is gone already.
+        self.release_lb(call);
         let Some(parent) = parent else {
             self.client_failed(req, policy, FailReason::Timeout);
             return;
@@ -34,14 +37,7 @@ impl Sim {
             return;
         }
         let caller = p.callee;
-        self.on_child_done(
-            parent,
-            caller,
-            callee,
-            lb,
-            policy,
-            Some(FailReason::Timeout),
-        );
+        self.on_child_done(parent, caller, policy, Some(FailReason::Timeout));
     }
 
     /// Whether the wire `policy` allows one more retry after `attempt` attempts (and takes a

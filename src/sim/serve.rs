@@ -50,7 +50,9 @@ impl Sim {
                 self.entry_forward(call);
             }
             Role::Server { service, .. } => {
-                u.stats.demand_ns += service.mean_ns(read) * u.slow;
+                if !self.calls[call].probe {
+                    u.stats.demand_ns += service.mean_ns(read) * u.slow;
+                }
                 if u.held < u.workers {
                     self.start(call);
                 } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
@@ -71,6 +73,20 @@ impl Sim {
     pub(super) fn start(&mut self, call: CallIx) {
         let now = self.now_ns;
         let c = &mut self.calls[call];
+        if c.probe {
+            // A deep probe holds a worker only to answer: no work, no lookups.
+            let u = &mut self.units[c.callee];
+            u.integrate(now);
+            u.held += 1;
+            u.serving += 1;
+            c.state = CallState::Service;
+            let ev = Ev::Done {
+                call,
+                epoch: c.epoch,
+            };
+            self.events.push(now, ev);
+            return;
+        }
         let req = c.req;
         let r = &self.reqs[req];
         let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
@@ -137,6 +153,9 @@ impl Sim {
             Role::Server { .. } => {
                 u.integrate(now);
                 u.serving -= 1;
+                if self.calls[call].probe {
+                    return self.finish(call, None);
+                }
                 let is_db = u.kind == crate::layout::KindTag::Database;
                 self.next_core(unit);
                 // A synchronous write holds the worker until its replicas have it.

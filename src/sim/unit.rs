@@ -5,7 +5,6 @@ use super::ix::{CallIx, PolicyIx, UnitIx};
 use std::collections::{BTreeSet, VecDeque};
 
 use rand::RngExt as _;
-use rand_distr::{Distribution as _, Exp1, LogNormal, Zipf};
 
 use crate::layout::{
     Arrivals, ClientParams, Eviction, KeyDist, KindTag, LoopMode, NodeId, NodeKind, Placement,
@@ -13,6 +12,7 @@ use crate::layout::{
 };
 
 use super::cache::{Cache, Policy};
+use super::dist::{self, LogNormal, Zipf};
 use super::entry::EntryState;
 use super::lb::LbState;
 use super::ring::HashRing;
@@ -33,7 +33,7 @@ pub struct ServiceModel {
     pub read_mean_ns: f64,
     pub write_mean_ns: f64,
     /// Log-normal shapes for reads and writes (same cv, different means).
-    lognormal: Option<(LogNormal<f64>, LogNormal<f64>)>,
+    lognormal: Option<(LogNormal, LogNormal)>,
 }
 
 impl ServiceModel {
@@ -42,13 +42,10 @@ impl ServiceModel {
         let read_mean_ns = read_ms * 1e6;
         let write_mean_ns = write_ms * 1e6;
         let lognormal = if dist == ServiceDist::LogNormal && cv > 0.0 {
-            match (
+            Some((
                 LogNormal::from_mean_cv(read_mean_ns.max(1.0), cv),
                 LogNormal::from_mean_cv(write_mean_ns.max(1.0), cv),
-            ) {
-                (Ok(r), Ok(w)) => Some((r, w)),
-                _ => None,
-            }
+            ))
         } else {
             None
         };
@@ -75,7 +72,7 @@ impl ServiceModel {
         let x = match self.dist {
             ServiceDist::Constant => mean,
             ServiceDist::Exponential => {
-                let e: f64 = Exp1.sample(rng);
+                let e = dist::exp1(rng);
                 e * mean
             }
             ServiceDist::LogNormal => match &self.lognormal {
@@ -206,8 +203,8 @@ pub struct ClientState {
     /// Closed loop: which users are thinking or waiting for a reply. A user the client drops
     /// (it was down, or there were fewer users) is restarted once, never twice.
     pub user_active: Vec<bool>,
-    key_zipf: Option<Zipf<f64>>,
-    user_zipf: Option<Zipf<f64>>,
+    key_zipf: Option<Zipf>,
+    user_zipf: Option<Zipf>,
     /// Cumulative path shares, normalised to 1.
     path_cdf: Vec<f64>,
     /// One bit per user: has logged in before (allocated on first use).
@@ -241,12 +238,12 @@ impl ClientState {
         self.params = params.clone();
         self.key_zipf = match params.key_dist {
             KeyDist::Zipf if params.key_zipf_alpha > 0.0 => {
-                Zipf::new(f64::from(params.keys.max(1)), params.key_zipf_alpha).ok()
+                Zipf::new(f64::from(params.keys.max(1)), params.key_zipf_alpha)
             }
             _ => None,
         };
         self.user_zipf = if params.user_zipf_alpha > 0.0 && params.mode == LoopMode::Open {
-            Zipf::new(f64::from(params.users.max(1)), params.user_zipf_alpha).ok()
+            Zipf::new(f64::from(params.users.max(1)), params.user_zipf_alpha)
         } else {
             None
         };
@@ -311,7 +308,7 @@ impl ClientState {
         let mean_ns = 1e9 / self.qps;
         let gap = match self.params.arrivals {
             Arrivals::Poisson => {
-                let e: f64 = Exp1.sample(rng);
+                let e = dist::exp1(rng);
                 e * mean_ns
             }
             Arrivals::Constant => mean_ns,
@@ -337,7 +334,7 @@ impl ClientState {
 
     /// A think time for a closed-loop user.
     pub fn think_ns(&self, rng: &mut SimRng) -> u64 {
-        let e: f64 = Exp1.sample(rng);
+        let e = dist::exp1(rng);
         ns(e * self.params.think_ms * 1e6)
     }
 

@@ -285,7 +285,9 @@ fn hash_shards_lift_the_write_ceiling_and_a_hot_key_makes_a_hot_shard() {
         .flat_map(|&seed| {
             cases
                 .par_iter()
-                .map(move |(name, text)| (seed, *name, run(text, seed, 1.0, 10.0)))
+                // 30 s: over 10 s a p99 of some 12,000 writes a shard moved by up to 18 %
+                // between seeds, more than the 10 % the comparison allows.
+                .map(move |(name, text)| (seed, *name, run(text, seed, 1.0, 30.0)))
         })
         .collect();
     let get = |seed: u64, name: &str| {
@@ -483,13 +485,18 @@ fn stale_reads_are_zero_without_lag_and_grow_with_it() {
                 "seed {seed}: more lag, more stale reads"
             );
             last = m.stale_reads;
+            // Each read is stale with probability p, nearly independently (reads of one key
+            // share its write times only within one lag), so the count is close to binomial:
+            // standard error sqrt(p (1 - p) / reads) on the share. Allowed: 5 standard errors,
+            // as a share of p.
+            let se = (p * (1.0 - p) / reads).sqrt();
             rows.push(Row {
                 case: format!("lag {lag} ms"),
                 seed,
                 figure: "stale share",
                 measured: m.stale_reads as f64 / reads,
                 expected: p,
-                tolerance: 0.25,
+                tolerance: 5.0 * se / p,
             });
         }
     }
@@ -818,6 +825,85 @@ fn the_shipped_flapping_layout_flaps() {
     });
 }
 
+/// A pool of four that its autoscaler shrinks at its first look while the members taken out
+/// still hold calls (a second per call, eight workers each, about two calls each at 8
+/// requests/s).
+const DRAINING: &str = r#"(
+    name: "draining",
+    nodes: [
+        (id: 0, name: "client", kind: client(qps: 8)),
+        (id: 1, name: "lb", kind: load_balancer(algorithm: round_robin, health_checks: false)),
+        (id: 2, name: "app", kind: app_server(count: 4, workers: 8, service_ms: 1000.0,
+            queue_capacity: 100,
+            autoscale: (metric: cpu_utilization, target: 0.6, min: 1, max: 8,
+                interval_s: 3, cooldown_s: 0, boot_s: 0))),
+    ],
+    wires: [(from: 0, to: 1), (from: 1, to: 2, latency_ms: 0.2)],
+)"#;
+
+/// Scaling a pool out while some members still drain takes those members back as they are
+/// (their calls kept), instead of replacing them with fresh servers. The `count` command (the
+/// inspector's count, or a script) is the way a user scales out. Before the fix, the draining
+/// member was replaced: its calls stayed in flight forever and freeing their workers underflowed
+/// `held` ("a worker freed that was not held").
+#[test]
+fn scaling_out_while_members_drain_keeps_their_calls() {
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut s = sim(DRAINING, seed, 0.0);
+        let pool = NodeId(2);
+        let count = |s: &Sim| s.layout().node(pool).map_or(0, |n| n.kind.count());
+        // Run until the autoscaler takes members out while one of them still holds calls.
+        let mut busy_drained = None;
+        while s.now_ns() < 60_000_000_000 && busy_drained.is_none() {
+            let before = count(&s);
+            s.tick();
+            let after = count(&s);
+            if after < before {
+                let held: u32 = (after..before)
+                    .filter_map(|member| s.unit_index(UnitId { node: pool, member }))
+                    .filter_map(|i| s.unit_info(i))
+                    .map(|u| u.busy_workers + u.queue_len)
+                    .sum();
+                if held > 0 {
+                    busy_drained = Some((before, after, held));
+                }
+            }
+        }
+        let Some((before, after, held)) = busy_drained else {
+            panic!("seed {seed}: the pool never shrank while a member held calls");
+        };
+        // Scale back out at once, as a user would.
+        let cmd = Command::SetParam {
+            node: pool,
+            param: "count".into(),
+            value: f64::from(before),
+        };
+        s.apply(cmd)
+            .unwrap_or_else(|why| panic!("seed {seed}: {why}"));
+        // Stop the traffic and let every call finish: nothing may stay in flight.
+        s.apply(Command::SetQps {
+            node: NodeId(0),
+            qps: 0.0,
+        })
+        .unwrap_or_else(|why| panic!("seed {seed}: {why}"));
+        let stop = s.now_ns() + 30_000_000_000;
+        while s.now_ns() < stop {
+            s.tick();
+        }
+        let c = s.counts();
+        println!(
+            "  seed {seed:>3}  shrank {before} -> {after} with {held} calls held by the drained; \
+             after scaling out and 30 s without traffic: {c:?}"
+        );
+        assert_eq!(
+            c.in_flight, 0,
+            "seed {seed}: calls lost in a replaced member"
+        );
+        assert_eq!(c.arrived, c.completed + c.failed, "seed {seed}");
+        assert_eq!(c.failed, 0, "seed {seed}: nothing had to fail");
+    });
+}
+
 // ----- The thundering herd -----
 
 /// Reads only, 2,000 uniform keys, one cache that holds them all.
@@ -973,4 +1059,76 @@ fn a_new_server_starts_with_a_cold_local_cache() {
             "seed {seed}: it warms up: {later} vs {cold}"
         );
     }
+}
+
+/// A crash loses what the box held in memory, and each loss is counted as what it is: a data
+/// cache's keys and an app server's local cache in `cache_keys_lost`, never in
+/// `sessions_lost`. The keys lost are the keys the instance showed just before (its `keys`),
+/// and a revived app server starts with an empty local cache.
+#[test]
+fn a_crash_loses_cached_keys_counted_apart_from_sessions() {
+    let text = r#"(nodes: [
+        (id: 0, name: "users", kind: client(qps: 2000, read_share: 1.0, keys: 5000,
+            key_dist: zipf, key_zipf_alpha: 0.9)),
+        (id: 1, name: "lb", kind: load_balancer()),
+        (id: 2, name: "app", kind: app_server(count: 2, workers: 16, service_ms: 0.5,
+            local_cache_entries: 300)),
+        (id: 3, name: "cache", kind: cache(capacity_entries: 1000, hit_ms: 0.1)),
+        (id: 4, name: "db", kind: database(workers: 32, read_ms: 1.0)),
+    ], wires: [(from: 0, to: 1), (from: 1, to: 2), (from: 2, to: 3), (from: 2, to: 4)])"#;
+    let keys = |s: &Sim, node: u32, member: u32| {
+        s.metrics()
+            .nodes
+            .iter()
+            .find(|n| {
+                n.id == UnitId {
+                    node: NodeId(node),
+                    member,
+                }
+            })
+            .and_then(|n| n.cache)
+            .map_or(0, |c| c.keys)
+    };
+    SEEDS.par_iter().for_each(|&seed| {
+        let mut s = sim(text, seed, 1.0);
+        s.run_until_s(10.0);
+        let in_cache = keys(&s, 3, 0);
+        let in_local = keys(&s, 2, 0);
+        assert!(in_cache > 500 && in_local > 100, "seed {seed}: warm caches");
+        s.apply(Command::Kill(Target::node(NodeId(3))))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after_cache = s.metrics();
+        s.apply(Command::Kill(Target {
+            node: NodeId(2),
+            member: Some(0),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let after_app = s.metrics();
+        s.apply(Command::Revive(Target {
+            node: NodeId(2),
+            member: Some(0),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let revived = keys(&s, 2, 0);
+        println!(
+            "  seed {seed:>3}  cache held {in_cache} keys, app[0]'s local cache {in_local}; \
+             cache_keys_lost after killing the cache {}, after killing app[0] {}; \
+             sessions_lost {}; app[0]'s keys after revival {revived}",
+            after_cache.cache_keys_lost, after_app.cache_keys_lost, after_app.sessions_lost
+        );
+        assert_eq!(after_cache.cache_keys_lost, in_cache, "seed {seed}");
+        assert_eq!(
+            after_app.cache_keys_lost,
+            in_cache + in_local,
+            "seed {seed}"
+        );
+        assert_eq!(
+            after_app.sessions_lost, 0,
+            "seed {seed}: no session was held"
+        );
+        assert_eq!(
+            revived, 0,
+            "seed {seed}: the local cache died with the server"
+        );
+    });
 }

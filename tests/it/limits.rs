@@ -179,13 +179,14 @@ fn a_scripted_set_param_that_would_make_a_zero_time_loop_runs_on() {
     ], wires: [(from: 0, to: 1)],
     script: [(at_s: 0.5, command: set_param(node: 0, param: "think_ms", value: 0))])"#;
     let mut s = sim(text);
-    run_to(&mut s, 0.51);
-    // 0.5 s at about one request per 5 ms; after the edit, once the think in progress ends,
-    // at most one request per µs for what is left of the 10 ms.
+    run_to(&mut s, 0.56);
+    // 0.5 s at about one request per 5 ms; after the edit, once the think in progress ends
+    // (an exponential of mean 5 ms: still going after 50 ms with probability e^-10), at most
+    // one request per µs for what is left of the 60 ms.
     let c = s.counts();
     assert!(
-        (1_000..=200 + 10_000).contains(&c.arrived),
-        "{c:?} (about 100, then up to 10,000)"
+        (1_000..=200 + 60_000).contains(&c.arrived),
+        "{c:?} (about 100, then up to 60,000)"
     );
 }
 
@@ -387,7 +388,12 @@ fn one_hash_ring_per_cache_cluster_whatever_the_callers() {
     run_to(&mut small, 0.1);
     let mut smaller = sim(&pools_and_ring(1, 4, 1_000));
     run_to(&mut smaller, 0.1);
-    let ring_share = small.work().bytes_reserved - smaller.work().bytes_reserved;
+    // What else is reserved (call slots, queues) depends on the traffic's draws, so the
+    // smaller layout may even reserve more: then the ring costs nothing extra either.
+    let ring_share = small
+        .work()
+        .bytes_reserved
+        .saturating_sub(smaller.work().bytes_reserved);
     assert!(
         ring_share < one_ring as u64,
         "16 callers cost {ring_share} bytes more than 2 (one ring is {one_ring})"

@@ -15,6 +15,7 @@ mod layouts;
 mod limits;
 mod limits_ui;
 mod live;
+mod maths;
 mod nothing_lost;
 mod params_table;
 mod properties;

@@ -1,6 +1,7 @@
 //! Random runtime edits on every shipped layout: whatever a user (or the window) throws at a
 //! running simulation, it never panics, refuses what it cannot take with a reason, and keeps
-//! conservation (arrived = completed + failed + in flight) after every tick.
+//! conservation (arrived = completed + failed + in flight) after every tick; once its traffic
+//! stops, every queue empties and nothing stays in flight, and no figure is negative or NaN.
 //!
 //! The sequences come from SplitMix64 with fixed seeds, so a failure reproduces exactly.
 
@@ -37,7 +38,7 @@ fn random_command(d: &mut Dice, layout: &layout::Layout, next_id: &mut u32) -> C
     } else {
         Some(d.below(4) as u32)
     };
-    match d.below(14) {
+    match d.below(16) {
         0 => Command::Kill(Target { node, member }),
         1 | 2 => Command::Revive(Target { node, member }),
         3 => Command::Slow {
@@ -94,6 +95,23 @@ fn random_command(d: &mut Dice, layout: &layout::Layout, next_id: &mut u32) -> C
             }
             None => Command::Kill(Target::node(node)),
         },
+        // Resize a pool (while its autoscaler may be draining members).
+        14 | 15 => {
+            let pools: Vec<NodeId> = layout
+                .nodes
+                .iter()
+                .filter(|n| n.kind.tag() == KindTag::AppServer)
+                .map(|n| n.id)
+                .collect();
+            Command::SetParam {
+                node: pools
+                    .get(d.below(pools.len() as u64) as usize)
+                    .copied()
+                    .unwrap_or(node),
+                param: "count".to_string(),
+                value: (1 + d.below(6)) as f64,
+            }
+        }
         _ => Command::SetAlgorithm {
             node,
             algorithm: layout::LbAlgorithm::ALL
@@ -102,11 +120,29 @@ fn random_command(d: &mut Dice, layout: &layout::Layout, next_id: &mut u32) -> C
     }
 }
 
+/// A pool whose autoscaler resizes it every 0.3 s without a cool-down, so that the random
+/// edits meet members while they drain.
+const CHURN: &str = r#"(
+    name: "autoscale churn",
+    nodes: [
+        (id: 0, name: "client", kind: client(qps: 150)),
+        (id: 1, name: "lb", kind: load_balancer(algorithm: least_connections, health_checks: false)),
+        (id: 2, name: "app", kind: app_server(count: 4, workers: 4, service_ms: 40.0,
+            queue_capacity: 200,
+            autoscale: (metric: cpu_utilization, target: 0.6, min: 1, max: 8,
+                interval_s: 0.3, cooldown_s: 0, boot_s: 0.2))),
+    ],
+    wires: [(from: 0, to: 1), (from: 1, to: 2, latency_ms: 0.2)],
+)"#;
+
 #[test]
 fn random_edits_never_panic_and_keep_conservation() {
     let mut applied = 0;
     let mut refused = 0;
-    for (name, text) in SHIPPED {
+    let mut drained_s: f64 = 0.0;
+    let mut stopped_in_flight = 0;
+    let layouts = SHIPPED.iter().copied().chain([("autoscale churn", CHURN)]);
+    for (name, text) in layouts {
         let layout = layout::from_ron(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         for seed in [1u64, 2, 3] {
             let mut d = Dice(tierlab::sim::hash::fnv1a(name.as_bytes()) ^ seed);
@@ -143,15 +179,133 @@ fn random_edits_never_panic_and_keep_conservation() {
             // The run still reports, and the report is sane.
             let m = sim.metrics();
             assert!(m.latency_ms.p99 >= m.latency_ms.p50, "{name}");
+            assert_metrics_sane(&m, &format!("{name} seed {seed}"));
             let r = tierlab::report::run_json(&sim, 0.2);
             assert!(serde_json::to_string(&r).is_ok(), "{name}");
+            let (s, n) = drain(&mut sim, &format!("{name} seed {seed}"));
+            drained_s = drained_s.max(s);
+            stopped_in_flight = stopped_in_flight.max(n);
         }
     }
-    println!("random edits on every shipped layout: {applied} applied, {refused} refused");
+    println!(
+        "random edits on every shipped layout: {applied} applied, {refused} refused; the \
+         slowest drain took {drained_s:.1} simulated s; at most {stopped_in_flight} requests \
+         were in flight when the traffic stopped"
+    );
     assert!(
         applied > 100 && refused > 10,
         "{applied} applied, {refused} refused"
     );
+}
+
+/// Most simulated seconds a run may take to drain once its traffic stops. The slowest work
+/// the random edits can leave behind: a full queue of 2,000 calls of 300 ms slowed 5 times on
+/// one worker would take far longer, so the edits' values keep queues short enough; a drain
+/// that is not over in this time is a call that never ends.
+const DRAIN_S: f64 = 600.0;
+
+/// Stop the traffic (kill every client), then run on, checking conservation after every tick,
+/// until nothing is in flight and every queue is empty and every worker free. Returns how many
+/// simulated seconds that took, and how many requests were in flight when the traffic stopped.
+fn drain(sim: &mut Sim, what: &str) -> (f64, u64) {
+    let in_flight = sim.counts().in_flight;
+    let clients: Vec<NodeId> = sim
+        .layout()
+        .nodes
+        .iter()
+        .filter(|n| n.kind.tag() == KindTag::Client)
+        .map(|n| n.id)
+        .collect();
+    for c in clients {
+        if let Err(why) = sim.apply(Command::Kill(Target::node(c))) {
+            panic!("{what}: stopping client {c}: {why}");
+        }
+    }
+    let t0 = sim.now_ns();
+    let stop = t0 + (DRAIN_S * 1e9) as u64;
+    let busy = |sim: &Sim| {
+        sim.unit_ixs()
+            .filter_map(|i| sim.unit_info(i))
+            .filter(|u| u.queue_len > 0 || u.busy_workers > 0)
+            .map(|u| {
+                format!(
+                    "{} (queue {}, busy {})",
+                    u.name, u.queue_len, u.busy_workers
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    while sim.now_ns() < stop && sim.halted().is_none() {
+        if sim.skip_idle(stop.saturating_sub(sim.now_ns()) / sim.tick_ns()) == 0 {
+            sim.tick();
+        }
+        let c = sim.counts();
+        assert_eq!(
+            c.arrived,
+            c.completed + c.failed + c.in_flight,
+            "{what}: conservation while draining, tick {}",
+            sim.ticks()
+        );
+        if c.in_flight == 0 && busy(sim).is_empty() {
+            break;
+        }
+    }
+    if let Some(h) = sim.halted() {
+        panic!("{what}: the run stopped while draining: {h}");
+    }
+    let c = sim.counts();
+    assert_eq!(
+        c.in_flight, 0,
+        "{what}: still in flight after {DRAIN_S} s without traffic"
+    );
+    let left = busy(sim);
+    assert!(
+        left.is_empty(),
+        "{what}: still busy after {DRAIN_S} s: {left:?}"
+    );
+    assert_metrics_sane(&sim.metrics(), what);
+    ((sim.now_ns() - t0) as f64 / 1e9, in_flight)
+}
+
+/// No figure of a report is negative, NaN or infinite.
+fn assert_metrics_sane(m: &tierlab::sim::Metrics, what: &str) {
+    let l = &m.latency_ms;
+    let mut figures = vec![
+        ("simulated_s", m.simulated_s),
+        ("measured_s", m.measured_s),
+        ("amplification", m.amplification),
+        ("load_max_over_mean", m.load_max_over_mean),
+        ("cache_hit_ratio", m.cache_hit_ratio),
+        ("cost_usd_per_hour", m.cost_usd_per_hour),
+        (
+            "cost_usd_per_million_requests",
+            m.cost_usd_per_million_requests,
+        ),
+        ("throughput_rps", m.throughput_rps),
+        ("latency mean", l.mean),
+        ("latency p50", l.p50),
+        ("latency p95", l.p95),
+        ("latency p99", l.p99),
+        ("latency max", l.max),
+    ];
+    for n in &m.nodes {
+        figures.extend([
+            ("cpu_utilization", n.cpu_utilization),
+            ("worker_utilization", n.worker_utilization),
+            ("mean_queue", n.mean_queue),
+            ("offered_load", n.offered_load),
+            ("usd_per_hour", n.usd_per_hour),
+        ]);
+        if let Some(c) = &n.cache {
+            figures.push(("cache hit_ratio", c.hit_ratio));
+        }
+    }
+    for (figure, value) in figures {
+        assert!(
+            value.is_finite() && value >= 0.0,
+            "{what}: {figure} is {value}"
+        );
+    }
 }
 
 /// Every time parameter of every shipped layout set to zero while it runs (and every client

@@ -718,6 +718,57 @@ const NOT_FIGURES: &[(&str, &str)] = &[
     ("request-flow", "no figure"),
 ];
 
+// ----- Health probes -----
+
+/// deep-probes: the load, the slowed server's capacity and queue time follow from the layout;
+/// with shallow probes the slowed server keeps its third and fails what it cannot serve once
+/// its queue is full, (300 - 133.3)/s over the 20 s, less the 200 the queue holds: the
+/// header's "some 3,000"; deep probes take it out of rotation, so under a tenth of that fails.
+#[test]
+fn deep_probes_say_their_loads_and_the_failures_of_each_probe() {
+    let deep = shipped_with("deep-probes", "", "");
+    let shallow = shipped_with("deep-probes", "probe: deep", "probe: shallow");
+    let app = app_params(&deep, "app");
+    let per_server = client_qps(&deep) / f64::from(app.count);
+    let slow_s = app.service_ms / 1e3 * 10.0;
+    let slow_capacity = f64::from(app.workers) / slow_s;
+    let queue_s = f64::from(app.queue_capacity) / slow_capacity;
+    let load = per_server * app.service_ms / 1e3 / f64::from(app.workers);
+    assert_says("deep-probes", &format!("(load {load:.2})"));
+    assert_says("deep-probes", &format!("can serve {slow_capacity:.0}/s"));
+    assert_says("deep-probes", &format!("({queue_s:.1} s of waiting)"));
+    let expected = (per_server - slow_capacity) * 20.0 - f64::from(app.queue_capacity);
+    assert_says(
+        "deep-probes",
+        &format!(
+            "some {} queue_full",
+            thousands((expected / 1000.0).round() * 1000.0)
+        ),
+    );
+    for &seed in &SEEDS {
+        let s = check::failed_by(
+            &check::run(&shallow, seed, 0.0, 40.0),
+            FailReason::QueueFull,
+        );
+        let d = check::failed_by(&check::run(&deep, seed, 0.0, 40.0), FailReason::QueueFull);
+        println!(
+            "  seed {seed}: shallow {s} queue_full (theory {expected:.0}, error {:+.1} %), deep {d}",
+            100.0 * (s as f64 / expected - 1.0)
+        );
+        // About 6,000 arrivals at the slowed server over the 20 s: a Poisson count's standard
+        // deviation is 77, and the served side about as much again; 5 of each, 400, is 13 %.
+        assert!(
+            (s as f64 - expected).abs() < 400.0,
+            "seed {seed}: shallow {s} vs {expected:.0}"
+        );
+        // The header: "under a tenth of the shallow figure".
+        assert!(
+            (d as f64) < expected / 10.0,
+            "seed {seed}: deep probes let {d} fail"
+        );
+    }
+}
+
 /// Files checked above.
 const CHECKED: &[&str] = &[
     "mm4",
@@ -733,6 +784,7 @@ const CHECKED: &[&str] = &[
     "weighted-round-robin",
     "path-routing",
     "shards-hot-key",
+    "deep-probes",
 ];
 
 #[test]
