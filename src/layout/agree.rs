@@ -58,11 +58,9 @@ pub fn problems(layout: &Layout) -> Vec<Problem> {
             );
         }
     }
-    // The run applies scripted commands at the first tick boundary at or after their time, in
-    // file order within a tick.
-    let tick_ns = layout.tick_ns();
+    // The run applies scripted commands at their exact times, in file order within one instant.
     let mut order: Vec<(u64, usize)> = (layout.script.iter().enumerate())
-        .map(|(i, s)| (super::s_to_ns(s.at_s).div_ceil(tick_ns), i))
+        .map(|(i, s)| (super::s_to_ns(s.at_s), i))
         .collect();
     order.sort_unstable();
     let mut replay = Replay::new(layout);

@@ -182,7 +182,7 @@ impl Command {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scripted {
-    /// Simulated seconds from the start; applied at the first tick boundary at or after it.
+    /// Simulated seconds from the start; applied at exactly that time, inside its tick.
     pub at_s: f64,
     pub command: Command,
 }

@@ -428,7 +428,7 @@ pub static LAYOUT: &[Field<Layout>] = &[
 #[rustfmt::skip]
 pub static SCRIPT: &[Field<Scripted>] = &[
     field!(Owner::Script, Scripted, "at_s", "s", 0.0, 0.0, 31_536_000.0, false,
-        "Simulated seconds from the start; applied at the first tick boundary at or after it",
+        "Simulated seconds from the start; applied at exactly that time, inside its tick",
         get: |s| Some(s.at_s), set: |s, v| s.at_s = v),
 ];
 

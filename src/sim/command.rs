@@ -21,10 +21,11 @@ pub enum CommandSource {
     Script,
 }
 
-/// A command as applied, with the tick at whose start it took effect.
+/// A command as applied: the tick it fell in and its exact simulated time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoggedCommand {
     pub tick: u64,
+    pub at_ns: u64,
     pub command: Command,
     pub source: CommandSource,
 }
@@ -38,9 +39,21 @@ impl Sim {
 
     /// Queue `command` for the start of tick `tick` (now, if that has passed).
     pub fn schedule(&mut self, tick: u64, command: Command, source: CommandSource) {
+        self.schedule_at_ns(tick.saturating_mul(self.tick_ns), command, source);
+    }
+
+    /// Queue `command` for the simulated time `at_ns` (now, if that has passed): it applies
+    /// at exactly that time, inside its tick, before the events of the same instant; commands
+    /// of one instant apply in the order they were queued.
+    pub fn schedule_at_ns(&mut self, at_ns: u64, command: Command, source: CommandSource) {
         self.pending_seq += 1;
         self.pending
-            .insert((tick, source, self.pending_seq), command);
+            .insert((at_ns, source, self.pending_seq), command);
+    }
+
+    /// When the next queued command is due.
+    pub(super) fn next_command_ns(&self) -> Option<u64> {
+        self.pending.first_key_value().map(|(&(at, _, _), _)| at)
     }
 
     /// The saved form of the run's user commands: scripted commands at their simulated times,
@@ -50,7 +63,7 @@ impl Sim {
             .iter()
             .filter(|e| e.source == CommandSource::User)
             .map(|e| layout::Scripted {
-                at_s: (e.tick * self.tick_ns) as f64 / 1e9,
+                at_s: e.at_ns as f64 / 1e9,
                 command: e.command.clone(),
             })
             .collect()
@@ -58,7 +71,7 @@ impl Sim {
 
     pub(super) fn apply_due(&mut self) {
         while let Some(entry) = self.pending.first_entry()
-            && entry.key().0 <= self.tick
+            && entry.key().0 <= self.now_ns
         {
             let ((_, source, _), command) = entry.remove_entry();
             if let Err(why) = self.apply_from(command.clone(), source) {
@@ -99,6 +112,7 @@ impl Sim {
         }
         self.log.push(super::LoggedCommand {
             tick: self.tick,
+            at_ns: self.now_ns,
             command,
             source,
         });

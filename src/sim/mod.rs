@@ -3,7 +3,8 @@
 //! `Sim::new(&layout, config)` builds one instance ("unit") per client, balancer, database and
 //! pool member; `tick()` runs every event inside the next tick at its exact nanosecond, so the
 //! results do not depend on the tick length; `apply(command)` changes the running system at a
-//! tick boundary and records the command in the log; `metrics()`, `series()` and `traces()` read
+//! tick boundary, a scheduled or scripted command at its exact time inside its tick, and each
+//! is recorded in the log; `metrics()`, `series()` and `traces()` read
 //! what happened. The core does no I/O, reads no clock and iterates no hash map: the same layout,
 //! seed and command log give bit-identical results, one tick at a time or a thousand at once.
 //!
@@ -289,6 +290,7 @@ pub struct Sim {
     /// Commands waiting for their tick, keyed (tick, source, order): at one tick, user commands
     /// come before scripted ones, as they do live (the window applies between ticks). A map, so
     /// scheduling 100,000 scripted commands costs a logarithm each, not a shift of the rest.
+    /// Commands queued for their exact time: (at_ns, source, order queued).
     pending: BTreeMap<(u64, CommandSource, u64), Command>,
     pending_seq: u64,
     /// Scripted commands the running system refused, and events worth a line (promotions).
@@ -405,9 +407,7 @@ impl Sim {
         }
         let script = sim.layout.script.clone();
         for s in script {
-            let at_ns = layout::s_to_ns(s.at_s);
-            let tick = at_ns.div_ceil(sim.tick_ns);
-            sim.schedule(tick, s.command, CommandSource::Script);
+            sim.schedule_at_ns(layout::s_to_ns(s.at_s), s.command, CommandSource::Script);
         }
         Ok(sim)
     }
@@ -420,7 +420,7 @@ impl Sim {
     ) -> Result<Sim, Vec<Problem>> {
         let mut sim = Sim::new(layout, config)?;
         for entry in log.iter().filter(|e| e.source == CommandSource::User) {
-            sim.schedule(entry.tick, entry.command.clone(), CommandSource::User);
+            sim.schedule_at_ns(entry.at_ns, entry.command.clone(), CommandSource::User);
         }
         Ok(sim)
     }
@@ -618,11 +618,10 @@ impl Sim {
         if let Some(t) = self.events.peek_time() {
             next_ns = next_ns.min(t);
         }
-        let mut k = next_ns.saturating_sub(self.now_ns) / self.tick_ns;
-        if let Some((&(tick, _, _), _)) = self.pending.first_key_value() {
-            k = k.min(tick.saturating_sub(self.tick));
+        if let Some(t) = self.next_command_ns() {
+            next_ns = next_ns.min(t);
         }
-        let k = k
+        let k = (next_ns.saturating_sub(self.now_ns) / self.tick_ns)
             .min(max)
             .min(self.limits.run_ticks.saturating_sub(self.tick));
         self.tick += k;
@@ -693,7 +692,13 @@ impl Sim {
             } else {
                 self.next_sample_ns.min(self.warmup_ns)
             };
-            let limit = boundary.min(end);
+            let mut limit = boundary.min(end);
+            // A command due inside the tick applies at its exact time: the events before it
+            // first, then the command, then the events of its instant and after.
+            let command_due = self.next_command_ns().filter(|&c| c < limit);
+            if let Some(c) = command_due {
+                limit = c.max(self.now_ns);
+            }
             while let Some((t, ev)) = self.events.pop_before(limit) {
                 self.now_ns = t;
                 if !self.count_event(t, ev) {
@@ -704,7 +709,13 @@ impl Sim {
                     return false;
                 }
             }
-            if boundary < end {
+            if command_due.is_some() {
+                self.now_ns = limit;
+                self.apply_due();
+                if self.halt.is_some() {
+                    return false;
+                }
+            } else if boundary < end {
                 self.boundary(boundary);
             } else {
                 return true;

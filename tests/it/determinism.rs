@@ -80,14 +80,26 @@ fn the_tick_length_changes_nothing() {
     // warm-up fall on their own boundaries, so the tick length is only how often the caller
     // looks: the runs are identical, not merely statistically alike.
     // The fixture adds a script (a kill, a revive and a traffic step at whole multiples of
-    // every tick length, so each lands at the same instant).
+    // every tick length); its twin moves them off every tick grid (1.00037 s is inside a tick
+    // of 10 ms, of 1 ms and of 0.1 ms). Scripted commands apply at their exact times, so both
+    // are identical under every tick length (rounded up to the next tick boundary, as they
+    // were, the unaligned twin's kill would act at 1.01 s under 10 ms and 1.001 s under 1 ms).
     let fixture = std::fs::read_to_string(check::repo("tests/fixtures/v1/pool-with-script.ron"))
         .unwrap_or_else(|e| panic!("{e}"));
+    let unaligned = fixture
+        .replace("(at_s: 1,", "(at_s: 1.00037,")
+        .replace("(at_s: 2,", "(at_s: 2.01234,")
+        .replace("(at_s: 2.5,", "(at_s: 2.50005,");
+    assert_ne!(unaligned, fixture, "the fixture's script times moved");
     let layouts = [
         ("request-flow.ron", shipped("request-flow.ron")),
         ("three-tier.ron", shipped("three-tier.ron")),
         ("mm4.ron", shipped("mm4.ron")),
         ("pool-with-script.ron", check::parse(&fixture)),
+        (
+            "pool-with-script.ron, off the grid",
+            check::parse(&unaligned),
+        ),
     ];
     for (name, base) in layouts {
         let mut runs = Vec::new();
