@@ -25,7 +25,7 @@ fn pick<T: Copy>(rng: &mut Pcg64Mcg, xs: &[T]) -> T {
 
 /// A random layout: one or two clients, maybe a balancer, a pool, maybe a cache and a
 /// database, and maybe a second layer behind a balancer the pool calls.
-fn random_layout(rng: &mut Pcg64Mcg) -> (String, u64, f64) {
+pub fn random_layout(rng: &mut Pcg64Mcg) -> (String, u64, f64) {
     let mut nodes = Vec::new();
     let mut wires = Vec::new();
     let zeros_ms = [0.0, 0.0, 0.001, 0.1, 2.0];

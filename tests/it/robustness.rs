@@ -1,7 +1,9 @@
-//! Random runtime edits on every shipped layout: whatever a user (or the window) throws at a
-//! running simulation, it never panics, refuses what it cannot take with a reason, and keeps
-//! conservation (arrived = completed + failed + in flight) after every tick; once its traffic
-//! stops, every queue empties and nothing stays in flight, and no figure is negative or NaN.
+//! Random runtime edits on every shipped layout and on random valid ones: whatever a user (or
+//! the window) throws at a running simulation, it never panics, refuses what it cannot take
+//! with a reason, and keeps conservation (arrived = completed + failed + in flight) after every
+//! tick; once its traffic stops, every queue empties and nothing stays in flight, no figure is
+//! negative or NaN, every failure has a reason, and the layout, seed and command log replay the
+//! run to the identical report.
 //!
 //! The sequences come from SplitMix64 with fixed seeds, so a failure reproduces exactly.
 
@@ -137,65 +139,152 @@ const CHURN: &str = r#"(
 
 #[test]
 fn random_edits_never_panic_and_keep_conservation() {
-    let mut applied = 0;
-    let mut refused = 0;
-    let mut drained_s: f64 = 0.0;
-    let mut stopped_in_flight = 0;
+    let mut total = Chaos::default();
     let layouts = SHIPPED.iter().copied().chain([("autoscale churn", CHURN)]);
     for (name, text) in layouts {
         let layout = layout::from_ron(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         for seed in [1u64, 2, 3] {
-            let mut d = Dice(tierlab::sim::hash::fnv1a(name.as_bytes()) ^ seed);
-            let config = SimConfig {
-                seed: Some(seed),
-                warmup_s: 0.2,
-                trace: TraceConfig {
-                    every: 7,
-                    capacity: 50,
-                },
-            };
-            let mut sim = Sim::new(&layout, config).unwrap_or_else(|p| panic!("{name}: {p:?}"));
-            let mut next_id = 10_000;
-            for _ in 0..80 {
-                for _ in 0..d.below(400) {
-                    sim.tick();
-                    let c = sim.counts();
-                    assert_eq!(
-                        c.arrived,
-                        c.completed + c.failed + c.in_flight,
-                        "{name} seed {seed}: conservation after tick {}",
-                        sim.ticks()
-                    );
-                }
-                let cmd = random_command(&mut d, sim.layout(), &mut next_id);
-                match sim.apply(cmd) {
-                    Ok(()) => applied += 1,
-                    Err(why) => {
-                        assert!(!why.is_empty());
-                        refused += 1;
-                    }
-                }
-            }
-            // The run still reports, and the report is sane.
-            let m = sim.metrics();
-            assert!(m.latency_ms.p99 >= m.latency_ms.p50, "{name}");
-            assert_metrics_sane(&m, &format!("{name} seed {seed}"));
-            let r = tierlab::report::run_json(&sim, 0.2);
-            assert!(serde_json::to_string(&r).is_ok(), "{name}");
-            let (s, n) = drain(&mut sim, &format!("{name} seed {seed}"));
-            drained_s = drained_s.max(s);
-            stopped_in_flight = stopped_in_flight.max(n);
+            let d = Dice(tierlab::sim::hash::fnv1a(name.as_bytes()) ^ seed);
+            total.add(chaos(name, &layout, seed, d, 80));
         }
     }
-    println!(
-        "random edits on every shipped layout: {applied} applied, {refused} refused; the \
-         slowest drain took {drained_s:.1} simulated s; at most {stopped_in_flight} requests \
-         were in flight when the traffic stopped"
-    );
+    println!("random edits on every shipped layout: {total}");
     assert!(
-        applied > 100 && refused > 10,
-        "{applied} applied, {refused} refused"
+        total.applied > 100 && total.refused > 10,
+        "{} applied, {} refused",
+        total.applied,
+        total.refused
     );
+}
+
+/// The same chaos on random valid layouts (the generator of tests/it/generated.rs, those
+/// `check` accepts): the schedule meets shapes no shipped file has.
+#[test]
+fn random_edits_on_random_layouts_keep_conservation_drain_and_replay() {
+    use rand::SeedableRng as _;
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(0xc4a05);
+    let mut total = Chaos::default();
+    let mut layouts = 0;
+    while layouts < 16 {
+        let (text, _, _) = crate::generated::random_layout(&mut rng);
+        let l = layout::from_ron(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        // Closed loops of (nearly) zero think time send a million requests a second per user:
+        // legal, and the bounded-run tests' concern (tests/it/generated.rs); here they would
+        // only make the test slow.
+        let busy_loop = l.nodes.iter().any(|n| {
+            matches!(&n.kind, NodeKind::Client(c)
+                if c.mode == layout::LoopMode::Closed && c.think_ms < 1.0)
+        });
+        if busy_loop
+            || layout::check(&l)
+                .iter()
+                .any(|p| p.severity == layout::Severity::Error)
+        {
+            continue;
+        }
+        layouts += 1;
+        let d = Dice(tierlab::sim::hash::fnv1a(text.as_bytes()));
+        total.add(chaos(
+            &format!("random layout {layouts}\n{text}"),
+            &l,
+            5,
+            d,
+            30,
+        ));
+    }
+    println!("random edits on {layouts} random layouts: {total}");
+    assert!(total.applied > 100, "{} applied", total.applied);
+}
+
+/// What the chaos runs did, summed.
+#[derive(Default)]
+struct Chaos {
+    applied: u64,
+    refused: u64,
+    drained_s: f64,
+    stopped_in_flight: u64,
+}
+
+impl Chaos {
+    fn add(&mut self, other: Chaos) {
+        self.applied += other.applied;
+        self.refused += other.refused;
+        self.drained_s = self.drained_s.max(other.drained_s);
+        self.stopped_in_flight = self.stopped_in_flight.max(other.stopped_in_flight);
+    }
+}
+
+impl std::fmt::Display for Chaos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} applied, {} refused; the slowest drain took {:.1} simulated s; at most {} \
+             requests were in flight when the traffic stopped",
+            self.applied, self.refused, self.drained_s, self.stopped_in_flight
+        )
+    }
+}
+
+/// One chaos run: `steps` random commands at random ticks (conservation after every tick),
+/// then the traffic stops and the run drains; every figure is sane, every failure has a
+/// reason, and replaying the command log from the layout gives the identical report.
+fn chaos(name: &str, layout: &layout::Layout, seed: u64, mut d: Dice, steps: usize) -> Chaos {
+    let what = format!("{name} seed {seed}");
+    let config = SimConfig {
+        seed: Some(seed),
+        warmup_s: 0.2,
+        trace: TraceConfig {
+            every: 7,
+            capacity: 50,
+        },
+    };
+    let mut sim = Sim::new(layout, config.clone()).unwrap_or_else(|p| panic!("{what}: {p:?}"));
+    let mut out = Chaos::default();
+    let mut next_id = 10_000;
+    for _ in 0..steps {
+        for _ in 0..d.below(400) {
+            sim.tick();
+            let c = sim.counts();
+            assert_eq!(
+                c.arrived,
+                c.completed + c.failed + c.in_flight,
+                "{what}: conservation after tick {}",
+                sim.ticks()
+            );
+        }
+        let cmd = random_command(&mut d, sim.layout(), &mut next_id);
+        match sim.apply(cmd) {
+            Ok(()) => out.applied += 1,
+            Err(why) => {
+                assert!(!why.is_empty());
+                out.refused += 1;
+            }
+        }
+    }
+    // The run still reports, and the report is sane.
+    let m = sim.metrics();
+    assert!(m.latency_ms.p99 >= m.latency_ms.p50, "{what}");
+    assert_metrics_sane(&m, &what);
+    let r = tierlab::report::run_json(&sim, 0.2);
+    assert!(serde_json::to_string(&r).is_ok(), "{what}");
+    (out.drained_s, out.stopped_in_flight) = drain(&mut sim, &what);
+    // Every failure is counted under a reason.
+    let m = sim.metrics();
+    let by_reason: u64 = m.failures.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        by_reason, m.requests.failed,
+        "{what}: failures without a reason"
+    );
+    // The layout, the seed and the command log replay the run exactly.
+    let mut replay = Sim::replay(layout, config, sim.command_log())
+        .unwrap_or_else(|p| panic!("{what}: replay: {p:?}"));
+    replay.run_until_s(sim.now_ns() as f64 / 1e9);
+    assert_eq!(replay.now_ns(), sim.now_ns(), "{what}");
+    let json = |s: &Sim| {
+        serde_json::to_string(&tierlab::report::run_json(s, 0.2)).unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(json(&replay), json(&sim), "{what}: the replay differs");
+    out
 }
 
 /// Most simulated seconds a run may take to drain once its traffic stops. The slowest work
