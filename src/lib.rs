@@ -110,6 +110,7 @@
 pub mod app;
 pub mod cli;
 pub mod layout;
+pub mod lesson;
 pub mod read;
 pub mod report;
 pub mod shipped;
