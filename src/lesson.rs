@@ -96,11 +96,12 @@ impl Step {
         }
     }
 
-    /// The caption the step puts on screen (empty: none).
+    /// The caption the step puts on screen (empty: none; a checkpoint's question is shown
+    /// with its answer field instead).
     pub fn caption(&self) -> &str {
         match self {
             Step::Apply { caption, .. } | Step::Pause { caption, .. } => caption,
-            Step::Predict { question, .. } => question,
+            Step::Predict { .. } => "",
         }
     }
 }
@@ -306,9 +307,13 @@ fn own_problems(lesson: &Lesson) -> Vec<Problem> {
     }
     for (i, s) in lesson.steps.iter().enumerate() {
         let place = format!("lesson step {i}");
+        let text = match s {
+            Step::Predict { question, .. } => question,
+            _ => s.caption(),
+        };
         input::text_problems(
             &place,
-            s.caption(),
+            text,
             input::DESCRIPTION_CHARS_MAX,
             true,
             &mut refuse,
