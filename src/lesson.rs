@@ -477,7 +477,10 @@ mod tests {
             apply(at_s: 7, command: set_qps(node: 0, qps: 10)),
             apply(at_s: 9, command: set_qps(node: 0, qps: 20), caption: "nine"),
         ])"#;
-        let l = from_ron(text).expect("parses");
+        let l = match from_ron(text) {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        };
         assert_eq!(l.caption_at(0.0), "start");
         assert_eq!(l.caption_at(5.0), "five");
         assert_eq!(l.caption_at(8.0), "five");

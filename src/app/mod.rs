@@ -520,6 +520,15 @@ impl TierlabApp {
         {
             self.open_shipped(shipped_name);
         }
+        if let Some(n) = env.lesson {
+            self.open_gallery_lesson(n - 1);
+        }
+        if env.gallery {
+            self.show_gallery = true;
+        }
+        if env.present {
+            self.presenting = true;
+        }
         if let Some(zoom) = env.zoom {
             self.settings.ui_zoom = zoom;
         }
