@@ -281,7 +281,8 @@ fn card_ui(ui: &mut Ui, index: usize, e: &GalleryEntry, width: f32) -> bool {
             .add(egui::Button::new(RichText::new(title).strong()).wrap())
             .on_hover_text(e.file)
             .clicked();
-        let (rect, resp) = ui.allocate_exact_size(vec2(width, width * 0.45), Sense::click());
+        let (rect, resp) =
+            ui.allocate_exact_size(vec2(width, (width * 0.3).max(60.0)), Sense::click());
         miniature(ui, rect, &e.layout);
         clicked |= resp.clicked();
         ui.add(egui::Label::new(&e.lesson.summary).wrap());
@@ -303,7 +304,7 @@ pub fn miniature(ui: &Ui, rect: Rect, layout: &Layout) {
         max.x = max.x.max(n.pos.x);
         max.y = max.y.max(n.pos.y);
     }
-    let inner = rect.shrink(14.0);
+    let inner = rect.shrink2(vec2(16.0, 10.0));
     let span = vec2((max.x - min.x).max(1.0), (max.y - min.y).max(1.0));
     let scale = (inner.width() / span.x).min(inner.height() / span.y);
     let offset = inner.center() - vec2(span.x, span.y) * scale / 2.0;
@@ -315,6 +316,12 @@ pub fn miniature(ui: &Ui, rect: Rect, layout: &Layout) {
     for w in &layout.wires {
         if let (Some(a), Some(b)) = (at(w.from), at(w.to)) {
             painter.line_segment([a, b], Stroke::new(1.5, theme::WIRE));
+        }
+    }
+    for r in &layout.replication {
+        if let (Some(a), Some(b)) = (at(r.primary), at(r.replica)) {
+            let dashes = egui::Shape::dashed_line(&[a, b], Stroke::new(1.0, theme::WIRE), 4.0, 3.0);
+            painter.extend(dashes);
         }
     }
     let size = vec2(18.0, 12.0);

@@ -259,6 +259,14 @@ impl TierlabApp {
         self.settings.ui_zoom
     }
 
+    /// Presentation mode on or off; the canvas fits the layout to its new size.
+    pub(super) fn set_presenting(&mut self, on: bool) {
+        if self.presenting != on {
+            self.presenting = on;
+            self.canvas.fit_requested = true;
+        }
+    }
+
     /// Whether presentation mode is on.
     pub fn is_presenting(&self) -> bool {
         self.presenting
@@ -465,10 +473,13 @@ impl TierlabApp {
                 );
             }
         });
-        egui::Panel::bottom("presentation numbers")
-            .exact_size((screen.y * 0.36).max(120.0))
+        // The numbers and the plot at the side: layouts are wider than tall, so the canvas
+        // keeps more of its zoom with the full height than with the full width.
+        egui::Panel::right("presentation numbers")
+            .exact_size((screen.x * 0.3).max(220.0))
             .show(ui, |ui| {
                 plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
+                ui.separator();
                 plots::latency_plot_ui(
                     ui,
                     &mut self.plots,
@@ -527,7 +538,7 @@ impl TierlabApp {
             self.show_gallery = true;
         }
         if env.present {
-            self.presenting = true;
+            self.set_presenting(true);
         }
         if let Some(zoom) = env.zoom {
             self.settings.ui_zoom = zoom;
