@@ -327,3 +327,79 @@ fn f_toggles_presentation_mode_and_escape_leaves_it() {
         Some("Balancing algorithms with one slow server")
     );
 }
+
+/// Run a shipped lesson's layout (with its steps) to `at_s` and measure as its checkpoint does.
+fn measured_at(
+    file: &str,
+    at_s: f64,
+    measure: tierlab::lesson::Measure,
+    choices: &[u32],
+) -> tierlab::lesson::Answer {
+    let text = tierlab::shipped::find_lesson(file).unwrap_or_else(|| panic!("{file}"));
+    let (_, layout) = tierlab::lesson::load(text).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = tierlab::sim::Sim::new(&layout, tierlab::sim::SimConfig::default())
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    sim.run_until_s(at_s);
+    let choices: Vec<tierlab::layout::NodeId> = choices
+        .iter()
+        .map(|&c| tierlab::layout::NodeId(c))
+        .collect();
+    tierlab::lesson::measure(&sim, measure, &choices)
+}
+
+/// Lesson 4's answer from theory: round-robin sends the slowed server a quarter of 280 req/s,
+/// 70 req/s at 50 ms on 4 workers, utilisation 0.875, the others 70 × 10 ms / 4 = 0.175: the
+/// pool's mean is 0.35. Least-connections sends the slow server less, so its pool works less.
+#[test]
+fn lesson_4_reveals_the_round_robin_pool_as_the_busiest() {
+    use tierlab::lesson::{Answer, Measure};
+    let answer = measured_at(
+        "4-algorithms.lesson.ron",
+        20.0,
+        Measure::BusiestNode,
+        &[2, 5],
+    );
+    assert_eq!(answer, Answer::Node(tierlab::layout::NodeId(2)));
+    // And the other way round, so the answer is not the first choice by default.
+    let answer = measured_at(
+        "4-algorithms.lesson.ron",
+        20.0,
+        Measure::BusiestNode,
+        &[5, 2],
+    );
+    assert_eq!(answer, Answer::Node(tierlab::layout::NodeId(2)));
+}
+
+/// Lesson 5's answers from theory: going from 4 to 5 nodes, modulo placement moves a key
+/// unless `k mod 4 == k mod 5`, which holds for 4 keys in 20 (a fifth stay), so the hit ratio
+/// right after falls to about a fifth of the warm one; a ring moves only the new node's
+/// share, about a fifth of the keys, so about four fifths stay warm.
+#[test]
+fn lesson_5_reveals_modulo_losing_most_hits_and_the_ring_few() {
+    use tierlab::lesson::{Answer, Measure};
+    let ratio = |at_s| match measured_at(
+        "5-consistent-hashing.lesson.ron",
+        at_s,
+        Measure::CacheHitRatio,
+        &[],
+    ) {
+        Answer::Number(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let (warm_modulo, after_modulo) = (ratio(19.0), ratio(25.0));
+    let (warm_ring, after_ring) = (ratio(59.0), ratio(65.0));
+    let lost_modulo = 1.0 - after_modulo / warm_modulo;
+    let lost_ring = 1.0 - after_ring / warm_ring;
+    println!(
+        "lesson 5: modulo {warm_modulo:.3} -> {after_modulo:.3} (lost {lost_modulo:.2}), \
+         ring {warm_ring:.3} -> {after_ring:.3} (lost {lost_ring:.2})"
+    );
+    assert!(
+        lost_modulo > 0.3,
+        "modulo lost {lost_modulo:.2} of its hits ({warm_modulo:.3} -> {after_modulo:.3})"
+    );
+    assert!(
+        lost_ring < 0.2,
+        "the ring lost {lost_ring:.2} ({warm_ring:.3} -> {after_ring:.3})"
+    );
+}
