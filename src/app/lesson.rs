@@ -107,7 +107,14 @@ impl TierlabApp {
         let Some(lr) = self.lesson.as_mut() else {
             return;
         };
-        if self.run.sim.is_none() {
+        // A new run (Reset, a refused edit's rebuild) starts the lesson over.
+        let now_ns = self.run.sim.as_ref().map(|s| s.now_ns());
+        let last_passed = lr
+            .passed
+            .checked_sub(1)
+            .and_then(|i| lr.stops.get(i))
+            .map(|&t| layout::s_to_ns(t));
+        if now_ns.is_none() || last_passed.is_some_and(|t| now_ns.unwrap_or(0) < t) {
             lr.restart();
         }
         if lr.awaiting_prediction() {

@@ -242,6 +242,17 @@ fn a_teachers_lesson_plays_through_its_steps_pause_point_and_checkpoint() {
     let shown = format!("p99 latency (ms) = {p99:.3}");
     assert!(label_shown(&h, &shown), "the reveal shows {shown}");
     assert!(label_shown(&h, &format!("off by {:+.3}", 7.0 - p99)));
+
+    // Reset starts the lesson over: Space plays to the pause point at 3 s again.
+    let reset = h.get_by_label("Reset").rect().center();
+    click_at(&mut h, reset);
+    play_until_stopped(&mut h, 200);
+    assert_eq!(now_ns(&h), s_to_ns(3.0));
+    assert!(label_shown(&h, "Look at the latency plot"));
+    assert!(
+        !label_shown(&h, "You predicted"),
+        "the checkpoint starts over too"
+    );
 }
 
 fn open_gallery_from_menu(h: &mut Harness<'_, TierlabApp>) {
