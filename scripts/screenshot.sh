@@ -5,11 +5,25 @@
 # request-flow.ron) and shoots once TIERLAB_SCREENSHOT_AFTER_S simulated seconds have run, so
 # the picture shows dots, load colours and plots: docs/screenshots/running.png by default.
 # Other `TIERLAB_*` variables pass through: TIERLAB_WINDOW=1024x768 (the window and the virtual
-# screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector.
+# screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector, TIERLAB_GALLERY=1 (the scenario
+# gallery), TIERLAB_LESSON=4 (open lesson 4), TIERLAB_PRESENT=1 (presentation mode).
+# `scripts/screenshot.sh --gallery` and `--presentation` make docs/screenshots/gallery.png and
+# presentation.png at 1280x720. TIERLAB_BIN=target/debug/tierlab uses that binary instead of
+# building the release one.
 # Needs xvfb; installs it with apt-get when missing and run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 running=0
+if [ "${1-}" = "--gallery" ]; then
+    shift
+    set -- "${1:-docs/screenshots/gallery.png}"
+    export TIERLAB_GALLERY=1 TIERLAB_WINDOW="${TIERLAB_WINDOW-1280x720}"
+elif [ "${1-}" = "--presentation" ]; then
+    shift
+    set -- --running "${1:-docs/screenshots/presentation.png}"
+    export TIERLAB_PRESENT=1 TIERLAB_LESSON="${TIERLAB_LESSON-4}" TIERLAB_WINDOW="${TIERLAB_WINDOW-1280x720}"
+    export TIERLAB_SCREENSHOT_AFTER_S="${TIERLAB_SCREENSHOT_AFTER_S-10}" TIERLAB_SPEED="${TIERLAB_SPEED-5}"
+fi
 if [ "${1-}" = "--running" ]; then
     running=1
     shift
@@ -34,7 +48,10 @@ if ! command -v xvfb-run >/dev/null; then
     fi
 fi
 
-cargo build --release --locked
+bin="${TIERLAB_BIN:-./target/release/tierlab}"
+if [ -z "${TIERLAB_BIN-}" ]; then
+    cargo build --release --locked
+fi
 rm -f "$out"
 # A fresh, empty working directory for the window's settings, so the shot is reproducible;
 # XDG_RUNTIME_DIR silences a harmless warning.
@@ -43,6 +60,6 @@ trap 'rm -rf "$state"' EXIT
 chmod 700 "$state"
 XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" \
     TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
-    timeout 120 xvfb-run -a -s "-screen 0 ${TIERLAB_WINDOW-1280x800}x24" ./target/release/tierlab
+    timeout 120 xvfb-run -a -s "-screen 0 ${TIERLAB_WINDOW-1280x800}x24" "$bin"
 test -s "$out" || { echo "no screenshot was written" >&2; exit 1; }
 echo "wrote $out"

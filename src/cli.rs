@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::layout::{self, Layout, Severity};
+use crate::lesson::{self, Lesson};
 use crate::report::{self, RunConfig};
 use crate::{read, shipped};
 
@@ -25,7 +26,8 @@ pub struct Cli {
 pub enum Cmd {
     /// Simulate a layout headless and print a summary (or JSON).
     Run {
-        /// The layout file (RON), or the name of a shipped layout such as `mm4.ron`.
+        /// The layout file (RON), a lesson file (`*.lesson.ron`: its layout with its timed
+        /// steps), or the name of a shipped layout or lesson such as `mm4.ron`.
         file: String,
         /// Measured simulated seconds, after the warm-up.
         #[arg(long, default_value_t = 60.0, allow_negative_numbers = true)]
@@ -45,7 +47,8 @@ pub enum Cmd {
     },
     /// List every problem of a layout: errors (it cannot run) and warnings.
     Check {
-        /// The layout file (RON), or the name of a shipped layout.
+        /// The layout file (RON), a lesson file (`*.lesson.ron`, its lesson part checked
+        /// too), or the name of a shipped layout or lesson.
         file: String,
     },
     /// Measure simulated requests per wall-clock second on layouts (median of repeats).
@@ -195,8 +198,10 @@ fn run_cmd(
 
 /// `tierlab check`: every problem, then the count; exit 1 on an error.
 fn check_cmd(file: &str) -> Result<ExitCode> {
-    let layout = load(file)?;
-    let problems = layout::check(&layout);
+    let problems = match load_lesson(file)? {
+        Some(l) => lesson::check(&l),
+        None => layout::check(&load(file)?),
+    };
     let errors = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)
@@ -278,9 +283,44 @@ pub fn bench(
     })
 }
 
+/// A lesson, when `file` names one (`*.lesson.ron`): from a path through
+/// [`read::load_lesson`], or from the shipped lessons by file name.
+pub fn load_lesson(file: &str) -> Result<Option<Lesson>> {
+    if !lesson::is_lesson_name(file) {
+        return Ok(None);
+    }
+    let path = Path::new(file);
+    if path.exists() {
+        return read::load_lesson(path)
+            .map(Some)
+            .map_err(anyhow::Error::msg);
+    }
+    let Some(text) = shipped::find_lesson(file) else {
+        anyhow::bail!(
+            "{file}: no such file (shipped lessons: {})",
+            shipped::LESSONS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    lesson::from_ron(text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{file}:{e}"))
+}
+
 /// Read a layout from a path (through [`read::load`]: regular files up to the size limit), or
-/// from the shipped layouts by file name.
+/// from the shipped layouts by file name. A lesson file gives its layout with its timed steps
+/// in the script (refused when its lesson part has an error).
 pub fn load(file: &str) -> Result<Layout> {
+    if let Some(l) = load_lesson(file)? {
+        let problems = lesson::check(&l);
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return Err(problems_error(problems));
+        }
+        return l.layout().map_err(anyhow::Error::msg);
+    }
     let path = Path::new(file);
     if path.exists() {
         return read::load(path).map_err(anyhow::Error::msg);

@@ -47,7 +47,12 @@
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
-//! - [`shipped`]: the layouts of `saves/`, embedded in the binary.
+//! - [`shipped`]: the layouts of `saves/` and the lessons of `assets/`, embedded in the binary.
+//! - [`lesson`]: lesson files (`*.lesson.ron`): a shipped layout's name or an inline layout,
+//!   a caption, timed `apply` steps (any `Command`, put into the layout's script so the core
+//!   applies them), pause points and predict-then-reveal checkpoints; parsed through
+//!   `layout::file::parse_ron` and checked under `layout::input`'s limits; `measure` reads a
+//!   checkpoint's answer from a running `Sim`.
 //! - [`app`]: the window (eframe + egui). `mod.rs` holds `TierlabApp` and lays out the frame;
 //!   `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
 //!   `document.rs` is the open layout (source, saved state, undo history, open and save);
@@ -69,7 +74,10 @@
 //!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an
 //!   edit's commands are forwarded to the running core as it is made (undo forwards the
 //!   inverse), with no diffing of layouts; dots are the core's sampled traces; plots read
-//!   `series()` (egui_plot).
+//!   `series()` (egui_plot). `lesson.rs` is the scenario gallery (cards with a miniature of
+//!   each layout) and the open lesson: it stops the run at the lesson's pause and checkpoint
+//!   times through the run's stop time, and draws the caption and the checkpoints; presentation
+//!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -107,15 +115,17 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
 //! hdrhistogram (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`).
-//! `report` -> `sim`, `layout`, serde, rayon. `read` -> `layout`, std::fs. `cli` -> all of the
-//! above, clap, anyhow. `app` -> `layout`, `sim`, `shipped`, `read`, egui, eframe, egui_plot,
-//! rfd, std::fs, and `cli::load` for `bench-frame`; nothing in the library imports
+//! `report` -> `sim`, `layout`, serde, rayon. `lesson` -> `layout`, `sim`, `shipped`, serde.
+//! `read` -> `layout`, std::fs. `cli` -> all of the above, clap, anyhow. `app` -> `layout`,
+//! `sim`, `shipped`, `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for
+//! `bench-frame`; nothing in the library imports
 //! `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open the window when there
 //! is no subcommand or to run `bench-frame`.
 
 pub mod app;
 pub mod cli;
 pub mod layout;
+pub mod lesson;
 pub mod read;
 pub mod report;
 pub mod shipped;

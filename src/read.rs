@@ -72,6 +72,18 @@ pub fn load(path: &Path) -> Result<Layout, String> {
     })
 }
 
+/// Read and parse a lesson file (`*.lesson.ron`), with the same limits and the same positioned
+/// syntax errors as a layout file.
+pub fn load_lesson(path: &Path) -> Result<crate::lesson::Lesson, String> {
+    let text = read_text(path)?;
+    crate::lesson::from_ron(&text).map_err(|e| match e {
+        crate::lesson::LessonError::Load(layout::LoadError::Syntax { .. }) => {
+            format!("{}:{e}", path.display())
+        }
+        _ => format!("{}: {e}", path.display()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

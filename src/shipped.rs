@@ -1,4 +1,5 @@
-//! The layouts shipped in saves/, embedded in the binary so it works outside the repository.
+//! The layouts shipped in saves/ and the lessons of assets/, embedded in the binary so it works
+//! outside the repository.
 
 /// (file name, RON text) of every shipped layout.
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -92,4 +93,47 @@ pub fn find(name: &str) -> Option<&'static str> {
 /// The shipped layouts' file names.
 pub fn names() -> impl Iterator<Item = &'static str> {
     SHIPPED.iter().map(|(n, _)| *n)
+}
+
+/// (file name, RON text) of every shipped lesson, in the gallery's order (keys 1 to 8 in
+/// presentation mode open the first eight).
+pub const LESSONS: &[(&str, &str)] = &[
+    (
+        "1-request-flow.lesson.ron",
+        include_str!("../assets/1-request-flow.lesson.ron"),
+    ),
+    (
+        "2-scaling.lesson.ron",
+        include_str!("../assets/2-scaling.lesson.ron"),
+    ),
+    (
+        "3-sessions.lesson.ron",
+        include_str!("../assets/3-sessions.lesson.ron"),
+    ),
+    (
+        "4-algorithms.lesson.ron",
+        include_str!("../assets/4-algorithms.lesson.ron"),
+    ),
+    (
+        "5-consistent-hashing.lesson.ron",
+        include_str!("../assets/5-consistent-hashing.lesson.ron"),
+    ),
+    (
+        "6-balancer-spof.lesson.ron",
+        include_str!("../assets/6-balancer-spof.lesson.ron"),
+    ),
+    (
+        "7-read-ladder.lesson.ron",
+        include_str!("../assets/7-read-ladder.lesson.ron"),
+    ),
+    (
+        "8-writes-shards.lesson.ron",
+        include_str!("../assets/8-writes-shards.lesson.ron"),
+    ),
+];
+
+/// The text of the shipped lesson called `name` (with or without `assets/`).
+pub fn find_lesson(name: &str) -> Option<&'static str> {
+    let name = name.strip_prefix("assets/").unwrap_or(name);
+    LESSONS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }

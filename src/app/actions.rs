@@ -25,6 +25,13 @@ pub enum Action {
     UiZoomIn,
     UiZoomOut,
     UiZoomReset,
+    /// The scenario gallery window.
+    Gallery,
+    /// Presentation mode on or off (F), and off (Escape).
+    Present,
+    LeavePresentation,
+    /// Open the gallery's scenario 1 to 8 (keys 1 to 8, in presentation mode).
+    Scenario(u8),
 }
 
 /// One row of the table.
@@ -88,7 +95,37 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: |app| app.settings.ui_zoom != 1.0, run: |app| app.settings.ui_zoom = 1.0 },
     ActionSpec { action: Action::PlayPause, label: "Play or pause", keys: &[key(Modifiers::NONE, Key::Space)], while_typing: false,
         enabled: always, run: TierlabApp::play_pause },
+    ActionSpec { action: Action::Gallery, label: "Scenario gallery…", keys: &[], while_typing: false,
+        enabled: always, run: |app| app.show_gallery = true },
+    ActionSpec { action: Action::Present, label: "Presentation mode", keys: &[key(Modifiers::NONE, Key::F)], while_typing: false,
+        enabled: always, run: |app| app.set_presenting(!app.presenting) },
+    ActionSpec { action: Action::LeavePresentation, label: "Leave presentation mode", keys: &[key(Modifiers::NONE, Key::Escape)], while_typing: false,
+        enabled: |app| app.presenting, run: |app| app.set_presenting(false) },
+    scenario!(0, "Scenario 1", Key::Num1),
+    scenario!(1, "Scenario 2", Key::Num2),
+    scenario!(2, "Scenario 3", Key::Num3),
+    scenario!(3, "Scenario 4", Key::Num4),
+    scenario!(4, "Scenario 5", Key::Num5),
+    scenario!(5, "Scenario 6", Key::Num6),
+    scenario!(6, "Scenario 7", Key::Num7),
+    scenario!(7, "Scenario 8", Key::Num8),
 ];
+
+/// The row of a gallery scenario's key: it works in presentation mode only, so digits stay
+/// free otherwise.
+macro_rules! scenario {
+    ($n:literal, $label:literal, $key:expr) => {
+        ActionSpec {
+            action: Action::Scenario($n),
+            label: $label,
+            keys: &[key(Modifiers::NONE, $key)],
+            while_typing: false,
+            enabled: |app| app.presenting,
+            run: |app| app.open_gallery_lesson($n),
+        }
+    };
+}
+use scenario;
 
 /// The table's row for `action` (every action has one: a unit test checks).
 pub fn spec(action: Action) -> Option<&'static ActionSpec> {
@@ -120,7 +157,7 @@ impl TierlabApp {
             if !while_typing && ctx.egui_wants_keyboard_input() {
                 return;
             }
-            if let Some(s) = pressed(ctx, while_typing) {
+            if let Some(s) = pressed(self, ctx, while_typing) {
                 (s.run)(self);
             }
         }
@@ -144,6 +181,10 @@ impl TierlabApp {
     pub(super) fn menu_ui(&mut self, ui: &mut Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| self.file_menu_ui(ui));
+            ui.menu_button("Lessons", |ui| {
+                self.menu_item(ui, Action::Gallery);
+                self.menu_item(ui, Action::Present);
+            });
             ui.menu_button("Edit", |ui| {
                 self.menu_item(ui, Action::Undo);
                 self.menu_item(ui, Action::Redo);
@@ -217,12 +258,17 @@ impl TierlabApp {
     }
 }
 
-/// The action of this group whose keys were pressed, consuming the key press.
-fn pressed(ctx: &egui::Context, while_typing: bool) -> Option<&'static ActionSpec> {
+/// The enabled action of this group whose keys were pressed, consuming the key press (a
+/// disabled action leaves its key to others: Escape outside presentation mode, digits).
+fn pressed(
+    app: &TierlabApp,
+    ctx: &egui::Context,
+    while_typing: bool,
+) -> Option<&'static ActionSpec> {
     let group = || {
         ACTIONS
             .iter()
-            .filter(move |s| s.while_typing == while_typing)
+            .filter(move |s| s.while_typing == while_typing && (s.enabled)(app))
     };
     [true, false].into_iter().find_map(|shifted| {
         group().find(|s| {
@@ -254,8 +300,15 @@ mod tests {
             Action::UiZoomIn,
             Action::UiZoomOut,
             Action::UiZoomReset,
+            Action::Gallery,
+            Action::Present,
+            Action::LeavePresentation,
         ];
-        for a in all {
+        let all: Vec<Action> = all
+            .into_iter()
+            .chain((0..8).map(Action::Scenario))
+            .collect();
+        for &a in &all {
             assert_eq!(ACTIONS.iter().filter(|s| s.action == a).count(), 1, "{a:?}");
         }
         assert_eq!(ACTIONS.len(), all.len());

@@ -30,6 +30,12 @@ pub struct Config {
     pub projector: bool,
     /// `TIERLAB_WINDOW=1024x768`: the window's size at start, in points.
     pub window_size: Option<[f32; 2]>,
+    /// `TIERLAB_GALLERY=1`: show the scenario gallery at start.
+    pub gallery: bool,
+    /// `TIERLAB_LESSON=4`: open the gallery's lesson 1 to 8 at start.
+    pub lesson: Option<usize>,
+    /// `TIERLAB_PRESENT=1`: start in presentation mode.
+    pub present: bool,
 }
 
 impl Config {
@@ -65,6 +71,11 @@ impl Config {
                 let (w, h) = (w.parse::<f32>().ok()?, h.parse::<f32>().ok()?);
                 (w >= 400.0 && h >= 300.0 && w.is_finite() && h.is_finite()).then_some([w, h])
             }),
+            gallery: var("TIERLAB_GALLERY").is_some_and(|v| v == "1"),
+            lesson: var("TIERLAB_LESSON")
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| (1..=99).contains(n)),
+            present: var("TIERLAB_PRESENT").is_some_and(|v| v == "1"),
         }
     }
 
@@ -109,7 +120,12 @@ mod tests {
             ("TIERLAB_ZOOM", "1.5"),
             ("TIERLAB_THEME", "projector"),
             ("TIERLAB_WINDOW", "1024x768"),
+            ("TIERLAB_GALLERY", "1"),
+            ("TIERLAB_LESSON", "4"),
+            ("TIERLAB_PRESENT", "1"),
         ]);
+        assert!(c.gallery && c.present);
+        assert_eq!(c.lesson, Some(4));
         assert_eq!(c.zoom, Some(1.5));
         assert!(c.projector);
         assert_eq!(c.window_size, Some([1024.0, 768.0]));
@@ -128,7 +144,9 @@ mod tests {
             ("TIERLAB_PLAY", "yes"),
             ("TIERLAB_ZOOM", "40"),
             ("TIERLAB_WINDOW", "big"),
+            ("TIERLAB_LESSON", "0"),
         ]);
+        assert_eq!(bad.lesson, None);
         assert_eq!(bad.zoom, None);
         assert_eq!(bad.window_size, None);
         assert_eq!(bad.speed, None);

@@ -136,6 +136,7 @@ impl TierlabApp {
     /// Replace the document (after any confirmation) and start the view and run afresh.
     pub(super) fn set_document(&mut self, layout: Layout, source: Source) {
         self.doc.replace(layout, source);
+        self.lesson = None;
         self.selection.clear();
         self.inspector = InspectorState::default();
         self.canvas.fit_requested = true;
@@ -169,6 +170,9 @@ impl TierlabApp {
 
     /// Load `path`; on failure show why and keep the current layout.
     pub(super) fn open_path(&mut self, path: &Path) -> bool {
+        if crate::lesson::is_lesson_name(&path.to_string_lossy()) {
+            return self.open_lesson_path(path);
+        }
         match files::load(path) {
             Ok(l) => {
                 self.set_document(l, Source::File(path.to_path_buf()));
@@ -185,6 +189,31 @@ impl TierlabApp {
 
     /// Save to `path`, but first ask when it is the document's file and it changed on disk
     /// since the window read or wrote it (Overwrite / Save as… / Cancel).
+    /// A lesson file (`*.lesson.ron`): its layout becomes the document, its lesson runs.
+    fn open_lesson_path(&mut self, path: &Path) -> bool {
+        let loaded = crate::read::load_lesson(path).and_then(|l| {
+            let problems = crate::lesson::check(&l);
+            match problems
+                .iter()
+                .find(|p| p.severity == layout::Severity::Error)
+            {
+                Some(p) => Err(format!("{}: {p}", path.display())),
+                None => l.layout().map(|layout| (l, layout)),
+            }
+        });
+        match loaded {
+            Ok((l, layout)) => {
+                self.open_lesson(l, layout);
+                self.remember(path);
+                true
+            }
+            Err(e) => {
+                self.dialog = Some(Dialog::LoadError(e));
+                false
+            }
+        }
+    }
+
     pub(super) fn save_to(&mut self, path: &Path) {
         if self.changed_on_disk(path) {
             self.dialog = Some(Dialog::ChangedOnDisk(path.to_path_buf()));

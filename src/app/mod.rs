@@ -12,6 +12,7 @@ mod geometry;
 mod history;
 mod hooks;
 mod inspector;
+mod lesson;
 mod live;
 mod paint;
 mod palette;
@@ -53,6 +54,9 @@ const UI_ZOOM_MAX: f32 = 3.0;
 /// The run panel's default share of the window's height, the same before and during a run: two
 /// rows of plots stay readable and the canvas keeps the larger share.
 const RUN_PANEL_SHARE: f32 = 0.35;
+/// Presentation mode's UI zoom (at least): 1280x720 pixels are 853x480 points, readable from
+/// the back of a room.
+const PRESENT_ZOOM: f32 = 1.5;
 /// How many recent files the File menu keeps.
 const RECENT_MAX: usize = 8;
 
@@ -140,6 +144,14 @@ pub struct TierlabApp {
     zoom_applied: f32,
     /// The recovery file (`recovery.rs`).
     autosave: recovery::Autosave,
+    /// The lesson open with the layout, if any (`lesson.rs`).
+    lesson: Option<lesson::LessonRun>,
+    /// The gallery window is shown, and its cards (parsed when first shown).
+    show_gallery: bool,
+    gallery: Vec<lesson::GalleryEntry>,
+    /// Presentation mode: larger UI, only the canvas, the headline numbers, one plot and the
+    /// lesson's caption.
+    presenting: bool,
 }
 
 impl Default for TierlabApp {
@@ -173,6 +185,10 @@ impl TierlabApp {
             look_applied: None,
             zoom_applied: 1.0,
             autosave: recovery::Autosave::default(),
+            lesson: None,
+            show_gallery: false,
+            gallery: Vec::new(),
+            presenting: false,
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -243,6 +259,48 @@ impl TierlabApp {
         self.settings.ui_zoom
     }
 
+    /// Presentation mode on or off; the canvas fits the layout to its new size.
+    pub(super) fn set_presenting(&mut self, on: bool) {
+        if self.presenting != on {
+            self.presenting = on;
+            self.canvas.fit_requested = true;
+        }
+    }
+
+    /// Whether presentation mode is on.
+    pub fn is_presenting(&self) -> bool {
+        self.presenting
+    }
+
+    /// Whether the scenario gallery is shown.
+    pub fn is_gallery_shown(&self) -> bool {
+        self.show_gallery
+    }
+
+    /// Show the scenario gallery (the first launch does).
+    pub fn show_gallery(&mut self) {
+        self.show_gallery = true;
+    }
+
+    /// The title of the lesson open with the layout, if any.
+    pub fn lesson_title(&self) -> Option<&str> {
+        self.lesson.as_ref().map(|l| l.lesson.title.as_str())
+    }
+
+    /// Open a layout or lesson file as File > Open does; on failure the load-error dialog
+    /// says why (and false is returned).
+    pub fn open_file(&mut self, path: &Path) -> bool {
+        self.open_path(path)
+    }
+
+    /// The message of the dialog on screen, if it is a load error.
+    pub fn load_error(&self) -> Option<&str> {
+        match &self.dialog {
+            Some(Dialog::LoadError(e)) => Some(e),
+            _ => None,
+        }
+    }
+
     /// Take the settings remembered by the last session from eframe's storage, as a launch
     /// does (theme, zoom, panels, recent files, the last file).
     pub fn restore_from(&mut self, storage: &dyn eframe::Storage) {
@@ -280,7 +338,9 @@ impl TierlabApp {
         self.close_request(&ctx);
         self.look_and_zoom(&ctx);
         let wall_dt_s = f64::from(ctx.input(|i| i.unstable_dt));
+        self.lesson_before_advance();
         self.run.advance(wall_dt_s);
+        self.lesson_after_advance();
         self.run.refresh_view(&self.doc.layout);
         let run_now = self.run.sim.as_ref().map(Sim::now_ns);
         if let Some(s) = &mut self.status
@@ -291,7 +351,12 @@ impl TierlabApp {
         if self.run.playing {
             ctx.request_repaint();
         }
-        self.panels_ui(ui);
+        if self.presenting {
+            self.presentation_ui(ui);
+        } else {
+            self.panels_ui(ui);
+        }
+        self.gallery_ui(&ctx);
         self.dialog_ui(&ctx);
         self.autosave(wall_dt_s);
         if ctx.input(|i| i.pointer.any_released()) {
@@ -311,8 +376,13 @@ impl TierlabApp {
         // Ctrl + / Ctrl - / Ctrl 0 go through the action table, not egui's own handler.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
         self.settings.ui_zoom = self.settings.ui_zoom.clamp(UI_ZOOM_MIN, UI_ZOOM_MAX);
-        if (ctx.zoom_factor() - self.settings.ui_zoom).abs() > 1e-3 {
-            ctx.set_zoom_factor(self.settings.ui_zoom);
+        let zoom = if self.presenting {
+            self.settings.ui_zoom.max(PRESENT_ZOOM)
+        } else {
+            self.settings.ui_zoom
+        };
+        if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
+            ctx.set_zoom_factor(zoom);
         }
         let now = ctx.zoom_factor();
         if (now - self.zoom_applied).abs() > 1e-3 {
@@ -327,6 +397,9 @@ impl TierlabApp {
     fn panels_ui(&mut self, ui: &mut Ui) {
         let screen = ui.max_rect().size();
         egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
+        if self.lesson.is_some() {
+            egui::Panel::top("lesson bar").show(ui, |ui| self.lesson_bar_ui(ui));
+        }
         egui::Panel::bottom("status line").show(ui, |ui| {
             status::status_ui(ui, &self.problems, self.status.as_ref())
         });
@@ -377,6 +450,46 @@ impl TierlabApp {
         egui::CentralPanel::no_frame().show(ui, |ui| self.canvas_panel_ui(ui));
     }
 
+    /// Presentation mode: the lesson's caption (or the layout's name and description) large
+    /// on top, the headline numbers and the latency plot below, the canvas in between; no menu,
+    /// palette, inspector or status line. F or Escape leaves.
+    fn presentation_ui(&mut self, ui: &mut Ui) {
+        let screen = ui.max_rect().size();
+        egui::Panel::top("presentation caption").show(ui, |ui| {
+            if self.lesson.is_some() {
+                self.lesson_bar_ui(ui);
+            } else {
+                let body = ui.text_style_height(&egui::TextStyle::Body);
+                ui.label(
+                    egui::RichText::new(&self.doc.layout.name)
+                        .strong()
+                        .size(body * 1.6),
+                );
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(&self.doc.layout.description).size(body * 1.3),
+                    )
+                    .wrap(),
+                );
+            }
+        });
+        // The numbers and the plot at the side: layouts are wider than tall, so the canvas
+        // keeps more of its zoom with the full height than with the full width.
+        egui::Panel::right("presentation numbers")
+            .exact_size((screen.x * 0.3).max(220.0))
+            .show(ui, |ui| {
+                plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
+                ui.separator();
+                plots::latency_plot_ui(
+                    ui,
+                    &mut self.plots,
+                    self.run.sim.as_ref(),
+                    self.run.window_s,
+                );
+            });
+        egui::CentralPanel::no_frame().show(ui, |ui| self.canvas_panel_ui(ui));
+    }
+
     fn inspector_panel_ui(&mut self, ui: &mut Ui) {
         let edits = inspector::inspector_ui(
             ui,
@@ -417,6 +530,15 @@ impl TierlabApp {
             && let Some(shipped_name) = shipped::names().find(|n| *n == name.as_str())
         {
             self.open_shipped(shipped_name);
+        }
+        if let Some(n) = env.lesson {
+            self.open_gallery_lesson(n - 1);
+        }
+        if env.gallery {
+            self.show_gallery = true;
+        }
+        if env.present {
+            self.set_presenting(true);
         }
         if let Some(zoom) = env.zoom {
             self.settings.ui_zoom = zoom;
@@ -487,6 +609,13 @@ pub fn run_window() -> Result<(), String> {
                 app.restore_from(storage);
             }
             if !scripted {
+                // The first launch (nothing remembered yet) opens the scenario gallery.
+                let first_launch = cc
+                    .storage
+                    .is_none_or(|s| s.get_string(eframe::APP_KEY).is_none());
+                if first_launch {
+                    app.show_gallery();
+                }
                 app.set_recovery_file(files::recovery_file(), recovery::AUTOSAVE_EVERY_S);
                 app.offer_recovery();
             }

@@ -523,6 +523,18 @@ pub fn plots_ui(
     });
 }
 
+/// One plot filling `ui`, the latency percentiles: presentation mode's chosen plot.
+pub fn latency_plot_ui(ui: &mut Ui, state: &mut PlotState, sim: Option<&Sim>, window_s: f64) {
+    let Some(sim) = sim else {
+        placeholder_ui(ui);
+        return;
+    };
+    let title_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
+    let height = (ui.available_height() - title_h - 2.0).max(PLOT_H_MIN);
+    let frame = PlotFrame::new(sim, window_s, height);
+    frame.panel_ui(ui, Panel::Latency, state, &BTreeSet::new());
+}
+
 /// What every plot of one frame shares: the samples in the window, its x range, the plots'
 /// height and the event marks.
 struct PlotFrame<'a> {

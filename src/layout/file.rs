@@ -100,6 +100,28 @@ pub fn from_ron(text: &str) -> Result<Layout, LoadError> {
     Ok(layout)
 }
 
+/// Parse another file type (a lesson) with the same RON options and the same positioned
+/// syntax errors as a layout.
+pub fn parse_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    options().from_str(text).map_err(|e| {
+        let line = e.span.start.line;
+        let column = e.span.start.col;
+        LoadError::Syntax {
+            line,
+            column,
+            node: None,
+            message: e.code.to_string(),
+        }
+    })
+}
+
+/// Bring a layout read inside another file (a lesson's inline layout) up to the current
+/// format version, as `from_ron` does.
+pub fn upgrade_layout(layout: &mut Layout) {
+    upgrade(layout);
+}
+
 /// Bring an older layout up to [`FORMAT_VERSION`]. Version 2 only added command variants, so
 /// a version-1 layout needs no conversion; each later version adds its step here.
 fn upgrade(layout: &mut Layout) {

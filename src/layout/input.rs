@@ -204,7 +204,7 @@ fn kind_problems(
 
 /// A text a file holds: at most `max_chars` characters, none that acts on a terminal or
 /// reorders what is shown (control characters, escape sequences, bidirectional overrides).
-fn text_problems(
+pub fn text_problems(
     place: &str,
     text: &str,
     max_chars: usize,

@@ -103,6 +103,21 @@ fn every_version_1_file_still_loads() {
 
 /// The ```ron blocks of README.md.
 fn readme_layouts() -> Vec<String> {
+    readme_ron_blocks()
+        .into_iter()
+        .filter(|b| !is_lesson(b))
+        .collect()
+}
+
+/// A README block is a lesson when its first line names a `.lesson.ron` file.
+fn is_lesson(block: &str) -> bool {
+    block
+        .lines()
+        .next()
+        .is_some_and(|l| l.starts_with("//") && l.contains(".lesson.ron"))
+}
+
+fn readme_ron_blocks() -> Vec<String> {
     let text = std::fs::read_to_string(check::repo("README.md")).unwrap_or_default();
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
@@ -128,6 +143,26 @@ fn the_readme_example_layouts_load_and_run() {
     // The README has no layout example yet; every one added later is checked here.
     for (i, text) in readme_layouts().iter().enumerate() {
         assert_usable(&format!("README.md ron block {}", i + 1), text);
+    }
+}
+
+#[test]
+fn the_readme_example_lesson_loads_and_passes_check() {
+    let lessons: Vec<String> = readme_ron_blocks()
+        .into_iter()
+        .filter(|b| is_lesson(b))
+        .collect();
+    assert!(
+        !lessons.is_empty(),
+        "README shows a complete lesson example"
+    );
+    for text in lessons {
+        let (lesson, layout) = tierlab::lesson::load(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            lesson.steps.len() >= 3,
+            "a step, a pause point and a checkpoint"
+        );
+        assert_usable("README.md lesson", &tierlab::layout::to_ron(&layout));
     }
 }
 

@@ -12,6 +12,7 @@ mod generated;
 mod hall;
 mod input;
 mod layouts;
+mod lessons;
 mod limits;
 mod limits_ui;
 mod live;
