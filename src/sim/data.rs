@@ -407,6 +407,18 @@ impl Sim {
                     OnWrite::Update => cache.put(u64::from(key), now),
                 }
             }
+            self.trace_decision(req, unit, |sim| match read {
+                true => super::trace::What::CacheFill {
+                    cache: member,
+                    key,
+                    keys_held: sim.cache_keys_held(member),
+                },
+                false => super::trace::What::CacheWrite {
+                    cache: member,
+                    key,
+                    updated: on_write == OnWrite::Update,
+                },
+            });
         }
     }
 
@@ -441,6 +453,7 @@ impl Sim {
         let Some(to) = self.resolve_db(shard_node, read) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
+        self.trace_decision(req, unit, |_| super::trace::What::Sharded { to, key });
         self.call_down(call, to, lat, policy, LbSlot::default());
     }
 

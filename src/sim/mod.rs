@@ -58,7 +58,8 @@ pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
-pub use trace::{Trace, TraceConfig, Traces};
+pub use balance::{Stickiness, Why, explain};
+pub use trace::{Decision, Trace, TraceConfig, Traces, What};
 
 use queue::{Ev, EventQueue};
 use series::SAMPLE_NS;
@@ -174,6 +175,8 @@ struct Req {
     attempt: u8,
     /// Calls this request has caused so far (bounded by `Limits::calls_per_request`).
     calls: u32,
+    /// Sent on purpose (`send_request`): its user's closed loop does not go on from it.
+    asked: bool,
 }
 
 /// Run-wide counters.

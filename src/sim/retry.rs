@@ -4,6 +4,7 @@ use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
 use super::unit::{self, Role};
+use super::trace::What;
 use super::{CallState, Sim};
 
 use rand::RngExt as _;
@@ -26,6 +27,8 @@ impl Sim {
             (c.parent, c.parent_epoch, c.req, c.policy, c.callee, c.lb);
         self.calls[call].orphaned = true;
         let Some(parent) = parent else {
+            let client = self.reqs[req].client;
+            self.trace_decision(req, client, |_| What::TimedOut { callee });
             self.client_failed(req, policy, FailReason::Timeout);
             return;
         };
@@ -34,6 +37,7 @@ impl Sim {
             return;
         }
         let caller = p.callee;
+        self.trace_decision(req, caller, |_| What::TimedOut { callee });
         self.on_child_done(
             parent,
             caller,
@@ -80,6 +84,11 @@ impl Sim {
                 self.totals.retries += 1;
             }
             let wait = self.backoff_ns(policy, attempt + 1, caller);
+            self.trace_decision(req, caller, |_| What::Retry {
+                attempt: attempt + 1,
+                backoff_ns: wait,
+                reason,
+            });
             self.events.push(
                 self.now_ns + wait,
                 Ev::Retry {
@@ -108,6 +117,11 @@ impl Sim {
                 self.totals.retries += 1;
             }
             let wait = self.backoff_ns(policy, attempt + 1, client);
+            self.trace_decision(req, client, |_| What::Retry {
+                attempt: attempt + 1,
+                backoff_ns: wait,
+                reason,
+            });
             self.events
                 .push(self.now_ns + wait, Ev::ClientRetry { req, id });
         } else {
