@@ -25,6 +25,9 @@ pub enum Action {
     UiZoomIn,
     UiZoomOut,
     UiZoomReset,
+    WalkRequest,
+    WalkPrevious,
+    WalkNext,
 }
 
 /// One row of the table.
@@ -88,6 +91,12 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: |app| app.settings.ui_zoom != 1.0, run: |app| app.settings.ui_zoom = 1.0 },
     ActionSpec { action: Action::PlayPause, label: "Play or pause", keys: &[key(Modifiers::NONE, Key::Space)], while_typing: false,
         enabled: always, run: TierlabApp::play_pause },
+    ActionSpec { action: Action::WalkRequest, label: "Walk a request…", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.stepper.open = !app.stepper.open },
+    ActionSpec { action: Action::WalkPrevious, label: "Previous step", keys: &[key(Modifiers::NONE, Key::ArrowLeft)], while_typing: false,
+        enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(-1) },
+    ActionSpec { action: Action::WalkNext, label: "Next step", keys: &[key(Modifiers::NONE, Key::ArrowRight)], while_typing: false,
+        enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(1) },
 ];
 
 /// The table's row for `action` (every action has one: a unit test checks).
@@ -161,6 +170,7 @@ impl TierlabApp {
                 }
                 ui.separator();
                 self.menu_item(ui, Action::ZoomToFit);
+                self.menu_item(ui, Action::WalkRequest);
                 ui.checkbox(&mut self.settings.snap, "Snap to grid");
                 ui.checkbox(&mut self.settings.grid, "Show grid");
                 ui.checkbox(&mut self.settings.show_palette, "Palette");

@@ -13,6 +13,7 @@ mod history;
 mod hooks;
 mod inspector;
 mod live;
+mod narrate;
 mod paint;
 mod palette;
 mod plots;
@@ -20,6 +21,7 @@ mod recovery;
 mod run;
 mod run_panel;
 mod status;
+mod stepper;
 mod theme;
 
 pub mod bench;
@@ -140,6 +142,8 @@ pub struct TierlabApp {
     zoom_applied: f32,
     /// The recovery file (`recovery.rs`).
     autosave: recovery::Autosave,
+    /// The request stepper (`stepper.rs`).
+    stepper: stepper::Stepper,
 }
 
 impl Default for TierlabApp {
@@ -173,6 +177,7 @@ impl TierlabApp {
             look_applied: None,
             zoom_applied: 1.0,
             autosave: recovery::Autosave::default(),
+            stepper: stepper::Stepper::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -292,6 +297,7 @@ impl TierlabApp {
             ctx.request_repaint();
         }
         self.panels_ui(ui);
+        self.stepper_ui(&ctx);
         self.dialog_ui(&ctx);
         self.autosave(wall_dt_s);
         if ctx.input(|i| i.pointer.any_released()) {
@@ -397,6 +403,7 @@ impl TierlabApp {
         };
         let overlay = canvas::RunOverlay {
             view: self.run.sim.is_some().then_some(&self.run.view),
+            walk: self.stepper.highlight(),
         };
         let edits = canvas::canvas_ui(
             ui,

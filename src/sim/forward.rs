@@ -6,8 +6,8 @@ use super::hash::mix;
 use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::lb::LbSlot;
 use super::request::FailReason;
-use super::unit::{self, Role};
 use super::trace::What;
+use super::unit::{self, Role};
 use super::{CallState, Sim};
 use crate::layout::{KindTag, Layer};
 

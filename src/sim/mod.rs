@@ -50,6 +50,7 @@ use hdrhistogram::Histogram;
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use autoscale::AutoscaleReport;
+pub use balance::{Stickiness, Why, explain};
 pub use command::{CommandSource, LoggedCommand};
 pub use data::ShardMove;
 pub use ix::UnitIx;
@@ -58,7 +59,6 @@ pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
-pub use balance::{Stickiness, Why, explain};
 pub use trace::{Decision, Trace, TraceConfig, Traces, What};
 
 use queue::{Ev, EventQueue};

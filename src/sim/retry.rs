@@ -3,8 +3,8 @@
 use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::unit::{self, Role};
 use super::trace::What;
+use super::unit::{self, Role};
 use super::{CallState, Sim};
 
 use rand::RngExt as _;

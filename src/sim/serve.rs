@@ -4,8 +4,8 @@
 use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
-use super::unit::{self, Kept, Role};
 use super::trace::What;
+use super::unit::{self, Kept, Role};
 use super::{CallState, Sim};
 
 impl Sim {

@@ -45,19 +45,35 @@ pub enum What {
     Entered { to: UnitIx },
     /// A server took the call: `queued` calls were waiting ahead of it and `busy` of its
     /// `workers` were serving (it waits when all are busy).
-    Arrived { queued: u32, busy: u32, workers: u32 },
+    Arrived {
+        queued: u32,
+        busy: u32,
+        workers: u32,
+    },
     /// A data cache looked the key up; `keys_held` is how many keys it holds.
     CacheLookup { key: u32, hit: bool, keys_held: u32 },
     /// An app server's own in-memory cache looked the key up.
     LocalCacheLookup { key: u32, hit: bool },
     /// After the database answered a read miss, the app server put the key into `cache`
     /// (cache-aside), which then holds `keys_held` keys.
-    CacheFill { cache: UnitIx, key: u32, keys_held: u32 },
+    CacheFill {
+        cache: UnitIx,
+        key: u32,
+        keys_held: u32,
+    },
     /// After a write, the app server dropped (or updated) the key in `cache`.
-    CacheWrite { cache: UnitIx, key: u32, updated: bool },
+    CacheWrite {
+        cache: UnitIx,
+        key: u32,
+        updated: bool,
+    },
     /// The app server chose database instance `to` for a read or a write; `replica` when it is
     /// not the primary the layout wires to.
-    DatabaseChosen { to: UnitIx, read: bool, replica: bool },
+    DatabaseChosen {
+        to: UnitIx,
+        read: bool,
+        replica: bool,
+    },
     /// A database instance read or wrote the key.
     Database { key: u32, read: bool },
     /// A shard router sent the call to the shard `to` owning the key.

@@ -170,10 +170,16 @@ impl Sim {
         }
         let (keys, users) = (c.params.keys, c.params.users);
         if key == 0 || key > keys {
-            return Err(format!("key {key} is not one of {}'s keys (1 to {keys})", u.name));
+            return Err(format!(
+                "key {key} is not one of {}'s keys (1 to {keys})",
+                u.name
+            ));
         }
         if user >= users {
-            return Err(format!("user {user} is not below {}'s users ({users})", u.name));
+            return Err(format!(
+                "user {user} is not below {}'s users ({users})",
+                u.name
+            ));
         }
         let path = match path {
             None => None,

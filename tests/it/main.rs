@@ -21,6 +21,7 @@ mod properties;
 mod queueing;
 mod robustness;
 mod run_panel;
+mod stepper;
 mod theory;
 mod tidy;
 mod ui;
