@@ -112,6 +112,8 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
     let mut steps: Vec<Step> = Vec::new();
     let mut facts = Facts::default();
     let mut cache_hit: Option<bool> = None;
+    // Where a read's answer came from, for the ending.
+    let mut source: Option<String> = None;
     let mut first_hop = true;
     // A pick waiting for the hop it leads to: (at, unit, target, sentence).
     let mut pick: Option<(u64, UnitIx, UnitIx, String)> = None;
@@ -243,6 +245,7 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
                         facts.cached_keys = Some(keys_held);
                         if hit {
                             facts.served_from = Some(format!("{at} (hit)"));
+                            source = Some(format!("served from the cache ({at})"));
                             format!(
                                 "{at} holds key {key}: a hit. It answers from memory and the database is never asked."
                             )
@@ -255,6 +258,7 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
                     What::LocalCacheLookup { key, hit } => {
                         if hit {
                             facts.served_from = Some(format!("{at}'s own memory"));
+                            source = Some(format!("served from {at}'s own memory"));
                             format!(
                                 "{at} finds key {key} in its own memory: nothing else is asked."
                             )
@@ -290,6 +294,7 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
                     What::Database { key, read } => {
                         if read {
                             facts.served_from = Some(format!("{at} (database)"));
+                            source = Some(format!("served from the database ({at})"));
                             format!("{at} reads key {key}: the slow path a cache miss costs.")
                         } else {
                             format!("{at} writes key {key}.")
@@ -351,11 +356,7 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
                 .unwrap_or_else(|| name(trace.client));
             format!("failed at {at}: {}", reason_words(reason))
         }
-        Some(Outcome::Read) => match &facts.served_from {
-            Some(s) if cache_hit == Some(true) => format!("served from the cache ({s})"),
-            Some(s) => format!("served from {s}"),
-            None => "answered".to_string(),
-        },
+        Some(Outcome::Read) => source.unwrap_or_else(|| "answered".to_string()),
         Some(Outcome::Write) => "written".to_string(),
     };
     Story {

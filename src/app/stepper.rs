@@ -256,17 +256,21 @@ fn stepper_panel_ui(ui: &mut Ui, s: &mut Stepper, layout: &Layout) -> Option<Com
             .client
             .and_then(|c| all.iter().find(|(i, _)| *i == c))
             .map_or("no client", |(_, n)| n.as_str());
+        let from = ui.label("From");
         egui::ComboBox::from_id_salt("stepper client")
             .selected_text(chosen.to_string())
             .show_ui(ui, |ui| {
                 for (id, name) in &all {
                     ui.selectable_value(&mut s.client, Some(*id), name);
                 }
-            });
+            })
+            .response
+            .labelled_by(from.id);
         ui.selectable_value(&mut s.read, true, "GET");
         ui.selectable_value(&mut s.read, false, "PUT");
-        ui.label("/u/");
-        ui.add(egui::DragValue::new(&mut s.key).range(1..=keys));
+        let path = ui.label("/u/");
+        ui.add(egui::DragValue::new(&mut s.key).range(1..=keys))
+            .labelled_by(path.id);
         let button = ui.add_enabled(s.client.is_some(), egui::Button::new("Send request"));
         if button.clicked()
             && let Some(c) = s.client

@@ -22,6 +22,7 @@ mod queueing;
 mod robustness;
 mod run_panel;
 mod stepper;
+mod stepper_ui;
 mod theory;
 mod tidy;
 mod ui;
