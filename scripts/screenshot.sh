@@ -5,7 +5,9 @@
 # request-flow.ron) and shoots once TIERLAB_SCREENSHOT_AFTER_S simulated seconds have run, so
 # the picture shows dots, load colours and plots: docs/screenshots/running.png by default.
 # Other `TIERLAB_*` variables pass through: TIERLAB_WINDOW=1024x768 (the window and the virtual
-# screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector.
+# screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector, TIERLAB_SEND=2 (send GET /u/7
+# twice from the first client and open the request stepper), TIERLAB_WALK_STEP=4 (show that
+# step of the last walk). TIERLAB_PROFILE=debug shoots with the debug build, no release build.
 # Needs xvfb; installs it with apt-get when missing and run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,12 @@ if ! command -v xvfb-run >/dev/null; then
     fi
 fi
 
-cargo build --release --locked
+profile="${TIERLAB_PROFILE-release}"
+if [ "$profile" = release ]; then
+    cargo build --release --locked
+else
+    cargo build --locked
+fi
 rm -f "$out"
 # A fresh, empty working directory for the window's settings, so the shot is reproducible;
 # XDG_RUNTIME_DIR silences a harmless warning.
@@ -43,6 +50,6 @@ trap 'rm -rf "$state"' EXIT
 chmod 700 "$state"
 XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" \
     TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
-    timeout 120 xvfb-run -a -s "-screen 0 ${TIERLAB_WINDOW-1280x800}x24" ./target/release/tierlab
+    timeout 120 xvfb-run -a -s "-screen 0 ${TIERLAB_WINDOW-1280x800}x24" "./target/$profile/tierlab"
 test -s "$out" || { echo "no screenshot was written" >&2; exit 1; }
 echo "wrote $out"

@@ -264,6 +264,9 @@ mod tests {
             Action::UiZoomIn,
             Action::UiZoomOut,
             Action::UiZoomReset,
+            Action::WalkRequest,
+            Action::WalkPrevious,
+            Action::WalkNext,
         ];
         for a in all {
             assert_eq!(ACTIONS.iter().filter(|s| s.action == a).count(), 1, "{a:?}");

@@ -30,6 +30,11 @@ pub struct Config {
     pub projector: bool,
     /// `TIERLAB_WINDOW=1024x768`: the window's size at start, in points.
     pub window_size: Option<[f32; 2]>,
+    /// `TIERLAB_SEND=N`: send GET /u/7 from the first client N times (at most 8) at start, as
+    /// the request stepper's button does, each walked.
+    pub send: u32,
+    /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
+    pub walk_step: Option<usize>,
 }
 
 impl Config {
@@ -65,6 +70,12 @@ impl Config {
                 let (w, h) = (w.parse::<f32>().ok()?, h.parse::<f32>().ok()?);
                 (w >= 400.0 && h >= 300.0 && w.is_finite() && h.is_finite()).then_some([w, h])
             }),
+            send: var("TIERLAB_SEND")
+                .and_then(|s| s.parse::<u32>().ok())
+                .map_or(0, |n| n.min(8)),
+            walk_step: var("TIERLAB_WALK_STEP")
+                .and_then(|s| s.parse().ok())
+                .filter(|&k| k >= 1),
         }
     }
 
@@ -109,7 +120,10 @@ mod tests {
             ("TIERLAB_ZOOM", "1.5"),
             ("TIERLAB_THEME", "projector"),
             ("TIERLAB_WINDOW", "1024x768"),
+            ("TIERLAB_SEND", "2"),
+            ("TIERLAB_WALK_STEP", "3"),
         ]);
+        assert_eq!((c.send, c.walk_step), (2, Some(3)));
         assert_eq!(c.zoom, Some(1.5));
         assert!(c.projector);
         assert_eq!(c.window_size, Some([1024.0, 768.0]));
@@ -128,7 +142,10 @@ mod tests {
             ("TIERLAB_PLAY", "yes"),
             ("TIERLAB_ZOOM", "40"),
             ("TIERLAB_WINDOW", "big"),
+            ("TIERLAB_SEND", "many"),
+            ("TIERLAB_WALK_STEP", "0"),
         ]);
+        assert_eq!((bad.send, bad.walk_step), (0, None));
         assert_eq!(bad.zoom, None);
         assert_eq!(bad.window_size, None);
         assert_eq!(bad.speed, None);

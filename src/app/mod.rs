@@ -297,7 +297,6 @@ impl TierlabApp {
             ctx.request_repaint();
         }
         self.panels_ui(ui);
-        self.stepper_ui(&ctx);
         self.dialog_ui(&ctx);
         self.autosave(wall_dt_s);
         if ctx.input(|i| i.pointer.any_released()) {
@@ -351,6 +350,7 @@ impl TierlabApp {
                         .show(ui, |ui| self.run_panel_ui(ui));
                 });
         }
+        self.stepper_ui(ui);
         if self.settings.show_palette {
             egui::Panel::left("palette")
                 .resizable(true)
@@ -442,6 +442,7 @@ impl TierlabApp {
         {
             self.selection.only(n.id);
         }
+        self.send_at_start(env.send, env.walk_step);
     }
 
     /// Take the settings remembered from the last session, and reopen its file.

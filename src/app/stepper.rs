@@ -174,6 +174,20 @@ impl TierlabApp {
         self.refresh_walks();
     }
 
+    /// `TIERLAB_SEND` and `TIERLAB_WALK_STEP`: send GET /u/7 from the first client `times`
+    /// times, then show step `step` (1-based) of the last walk.
+    pub(super) fn send_at_start(&mut self, times: u32, step: Option<usize>) {
+        let Some((client, _)) = clients(&self.doc.layout).next() else {
+            return;
+        };
+        for _ in 0..times {
+            self.send_request(self.stepper.command(client));
+        }
+        if let Some(k) = step {
+            self.stepper.step_by(k as isize - 1);
+        }
+    }
+
     /// Tell the story of each walk whose request has its answer now.
     pub(super) fn refresh_walks(&mut self) {
         let Some(sim) = self.run.sim.as_ref() else {
@@ -191,22 +205,25 @@ impl TierlabApp {
         }
     }
 
-    /// The stepper's window: what to send, the walks, and the step shown.
-    pub(super) fn stepper_ui(&mut self, ctx: &egui::Context) {
+    /// The stepper's panel under the canvas (it covers no node): what to send, the walks,
+    /// and the step shown.
+    pub(super) fn stepper_ui(&mut self, ui: &mut Ui) {
         if !self.stepper.open {
             return;
         }
         self.refresh_walks();
-        let mut open = true;
         let mut send = None;
-        egui::Window::new("Walk a request")
-            .open(&mut open)
-            .default_width(430.0)
-            .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-12.0, 40.0))
-            .show(ctx, |ui| {
-                send = stepper_panel_ui(ui, &mut self.stepper, &self.doc.layout)
+        egui::Panel::bottom("stepper")
+            .resizable(true)
+            .default_size(170.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("stepper scroll")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        send = stepper_panel_ui(ui, &mut self.stepper, &self.doc.layout)
+                    });
             });
-        self.stepper.open = open;
         if let Some(command) = send {
             self.send_request(command);
         }
@@ -252,6 +269,7 @@ fn stepper_panel_ui(ui: &mut Ui, s: &mut Stepper, layout: &Layout) -> Option<Com
             _ => 1,
         });
     ui.horizontal_wrapped(|ui| {
+        ui.strong("Walk a request");
         let chosen = s
             .client
             .and_then(|c| all.iter().find(|(i, _)| *i == c))
@@ -277,13 +295,24 @@ fn stepper_panel_ui(ui: &mut Ui, s: &mut Stepper, layout: &Layout) -> Option<Com
         {
             send = Some(s.command(c));
         }
+        if ui.button("Close").clicked() {
+            s.open = false;
+        }
     });
     if s.walks.is_empty() {
         ui.weak("Send a request to walk it through the system, one step at a time.");
         return send;
     }
-    ui.separator();
-    // Every walk so far, with its length, time and ending: the one shown is selected.
+    ui.columns(3, |cols| {
+        walks_ui(&mut cols[0], s);
+        step_ui(&mut cols[1], s);
+        facts_ui(&mut cols[2], s);
+    });
+    send
+}
+
+/// Every walk so far, with its length, time and ending: the one shown is selected.
+fn walks_ui(ui: &mut Ui, s: &mut Stepper) {
     for (i, w) in s.walks.iter().enumerate() {
         let text = match &w.story {
             Some(st) => format!(
@@ -300,13 +329,16 @@ fn stepper_panel_ui(ui: &mut Ui, s: &mut Stepper, layout: &Layout) -> Option<Com
             s.current = i;
         }
     }
-    ui.separator();
+}
+
+/// The step shown: the counter, Previous and Next, the sentence and the facts.
+fn step_ui(ui: &mut Ui, s: &mut Stepper) {
     let Some(w) = s.walks.get(s.current) else {
-        return send;
+        return;
     };
     let Some(story) = &w.story else {
         ui.label("The request is on its way; its walk appears when the answer arrives.");
-        return send;
+        return;
     };
     let n = story.steps.len();
     let mut by = 0;
@@ -328,15 +360,20 @@ fn stepper_panel_ui(ui: &mut Ui, s: &mut Stepper, layout: &Layout) -> Option<Com
     });
     if let Some(step) = story.steps.get(w.at) {
         ui.label(egui::RichText::new(format!("{}: {}", w.label, step.sentence)).size(15.0));
-        ui.add_space(4.0);
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            for line in step.facts.lines() {
-                ui.monospace(line);
-            }
-        });
     }
     if by != 0 {
         s.step_by(by);
     }
-    send
+}
+
+/// Beside the sentence: the facts after the step shown.
+fn facts_ui(ui: &mut Ui, s: &Stepper) {
+    let step = s
+        .walk()
+        .and_then(|w| w.story.as_ref().and_then(|st| st.steps.get(w.at)));
+    if let Some(step) = step {
+        for line in step.facts.lines() {
+            ui.monospace(line);
+        }
+    }
 }

@@ -49,15 +49,17 @@ fn send(sim: &mut Sim, client: NodeId, read: bool, key: u32) -> Trace {
     if let Err(why) = sim.apply(command) {
         panic!("refused: {why}");
     }
-    let id = sim
+    let newest = sim
         .traces()
         .open
         .iter()
         .flatten()
         .filter(|t| t.asked)
         .map(|t| t.request_id)
-        .max()
-        .expect("the sent request is traced while in flight");
+        .max();
+    let Some(id) = newest else {
+        panic!("the sent request is not traced while in flight");
+    };
     for _ in 0..100_000 {
         if let Some(t) = sim.traces().asked_for(id)
             && t.end_ns.is_some()
