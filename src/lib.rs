@@ -30,7 +30,8 @@
 //!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
 //!   structures; `sizing.rs` the USL capacity of a box; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
-//!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
+//!   `trace.rs` (hops, and typed decision records written where the core decides) and
+//!   `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
 //!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
 //!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
@@ -66,7 +67,9 @@
 //!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an
 //!   edit's commands are forwarded to the running core as it is made (undo forwards the
 //!   inverse), with no diffing of layouts; dots are the core's sampled traces; plots read
-//!   `series()` (egui_plot).
+//!   `series()` (egui_plot). The request stepper (`stepper.rs`) sends one request with the
+//!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
+//!   trace's typed decision records (`sim::trace::What`) become words.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.

@@ -300,3 +300,41 @@ fn sending_is_checked_against_the_client() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_request_sent_in_every_shipped_layout_reaches_an_end_with_its_decisions_recorded() {
+    let mut walked = 0;
+    for name in tierlab::shipped::names() {
+        let l = layout(name);
+        let Some(client) = l
+            .nodes
+            .iter()
+            .find(|n| matches!(n.kind, layout::NodeKind::Client(_)))
+            .map(|n| n.id)
+        else {
+            continue;
+        };
+        let mut sim = core(&l);
+        // Sent into a run that is already under way.
+        sim.run_ticks(layout::s_to_ns(0.5) / sim.tick_ns().max(1));
+        let t = send(&mut sim, client, true, 1);
+        assert!(t.outcome.is_some(), "{name}: no ending");
+        // At least the way out and the way back (or a failure at the first hop).
+        assert!(t.hops.len() >= 2, "{name}: {} hops", t.hops.len());
+        let back_at_client = t.hops.last().is_some_and(|h| h.reply && h.to == t.client);
+        assert!(
+            back_at_client,
+            "{name}: the last hop is the answer to the client"
+        );
+        if t.outcome != Some(Outcome::Read) {
+            assert!(
+                t.decisions
+                    .iter()
+                    .any(|d| matches!(d.what, What::Failed { .. } | What::TimedOut { .. })),
+                "{name}: a failed request records where it failed"
+            );
+        }
+        walked += 1;
+    }
+    assert!(walked >= 10, "only {walked} shipped layouts have a client");
+}
