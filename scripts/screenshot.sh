@@ -6,10 +6,12 @@
 # the picture shows dots, load colours and plots: docs/screenshots/running.png by default.
 # Other `TIERLAB_*` variables pass through: TIERLAB_WINDOW=1024x768 (the window and the virtual
 # screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector, TIERLAB_GALLERY=1 (the scenario
-# gallery), TIERLAB_LESSON=4 (open lesson 4), TIERLAB_PRESENT=1 (presentation mode).
+# gallery), TIERLAB_LESSON=4 (open lesson 4), TIERLAB_PRESENT=1 (presentation mode),
+# TIERLAB_SEND=2 (send GET /u/7 twice from the first client and open the request stepper),
+# TIERLAB_WALK_STEP=4 (show that step of the last walk).
 # `scripts/screenshot.sh --gallery` and `--presentation` make docs/screenshots/gallery.png and
 # presentation.png at 1280x720. TIERLAB_BIN=target/debug/tierlab uses that binary instead of
-# building the release one.
+# building the release one; TIERLAB_PROFILE=debug builds and uses the debug one.
 # Needs xvfb; installs it with apt-get when missing and run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,9 +50,15 @@ if ! command -v xvfb-run >/dev/null; then
     fi
 fi
 
-bin="${TIERLAB_BIN:-./target/release/tierlab}"
-if [ -z "${TIERLAB_BIN-}" ]; then
-    cargo build --release --locked
+bin="${TIERLAB_BIN-}"
+if [ -z "$bin" ]; then
+    if [ "${TIERLAB_PROFILE-release}" = release ]; then
+        cargo build --release --locked
+        bin=./target/release/tierlab
+    else
+        cargo build --locked
+        bin=./target/debug/tierlab
+    fi
 fi
 rm -f "$out"
 # A fresh, empty working directory for the window's settings, so the shot is reproducible;

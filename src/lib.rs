@@ -33,7 +33,8 @@
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
 //!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
-//!   `trace.rs` and `metrics.rs` what is measured (`metrics()` reads the counters without
+//!   `trace.rs` (hops, and typed decision records written where the core decides) and
+//!   `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
 //!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
 //!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
@@ -78,6 +79,9 @@
 //!   each layout) and the open lesson: it stops the run at the lesson's pause and checkpoint
 //!   times through the run's stop time, and draws the caption and the checkpoints; presentation
 //!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.
+//!   The request stepper (`stepper.rs`) sends one request with the
+//!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
+//!   trace's typed decision records (`sim::trace::What`) become words.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.

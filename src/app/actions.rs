@@ -32,6 +32,9 @@ pub enum Action {
     LeavePresentation,
     /// Open the gallery's scenario 1 to 8 (keys 1 to 8, in presentation mode).
     Scenario(u8),
+    WalkRequest,
+    WalkPrevious,
+    WalkNext,
 }
 
 /// One row of the table.
@@ -109,6 +112,12 @@ pub const ACTIONS: &[ActionSpec] = &[
     scenario!(5, "Scenario 6", Key::Num6),
     scenario!(6, "Scenario 7", Key::Num7),
     scenario!(7, "Scenario 8", Key::Num8),
+    ActionSpec { action: Action::WalkRequest, label: "Walk a request…", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.stepper.open = !app.stepper.open },
+    ActionSpec { action: Action::WalkPrevious, label: "Previous step", keys: &[key(Modifiers::NONE, Key::ArrowLeft)], while_typing: false,
+        enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(-1) },
+    ActionSpec { action: Action::WalkNext, label: "Next step", keys: &[key(Modifiers::NONE, Key::ArrowRight)], while_typing: false,
+        enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(1) },
 ];
 
 /// The row of a gallery scenario's key: it works in presentation mode only, so digits stay
@@ -202,6 +211,7 @@ impl TierlabApp {
                 }
                 ui.separator();
                 self.menu_item(ui, Action::ZoomToFit);
+                self.menu_item(ui, Action::WalkRequest);
                 ui.checkbox(&mut self.settings.snap, "Snap to grid");
                 ui.checkbox(&mut self.settings.grid, "Show grid");
                 ui.checkbox(&mut self.settings.show_palette, "Palette");
@@ -303,6 +313,9 @@ mod tests {
             Action::Gallery,
             Action::Present,
             Action::LeavePresentation,
+            Action::WalkRequest,
+            Action::WalkPrevious,
+            Action::WalkNext,
         ];
         let all: Vec<Action> = all
             .into_iter()

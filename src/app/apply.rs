@@ -18,6 +18,9 @@ impl TierlabApp {
     /// The one place the layout changes (apart from loading): apply, forward to the running
     /// core, record the inverse for undo, report. Run-only commands (faults) go to the run.
     pub(super) fn apply_edit(&mut self, e: Edit) {
+        if let Edit::Command(c @ Command::SendRequest { .. }) = e {
+            return self.send_request(c);
+        }
         if let Some(c) = e.run_only() {
             let what = status::describe(&self.doc.layout, c);
             self.status = Some(match self.run.command(&self.doc.layout, c.clone()) {

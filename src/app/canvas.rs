@@ -133,6 +133,8 @@ impl CanvasOptions {
 /// as run-only commands.
 pub struct RunOverlay<'a> {
     pub view: Option<&'a LiveView>,
+    /// The request stepper's step: the node and wire to highlight.
+    pub walk: Option<super::stepper::Highlight>,
 }
 
 /// What one frame of the canvas shares between its parts: the inputs and where things are.
@@ -174,7 +176,7 @@ pub fn canvas_ui(
     options: CanvasOptions,
     run: RunOverlay<'_>,
 ) -> Vec<Edit> {
-    let RunOverlay { view: live } = run;
+    let RunOverlay { view: live, walk } = run;
     let (rect, bg) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     // While the panels settle on the first frames, and when the window changes size, the
     // layout is fitted again unless the user has moved the view. (A side panel that widens
@@ -224,7 +226,42 @@ pub fn canvas_ui(
     edits.extend(wire_drag_ui(ui, &frame, state));
     box_select_ui(ui, &frame, state, selection, &bg);
     edits.extend(palette_drop_ui(ui, &frame, state));
+    if let Some(h) = walk {
+        walk_highlight(&frame, h);
+    }
     edits
+}
+
+/// The request stepper's step on the canvas: the wire the request travels drawn bold, and a
+/// ring around the node that acts.
+fn walk_highlight(f: &Frame<'_>, h: super::stepper::Highlight) {
+    let (t, origin) = (f.t, f.origin());
+    let stroke = Stroke::new(4.0 * t.zoom.max(0.6), theme::WALK);
+    if let Some((from, to)) = h.wire
+        && let (Some(a), Some(b)) = (f.rect_of(from), f.rect_of(to))
+    {
+        // A reply travels the wire backwards; the wire is drawn the way it was made.
+        let (a, b) = if f.layout.wires.iter().any(|w| w.from == from && w.to == to) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let p = t.screen_from_canvas(origin, a.right_center());
+        let q = t.screen_from_canvas(origin, b.left_center());
+        let points = geo::sample_curve(&geo::wire_curve(p, q), 24);
+        paint::draw_arrow(&f.painter, &points, stroke, t.zoom);
+    }
+    if let Some(node) = h.node
+        && let Some(r) = f.rect_of(node)
+    {
+        let r = Rect::from_min_max(
+            t.screen_from_canvas(origin, r.min),
+            t.screen_from_canvas(origin, r.max),
+        )
+        .expand(5.0 * t.zoom.max(0.6));
+        f.painter
+            .rect_stroke(r, 8.0 * t.zoom, stroke, egui::StrokeKind::Outside);
+    }
 }
 
 /// Zoom around the pointer (scroll wheel or pinch); on the empty canvas pan with a primary or
@@ -725,6 +762,19 @@ fn fault_menu_ui(ui: &mut Ui, node: &Node, live: Option<&NodeLive>, edits: &mut 
     }
     if node.kind.tag() == KindTag::Cache && ui.button("Flush").clicked() {
         push(Command::Flush(whole));
+        ui.close();
+    }
+    // The request stepper: one read of key 7 (or the highest key), walked step by step.
+    if let crate::layout::NodeKind::Client(c) = &node.kind
+        && ui.button("Send request").clicked()
+    {
+        push(Command::SendRequest {
+            client: node.id,
+            read: true,
+            key: 7.min(c.keys.max(1)),
+            user: 0,
+            path: None,
+        });
         ui.close();
     }
     ui.separator();

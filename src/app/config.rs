@@ -36,6 +36,11 @@ pub struct Config {
     pub lesson: Option<usize>,
     /// `TIERLAB_PRESENT=1`: start in presentation mode.
     pub present: bool,
+    /// `TIERLAB_SEND=N`: send GET /u/7 from the first client N times (at most 8) at start, as
+    /// the request stepper's button does, each walked.
+    pub send: u32,
+    /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
+    pub walk_step: Option<usize>,
 }
 
 impl Config {
@@ -76,6 +81,12 @@ impl Config {
                 .and_then(|v| v.parse::<usize>().ok())
                 .filter(|n| (1..=99).contains(n)),
             present: var("TIERLAB_PRESENT").is_some_and(|v| v == "1"),
+            send: var("TIERLAB_SEND")
+                .and_then(|s| s.parse::<u32>().ok())
+                .map_or(0, |n| n.min(8)),
+            walk_step: var("TIERLAB_WALK_STEP")
+                .and_then(|s| s.parse().ok())
+                .filter(|&k| k >= 1),
         }
     }
 
@@ -123,9 +134,12 @@ mod tests {
             ("TIERLAB_GALLERY", "1"),
             ("TIERLAB_LESSON", "4"),
             ("TIERLAB_PRESENT", "1"),
+            ("TIERLAB_SEND", "2"),
+            ("TIERLAB_WALK_STEP", "3"),
         ]);
         assert!(c.gallery && c.present);
         assert_eq!(c.lesson, Some(4));
+        assert_eq!((c.send, c.walk_step), (2, Some(3)));
         assert_eq!(c.zoom, Some(1.5));
         assert!(c.projector);
         assert_eq!(c.window_size, Some([1024.0, 768.0]));
@@ -145,8 +159,11 @@ mod tests {
             ("TIERLAB_ZOOM", "40"),
             ("TIERLAB_WINDOW", "big"),
             ("TIERLAB_LESSON", "0"),
+            ("TIERLAB_SEND", "many"),
+            ("TIERLAB_WALK_STEP", "0"),
         ]);
         assert_eq!(bad.lesson, None);
+        assert_eq!((bad.send, bad.walk_step), (0, None));
         assert_eq!(bad.zoom, None);
         assert_eq!(bad.window_size, None);
         assert_eq!(bad.speed, None);

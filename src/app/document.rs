@@ -141,6 +141,7 @@ impl TierlabApp {
         self.inspector = InspectorState::default();
         self.canvas.fit_requested = true;
         self.run.reset();
+        self.stepper.forget_pending();
         self.run.seed = self.doc.layout.seed;
     }
 

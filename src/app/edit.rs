@@ -247,7 +247,8 @@ fn inverse_of(layout: &Layout, cmd: &Command) -> Result<Edit, String> {
         | Command::Flush(_)
         | Command::Slow { .. }
         | Command::SetQps { .. }
-        | Command::RampQps { .. } => Err("that command changes a run, not the layout".into()),
+        | Command::RampQps { .. }
+        | Command::SendRequest { .. } => Err("that command changes a run, not the layout".into()),
     }
 }
 

@@ -14,6 +14,7 @@ mod hooks;
 mod inspector;
 mod lesson;
 mod live;
+mod narrate;
 mod paint;
 mod palette;
 mod plots;
@@ -21,6 +22,7 @@ mod recovery;
 mod run;
 mod run_panel;
 mod status;
+mod stepper;
 mod theme;
 
 pub mod bench;
@@ -152,6 +154,8 @@ pub struct TierlabApp {
     /// Presentation mode: larger UI, only the canvas, the headline numbers, one plot and the
     /// lesson's caption.
     presenting: bool,
+    /// The request stepper (`stepper.rs`).
+    stepper: stepper::Stepper,
 }
 
 impl Default for TierlabApp {
@@ -189,6 +193,7 @@ impl TierlabApp {
             show_gallery: false,
             gallery: Vec::new(),
             presenting: false,
+            stepper: stepper::Stepper::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -418,6 +423,7 @@ impl TierlabApp {
                         .show(ui, |ui| self.run_panel_ui(ui));
                 });
         }
+        self.stepper_ui(ui);
         if self.settings.show_palette {
             egui::Panel::left("palette")
                 .resizable(true)
@@ -510,6 +516,7 @@ impl TierlabApp {
         };
         let overlay = canvas::RunOverlay {
             view: self.run.sim.is_some().then_some(&self.run.view),
+            walk: self.stepper.highlight(),
         };
         let edits = canvas::canvas_ui(
             ui,
@@ -557,6 +564,7 @@ impl TierlabApp {
         {
             self.selection.only(n.id);
         }
+        self.send_at_start(env.send, env.walk_step);
     }
 
     /// Take the settings remembered from the last session, and reopen its file.

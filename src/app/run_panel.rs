@@ -39,6 +39,7 @@ impl TierlabApp {
             RunAction::Step => self.run.step(&self.doc.layout),
             RunAction::Reset => {
                 self.run.reset();
+                self.stepper.forget_pending();
                 self.run.ensure(&self.doc.layout);
             }
             RunAction::SaveScript => {

@@ -91,6 +91,27 @@ pub enum Command {
         #[serde(default)]
         wires: Vec<(usize, Wire)>,
     },
+    /// Send one chosen request from a client now, traced whatever the sampling: the request
+    /// stepper's "Send request", and a lesson's "send a request and walk it". In RON:
+    /// `send_request(client: 0, read: true, key: 7)`.
+    SendRequest {
+        client: NodeId,
+        /// A read (`GET`); false is a write.
+        #[serde(default = "yes")]
+        read: bool,
+        /// The content key (`/u/7` is key 7), from 1 to the client's `keys`.
+        key: u32,
+        /// The user (session) sending it, below the client's `users`.
+        #[serde(default)]
+        user: u32,
+        /// The request's path, for an L7 balancer's path rules (absent: none).
+        #[serde(default)]
+        path: Option<String>,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Command {
@@ -106,7 +127,8 @@ impl Command {
             | Command::SetParam { node, .. }
             | Command::SetKind { node, .. }
             | Command::SetAlgorithm { node, .. }
-            | Command::RemoveNode(node) => Some(*node),
+            | Command::RemoveNode(node)
+            | Command::SendRequest { client: node, .. } => Some(*node),
             Command::AddNode(n) | Command::RestoreNode { node: n, .. } => Some(n.id),
             Command::AddWire(w) | Command::SetWire(w) => Some(w.from),
             Command::RemoveWire { from, .. } => Some(*from),
@@ -133,6 +155,7 @@ impl Command {
             Command::SetWire(_) => "set_wire",
             Command::SetReplication(_) => "set_replication",
             Command::RestoreNode { .. } => "restore_node",
+            Command::SendRequest { .. } => "send_request",
         }
     }
 
@@ -228,7 +251,8 @@ impl Command {
             | Command::Flush(_)
             | Command::Slow { .. }
             | Command::SetQps { .. }
-            | Command::RampQps { .. } => Ok(()),
+            | Command::RampQps { .. }
+            | Command::SendRequest { .. } => Ok(()),
         }
     }
 }

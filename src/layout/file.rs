@@ -122,8 +122,8 @@ pub fn upgrade_layout(layout: &mut Layout) {
     upgrade(layout);
 }
 
-/// Bring an older layout up to [`FORMAT_VERSION`]. Version 2 only added command variants, so
-/// a version-1 layout needs no conversion; each later version adds its step here.
+/// Bring an older layout up to [`FORMAT_VERSION`]. Versions 2 and 3 only added command variants,
+/// so an older layout needs no conversion; each later version adds its step here.
 fn upgrade(layout: &mut Layout) {
     layout.version = FORMAT_VERSION;
     let max_used = layout.nodes.iter().map(|n| n.id.0 + 1).max().unwrap_or(0);

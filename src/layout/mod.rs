@@ -33,8 +33,8 @@ pub use size::Size;
 /// The layout format version this build writes. Every format change bumps it, and
 /// `file::from_ron` keeps loading every earlier version. Version 2 adds the commands
 /// `set_wire`, `set_replication` and `restore_node` (a version-1 file is a version-2 file as it
-/// is).
-pub const FORMAT_VERSION: u32 = 2;
+/// is). Version 3 adds `send_request` (a version-2 file is a version-3 file as it is).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A node's stable id. Allocated from [`Layout::next_id`], never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -455,6 +455,14 @@ pub static ARGS: &[Field<Command>] = &[
         "How long the ramp takes, linearly",
         get: |c| match c { Command::RampQps { over_s, .. } => Some(*over_s), _ => None },
         set: |c, v| if let Command::RampQps { over_s, .. } = c { *over_s = v }),
+    field!(Owner::Command("send_request"), Command, "key", "", 7.0, 1.0, 100_000_000.0, true,
+        "The content key the request asks for (1 to the client's keys)",
+        get: |c| match c { Command::SendRequest { key, .. } => Some(f64::from(*key)), _ => None },
+        set: |c, v| if let Command::SendRequest { key, .. } = c { *key = v as u32 }),
+    field!(Owner::Command("send_request"), Command, "user", "", 0.0, 0.0, 9_999_999.0, true,
+        "The user sending it (below the client's users)",
+        get: |c| match c { Command::SendRequest { user, .. } => Some(f64::from(*user)), _ => None },
+        set: |c, v| if let Command::SendRequest { user, .. } = c { *user = v as u32 }),
 ];
 
 macro_rules! choice {
@@ -786,6 +794,7 @@ static LABELS: &[(&str, &str)] = &[
     ("healthy_threshold", "Passes to mark up"),
     ("heartbeat_ms", "Heartbeat interval"),
     ("hit_ms", "Hit time"),
+    ("key", "Key"),
     ("key_dist", "Key popularity"),
     ("key_zipf_alpha", "Key skew (Zipf)"),
     ("keys", "Keys"),
@@ -822,6 +831,7 @@ static LABELS: &[(&str, &str)] = &[
     ("timeout_ms", "Timeout"),
     ("ttl_s", "Time to live"),
     ("unhealthy_threshold", "Failures to mark down"),
+    ("user", "User"),
     ("user_zipf_alpha", "User skew (Zipf)"),
     ("users", "Users"),
     ("virtual_nodes", "Virtual nodes"),
@@ -1016,6 +1026,13 @@ mod tests {
                 node: client,
                 qps: 10.0,
                 over_s: 1.0,
+            },
+            Command::SendRequest {
+                client,
+                read: true,
+                key: 7,
+                user: 0,
+                path: None,
             },
         ] {
             l.script.push(Scripted { at_s: 1.0, command });

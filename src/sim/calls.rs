@@ -5,7 +5,7 @@ use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::lb::LbSlot;
 use super::queue::Ev;
 use super::request::FailReason;
-use super::trace::{Decision, Hop};
+use super::trace::{Decision, Hop, What};
 use super::unit::Role;
 use super::{CallState, Req, Sim};
 use crate::layout::KindTag;
@@ -160,27 +160,52 @@ impl Sim {
         }
     }
 
+    /// Record a decision on the request's trace, if it is traced and still live (`what` is
+    /// only worked out then).
     pub(super) fn trace_decision(
         &mut self,
         req: ReqIx,
         unit: UnitIx,
-        text: impl FnOnce(&Sim) -> String,
+        what: impl FnOnce(&Sim) -> What,
     ) {
         let r = &self.reqs[req];
         let Some(slot) = r.trace.filter(|_| r.live) else {
             return;
         };
-        // A full trace counts what it leaves out, without even writing the text.
+        // A full trace counts what it leaves out, without even working the record out.
         if let Some(t) = self.traces.get_mut(slot)
             && t.decisions.len() >= super::limits::TRACE_DECISIONS_MAX
         {
             t.dropped += 1;
             return;
         }
-        let text = text(self);
+        let what = what(self);
         let at_ns = self.now_ns;
         if let Some(t) = self.traces.get_mut(slot) {
-            t.decisions.push(Decision { at_ns, unit, text });
+            t.decisions.push(Decision { at_ns, unit, what });
+        }
+    }
+
+    /// Keys a data cache instance holds now (0 for anything else), for trace records.
+    pub(super) fn cache_keys_held(&self, unit: UnitIx) -> u32 {
+        match &self.units[unit].role {
+            Role::Server {
+                kept: super::unit::Kept::DataCache(cache),
+                ..
+            } => cache.len(),
+            _ => 0,
+        }
+    }
+
+    /// The keys a data cache will hold once a fill of a key it misses lands (the fill is a job
+    /// the cache runs after its lookup time, so the trace records it when it is sent).
+    pub(super) fn cache_keys_after_fill(&self, unit: UnitIx) -> u32 {
+        match &self.units[unit].role {
+            Role::Server {
+                kept: super::unit::Kept::DataCache(cache),
+                ..
+            } => (cache.len() + 1).min(cache.capacity()),
+            _ => 0,
         }
     }
 
@@ -234,6 +259,8 @@ impl Sim {
         let c = &mut self.calls[call];
         c.fail.get_or_insert(reason);
         self.units[c.callee].stats.failed += 1;
+        let (req, unit) = (c.req, c.callee);
+        self.trace_decision(req, unit, |_| What::Failed { reason });
         self.send_reply(call);
     }
 
@@ -246,6 +273,10 @@ impl Sim {
         }
         let failed = c.fail.is_some();
         let unit = c.callee;
+        if let Some(reason) = fail {
+            let req = c.req;
+            self.trace_decision(req, unit, |_| What::Failed { reason });
+        }
         let u = &mut self.units[unit];
         if failed {
             u.stats.failed += 1;

@@ -164,6 +164,18 @@ impl Sim {
             Command::RampQps { node, qps, over_s } => {
                 self.set_rate(*node, *qps, layout::s_to_ns(*over_s))?;
             }
+            Command::SendRequest {
+                client,
+                read,
+                key,
+                user,
+                path,
+            } => {
+                let Some(&unit) = self.targets(Target::node(*client))?.first() else {
+                    return Err(format!("{} has no instance", self.layout.name_of(*client)));
+                };
+                self.issue_asked(unit, *user, *key, *read, path.as_deref())?;
+            }
             _ => {}
         }
         Ok(())

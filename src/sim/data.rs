@@ -635,6 +635,18 @@ impl Sim {
             (false, OnWrite::Invalidate) => CacheOp::Invalidate,
         };
         self.send_job(member, JobKind::Cache { key, op }, latency_ns);
+        self.trace_decision(req, unit, |sim| match read {
+            true => super::trace::What::CacheFill {
+                cache: member,
+                key,
+                keys_held: sim.cache_keys_after_fill(member),
+            },
+            false => super::trace::What::CacheWrite {
+                cache: member,
+                key,
+                updated: on_write == OnWrite::Update,
+            },
+        });
     }
 
     // ----- Shards -----
@@ -668,6 +680,7 @@ impl Sim {
         let Some(to) = self.resolve_db(shard_node, read) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
+        self.trace_decision(req, unit, |_| super::trace::What::Sharded { to, key });
         self.call_down(call, to, lat, policy, LbSlot::default());
     }
 

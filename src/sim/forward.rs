@@ -1,11 +1,12 @@
 //! Forwarding: a balancer, an entry or an app server picks the next instance to call and
 //! makes the downstream call (an app server calls its wires in turn, cache-aside).
 
-use super::balance::{self, RequestView};
+use super::balance::RequestView;
 use super::hash::mix;
 use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::lb::LbSlot;
 use super::request::FailReason;
+use super::trace::What;
 use super::unit::{self, Role};
 use super::{CallState, Sim};
 use crate::layout::{KindTag, Layer};
@@ -85,9 +86,7 @@ impl Sim {
         if !route.reused_connection {
             let why = route.why;
             let to = route.unit;
-            self.trace_decision(req, unit, |sim| {
-                balance::explain(why, to, &|i| sim.units[i].name.clone())
-            });
+            self.trace_decision(req, unit, |_| What::Balanced { to, why });
         }
         self.call_down(call, route.unit, lat, policy, slot);
     }
@@ -110,6 +109,7 @@ impl Sim {
         else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
+        self.trace_decision(req, unit, |_| What::Entered { to });
         self.call_down(call, to, lat, policy, LbSlot::default());
     }
 
@@ -174,6 +174,13 @@ impl Sim {
                 route.units[i]
             }
         };
+        if to_kind == KindTag::Database {
+            self.trace_decision(req, unit, |sim| What::DatabaseChosen {
+                to,
+                read,
+                replica: sim.units[to].node != to_node,
+            });
+        }
         self.call_down(call, to, lat, policy, LbSlot::default());
     }
 }

@@ -92,6 +92,7 @@ impl Sim {
             trace: None,
             attempt: 0,
             calls: 0,
+            asked: false,
         });
         let call = self.alloc_call(req, None, lb_unit, backend, latency_ns, policy);
         let c = &mut self.calls[call];

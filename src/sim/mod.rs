@@ -53,6 +53,7 @@ use hdrhistogram::Histogram;
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use autoscale::AutoscaleReport;
+pub use balance::{Stickiness, Why, explain};
 pub use command::{CommandSource, LoggedCommand};
 pub use data::{ReplicaLag, ShardMove};
 pub use ix::UnitIx;
@@ -61,7 +62,7 @@ pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
-pub use trace::{Trace, TraceConfig, Traces};
+pub use trace::{Decision, Trace, TraceConfig, Traces, What};
 
 use queue::{Ev, EventQueue};
 use series::SAMPLE_NS;
@@ -183,6 +184,8 @@ struct Req {
     attempt: u8,
     /// Calls this request has caused so far (bounded by `Limits::calls_per_request`).
     calls: u32,
+    /// Sent on purpose (`send_request`): its user's closed loop does not go on from it.
+    asked: bool,
 }
 
 /// Run-wide counters.

@@ -3,6 +3,7 @@
 use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
+use super::trace::What;
 use super::unit::{self, Role};
 use super::{CallState, Sim};
 
@@ -29,6 +30,8 @@ impl Sim {
         // The balancer stops counting the call now, even if its parent is gone already.
         self.release_lb(call);
         let Some(parent) = parent else {
+            let client = self.reqs[req].client;
+            self.trace_decision(req, client, |_| What::TimedOut { callee });
             self.client_failed(req, policy, FailReason::Timeout);
             return;
         };
@@ -37,6 +40,7 @@ impl Sim {
             return;
         }
         let caller = p.callee;
+        self.trace_decision(req, caller, |_| What::TimedOut { callee });
         self.on_child_done(parent, caller, policy, Some(FailReason::Timeout));
     }
 
@@ -76,6 +80,11 @@ impl Sim {
                 self.totals.retries += 1;
             }
             let wait = self.backoff_ns(policy, attempt + 1, caller);
+            self.trace_decision(req, caller, |_| What::Retry {
+                attempt: attempt + 1,
+                backoff_ns: wait,
+                reason,
+            });
             self.events.push(
                 self.now_ns + wait,
                 Ev::Retry {
@@ -104,6 +113,11 @@ impl Sim {
                 self.totals.retries += 1;
             }
             let wait = self.backoff_ns(policy, attempt + 1, client);
+            self.trace_decision(req, client, |_| What::Retry {
+                attempt: attempt + 1,
+                backoff_ns: wait,
+                reason,
+            });
             self.events
                 .push(self.now_ns + wait, Ev::ClientRetry { req, id });
         } else {

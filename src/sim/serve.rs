@@ -6,6 +6,7 @@
 use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
+use super::trace::What;
 use super::unit::{self, Kept, Role, Task};
 use super::{CallState, Sim};
 
@@ -25,6 +26,16 @@ impl Sim {
         if !u.alive {
             return self.reject(call, FailReason::NodeDown);
         }
+        if let Role::Server { .. } = u.role {
+            let (queued, busy, workers) = (u.queue.len() as u32, u.held, u.workers);
+            let req = self.calls[call].req;
+            self.trace_decision(req, unit, |_| What::Arrived {
+                queued,
+                busy,
+                workers,
+            });
+        }
+        let u = &mut self.units[unit];
         let relay_latency = match &u.role {
             Role::Balancer(lb) => Some(lb.latency_ns),
             Role::Router(r) => Some(r.latency_ns),
@@ -97,9 +108,11 @@ impl Sim {
         let Role::Server { kept, .. } = &mut u.role else {
             return;
         };
+        let mut local_hit = None;
         // An app server's own cache: a read it holds skips the shared cache and the database.
         if read && let Some(local) = &mut u.local_cache {
             let hit = local.get(u64::from(key), now);
+            local_hit = Some(hit);
             c.skip_db = hit;
             if counted {
                 if hit {
@@ -111,6 +124,11 @@ impl Sim {
         }
         // Sessions: does this server (or store) hold the user's session? A data cache: does
         // it hold the key?
+        let session_store = match kept {
+            Kept::LocalSessions(_) => Some(false),
+            Kept::SessionStore(_) => Some(true),
+            _ => None,
+        };
         let (had_session, data_hit) = look_up_kept(kept, read, user_key, key, now);
         if let Some(hit) = data_hit {
             c.hit = hit;
@@ -139,6 +157,24 @@ impl Sim {
             if cs.log_in(user) && self.reqs[req].counted {
                 self.totals.session_misses += 1;
             }
+        }
+        // The trace's records of what this server looked up, in the order it looked.
+        if let Some(hit) = local_hit {
+            self.trace_decision(req, unit, |_| What::LocalCacheLookup { key, hit });
+        }
+        if let Some(store) = session_store {
+            let found = had_session;
+            self.trace_decision(req, unit, |_| What::Session { found, store });
+        }
+        if let Some(hit) = data_hit.filter(|_| read) {
+            self.trace_decision(req, unit, |sim| What::CacheLookup {
+                key,
+                hit,
+                keys_held: sim.cache_keys_held(unit),
+            });
+        }
+        if is_db {
+            self.trace_decision(req, unit, |_| What::Database { key, read });
         }
     }
 

@@ -5,7 +5,11 @@
 use super::ix::UnitIx;
 use std::collections::VecDeque;
 
-use super::request::Outcome;
+use super::balance::Why;
+use super::request::{FailReason, Outcome};
+
+/// Finished asked-for traces kept (`Traces::asked`), the oldest dropped first.
+pub const ASKED_MAX: usize = 64;
 
 /// One message on a wire: a request going down or a reply coming back.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,12 +25,73 @@ pub struct Hop {
     pub failed: bool,
 }
 
-/// A choice a node made for the request, in words.
+/// A choice a node made for the request, as a typed record: what was decided and the facts
+/// it was decided on. The window puts it into words (`app/narrate.rs`); later views (request
+/// waterfalls) read the same records.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     pub at_ns: u64,
+    /// The instance that decided.
     pub unit: UnitIx,
-    pub text: String,
+    pub what: What,
+}
+
+/// What a node decided for a traced request, at every place the core decides.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum What {
+    /// A balancer picked backend `to`, and why.
+    Balanced { to: UnitIx, why: Why },
+    /// An entry (floating IP or DNS) passed the request to balancer `to`.
+    Entered { to: UnitIx },
+    /// A server took the call: `queued` calls were waiting ahead of it and `busy` of its
+    /// `workers` were serving (it waits when all are busy).
+    Arrived {
+        queued: u32,
+        busy: u32,
+        workers: u32,
+    },
+    /// A data cache looked the key up; `keys_held` is how many keys it holds.
+    CacheLookup { key: u32, hit: bool, keys_held: u32 },
+    /// An app server's own in-memory cache looked the key up.
+    LocalCacheLookup { key: u32, hit: bool },
+    /// After the database answered a read miss, the app server put the key into `cache`
+    /// (cache-aside), which then holds `keys_held` keys.
+    CacheFill {
+        cache: UnitIx,
+        key: u32,
+        keys_held: u32,
+    },
+    /// After a write, the app server dropped (or updated) the key in `cache`.
+    CacheWrite {
+        cache: UnitIx,
+        key: u32,
+        updated: bool,
+    },
+    /// The app server chose database instance `to` for a read or a write; `replica` when it is
+    /// not the primary the layout wires to.
+    DatabaseChosen {
+        to: UnitIx,
+        read: bool,
+        replica: bool,
+    },
+    /// A database instance read or wrote the key.
+    Database { key: u32, read: bool },
+    /// A shard router sent the call to the shard `to` owning the key.
+    Sharded { to: UnitIx, key: u32 },
+    /// A server looked the user's session up: `found`, in a shared store (`store`) or in its
+    /// own memory.
+    Session { found: bool, store: bool },
+    /// The caller stopped waiting for `callee`.
+    TimedOut { callee: UnitIx },
+    /// The caller will try again after `backoff_ns` (attempt `attempt`, 1 = the first retry)
+    /// because the last one failed with `reason`.
+    Retry {
+        attempt: u8,
+        backoff_ns: u64,
+        reason: FailReason,
+    },
+    /// The node failed the call with `reason` (refused it, or gave up on it).
+    Failed { reason: FailReason },
 }
 
 /// Everything that happened to one sampled request.
@@ -46,6 +111,8 @@ pub struct Trace {
     pub decisions: Vec<Decision>,
     /// Hops and decisions left out because the trace was full.
     pub dropped: u32,
+    /// Sent on purpose (`send_request`): traced whatever the sampling, kept apart.
+    pub asked: bool,
 }
 
 /// Trace settings.
@@ -75,6 +142,9 @@ pub struct Traces {
     free: Vec<u32>,
     /// Finished, oldest first, at most `config.capacity`.
     pub done: VecDeque<Trace>,
+    /// Finished asked-for traces (`send_request`), oldest first, at most [`ASKED_MAX`]; kept
+    /// apart so that sampled traces never push them out.
+    pub asked: VecDeque<Trace>,
     /// Traces ever finished (held or dropped).
     pub finished: u64,
     /// The next request id to sample.
@@ -129,6 +199,13 @@ impl Traces {
         self.free.push(slot);
         t.end_ns = Some(end_ns);
         t.outcome = Some(outcome);
+        if t.asked {
+            if self.asked.len() >= ASKED_MAX {
+                self.asked.pop_front();
+            }
+            self.asked.push_back(t);
+            return;
+        }
         self.finished += 1;
         if self.config.capacity == 0 {
             return;
@@ -137,5 +214,15 @@ impl Traces {
             self.done.pop_front();
         }
         self.done.push_back(t);
+    }
+}
+
+impl Traces {
+    /// The asked-for trace of request `request_id`, finished or still in progress.
+    pub fn asked_for(&self, request_id: u64) -> Option<&Trace> {
+        let open = self.open.iter().flatten();
+        (self.asked.iter().rev())
+            .chain(open)
+            .find(|t| t.asked && t.request_id == request_id)
     }
 }

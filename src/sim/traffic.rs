@@ -123,6 +123,7 @@ impl Sim {
                 hops: Vec::new(),
                 decisions: Vec::new(),
                 dropped: 0,
+                asked: false,
             }))
         } else {
             None
@@ -142,8 +143,95 @@ impl Sim {
             trace,
             attempt: 0,
             calls: 0,
+            asked: false,
         });
         self.send_top(req);
+    }
+
+    /// `send_request`: the client sends this request now, traced whatever the sampling. No
+    /// random number is drawn, so the run's other requests see the same draws as without it.
+    /// Returns the request's id.
+    pub(super) fn issue_asked(
+        &mut self,
+        client: UnitIx,
+        user: u32,
+        key: u32,
+        read: bool,
+        path: Option<&str>,
+    ) -> Result<u64, String> {
+        let now = self.now_ns;
+        let node = self.units[client].node;
+        let u = &mut self.units[client];
+        let Role::Client(c) = &u.role else {
+            return Err(format!("{} is not a client", u.name));
+        };
+        if !u.alive {
+            return Err(format!("{} is down", u.name));
+        }
+        let (keys, users) = (c.params.keys, c.params.users);
+        if key == 0 || key > keys {
+            return Err(format!(
+                "key {key} is not one of {}'s keys (1 to {keys})",
+                u.name
+            ));
+        }
+        if user >= users {
+            return Err(format!(
+                "user {user} is not below {}'s users ({users})",
+                u.name
+            ));
+        }
+        let path = match path {
+            None => None,
+            Some(p) => match c.params.paths.iter().position(|x| x.path == p) {
+                Some(i) => Some(i as u16),
+                None => return Err(format!("{} has no path {p}", u.name)),
+            },
+        };
+        let id = self.next_req_id;
+        self.next_req_id += 1;
+        // The sampling countdown moves past this id as it would have anyway.
+        self.traces.wants(id);
+        let counted = now >= self.warmup_ns;
+        u.stats.calls += 1;
+        if counted {
+            self.totals.arrived += 1;
+            self.totals.in_flight += 1;
+        }
+        self.totals.live_all += 1;
+        let trace = self.traces.open(Trace {
+            request_id: id,
+            client,
+            user,
+            key,
+            read,
+            born_ns: now,
+            end_ns: None,
+            outcome: None,
+            hops: Vec::new(),
+            decisions: Vec::new(),
+            dropped: 0,
+            asked: true,
+        });
+        let req = self.alloc_req(Req {
+            id,
+            client,
+            user,
+            user_key: mix(&[u64::from(node.0), u64::from(user)]),
+            key,
+            path,
+            read,
+            born_ns: now,
+            counted,
+            live: true,
+            refs: 1,
+            trace: Some(trace),
+            attempt: 0,
+            calls: 0,
+            asked: true,
+        });
+        self.send_top(req);
+        Ok(id)
     }
 
     /// Send (or resend) a request's first call from its client.
@@ -185,6 +273,7 @@ impl Sim {
         let latency_ns = now - r.born_ns;
         let born_ns = r.born_ns;
         let (client, user, counted, trace, read) = (r.client, r.user, r.counted, r.trace, r.read);
+        let asked = r.asked;
         r.trace = None;
         self.totals.live_all -= 1;
         match fail {
@@ -225,6 +314,7 @@ impl Sim {
         // A closed-loop user thinks, then asks again.
         if let Role::Client(c) = &mut cu.role
             && c.params.mode == LoopMode::Closed
+            && !asked
         {
             if cu.alive && !cu.removed && user < c.params.users {
                 let think = c.think_ns(&mut cu.rng);

@@ -213,11 +213,17 @@ fn an_unknown_kind_lists_the_kinds() {
 #[test]
 fn a_newer_version_asks_for_a_newer_tierlab() {
     // A newer file may hold kinds this build does not know: the version is what to report.
-    let msg = check::load_error("(version: 3, nodes: [(id: 1, name: \"q\", kind: quantum())])");
+    let newer = layout::FORMAT_VERSION + 1;
+    let msg = check::load_error(&format!(
+        "(version: {newer}, nodes: [(id: 1, name: \"q\", kind: quantum())])"
+    ));
     assert_eq!(
         msg,
-        "the file has format version 3, but this Tierlab reads versions up to 2: \
-         update Tierlab to open it"
+        format!(
+            "the file has format version {newer}, but this Tierlab reads versions up to {}: \
+             update Tierlab to open it",
+            layout::FORMAT_VERSION
+        )
     );
 }
 

@@ -27,6 +27,8 @@ mod run_panel;
 mod saturation;
 mod shipped_figures;
 mod sizing;
+mod stepper;
+mod stepper_ui;
 mod theory;
 mod tidy;
 mod ui;

@@ -1,0 +1,398 @@
+//! A traced request in words: the core's typed records (`sim::trace`: hops and `What`
+//! decisions) become the request stepper's steps, one sentence each, with the facts that
+//! change beside them (keys in the cache, the server picked, the queue met, the time so far).
+//! Nothing here is canned: every step is a hop or a decision the core recorded.
+
+use crate::layout::{KindTag, Layout, NodeId, NodeKind, Sessions};
+use crate::sim::{FailReason, Outcome, Sim, Trace, UnitIx, What, Why};
+
+/// One step of a walk: what the canvas highlights, the sentence, and the facts after it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Simulated time of the step, ns.
+    pub at_ns: u64,
+    /// The node that acts in this step.
+    pub node: Option<NodeId>,
+    /// The wire the request (or its reply) travels in this step, (from, to).
+    pub wire: Option<(NodeId, NodeId)>,
+    pub sentence: String,
+    pub facts: Facts,
+}
+
+/// What is known after a step; each is shown once known.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Facts {
+    /// Time since the request left its client, ms.
+    pub elapsed_ms: f64,
+    /// Keys the cache held when last looked at.
+    pub cached_keys: Option<u32>,
+    /// The server a balancer picked.
+    pub server: Option<String>,
+    /// The last server met: (name, calls waiting ahead, busy workers, workers).
+    pub queue: Option<(String, u32, u32, u32)>,
+    /// Where the answer came from: "cache (hit)", "database" …
+    pub served_from: Option<String>,
+}
+
+impl Facts {
+    /// The facts as "name = value" lines, in a fixed order.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!("elapsed = {:.2} ms", self.elapsed_ms)];
+        if let Some(k) = self.cached_keys {
+            out.push(format!("cached keys = {k}"));
+        }
+        if let Some(s) = &self.server {
+            out.push(format!("server = {s}"));
+        }
+        if let Some((name, queued, busy, workers)) = &self.queue {
+            out.push(format!(
+                "queue at {name} = {queued} waiting, {busy} of {workers} workers busy"
+            ));
+        }
+        if let Some(s) = &self.served_from {
+            out.push(format!("answer from = {s}"));
+        }
+        out
+    }
+}
+
+/// A whole walk: the request in words, its steps, and how it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Story {
+    pub steps: Vec<Step>,
+    /// Time from leaving the client to the answer (or failure), ms.
+    pub total_ms: f64,
+    /// One line on how it ended: "served from the cache", "failed at app[0]: node down".
+    pub ending: String,
+}
+
+/// The request as the lesson writes it: `GET /u/7` for a read of key 7, `PUT /u/7` a write.
+pub fn request_label(read: bool, key: u32) -> String {
+    format!("{} /u/{key}", if read { "GET" } else { "PUT" })
+}
+
+/// A failure reason in words.
+pub fn reason_words(r: FailReason) -> &'static str {
+    match r {
+        FailReason::QueueFull => "its queue was full",
+        FailReason::NoBackend => "there was nowhere to send it",
+        FailReason::NodeDown => "the node is down",
+        FailReason::NodeRemoved => "the node was removed",
+        FailReason::WireRemoved => "the wire was removed",
+        FailReason::Timeout => "the caller stopped waiting (timeout)",
+        FailReason::CallLimit => "the request made too many calls",
+    }
+}
+
+/// One record of the trace, before it becomes a step.
+enum Item<'a> {
+    Hop(&'a crate::sim::trace::Hop),
+    Decision(&'a crate::sim::Decision),
+}
+
+/// Tell the story of a finished (or still running) trace.
+pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
+    let name = |u: UnitIx| {
+        sim.unit_info(u)
+            .map_or_else(|| "?".into(), |i| i.name.to_string())
+    };
+    let node = |u: UnitIx| sim.unit_info(u).map(|i| i.id.node);
+    let kind = |u: UnitIx| sim.unit_info(u).map(|i| i.kind);
+    // In time order; at the same instant a decision comes before the hop it leads to.
+    let mut items: Vec<(u64, u8, usize, Item)> = Vec::new();
+    for (i, h) in trace.hops.iter().enumerate() {
+        items.push((h.depart_ns, 1, i, Item::Hop(h)));
+    }
+    for (i, d) in trace.decisions.iter().enumerate() {
+        items.push((d.at_ns, 0, i, Item::Decision(d)));
+    }
+    items.sort_by_key(|(t, order, i, _)| (*t, *order, *i));
+
+    let what = request_label(trace.read, trace.key);
+    let mut steps: Vec<Step> = Vec::new();
+    let mut facts = Facts::default();
+    let mut cache_hit: Option<bool> = None;
+    // Where a read's answer came from, for the ending.
+    let mut source: Option<String> = None;
+    let mut first_hop = true;
+    // A pick waiting for the hop it leads to: (at, unit, target, sentence).
+    let mut pick: Option<(u64, UnitIx, UnitIx, String)> = None;
+    let elapsed = |t: u64| t.saturating_sub(trace.born_ns) as f64 / 1e6;
+    let push = |steps: &mut Vec<Step>, facts: &Facts, at, n, wire, sentence: String| {
+        let mut f = facts.clone();
+        f.elapsed_ms = elapsed(at);
+        steps.push(Step {
+            at_ns: at,
+            node: n,
+            wire,
+            sentence,
+            facts: f,
+        });
+    };
+    for (_, _, _, item) in items {
+        match item {
+            Item::Hop(h) => {
+                let wire = node(h.from).zip(node(h.to));
+                if let Some((at, unit, to, sentence)) = pick.take() {
+                    if unit == h.from && to == h.to && !h.reply {
+                        push(&mut steps, &facts, h.arrive_ns, node(h.to), wire, sentence);
+                        continue;
+                    }
+                    push(&mut steps, &facts, at, node(unit), None, sentence);
+                }
+                let (from, to) = (name(h.from), name(h.to));
+                let sentence = if first_hop && !h.reply {
+                    first_hop = false;
+                    format!(
+                        "{from} sends {what} to {to}; the wire takes {:.1} ms.",
+                        h.arrive_ns.saturating_sub(h.depart_ns) as f64 / 1e6
+                    )
+                } else if !h.reply {
+                    match kind(h.to) {
+                        Some(KindTag::Cache) => format!(
+                            "{from} asks {to} for key {} first (cache-aside: the cache before the database).",
+                            trace.key
+                        ),
+                        Some(KindTag::Database) => {
+                            format!("{from} asks the database {to} for key {}.", trace.key)
+                        }
+                        _ => format!("{from} passes the request to {to}."),
+                    }
+                } else if h.failed {
+                    format!("{from} answers {to} with a failure.")
+                } else {
+                    match (kind(h.from), kind(h.to)) {
+                        (Some(KindTag::Cache), _) if cache_hit == Some(true) => {
+                            format!("{from} sends the value of key {} back to {to}.", trace.key)
+                        }
+                        (Some(KindTag::Cache), _) if trace.read => {
+                            format!("{from} answers {to}: not found.")
+                        }
+                        (Some(KindTag::Database), _) => {
+                            format!("{from} returns key {} to {to}.", trace.key)
+                        }
+                        (_, Some(KindTag::Client)) => {
+                            format!("{from} returns the answer to {to}: done.")
+                        }
+                        _ => format!("{from} answers {to}."),
+                    }
+                };
+                push(&mut steps, &facts, h.arrive_ns, node(h.to), wire, sentence);
+            }
+            Item::Decision(d) => {
+                let at = name(d.unit);
+                if let Some((t, unit, _, sentence)) = pick.take() {
+                    push(&mut steps, &facts, t, node(unit), None, sentence);
+                }
+                let mut leads_to = None;
+                let sentence = match d.what {
+                    What::Arrived {
+                        queued,
+                        busy,
+                        workers,
+                    } => {
+                        // A fact, not a step: the queue the request met where it arrived.
+                        facts.queue = Some((at, queued, busy, workers));
+                        if let Some(last) = steps.last_mut()
+                            && last.node == node(d.unit)
+                        {
+                            last.facts.queue = facts.queue.clone();
+                        }
+                        continue;
+                    }
+                    What::Balanced { to, why } => {
+                        leads_to = Some(to);
+                        facts.server = Some(name(to));
+                        balanced(&at, to, why, &name, stateless_hint(layout, node(to)))
+                    }
+                    What::Entered { to } => {
+                        leads_to = Some(to);
+                        format!("{at} passes the request to the balancer {}.", name(to))
+                    }
+                    What::DatabaseChosen { to, read, replica } => {
+                        leads_to = Some(to);
+                        match (read, replica) {
+                            (true, true) => format!(
+                                "{at} reads key {} from {}, a read replica, which spares the primary.",
+                                trace.key,
+                                name(to)
+                            ),
+                            (true, false) => format!(
+                                "{at} asks the database {} for key {}.",
+                                name(to),
+                                trace.key
+                            ),
+                            (false, _) => format!(
+                                "{at} sends the write of key {} to the primary, {}.",
+                                trace.key,
+                                name(to)
+                            ),
+                        }
+                    }
+                    What::Sharded { to, key } => {
+                        leads_to = Some(to);
+                        format!(
+                            "{at} sends key {key} to {}, the shard that owns it.",
+                            name(to)
+                        )
+                    }
+                    What::CacheLookup {
+                        key,
+                        hit,
+                        keys_held,
+                    } => {
+                        cache_hit = Some(hit);
+                        facts.cached_keys = Some(keys_held);
+                        if hit {
+                            facts.served_from = Some(format!("{at} (hit)"));
+                            source = Some(format!("served from the cache ({at})"));
+                            format!(
+                                "{at} holds key {key}: a hit. It answers from memory and the database is never asked."
+                            )
+                        } else {
+                            format!(
+                                "{at} does not hold key {key}: a miss. The app server will have to ask the database."
+                            )
+                        }
+                    }
+                    What::LocalCacheLookup { key, hit } => {
+                        if hit {
+                            facts.served_from = Some(format!("{at}'s own memory"));
+                            source = Some(format!("served from {at}'s own memory"));
+                            format!(
+                                "{at} finds key {key} in its own memory: nothing else is asked."
+                            )
+                        } else {
+                            format!("{at} does not have key {key} in its own memory.")
+                        }
+                    }
+                    What::CacheFill {
+                        cache,
+                        key,
+                        keys_held,
+                    } => {
+                        facts.cached_keys = Some(keys_held);
+                        format!(
+                            "{at} puts key {key} into {} (cache-aside fill), so the next read of it is a hit.",
+                            name(cache)
+                        )
+                    }
+                    What::CacheWrite {
+                        cache,
+                        key,
+                        updated,
+                    } => {
+                        if updated {
+                            format!("{at} updates key {key} in {}.", name(cache))
+                        } else {
+                            format!(
+                                "{at} drops key {key} from {}, so nobody reads the old value.",
+                                name(cache)
+                            )
+                        }
+                    }
+                    What::Database { key, read } => {
+                        if read {
+                            facts.served_from = Some(format!("{at} (database)"));
+                            source = Some(format!("served from the database ({at})"));
+                            format!("{at} reads key {key}: the slow path a cache miss costs.")
+                        } else {
+                            format!("{at} writes key {key}.")
+                        }
+                    }
+                    What::Session { found, store } => match (found, store) {
+                        (true, true) => format!(
+                            "{at} holds the user's session in the shared store: any server can serve this user."
+                        ),
+                        (false, true) => format!(
+                            "{at} has no session for this user yet: it creates one (the user logs in)."
+                        ),
+                        (true, false) => format!(
+                            "{at} holds this user's session in its own memory, so the user must keep coming back here."
+                        ),
+                        (false, false) => format!(
+                            "{at} has no session for this user in its memory: the user has to log in again."
+                        ),
+                    },
+                    What::TimedOut { callee } => {
+                        format!("{at} stops waiting for {}: a timeout.", name(callee))
+                    }
+                    What::Retry {
+                        attempt,
+                        backoff_ns,
+                        reason,
+                    } => format!(
+                        "{at} tries again (retry {attempt}) after waiting {:.1} ms, because {}.",
+                        backoff_ns as f64 / 1e6,
+                        reason_words(reason)
+                    ),
+                    What::Failed { reason } => {
+                        format!("{at} fails the request: {}.", reason_words(reason))
+                    }
+                };
+                match leads_to {
+                    Some(to) => pick = Some((d.at_ns, d.unit, to, sentence)),
+                    None => push(&mut steps, &facts, d.at_ns, node(d.unit), None, sentence),
+                }
+            }
+        }
+    }
+    if let Some((t, unit, _, sentence)) = pick.take() {
+        push(&mut steps, &facts, t, node(unit), None, sentence);
+    }
+    let end_ns = trace
+        .end_ns
+        .or_else(|| steps.last().map(|s| s.at_ns))
+        .unwrap_or(trace.born_ns);
+    let ending = match trace.outcome {
+        None => "still on its way".to_string(),
+        Some(Outcome::Failed(reason)) => {
+            // The node that failed it first.
+            let at = trace
+                .decisions
+                .iter()
+                .find(|d| matches!(d.what, What::Failed { .. } | What::TimedOut { .. }))
+                .map(|d| name(d.unit))
+                .unwrap_or_else(|| name(trace.client));
+            format!("failed at {at}: {}", reason_words(reason))
+        }
+        Some(Outcome::Read) => source.unwrap_or_else(|| "answered".to_string()),
+        Some(Outcome::Write) => "written".to_string(),
+    };
+    Story {
+        steps,
+        total_ms: elapsed(end_ns),
+        ending,
+    }
+}
+
+/// A balancer's pick in words, with why, and what the target's kind means for the request.
+fn balanced(lb: &str, to: UnitIx, why: Why, name: &dyn Fn(UnitIx) -> String, hint: &str) -> String {
+    let reason = match why {
+        Why::RoundRobin { .. } => "the next in turn (round-robin)".to_string(),
+        Why::LeastConnections { in_flight, .. } => {
+            format!("it has the fewest requests in flight ({in_flight}; least-connections)")
+        }
+        Why::ConsistentHash { .. } => "the owner of this key on the ring (consistent hashing), \
+             so the same key always lands on the same server"
+            .to_string(),
+        Why::StickyCookie { .. } => {
+            "the user's session cookie ties them to it (sticky sessions)".to_string()
+        }
+        other => crate::sim::explain(other, to, name),
+    };
+    format!("{lb} routes the request to {}: {reason}.{hint}", name(to))
+}
+
+/// What an app server's sessions mean for balancing: stateless servers can take anything.
+fn stateless_hint(layout: &Layout, node: Option<NodeId>) -> &'static str {
+    match node.and_then(|n| layout.node(n)).map(|n| &n.kind) {
+        Some(NodeKind::AppServer(a)) if a.sessions == Sessions::Local => {
+            " It keeps sessions in its own memory, so this user's next requests must return to it."
+        }
+        Some(NodeKind::AppServer(_)) => {
+            " The servers keep no state of their own, so any one of them can serve it."
+        }
+        _ => "",
+    }
+}
