@@ -41,6 +41,9 @@ pub struct Stepper {
     pub walks: Vec<Walk>,
     /// The walk shown (an index into `walks`).
     pub current: usize,
+    /// Requests of this run already walked or sent from here (a scripted or lesson
+    /// `send_request` not among them becomes a walk of its own).
+    seen: std::collections::BTreeSet<u64>,
 }
 
 impl Default for Stepper {
@@ -53,6 +56,7 @@ impl Default for Stepper {
             user: 0,
             walks: Vec::new(),
             current: 0,
+            seen: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -105,8 +109,24 @@ impl Stepper {
     /// A new run (Reset, another layout): walks still waiting for their answer will never
     /// get one; finished walks keep their story.
     pub fn forget_pending(&mut self) {
+        self.seen.clear();
         self.walks.retain(|w| w.story.is_some());
         self.current = self.current.min(self.walks.len().saturating_sub(1));
+    }
+
+    /// A new walk of request `id`, shown at once (the oldest goes past [`WALKS_MAX`]).
+    fn add_walk(&mut self, id: u64, read: bool, key: u32) {
+        self.seen.insert(id);
+        if self.walks.len() >= WALKS_MAX {
+            self.walks.remove(0);
+        }
+        self.walks.push(Walk {
+            request_id: id,
+            label: narrate::request_label(read, key),
+            story: None,
+            at: 0,
+        });
+        self.current = self.walks.len() - 1;
     }
 
     /// The command that sends the request chosen in the panel from `client`.
@@ -161,17 +181,27 @@ impl TierlabApp {
         if !self.run.playing {
             catch_up(sim, id);
         }
-        if self.stepper.walks.len() >= WALKS_MAX {
-            self.stepper.walks.remove(0);
-        }
-        self.stepper.walks.push(Walk {
-            request_id: id,
-            label: narrate::request_label(read, key),
-            story: None,
-            at: 0,
-        });
-        self.stepper.current = self.stepper.walks.len() - 1;
+        self.stepper.add_walk(id, read, key);
         self.refresh_walks();
+    }
+
+    /// Requests a script or a lesson sent (a `send_request` step): each becomes a walk, and
+    /// the stepper opens on it, as for a request sent from the panel.
+    pub(super) fn adopt_sent_requests(&mut self) {
+        let Some(sim) = self.run.sim.as_ref() else {
+            return;
+        };
+        let traces = sim.traces();
+        let open = traces.open.iter().flatten().filter(|t| t.asked);
+        let mut new: Vec<(u64, bool, u32)> = (traces.asked.iter().chain(open))
+            .filter(|t| !self.stepper.seen.contains(&t.request_id))
+            .map(|t| (t.request_id, t.read, t.key))
+            .collect();
+        new.sort_unstable();
+        for (id, read, key) in new {
+            self.stepper.add_walk(id, read, key);
+            self.stepper.open = true;
+        }
     }
 
     /// `TIERLAB_SEND` and `TIERLAB_WALK_STEP`: send GET /u/7 from the first client `times`
@@ -208,6 +238,7 @@ impl TierlabApp {
     /// The stepper's panel under the canvas (it covers no node): what to send, the walks,
     /// and the step shown.
     pub(super) fn stepper_ui(&mut self, ui: &mut Ui) {
+        self.adopt_sent_requests();
         if !self.stepper.open {
             return;
         }

@@ -199,3 +199,37 @@ fn a_request_sent_to_a_killed_server_walks_to_its_failure_and_names_it() {
         "{sentences:#?}"
     );
 }
+
+/// A lesson's or a script's `send_request` step is walked like a request sent from the panel:
+/// the stepper opens on it when it is sent, and its walk tells the same story.
+#[test]
+fn a_scripted_send_request_is_walked_too() {
+    let text = tierlab::shipped::find("request-flow.ron")
+        .unwrap_or_else(|| panic!("request-flow.ron is shipped"))
+        .replace(
+            "    goals: [",
+            "    script: [(at_s: 0.5, command: send_request(client: 0, read: false, key: 9))],\n    goals: [",
+        );
+    let layout = crate::check::parse(&text);
+    assert_eq!(layout.script.len(), 1, "the script holds the send");
+    let mut h = crate::window::open("stepper-scripted", Some(layout), 20);
+    assert!(
+        h.query_by_label_contains("PUT /u/9").is_none(),
+        "nothing sent yet"
+    );
+    h.key_press(Key::Space);
+    // Play until the run has passed 0.5 s and the request has its answer.
+    for _ in 0..200 {
+        frames(&mut h, 5);
+        if h.state().sim().is_some_and(|s| s.now_ns() > 600_000_000) {
+            break;
+        }
+    }
+    h.key_press(Key::Space);
+    h.run();
+    let sentences = walk_to_the_end(&mut h, "PUT /u/9");
+    assert!(
+        sentences.iter().any(|s| s.contains("db")),
+        "a write reaches the database: {sentences:#?}"
+    );
+}
