@@ -93,59 +93,22 @@ impl Sim {
 
     /// A client sends a new request from `user`.
     pub(super) fn issue(&mut self, client: UnitIx, user: u32) {
-        let now = self.now_ns;
         let id = self.next_req_id;
         self.next_req_id += 1;
-        let counted = now >= self.warmup_ns;
-        let node = self.units[client].node;
         let u = &mut self.units[client];
         let Role::Client(c) = &mut u.role else {
             return;
         };
         let (key, read) = c.draw_content();
         let path = c.draw_path();
-        u.stats.calls += 1;
-        if counted {
-            self.totals.arrived += 1;
-            self.totals.in_flight += 1;
-        }
-        self.totals.live_all += 1;
-        let trace = if self.traces.wants(id) {
-            Some(self.traces.open(Trace {
-                request_id: id,
-                client,
-                user,
-                key,
-                read,
-                born_ns: now,
-                end_ns: None,
-                outcome: None,
-                hops: Vec::new(),
-                decisions: Vec::new(),
-                dropped: 0,
-                asked: false,
-            }))
-        } else {
-            None
-        };
-        let req = self.alloc_req(Req {
-            id,
-            client,
+        let trace = self.traces.wants(id);
+        let content = Content {
             user,
-            user_key: mix(&[u64::from(node.0), u64::from(user)]),
             key,
-            path,
             read,
-            born_ns: now,
-            counted,
-            live: true,
-            refs: 1,
-            trace,
-            attempt: 0,
-            calls: 0,
-            asked: false,
-        });
-        self.send_top(req);
+            path,
+        };
+        self.launch(client, id, content, trace, false);
     }
 
     /// `send_request`: the client sends this request now, traced whatever the sampling. No
@@ -159,8 +122,6 @@ impl Sim {
         read: bool,
         path: Option<&str>,
     ) -> Result<u64, String> {
-        let now = self.now_ns;
-        let node = self.units[client].node;
         let u = &mut self.units[client];
         let Role::Client(c) = &u.role else {
             return Err(format!("{} is not a client", u.name));
@@ -192,26 +153,49 @@ impl Sim {
         self.next_req_id += 1;
         // The sampling countdown moves past this id as it would have anyway.
         self.traces.wants(id);
+        let content = Content {
+            user,
+            key,
+            read,
+            path,
+        };
+        self.launch(client, id, content, true, true);
+        Ok(id)
+    }
+
+    /// Start request `id` from `client`: count it, open its trace if `traced`, and send its
+    /// first call. `asked`: sent on purpose (`send_request`), its trace kept apart.
+    fn launch(&mut self, client: UnitIx, id: u64, content: Content, traced: bool, asked: bool) {
+        let now = self.now_ns;
         let counted = now >= self.warmup_ns;
-        u.stats.calls += 1;
+        let node = self.units[client].node;
+        self.units[client].stats.calls += 1;
         if counted {
             self.totals.arrived += 1;
             self.totals.in_flight += 1;
         }
         self.totals.live_all += 1;
-        let trace = self.traces.open(Trace {
-            request_id: id,
-            client,
+        let Content {
             user,
             key,
             read,
-            born_ns: now,
-            end_ns: None,
-            outcome: None,
-            hops: Vec::new(),
-            decisions: Vec::new(),
-            dropped: 0,
-            asked: true,
+            path,
+        } = content;
+        let trace = traced.then(|| {
+            self.traces.open(Trace {
+                request_id: id,
+                client,
+                user,
+                key,
+                read,
+                born_ns: now,
+                end_ns: None,
+                outcome: None,
+                hops: Vec::new(),
+                decisions: Vec::new(),
+                dropped: 0,
+                asked,
+            })
         });
         let req = self.alloc_req(Req {
             id,
@@ -225,13 +209,12 @@ impl Sim {
             counted,
             live: true,
             refs: 1,
-            trace: Some(trace),
+            trace,
             attempt: 0,
             calls: 0,
-            asked: true,
+            asked,
         });
         self.send_top(req);
-        Ok(id)
     }
 
     /// Send (or resend) a request's first call from its client.
@@ -329,4 +312,13 @@ impl Sim {
         }
         self.release_req(req);
     }
+}
+
+/// What a request asks for: whose, which key, read or write, and the path (if the client has
+/// paths).
+struct Content {
+    user: u32,
+    key: u32,
+    read: bool,
+    path: Option<u16>,
 }
