@@ -264,6 +264,30 @@ fn error(place: impl Into<String>, message: impl Into<String>) -> Problem {
 }
 
 fn own_problems(lesson: &Lesson) -> Vec<Problem> {
+    let mut out = text_problems(lesson);
+    if !out.is_empty() {
+        // A name unsafe to print would be echoed by the messages below.
+        return out;
+    }
+    if lesson.title.trim().is_empty() {
+        out.push(error("lesson title", "a lesson needs a title"));
+    }
+    let ids = lesson.layout().ok().map(|l| {
+        let mut ids: Vec<NodeId> = l.nodes.iter().map(|n| n.id).collect();
+        ids.extend(l.script.iter().filter_map(|s| match &s.command {
+            Command::AddNode(n) => Some(n.id),
+            _ => None,
+        }));
+        ids
+    });
+    for (i, s) in lesson.steps.iter().enumerate() {
+        step_problems(&format!("lesson step {i}"), s, ids.as_deref(), &mut out);
+    }
+    out
+}
+
+/// The lesson's texts: how many steps, and each text within the input limits and safe to print.
+fn text_problems(lesson: &Lesson) -> Vec<Problem> {
     let mut out = Vec::new();
     if lesson.steps.len() > input::SCRIPT_MAX {
         out.push(error(
@@ -319,79 +343,66 @@ fn own_problems(lesson: &Lesson) -> Vec<Problem> {
             &mut refuse,
         );
     }
-    if !out.is_empty() {
-        // A name unsafe to print would be echoed by the messages below.
-        return out;
-    }
-    if lesson.title.trim().is_empty() {
-        out.push(error("lesson title", "a lesson needs a title"));
-    }
-    let ids = lesson.layout().ok().map(|l| {
-        let mut ids: Vec<NodeId> = l.nodes.iter().map(|n| n.id).collect();
-        ids.extend(l.script.iter().filter_map(|s| match &s.command {
-            Command::AddNode(n) => Some(n.id),
-            _ => None,
-        }));
-        ids
-    });
+    out
+}
+
+/// One step's time, caption, question, reveal and choices (`ids`: the layout's nodes, when it
+/// loads).
+fn step_problems(place: &str, s: &Step, ids: Option<&[NodeId]>, out: &mut Vec<Problem>) {
     let time_ok = |t: f64| t.is_finite() && (0.0..=LESSON_S_MAX).contains(&t);
-    for (i, s) in lesson.steps.iter().enumerate() {
-        let place = format!("lesson step {i}");
-        let at_s = s.at_s();
-        if !time_ok(at_s) {
-            out.push(error(
-                &place,
-                format!("at_s = {at_s}: a step's time must be from 0 to {LESSON_S_MAX} seconds"),
-            ));
+    let at_s = s.at_s();
+    if !time_ok(at_s) {
+        out.push(error(
+            place,
+            format!("at_s = {at_s}: a step's time must be from 0 to {LESSON_S_MAX} seconds"),
+        ));
+    }
+    match s {
+        Step::Pause { caption, .. } if caption.trim().is_empty() => {
+            out.push(error(place, "a pause point needs a caption for the class"))
         }
-        match s {
-            Step::Pause { caption, .. } if caption.trim().is_empty() => {
-                out.push(error(&place, "a pause point needs a caption for the class"))
+        Step::Predict {
+            at_s,
+            question,
+            measure,
+            reveal_at_s,
+            choices,
+        } => {
+            if question.trim().is_empty() {
+                out.push(error(place, "a checkpoint needs a question"));
             }
-            Step::Predict {
-                at_s,
-                question,
-                measure,
-                reveal_at_s,
-                choices,
-            } => {
-                if question.trim().is_empty() {
-                    out.push(error(&place, "a checkpoint needs a question"));
-                }
-                if !(time_ok(*reveal_at_s) && reveal_at_s > at_s) {
+            if !(time_ok(*reveal_at_s) && reveal_at_s > at_s) {
+                out.push(error(
+                    place,
+                    format!(
+                        "reveal_at_s = {reveal_at_s}: the reveal must come after at_s \
+                         ({at_s}) and at most {LESSON_S_MAX} seconds in"
+                    ),
+                ));
+            }
+            match measure {
+                Measure::BusiestNode if choices.len() < 2 => out.push(error(
+                    place,
+                    "busiest_node needs at least two choices (node ids)",
+                )),
+                Measure::BusiestNode => {}
+                _ if !choices.is_empty() => out.push(error(
+                    place,
+                    "choices belong to busiest_node only; this checkpoint asks for a number",
+                )),
+                _ => {}
+            }
+            if let Some(ids) = ids {
+                for c in choices.iter().filter(|c| !ids.contains(c)) {
                     out.push(error(
-                        &place,
-                        format!(
-                            "reveal_at_s = {reveal_at_s}: the reveal must come after at_s \
-                             ({at_s}) and at most {LESSON_S_MAX} seconds in"
-                        ),
+                        place,
+                        format!("choice {c} is no node of the lesson's layout"),
                     ));
                 }
-                match measure {
-                    Measure::BusiestNode if choices.len() < 2 => out.push(error(
-                        &place,
-                        "busiest_node needs at least two choices (node ids)",
-                    )),
-                    Measure::BusiestNode => {}
-                    _ if !choices.is_empty() => out.push(error(
-                        &place,
-                        "choices belong to busiest_node only; this checkpoint asks for a number",
-                    )),
-                    _ => {}
-                }
-                if let Some(ids) = &ids {
-                    for c in choices.iter().filter(|c| !ids.contains(c)) {
-                        out.push(error(
-                            &place,
-                            format!("choice {c} is no node of the lesson's layout"),
-                        ));
-                    }
-                }
             }
-            _ => {}
         }
+        _ => {}
     }
-    out
 }
 
 /// Load and check in one: the lesson and its runnable layout, or why not (a sentence).

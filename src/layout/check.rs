@@ -582,41 +582,17 @@ fn check_command(layout: &Layout, cmd: &Command, place: &str, out: &mut Problems
         }
         Command::SendRequest {
             client, key, user, ..
-        } => match layout.node(*client).map(|n| (&n.name, &n.kind)) {
-            Some((name, NodeKind::Client(c))) => {
-                if *key == 0 || *key > c.keys {
-                    out.error(
-                        Some(*client),
-                        place.to_string(),
-                        format!(
-                            "send_request: key {key} is not one of {name}'s keys (1 to {})",
-                            c.keys
-                        ),
-                    );
-                }
-                if *user >= c.users {
-                    out.error(
-                        Some(*client),
-                        place.to_string(),
-                        format!(
-                            "send_request: user {user} is not below {name}'s users ({})",
-                            c.users
-                        ),
-                    );
-                }
+        } => {
+            if layout.node(*client).is_some() || !missing(*client) {
+                check_send_request(layout, *client, *key, *user, place, out);
+            } else {
+                out.error(
+                    None,
+                    place.to_string(),
+                    format!("send_request: {}", no_node(*client)),
+                );
             }
-            Some((name, _)) => out.error(
-                Some(*client),
-                place.to_string(),
-                format!("send_request: {name} is not a client"),
-            ),
-            None if missing(*client) => out.error(
-                None,
-                place.to_string(),
-                format!("send_request: {}", no_node(*client)),
-            ),
-            None => {}
-        },
+        }
         _ => {
             if let Some(id) = cmd.node()
                 && missing(id)
@@ -628,6 +604,47 @@ fn check_command(layout: &Layout, cmd: &Command, place: &str, out: &mut Problems
                 );
             }
         }
+    }
+}
+
+/// `send_request`: from a client, with one of its keys and users.
+fn check_send_request(
+    layout: &Layout,
+    client: NodeId,
+    key: u32,
+    user: u32,
+    place: &str,
+    out: &mut Problems,
+) {
+    match layout.node(client).map(|n| (&n.name, &n.kind)) {
+        Some((name, NodeKind::Client(c))) => {
+            if key == 0 || key > c.keys {
+                out.error(
+                    Some(client),
+                    place.to_string(),
+                    format!(
+                        "send_request: key {key} is not one of {name}'s keys (1 to {})",
+                        c.keys
+                    ),
+                );
+            }
+            if user >= c.users {
+                out.error(
+                    Some(client),
+                    place.to_string(),
+                    format!(
+                        "send_request: user {user} is not below {name}'s users ({})",
+                        c.users
+                    ),
+                );
+            }
+        }
+        Some((name, _)) => out.error(
+            Some(client),
+            place.to_string(),
+            format!("send_request: {name} is not a client"),
+        ),
+        None => {}
     }
 }
 
