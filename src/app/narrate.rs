@@ -92,12 +92,6 @@ enum Item<'a> {
 
 /// Tell the story of a finished (or still running) trace.
 pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
-    let name = |u: UnitIx| {
-        sim.unit_info(u)
-            .map_or_else(|| "?".into(), |i| i.name.to_string())
-    };
-    let node = |u: UnitIx| sim.unit_info(u).map(|i| i.id.node);
-    let kind = |u: UnitIx| sim.unit_info(u).map(|i| i.kind);
     // In time order; at the same instant a decision comes before the hop it leads to.
     let mut items: Vec<(u64, u8, usize, Item)> = Vec::new();
     for (i, h) in trace.hops.iter().enumerate() {
@@ -107,262 +101,363 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
         items.push((d.at_ns, 0, i, Item::Decision(d)));
     }
     items.sort_by_key(|(t, order, i, _)| (*t, *order, *i));
-
-    let what = request_label(trace.read, trace.key);
-    let mut steps: Vec<Step> = Vec::new();
-    let mut facts = Facts::default();
-    let mut cache_hit: Option<bool> = None;
-    // Where a read's answer came from, for the ending.
-    let mut source: Option<String> = None;
-    let mut first_hop = true;
-    // A pick waiting for the hop it leads to: (at, unit, target, sentence).
-    let mut pick: Option<(u64, UnitIx, UnitIx, String)> = None;
-    let elapsed = |t: u64| t.saturating_sub(trace.born_ns) as f64 / 1e6;
-    let push = |steps: &mut Vec<Step>, facts: &Facts, at, n, wire, sentence: String| {
-        let mut f = facts.clone();
-        f.elapsed_ms = elapsed(at);
-        steps.push(Step {
-            at_ns: at,
-            node: n,
-            wire,
-            sentence,
-            facts: f,
-        });
+    let mut teller = Teller {
+        trace,
+        sim,
+        layout,
+        what: request_label(trace.read, trace.key),
+        steps: Vec::new(),
+        facts: Facts::default(),
+        cache_hit: None,
+        source: None,
+        first_hop: true,
+        pick: None,
     };
     for (_, _, _, item) in items {
         match item {
-            Item::Hop(h) => {
-                let wire = node(h.from).zip(node(h.to));
-                if let Some((at, unit, to, sentence)) = pick.take() {
-                    if unit == h.from && to == h.to && !h.reply {
-                        push(&mut steps, &facts, h.arrive_ns, node(h.to), wire, sentence);
-                        continue;
-                    }
-                    push(&mut steps, &facts, at, node(unit), None, sentence);
-                }
-                let (from, to) = (name(h.from), name(h.to));
-                let sentence = if first_hop && !h.reply {
-                    first_hop = false;
-                    format!(
-                        "{from} sends {what} to {to}; the wire takes {:.1} ms.",
-                        h.arrive_ns.saturating_sub(h.depart_ns) as f64 / 1e6
-                    )
-                } else if !h.reply {
-                    match kind(h.to) {
-                        Some(KindTag::Cache) => format!(
-                            "{from} asks {to} for key {} first (cache-aside: the cache before the database).",
-                            trace.key
-                        ),
-                        Some(KindTag::Database) => {
-                            format!("{from} asks the database {to} for key {}.", trace.key)
-                        }
-                        _ => format!("{from} passes the request to {to}."),
-                    }
-                } else if h.failed {
-                    format!("{from} answers {to} with a failure.")
-                } else {
-                    match (kind(h.from), kind(h.to)) {
-                        (Some(KindTag::Cache), _) if cache_hit == Some(true) => {
-                            format!("{from} sends the value of key {} back to {to}.", trace.key)
-                        }
-                        (Some(KindTag::Cache), _) if trace.read => {
-                            format!("{from} answers {to}: not found.")
-                        }
-                        (Some(KindTag::Database), _) => {
-                            format!("{from} returns key {} to {to}.", trace.key)
-                        }
-                        (_, Some(KindTag::Client)) => {
-                            format!("{from} returns the answer to {to}: done.")
-                        }
-                        _ => format!("{from} answers {to}."),
-                    }
-                };
-                push(&mut steps, &facts, h.arrive_ns, node(h.to), wire, sentence);
-            }
-            Item::Decision(d) => {
-                let at = name(d.unit);
-                if let Some((t, unit, _, sentence)) = pick.take() {
-                    push(&mut steps, &facts, t, node(unit), None, sentence);
-                }
-                let mut leads_to = None;
-                let sentence = match d.what {
-                    What::Arrived {
-                        queued,
-                        busy,
-                        workers,
-                    } => {
-                        // A fact, not a step: the queue the request met where it arrived.
-                        facts.queue = Some((at, queued, busy, workers));
-                        if let Some(last) = steps.last_mut()
-                            && last.node == node(d.unit)
-                        {
-                            last.facts.queue = facts.queue.clone();
-                        }
-                        continue;
-                    }
-                    What::Balanced { to, why } => {
-                        leads_to = Some(to);
-                        facts.server = Some(name(to));
-                        balanced(&at, to, why, &name, stateless_hint(layout, node(to)))
-                    }
-                    What::Entered { to } => {
-                        leads_to = Some(to);
-                        format!("{at} passes the request to the balancer {}.", name(to))
-                    }
-                    What::DatabaseChosen { to, read, replica } => {
-                        leads_to = Some(to);
-                        match (read, replica) {
-                            (true, true) => format!(
-                                "{at} reads key {} from {}, a read replica, which spares the primary.",
-                                trace.key,
-                                name(to)
-                            ),
-                            (true, false) => format!(
-                                "{at} asks the database {} for key {}.",
-                                name(to),
-                                trace.key
-                            ),
-                            (false, _) => format!(
-                                "{at} sends the write of key {} to the primary, {}.",
-                                trace.key,
-                                name(to)
-                            ),
-                        }
-                    }
-                    What::Sharded { to, key } => {
-                        leads_to = Some(to);
-                        format!(
-                            "{at} sends key {key} to {}, the shard that owns it.",
-                            name(to)
-                        )
-                    }
-                    What::CacheLookup {
-                        key,
-                        hit,
-                        keys_held,
-                    } => {
-                        cache_hit = Some(hit);
-                        facts.cached_keys = Some(keys_held);
-                        if hit {
-                            facts.served_from = Some(format!("{at} (hit)"));
-                            source = Some(format!("served from the cache ({at})"));
-                            format!(
-                                "{at} holds key {key}: a hit. It answers from memory and the database is never asked."
-                            )
-                        } else {
-                            format!(
-                                "{at} does not hold key {key}: a miss. The app server will have to ask the database."
-                            )
-                        }
-                    }
-                    What::LocalCacheLookup { key, hit } => {
-                        if hit {
-                            facts.served_from = Some(format!("{at}'s own memory"));
-                            source = Some(format!("served from {at}'s own memory"));
-                            format!(
-                                "{at} finds key {key} in its own memory: nothing else is asked."
-                            )
-                        } else {
-                            format!("{at} does not have key {key} in its own memory.")
-                        }
-                    }
-                    What::CacheFill {
-                        cache,
-                        key,
-                        keys_held,
-                    } => {
-                        facts.cached_keys = Some(keys_held);
-                        format!(
-                            "{at} puts key {key} into {} (cache-aside fill), so the next read of it is a hit.",
-                            name(cache)
-                        )
-                    }
-                    What::CacheWrite {
-                        cache,
-                        key,
-                        updated,
-                    } => {
-                        if updated {
-                            format!("{at} updates key {key} in {}.", name(cache))
-                        } else {
-                            format!(
-                                "{at} drops key {key} from {}, so nobody reads the old value.",
-                                name(cache)
-                            )
-                        }
-                    }
-                    What::Database { key, read } => {
-                        if read {
-                            facts.served_from = Some(format!("{at} (database)"));
-                            source = Some(format!("served from the database ({at})"));
-                            format!("{at} reads key {key}: the slow path a cache miss costs.")
-                        } else {
-                            format!("{at} writes key {key}.")
-                        }
-                    }
-                    What::Session { found, store } => match (found, store) {
-                        (true, true) => format!(
-                            "{at} holds the user's session in the shared store: any server can serve this user."
-                        ),
-                        (false, true) => format!(
-                            "{at} has no session for this user yet: it creates one (the user logs in)."
-                        ),
-                        (true, false) => format!(
-                            "{at} holds this user's session in its own memory, so the user must keep coming back here."
-                        ),
-                        (false, false) => format!(
-                            "{at} has no session for this user in its memory: the user has to log in again."
-                        ),
-                    },
-                    What::TimedOut { callee } => {
-                        format!("{at} stops waiting for {}: a timeout.", name(callee))
-                    }
-                    What::Retry {
-                        attempt,
-                        backoff_ns,
-                        reason,
-                    } => format!(
-                        "{at} tries again (retry {attempt}) after waiting {:.1} ms, because {}.",
-                        backoff_ns as f64 / 1e6,
-                        reason_words(reason)
-                    ),
-                    What::Failed { reason } => {
-                        format!("{at} fails the request: {}.", reason_words(reason))
-                    }
-                };
-                match leads_to {
-                    Some(to) => pick = Some((d.at_ns, d.unit, to, sentence)),
-                    None => push(&mut steps, &facts, d.at_ns, node(d.unit), None, sentence),
-                }
-            }
+            Item::Hop(h) => teller.hop(h),
+            Item::Decision(d) => teller.decision(d),
         }
     }
-    if let Some((t, unit, _, sentence)) = pick.take() {
-        push(&mut steps, &facts, t, node(unit), None, sentence);
-    }
+    teller.flush_pick();
     let end_ns = trace
         .end_ns
-        .or_else(|| steps.last().map(|s| s.at_ns))
+        .or_else(|| teller.steps.last().map(|s| s.at_ns))
         .unwrap_or(trace.born_ns);
-    let ending = match trace.outcome {
-        None => "still on its way".to_string(),
-        Some(Outcome::Failed(reason)) => {
-            // The node that failed it first.
-            let at = trace
-                .decisions
-                .iter()
-                .find(|d| matches!(d.what, What::Failed { .. } | What::TimedOut { .. }))
-                .map(|d| name(d.unit))
-                .unwrap_or_else(|| name(trace.client));
-            format!("failed at {at}: {}", reason_words(reason))
-        }
-        Some(Outcome::Read) => source.unwrap_or_else(|| "answered".to_string()),
-        Some(Outcome::Write) => "written".to_string(),
-    };
     Story {
-        steps,
-        total_ms: elapsed(end_ns),
-        ending,
+        total_ms: teller.elapsed(end_ns),
+        ending: teller.ending(),
+        steps: teller.steps,
+    }
+}
+
+/// The story as it is told, hop by hop and decision by decision.
+struct Teller<'a> {
+    trace: &'a Trace,
+    sim: &'a Sim,
+    layout: &'a Layout,
+    /// "GET /u/7".
+    what: String,
+    steps: Vec<Step>,
+    facts: Facts,
+    cache_hit: Option<bool>,
+    /// Where a read's answer came from, for the ending.
+    source: Option<String>,
+    first_hop: bool,
+    /// A pick waiting for the hop it leads to: (at, unit, target, sentence).
+    pick: Option<(u64, UnitIx, UnitIx, String)>,
+}
+
+impl Teller<'_> {
+    fn name(&self, u: UnitIx) -> String {
+        self.sim
+            .unit_info(u)
+            .map_or_else(|| "?".into(), |i| i.name.to_string())
+    }
+
+    fn node(&self, u: UnitIx) -> Option<NodeId> {
+        self.sim.unit_info(u).map(|i| i.id.node)
+    }
+
+    fn kind(&self, u: UnitIx) -> Option<KindTag> {
+        self.sim.unit_info(u).map(|i| i.kind)
+    }
+
+    fn elapsed(&self, t: u64) -> f64 {
+        t.saturating_sub(self.trace.born_ns) as f64 / 1e6
+    }
+
+    fn push(
+        &mut self,
+        at: u64,
+        node: Option<NodeId>,
+        wire: Option<(NodeId, NodeId)>,
+        sentence: String,
+    ) {
+        let mut facts = self.facts.clone();
+        facts.elapsed_ms = self.elapsed(at);
+        self.steps.push(Step {
+            at_ns: at,
+            node,
+            wire,
+            sentence,
+            facts,
+        });
+    }
+
+    /// A pick still waiting for its hop becomes a step of its own.
+    fn flush_pick(&mut self) {
+        if let Some((t, unit, _, sentence)) = self.pick.take() {
+            let node = self.node(unit);
+            self.push(t, node, None, sentence);
+        }
+    }
+
+    fn hop(&mut self, h: &crate::sim::trace::Hop) {
+        let wire = self.node(h.from).zip(self.node(h.to));
+        if let Some((at, unit, to, sentence)) = self.pick.take() {
+            if unit == h.from && to == h.to && !h.reply {
+                let node = self.node(h.to);
+                self.push(h.arrive_ns, node, wire, sentence);
+                return;
+            }
+            let node = self.node(unit);
+            self.push(at, node, None, sentence);
+        }
+        let sentence = self.hop_sentence(h);
+        let node = self.node(h.to);
+        self.push(h.arrive_ns, node, wire, sentence);
+    }
+
+    fn hop_sentence(&mut self, h: &crate::sim::trace::Hop) -> String {
+        let (from, to) = (self.name(h.from), self.name(h.to));
+        let what = &self.what;
+        if self.first_hop && !h.reply {
+            self.first_hop = false;
+            format!(
+                "{from} sends {what} to {to}; the wire takes {:.1} ms.",
+                h.arrive_ns.saturating_sub(h.depart_ns) as f64 / 1e6
+            )
+        } else if !h.reply {
+            match self.kind(h.to) {
+                Some(KindTag::Cache) => format!(
+                    "{from} asks {to} for key {} first (cache-aside: the cache before the database).",
+                    self.trace.key
+                ),
+                Some(KindTag::Database) => {
+                    format!("{from} asks the database {to} for key {}.", self.trace.key)
+                }
+                _ => format!("{from} passes the request to {to}."),
+            }
+        } else if h.failed {
+            format!("{from} answers {to} with a failure.")
+        } else {
+            match (self.kind(h.from), self.kind(h.to)) {
+                (Some(KindTag::Cache), _) if self.cache_hit == Some(true) => {
+                    format!(
+                        "{from} sends the value of key {} back to {to}.",
+                        self.trace.key
+                    )
+                }
+                (Some(KindTag::Cache), _) if self.trace.read => {
+                    format!("{from} answers {to}: not found.")
+                }
+                (Some(KindTag::Database), _) => {
+                    format!("{from} returns key {} to {to}.", self.trace.key)
+                }
+                (_, Some(KindTag::Client)) => {
+                    format!("{from} returns the answer to {to}: done.")
+                }
+                _ => format!("{from} answers {to}."),
+            }
+        }
+    }
+
+    fn decision(&mut self, d: &crate::sim::Decision) {
+        self.flush_pick();
+        let mut leads_to = None;
+        let Some(sentence) = self.decision_sentence(d, &mut leads_to) else {
+            return;
+        };
+        match leads_to {
+            Some(to) => self.pick = Some((d.at_ns, d.unit, to, sentence)),
+            None => {
+                let node = self.node(d.unit);
+                self.push(d.at_ns, node, None, sentence);
+            }
+        }
+    }
+
+    /// One decision in words (`None`: a fact, not a step); `leads_to` is set when the
+    /// sentence belongs with the hop to that unit.
+    fn decision_sentence(
+        &mut self,
+        d: &crate::sim::Decision,
+        leads_to: &mut Option<UnitIx>,
+    ) -> Option<String> {
+        let at = self.name(d.unit);
+        let node = self.node(d.unit);
+        let sentence = match d.what {
+            What::Arrived {
+                queued,
+                busy,
+                workers,
+            } => {
+                // A fact, not a step: the queue the request met where it arrived.
+                self.facts.queue = Some((at, queued, busy, workers));
+                if let Some(last) = self.steps.last_mut()
+                    && last.node == node
+                {
+                    last.facts.queue = self.facts.queue.clone();
+                }
+                return None;
+            }
+            What::Balanced { to, why } => {
+                *leads_to = Some(to);
+                self.facts.server = Some(self.name(to));
+                balanced(
+                    &at,
+                    to,
+                    why,
+                    &|u| self.name(u),
+                    stateless_hint(self.layout, self.node(to)),
+                )
+            }
+            What::Entered { to } => {
+                *leads_to = Some(to);
+                format!("{at} passes the request to the balancer {}.", self.name(to))
+            }
+            What::Session { found, store } => match (found, store) {
+                (true, true) => format!(
+                    "{at} holds the user's session in the shared store: any server can serve this user."
+                ),
+                (false, true) => format!(
+                    "{at} has no session for this user yet: it creates one (the user logs in)."
+                ),
+                (true, false) => format!(
+                    "{at} holds this user's session in its own memory, so the user must keep coming back here."
+                ),
+                (false, false) => format!(
+                    "{at} has no session for this user in its memory: the user has to log in again."
+                ),
+            },
+            What::TimedOut { callee } => {
+                format!("{at} stops waiting for {}: a timeout.", self.name(callee))
+            }
+            What::Retry {
+                attempt,
+                backoff_ns,
+                reason,
+            } => format!(
+                "{at} tries again (retry {attempt}) after waiting {:.1} ms, because {}.",
+                backoff_ns as f64 / 1e6,
+                reason_words(reason)
+            ),
+            What::Failed { reason } => {
+                format!("{at} fails the request: {}.", reason_words(reason))
+            }
+            _ => return Some(self.data_sentence(&at, d.what, leads_to)),
+        };
+        Some(sentence)
+    }
+
+    /// A decision of the data tier in words: which database, replica or shard, the caches.
+    fn data_sentence(&mut self, at: &str, what: What, leads_to: &mut Option<UnitIx>) -> String {
+        match what {
+            What::DatabaseChosen { to, read, replica } => {
+                *leads_to = Some(to);
+                match (read, replica) {
+                    (true, true) => format!(
+                        "{at} reads key {} from {}, a read replica, which spares the primary.",
+                        self.trace.key,
+                        self.name(to)
+                    ),
+                    (true, false) => format!(
+                        "{at} asks the database {} for key {}.",
+                        self.name(to),
+                        self.trace.key
+                    ),
+                    (false, _) => format!(
+                        "{at} sends the write of key {} to the primary, {}.",
+                        self.trace.key,
+                        self.name(to)
+                    ),
+                }
+            }
+            What::Sharded { to, key } => {
+                *leads_to = Some(to);
+                format!(
+                    "{at} sends key {key} to {}, the shard that owns it.",
+                    self.name(to)
+                )
+            }
+            What::CacheLookup {
+                key,
+                hit,
+                keys_held,
+            } => {
+                self.cache_hit = Some(hit);
+                self.facts.cached_keys = Some(keys_held);
+                if hit {
+                    self.facts.served_from = Some(format!("{at} (hit)"));
+                    self.source = Some(format!("served from the cache ({at})"));
+                    format!(
+                        "{at} holds key {key}: a hit. It answers from memory and the database is never asked."
+                    )
+                } else {
+                    format!(
+                        "{at} does not hold key {key}: a miss. The app server will have to ask the database."
+                    )
+                }
+            }
+            What::LocalCacheLookup { key, hit } => {
+                if hit {
+                    self.facts.served_from = Some(format!("{at}'s own memory"));
+                    self.source = Some(format!("served from {at}'s own memory"));
+                    format!("{at} finds key {key} in its own memory: nothing else is asked.")
+                } else {
+                    format!("{at} does not have key {key} in its own memory.")
+                }
+            }
+            What::CacheFill {
+                cache,
+                key,
+                keys_held,
+            } => {
+                self.facts.cached_keys = Some(keys_held);
+                format!(
+                    "{at} puts key {key} into {} (cache-aside fill), so the next read of it is a hit.",
+                    self.name(cache)
+                )
+            }
+            What::CacheWrite {
+                cache,
+                key,
+                updated,
+            } => {
+                if updated {
+                    format!("{at} updates key {key} in {}.", self.name(cache))
+                } else {
+                    format!(
+                        "{at} drops key {key} from {}, so nobody reads the old value.",
+                        self.name(cache)
+                    )
+                }
+            }
+            What::Database { key, read } => {
+                if read {
+                    self.facts.served_from = Some(format!("{at} (database)"));
+                    self.source = Some(format!("served from the database ({at})"));
+                    format!("{at} reads key {key}: the slow path a cache miss costs.")
+                } else {
+                    format!("{at} writes key {key}.")
+                }
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// How the request ended.
+    fn ending(&self) -> String {
+        match self.trace.outcome {
+            None => "still on its way".to_string(),
+            Some(Outcome::Failed(reason)) => {
+                // The node that failed it first.
+                let at = self
+                    .trace
+                    .decisions
+                    .iter()
+                    .find(|d| matches!(d.what, What::Failed { .. } | What::TimedOut { .. }))
+                    .map(|d| self.name(d.unit))
+                    .unwrap_or_else(|| self.name(self.trace.client));
+                format!("failed at {at}: {}", reason_words(reason))
+            }
+            Some(Outcome::Read) => self
+                .source
+                .clone()
+                .unwrap_or_else(|| "answered".to_string()),
+            Some(Outcome::Write) => "written".to_string(),
+        }
     }
 }
 
