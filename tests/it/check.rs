@@ -142,3 +142,27 @@ pub fn row<T>(rows: &[T], what: impl std::fmt::Display, is: impl Fn(&T) -> bool)
         .find(|r| is(r))
         .unwrap_or_else(|| panic!("{what}"))
 }
+
+/// A run of `text` on `seed` with a 1 s warm-up and tracing off.
+pub fn quiet_sim(text: &str, seed: u64) -> tierlab::sim::Sim {
+    tierlab::sim::Sim::new(
+        &parse(text),
+        tierlab::sim::SimConfig {
+            seed: Some(seed),
+            warmup_s: 1.0,
+            trace: TraceConfig {
+                every: 0,
+                capacity: 0,
+            },
+        },
+    )
+    .unwrap_or_else(|e| panic!("runs: {e:?}"))
+}
+
+/// The node (or member) of a report named `name`.
+pub fn node_named<'a>(m: &'a Metrics, name: &str) -> &'a tierlab::sim::NodeMetrics {
+    m.nodes
+        .iter()
+        .find(|n| n.name == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}

@@ -3,7 +3,7 @@
 //! invalidations cost the cache its lookup time and a worker.
 
 use rayon::prelude::*;
-use tierlab::sim::{Metrics, NodeMetrics, Sim, SimConfig, TraceConfig};
+use tierlab::sim::{Metrics, NodeMetrics, Sim};
 
 use crate::check::{self, Row, SEEDS};
 
@@ -23,25 +23,11 @@ const REPLICA: &str = r#"(
 )"#;
 
 fn sim(text: &str, seed: u64) -> Sim {
-    Sim::new(
-        &check::parse(text),
-        SimConfig {
-            seed: Some(seed),
-            warmup_s: 1.0,
-            trace: TraceConfig {
-                every: 0,
-                capacity: 0,
-            },
-        },
-    )
-    .unwrap_or_else(|e| panic!("runs: {e:?}"))
+    check::quiet_sim(text, seed)
 }
 
 fn node<'a>(m: &'a Metrics, name: &str) -> &'a NodeMetrics {
-    m.nodes
-        .iter()
-        .find(|n| n.name == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
+    check::node_named(m, name)
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 use tierlab::sim::metrics::Resource;
-use tierlab::sim::{Metrics, NodeMetrics, Sim, SimConfig, TraceConfig};
+use tierlab::sim::{Metrics, NodeMetrics, Sim};
 
 use crate::check::{self, Row, SEEDS};
 
@@ -33,25 +33,11 @@ const CPU_BOUND: &str = r#"(
 )"#;
 
 fn sim(text: &str, seed: u64) -> Sim {
-    Sim::new(
-        &check::parse(text),
-        SimConfig {
-            seed: Some(seed),
-            warmup_s: 1.0,
-            trace: TraceConfig {
-                every: 0,
-                capacity: 0,
-            },
-        },
-    )
-    .unwrap_or_else(|e| panic!("runs: {e:?}"))
+    check::quiet_sim(text, seed)
 }
 
 fn node<'a>(m: &'a Metrics, name: &str) -> &'a NodeMetrics {
-    m.nodes
-        .iter()
-        .find(|n| n.name == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
+    check::node_named(m, name)
 }
 
 /// The window's flag for `name`: what `Sim::unit_info` says over the last second.
