@@ -7,10 +7,12 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::layout::{self, Layout, Severity};
 use crate::lesson::{self, Lesson};
 use crate::report::{self, RunConfig};
+use crate::study::Progress;
 use crate::{read, shipped};
 
 /// Tierlab: a sandbox for learning how web systems scale.
@@ -336,6 +338,36 @@ pub fn load(file: &str) -> Result<Layout> {
         layout::LoadError::Syntax { .. } => anyhow::anyhow!("{file}:{e}"),
         _ => anyhow::anyhow!("{file}: {e}"),
     })
+}
+
+/// Run a study on a thread of its own while the terminal shows its progress (indicatif; hidden
+/// when stderr is not a terminal), and return its result.
+pub fn with_progress<R: Send>(
+    label: &str,
+    progress: &Progress,
+    work: impl FnOnce(&Progress) -> R + Send,
+) -> R {
+    let bar = ProgressBar::new(progress.total().max(1)).with_message(label.to_string());
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let result = std::thread::scope(|s| {
+        let job = s.spawn(|| work(progress));
+        while !job.is_finished() {
+            bar.set_length(progress.total().max(1));
+            bar.set_position(progress.done());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        job.join()
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(r) => r,
+        // The study panicked: a bug, not bad input; let it surface as one.
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 fn problems_error(problems: Vec<layout::Problem>) -> anyhow::Error {

@@ -44,6 +44,11 @@
 //!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
+//! - [`study`]: understand and compare, studies made of many runs of the core (A/B twins,
+//!   sweeps, the stress and single-point-of-failure searches). Each takes a `Progress` that it
+//!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
+//!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
+//!   line with a progress bar on the terminal (indicatif).
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
@@ -119,9 +124,9 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
 //! hdrhistogram (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`).
-//! `report` -> `sim`, `layout`, serde, rayon. `lesson` -> `layout`, `sim`, `shipped`, serde.
-//! `read` -> `layout`, std::fs. `cli` -> all of the above, clap, anyhow. `app` -> `layout`,
-//! `sim`, `shipped`, `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for
+//! `report` -> `sim`, `layout`, serde, rayon. `study` -> `report`, `sim`, `layout`, rayon. `lesson` -> `layout`, `sim`, `shipped`, serde.
+//! `read` -> `layout`, std::fs. `cli` -> all of the above, clap, anyhow, indicatif, csv. `app` -> `layout`,
+//! `sim`, `study`, `shipped`, `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for
 //! `bench-frame`; nothing in the library imports
 //! `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open the window when there
 //! is no subcommand or to run `bench-frame`.
@@ -134,3 +139,4 @@ pub mod read;
 pub mod report;
 pub mod shipped;
 pub mod sim;
+pub mod study;

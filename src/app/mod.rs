@@ -12,6 +12,7 @@ mod geometry;
 mod history;
 mod hooks;
 mod inspector;
+pub mod job;
 mod lesson;
 mod live;
 mod narrate;
