@@ -931,12 +931,12 @@ impl Sim {
             cache_hits: t.interval_cache_hits,
             cache_misses: t.interval_cache_misses,
         };
+        // Hands back the reused slot's histogram, already empty.
         self.recent.push(now, &mut t.interval_latency, counts);
         t.interval_cache_hits = 0;
         t.interval_cache_misses = 0;
         t.interval_db_reads = 0;
         t.interval_db_writes = 0;
-        t.interval_latency.reset();
         t.interval_completed = 0;
         t.interval_failed = 0;
         while s.units.len() < self.units.len() {

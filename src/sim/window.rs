@@ -121,15 +121,15 @@ impl RecentWindow {
     /// `interval` comes back empty (no allocation once the ring is full).
     pub fn push(&mut self, at_ns: u64, interval: &mut Histogram<u64>, counts: SampleCounts) {
         self.last_ns = at_ns;
-        let fresh = Slot {
-            latency: metrics::new_interval_histogram(),
-            completed: counts.completed,
-            failed: counts.failed,
-            cache_hits: counts.cache_hits,
-            cache_misses: counts.cache_misses,
-        };
         let slot = if self.slots.len() < WINDOW_SAMPLES {
-            self.slots.push(fresh);
+            // Only while the ring fills: once full, slots are reused and nothing is allocated.
+            self.slots.push(Slot {
+                latency: metrics::new_interval_histogram(),
+                completed: counts.completed,
+                failed: counts.failed,
+                cache_hits: counts.cache_hits,
+                cache_misses: counts.cache_misses,
+            });
             let last = self.slots.len() - 1;
             &mut self.slots[last]
         } else {
