@@ -222,3 +222,85 @@ fn tierlab_compare_json_says_b_better_on_p99() {
         "{err}"
     );
 }
+
+#[test]
+fn the_window_compares_a_layout_with_a_copy_given_one_more_member() {
+    use crate::window;
+    use egui_kittest::kittest::Queryable as _;
+
+    let mut h = window::open("compare", Some(shipped("least-connections.ron")), 20);
+    h.get_by_label("Study").click();
+    h.run();
+    h.get_by_label("Compare…").click();
+    h.run();
+    // B starts as a copy; one more member in B's app pool is the change.
+    h.get_by_label("+1").click();
+    h.run();
+    let count = |l: &Layout| {
+        l.nodes.iter().find_map(|n| match &n.kind {
+            NodeKind::AppServer(p) => Some(p.count),
+            _ => None,
+        })
+    };
+    let view = h
+        .state()
+        .compare_view()
+        .unwrap_or_else(|| panic!("no split view"));
+    assert_eq!(
+        (count(&view.a.layout), count(&view.b.layout)),
+        (Some(4), Some(5))
+    );
+    // The split view: both canvases named, A and B.
+    h.get_by_label("A · Least connections");
+    h.get_by_label("B · Least connections (B)");
+    h.get_by_label("Play both").click();
+    window::frames(&mut h, 30);
+    let view = h
+        .state()
+        .compare_view()
+        .unwrap_or_else(|| panic!("no split view"));
+    let now = |t: &tierlab::app::compare::Twin| t.run.sim.as_ref().map(|s| s.now_ns());
+    // Both twins advance together: 30 frames of 20 ticks of 1 ms.
+    assert_eq!(now(&view.a), Some(600_000_000));
+    assert_eq!(now(&view.a), now(&view.b));
+    // The diff table of this run, and the overlaid plots' legend entries.
+    h.get_by_label("This run (one seed)");
+    assert!(
+        h.query_all_by_label("p99 latency (ms)").count() >= 2,
+        "table row and plot title"
+    );
+    // Replications run as a job with a progress bar, then the verdicts appear.
+    h.get_by_label("Pause both").click();
+    h.run();
+    if let Some(v) = h.state_mut().compare_view_mut() {
+        v.replications = 2;
+        v.seconds = 2.0;
+    }
+    h.get_by_label("Run replications").click();
+    for _ in 0..600 {
+        h.step();
+        if h.state()
+            .compare_view()
+            .is_some_and(|v| v.result().is_some())
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.run();
+    let view = h
+        .state()
+        .compare_view()
+        .unwrap_or_else(|| panic!("no split view"));
+    let result = view
+        .result()
+        .unwrap_or_else(|| panic!("the study never finished"));
+    let rows = &result.as_ref().unwrap_or_else(|e| panic!("{e}")).rows;
+    // One more member costs more, in every seed: outside the noise.
+    let cost = check::row(rows, "a cost row", |r| r.metric == "cost_usd_per_hour");
+    assert_eq!(cost.verdict, Verdict::BWorse);
+    h.get_by_label("Verdict");
+    h.get_by_label("Close comparison").click();
+    h.run();
+    assert!(h.state().compare_view().is_none());
+}
