@@ -19,9 +19,10 @@ use crate::sim::Sim;
 use crate::sim::series::Ring;
 use crate::study::compare::{self, CompareConfig, CompareError, CompareJson, DiffRow};
 
-/// Colours of the two overlaid figures; A's lines are solid, B's dashed.
-const P99_COLOUR: Color32 = theme::PLOT_A;
-const THROUGHPUT_COLOUR: Color32 = Color32::from_rgb(0, 150, 110);
+/// The twins' colours on the overlaid plots (A's lines solid, B's dashed): blue and orange
+/// from the Okabe-Ito palette, told apart by colour-blind eyes too.
+const A_COLOUR: Color32 = theme::PLOT_A;
+const B_COLOUR: Color32 = Color32::from_rgb(230, 140, 0);
 /// Replications and simulated seconds the study offers (and starts with).
 const REPLICATIONS: std::ops::RangeInclusive<usize> = 2..=50;
 const SECONDS: std::ops::RangeInclusive<f64> = 1.0..=600.0;
@@ -526,16 +527,12 @@ fn rows_ui(ui: &mut Ui, id: &str, rows: &[DiffRow], judged: bool) {
                 let share = r
                     .change_share
                     .map_or(String::new(), |s| format!(" ({:+.1} %)", 100.0 * s));
-                ui.label(format!(
-                    "{}{}{share}",
-                    sign(r.change.mean),
-                    num(r.change.mean.abs())
-                ));
+                ui.label(format!("{}{share}", signed(r.change.mean)));
                 if judged {
                     ui.label(format!(
                         "{} to {}",
-                        num(r.change.ci95_low),
-                        num(r.change.ci95_high)
+                        signed(r.change.ci95_low),
+                        signed(r.change.ci95_high)
                     ));
                     let colour = match r.verdict {
                         compare::Verdict::BBetter => Color32::from_rgb(0, 140, 70),
@@ -549,8 +546,10 @@ fn rows_ui(ui: &mut Ui, id: &str, rows: &[DiffRow], judged: bool) {
         });
 }
 
-fn sign(x: f64) -> &'static str {
-    if x < 0.0 { "−" } else { "+" }
+/// A change with its sign, a true minus sign when negative.
+fn signed(x: f64) -> String {
+    let sign = if x < 0.0 { "−" } else { "+" };
+    format!("{sign}{}", num(x.abs()))
 }
 
 /// The twins' p99 latency and throughput over the plot window, A solid and B dashed, on the
@@ -564,27 +563,25 @@ fn plots_ui(ui: &mut Ui, a: Option<&Sim>, b: Option<&Sim>, window_s: f64) {
     let from_s = (now_s - window_s).max(0.0);
     let height = ((ui.available_height() - 40.0) / 2.0).max(80.0);
     let twins = [
-        ("A", Some(a), LineStyle::Solid),
-        ("B", b, LineStyle::dashed_loose()),
+        ("A", Some(a), LineStyle::Solid, A_COLOUR),
+        ("B", b, LineStyle::dashed_loose(), B_COLOUR),
     ];
     type Pick = fn(&Sim) -> &Ring;
-    let figures: [(&str, &str, Color32, Pick, bool); 2] = [
+    let figures: [(&str, &str, Pick, bool); 2] = [
         (
             "p99 latency (ms)",
             "compare p99",
-            P99_COLOUR,
             |s| &s.series().latency_p99_ms,
             true,
         ),
         (
             "Throughput (req/s)",
             "compare throughput",
-            THROUGHPUT_COLOUR,
             |s| &s.series().throughput_rps,
             false,
         ),
     ];
-    for (title, id, colour, pick, gaps) in figures {
+    for (title, id, pick, gaps) in figures {
         ui.label(title);
         Plot::new(id)
             .height(height)
@@ -596,7 +593,7 @@ fn plots_ui(ui: &mut Ui, a: Option<&Sim>, b: Option<&Sim>, window_s: f64) {
             .include_x(from_s + window_s)
             .include_y(0.0)
             .show(ui, |p| {
-                for (tag, sim, style) in twins {
+                for (tag, sim, style, colour) in twins {
                     let Some(sim) = sim else { continue };
                     let s = sim.series();
                     let pts: Vec<[f64; 2]> = s
@@ -685,5 +682,25 @@ impl super::TierlabApp {
     /// The split view, to script it (tests, screenshots).
     pub fn compare_view_mut(&mut self) -> Option<&mut CompareView> {
         self.compare.as_mut()
+    }
+}
+
+impl super::TierlabApp {
+    /// `TIERLAB_COMPARE_B`: Compare… with B from a shipped name or a path, playing at `speed`
+    /// when `play`, with the replications started.
+    pub(super) fn compare_at_start(&mut self, b: &str, play: bool, speed: Option<f64>) {
+        self.open_compare();
+        if crate::shipped::find(b).is_some() {
+            self.compare_b_shipped(b);
+        } else {
+            self.compare_b_path(std::path::Path::new(b));
+        }
+        if let Some(view) = &mut self.compare {
+            if let Some(s) = speed {
+                view.a.run.speed = s.clamp(super::run::SPEED_MIN, super::run::SPEED_MAX);
+            }
+            view.start_study();
+            view.set_playing(play);
+        }
     }
 }

@@ -589,6 +589,9 @@ impl TierlabApp {
             self.selection.only(n.id);
         }
         self.send_at_start(env.send, env.walk_step);
+        if let Some(b) = &env.compare_b {
+            self.compare_at_start(b, env.play, env.speed);
+        }
     }
 
     /// Take the settings remembered from the last session, and reopen its file.

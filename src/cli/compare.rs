@@ -81,6 +81,8 @@ pub fn compare_cmd(args: &CompareArgs) -> Result<ExitCode> {
     if *json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
+        // Twins often share a layout name (B a copy with one change): name the files too.
+        println!("A = {a}\nB = {b}");
         print!("{}", compare::text(&result));
     }
     Ok(ExitCode::SUCCESS)
