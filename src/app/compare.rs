@@ -207,11 +207,16 @@ impl CompareView {
     /// Apply an edit to B: B's layout changes and both twins start again from 0, so they keep
     /// receiving the same arrivals.
     fn edit_b(&mut self, e: &Edit) {
-        if e.run_only().is_some() || matches!(e, Edit::Move(_)) {
-            // A fault or a drag changes no structure: it is not part of the comparison.
-            if let Edit::Move(_) = e {
-                let _ = edit::apply(&mut self.b.layout, e);
-            }
+        if e.run_only().is_some() {
+            // A fault in one twin only would end the twins' shared arrivals: say so.
+            self.note = Some(
+                "Faults are not compared here: put them in B's script, or change B's layout".into(),
+            );
+            return;
+        }
+        if let Edit::Move(_) = e {
+            // A drag changes the drawing only: the runs go on.
+            let _ = edit::apply(&mut self.b.layout, e);
             return;
         }
         match edit::apply(&mut self.b.layout, e) {
