@@ -1,5 +1,7 @@
-//! The command line: `run`, `check`, `bench` and `params`. Reads files and prints; errors are
+//! The command line: `run`, `check`, `bench`, `compare` and `params`. Reads files and prints; errors are
 //! handled once here and turned into messages and exit codes.
+
+mod compare;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -64,6 +66,9 @@ pub enum Cmd {
         #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
+    /// Run two layouts on the same seeds (A/B twins) and compare their figures with a paired
+    /// 95 % interval over the seeds.
+    Compare(compare::CompareArgs),
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
     /// Measure the window's frame cost (simulation, UI, tessellation) headless, on a layout
@@ -121,6 +126,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             seconds,
             repeat,
         }) => bench_cmd(files, seconds, repeat),
+        Some(Cmd::Compare(args)) => compare::compare_cmd(&args),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)

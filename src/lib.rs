@@ -48,8 +48,9 @@
 //!   sweeps, the stress and single-point-of-failure searches). Each takes a `Progress` that it
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
 //!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
-//!   line with a progress bar on the terminal (indicatif).
-//! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
+//!   line with a progress bar on the terminal (indicatif). `compare.rs`: A/B twins on the same
+//!   seeds, per-seed differences and a paired interval per headline figure.
+//! - [`cli`]: `tierlab run | check | bench | compare | params` (`cli/compare.rs`) (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
@@ -87,6 +88,9 @@
 //!   The request stepper (`stepper.rs`) sends one request with the
 //!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
 //!   trace's typed decision records (`sim::trace::What`) become words.
+//!   `compare.rs` is the A/B split view (Study > Compare…): two layouts, each with its own run
+//!   and canvas, advanced to the same instant on one seed, plots overlaid, the diff table and
+//!   the replications as a `job::Job`; it takes any two layouts, so a branch can reuse it.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -119,7 +123,7 @@
 //!   number of ticks and events. Crossing a limit stops the run with a typed `sim::Halt`
 //!   (`tick()` then does nothing), never a hang or an abort (`sim/limits.rs`, README "Limits").
 //! - `layout` knows nothing of `sim`, files or the GUI; `sim` state has no serde derives; the
-//!   only serialisable output types are in `report`.
+//!   only serialisable output types are in `report` and `study`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,

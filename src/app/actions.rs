@@ -35,6 +35,8 @@ pub enum Action {
     WalkRequest,
     WalkPrevious,
     WalkNext,
+    /// A/B twin runs: the split view of this layout and a second one.
+    Compare,
 }
 
 /// One row of the table.
@@ -112,6 +114,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     scenario!(5, "Scenario 6", Key::Num6),
     scenario!(6, "Scenario 7", Key::Num7),
     scenario!(7, "Scenario 8", Key::Num8),
+    ActionSpec { action: Action::Compare, label: "Compare…", keys: &[], while_typing: true,
+        enabled: |app| app.compare.is_none(), run: TierlabApp::open_compare },
     ActionSpec { action: Action::WalkRequest, label: "Walk a request…", keys: &[], while_typing: true,
         enabled: always, run: |app| app.stepper.open = !app.stepper.open },
     ActionSpec { action: Action::WalkPrevious, label: "Previous step", keys: &[key(Modifiers::NONE, Key::ArrowLeft)], while_typing: false,
@@ -194,6 +198,7 @@ impl TierlabApp {
                 self.menu_item(ui, Action::Gallery);
                 self.menu_item(ui, Action::Present);
             });
+            ui.menu_button("Study", |ui| self.menu_item(ui, Action::Compare));
             ui.menu_button("Edit", |ui| {
                 self.menu_item(ui, Action::Undo);
                 self.menu_item(ui, Action::Redo);
@@ -316,6 +321,7 @@ mod tests {
             Action::WalkRequest,
             Action::WalkPrevious,
             Action::WalkNext,
+            Action::Compare,
         ];
         let all: Vec<Action> = all
             .into_iter()

@@ -410,7 +410,9 @@ fn nodes_ui(
             let outline = f.t.screen_rect_from_canvas(f.origin(), outline_canvas);
             paint::draw_live(&f.painter, node.kind.tag(), r, outline, f.t.zoom, nl);
         }
-        let id = Id::unique(("canvas node", node.id));
+        // Under the canvas's own id: two canvases side by side (the A/B split view) each have
+        // their node widgets.
+        let id = ui.scope_id().with(("canvas node", node.id));
         let resp = ui.interact(r, id, Sense::click_and_drag());
         let name = node.name.clone();
         resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &name));

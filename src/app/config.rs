@@ -41,6 +41,9 @@ pub struct Config {
     pub send: u32,
     /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
     pub walk_step: Option<usize>,
+    /// `TIERLAB_COMPARE_B=file-or-shipped.ron`: open Compare… with this layout as B, play both
+    /// (with `TIERLAB_PLAY=1`) and run the replications.
+    pub compare_b: Option<String>,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
             send: var("TIERLAB_SEND")
                 .and_then(|s| s.parse::<u32>().ok())
                 .map_or(0, |n| n.min(8)),
+            compare_b: var("TIERLAB_COMPARE_B"),
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),

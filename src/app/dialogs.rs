@@ -83,9 +83,13 @@ impl TierlabApp {
             Dialog::Browser(mut b) => match b.ui(ctx) {
                 None => self.dialog = Some(Dialog::Browser(b)),
                 Some(Choice::Cancel) => {}
+                Some(Choice::Shipped(name)) if b.purpose == BrowseFor::CompareB => {
+                    self.compare_b_shipped(name)
+                }
                 Some(Choice::Shipped(name)) => self.open_shipped(name),
                 Some(Choice::Path(p)) => match b.purpose {
                     BrowseFor::Save => self.save_to(&p),
+                    BrowseFor::CompareB => self.compare_b_path(&p),
                     BrowseFor::Open => {
                         self.open_path(&p);
                     }
@@ -227,6 +231,8 @@ fn load_error_ui(ctx: &egui::Context, message: &str) -> bool {
 pub enum BrowseFor {
     Open,
     Save,
+    /// Layout B of the A/B comparison.
+    CompareB,
 }
 
 /// What the user chose in the browser.
@@ -286,6 +292,7 @@ impl Browser {
         let title = match self.purpose {
             BrowseFor::Open => "Open layout",
             BrowseFor::Save => "Save layout as",
+            BrowseFor::CompareB => "Open layout B",
         };
         egui::Modal::new(egui::Id::unique("file browser")).show(ctx, |ui| {
             ui.set_width(520.0);
@@ -293,7 +300,7 @@ impl Browser {
             choice = self.path_ui(ui);
             self.folder_ui(ui);
             choice = self.entries_ui(ui).or(choice.take());
-            if self.purpose == BrowseFor::Open {
+            if self.purpose != BrowseFor::Save {
                 ui.separator();
                 ui.label("Shipped layouts");
                 ui.horizontal_wrapped(|ui| {
@@ -384,7 +391,7 @@ impl Browser {
         let mut choice = None;
         ui.horizontal(|ui| {
             let action = match self.purpose {
-                BrowseFor::Open => "Open",
+                BrowseFor::Open | BrowseFor::CompareB => "Open",
                 BrowseFor::Save => "Save",
             };
             if ui.button(action).clicked() {
@@ -405,7 +412,7 @@ impl Browser {
         let p = PathBuf::from(text);
         Some(Choice::Path(match self.purpose {
             BrowseFor::Save => with_ron_extension(p),
-            BrowseFor::Open => p,
+            BrowseFor::Open | BrowseFor::CompareB => p,
         }))
     }
 }

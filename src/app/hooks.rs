@@ -84,7 +84,11 @@ impl TierlabApp {
             return;
         };
         ctx.request_repaint();
-        let ran_enough = self.run.now_s() >= self.hooks.screenshot_after_s;
+        // In the A/B split view: once the twins have run that far and the study has ended.
+        let ran_enough = match &self.compare {
+            Some(v) => v.a.run.now_s() >= self.hooks.screenshot_after_s && !v.is_studying(),
+            None => self.run.now_s() >= self.hooks.screenshot_after_s,
+        };
         if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
             self.hooks.screenshot_requested = true;
             let done = self.hooks.screenshot_done.clone();

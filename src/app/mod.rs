@@ -3,6 +3,7 @@
 mod actions;
 mod apply;
 mod canvas;
+pub mod compare;
 mod config;
 mod dialogs;
 mod document;
@@ -157,6 +158,8 @@ pub struct TierlabApp {
     presenting: bool,
     /// The request stepper (`stepper.rs`).
     stepper: stepper::Stepper,
+    /// The A/B split view, while Compare… has it open (`compare.rs`).
+    compare: Option<compare::CompareView>,
 }
 
 impl Default for TierlabApp {
@@ -195,6 +198,7 @@ impl TierlabApp {
             gallery: Vec::new(),
             presenting: false,
             stepper: stepper::Stepper::default(),
+            compare: None,
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -357,7 +361,12 @@ impl TierlabApp {
         if self.run.playing {
             ctx.request_repaint();
         }
-        if self.presenting {
+        if let Some(view) = &mut self.compare {
+            view.advance(wall_dt_s);
+        }
+        if self.compare.is_some() && !self.presenting {
+            self.compare_ui(ui);
+        } else if self.presenting {
             self.presentation_ui(ui);
         } else {
             self.panels_ui(ui);
@@ -497,6 +506,24 @@ impl TierlabApp {
         egui::CentralPanel::no_frame().show(ui, |ui| self.canvas_panel_ui(ui));
     }
 
+    /// The A/B split view under the menu bar, in place of the editor's panels.
+    fn compare_ui(&mut self, ui: &mut Ui) {
+        egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
+        let options = self.canvas_options();
+        let request = self.compare.as_mut().and_then(|v| v.ui(ui, options));
+        if let Some(r) = request {
+            self.compare_request(r);
+        }
+    }
+
+    fn canvas_options(&self) -> CanvasOptions {
+        CanvasOptions {
+            snap: self.settings.snap,
+            grid: self.settings.grid,
+            projector: self.settings.look == theme::Look::Projector,
+        }
+    }
+
     fn inspector_panel_ui(&mut self, ui: &mut Ui) {
         let edits = inspector::inspector_ui(
             ui,
@@ -510,11 +537,7 @@ impl TierlabApp {
     }
 
     fn canvas_panel_ui(&mut self, ui: &mut Ui) {
-        let options = CanvasOptions {
-            snap: self.settings.snap,
-            grid: self.settings.grid,
-            projector: self.settings.look == theme::Look::Projector,
-        };
+        let options = self.canvas_options();
         let overlay = canvas::RunOverlay {
             view: self.run.sim.is_some().then_some(&self.run.view),
             walk: self.stepper.highlight(),
@@ -566,6 +589,9 @@ impl TierlabApp {
             self.selection.only(n.id);
         }
         self.send_at_start(env.send, env.walk_step);
+        if let Some(b) = &env.compare_b {
+            self.compare_at_start(b, env.play, env.speed);
+        }
     }
 
     /// Take the settings remembered from the last session, and reopen its file.

@@ -5,6 +5,7 @@ mod balancing;
 mod baseline;
 mod check;
 mod cli;
+mod compare;
 mod data_tier;
 mod determinism;
 mod edit_live;
