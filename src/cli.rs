@@ -15,6 +15,8 @@ use crate::report::{self, RunConfig};
 use crate::study::Progress;
 use crate::{read, shipped};
 
+mod sweep;
+
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
 #[command(name = "tierlab", version, about)]
@@ -66,6 +68,9 @@ pub enum Cmd {
     },
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
+    /// Run a grid of variants (capacity sweep) in parallel on the same seed: p99, failures
+    /// and cost per point, and the knee of each curve.
+    Sweep(sweep::SweepArgs),
     /// Measure the window's frame cost (simulation, UI, tessellation) headless, on a layout
     /// running at real time with dots and plots on; the main binary runs it, as the library's
     /// command line does not use the window.
@@ -121,6 +126,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             seconds,
             repeat,
         }) => bench_cmd(files, seconds, repeat),
+        Some(Cmd::Sweep(args)) => sweep::sweep_cmd(&args),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)

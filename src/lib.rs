@@ -48,7 +48,8 @@
 //!   sweeps, the stress and single-point-of-failure searches). Each takes a `Progress` that it
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
 //!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
-//!   line with a progress bar on the terminal (indicatif).
+//!   line with a progress bar on the terminal (indicatif). `sweep.rs`: capacity sweeps, a grid
+//!   of variants through the parameter table, p99/failures/cost per point and each curve's knee.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
@@ -119,7 +120,7 @@
 //!   number of ticks and events. Crossing a limit stops the run with a typed `sim::Halt`
 //!   (`tick()` then does nothing), never a hang or an abort (`sim/limits.rs`, README "Limits").
 //! - `layout` knows nothing of `sim`, files or the GUI; `sim` state has no serde derives; the
-//!   only serialisable output types are in `report`.
+//!   only serialisable output types are in `report` and `study`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
