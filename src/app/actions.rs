@@ -35,6 +35,10 @@ pub enum Action {
     WalkRequest,
     WalkPrevious,
     WalkNext,
+    /// The capacity sweep window.
+    Sweep,
+    /// The capacity planner window.
+    Plan,
 }
 
 /// One row of the table.
@@ -118,6 +122,10 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(-1) },
     ActionSpec { action: Action::WalkNext, label: "Next step", keys: &[key(Modifiers::NONE, Key::ArrowRight)], while_typing: false,
         enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(1) },
+    ActionSpec { action: Action::Sweep, label: "Capacity sweep…", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.sweep.show(&app.doc.layout) },
+    ActionSpec { action: Action::Plan, label: "Capacity planner…", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.planner.show(&app.doc.layout) },
 ];
 
 /// The row of a gallery scenario's key: it works in presentation mode only, so digits stay
@@ -200,6 +208,10 @@ impl TierlabApp {
                 ui.separator();
                 self.menu_item(ui, Action::Delete);
                 self.menu_item(ui, Action::SelectAll);
+            });
+            ui.menu_button("Study", |ui| {
+                self.menu_item(ui, Action::Sweep);
+                self.menu_item(ui, Action::Plan);
             });
             ui.menu_button("View", |ui| {
                 self.menu_item(ui, Action::UiZoomIn);

@@ -41,6 +41,9 @@ pub struct Config {
     pub send: u32,
     /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
     pub walk_step: Option<usize>,
+    /// `TIERLAB_SWEEP=NODE.PARAM=FROM..TO:STEP`: open the capacity sweep with this axis and
+    /// run it at start (a screenshot waits for it to finish).
+    pub sweep: Option<String>,
 }
 
 impl Config {
@@ -87,6 +90,7 @@ impl Config {
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
+            sweep: var("TIERLAB_SWEEP"),
         }
     }
 

@@ -8,7 +8,9 @@
 //! Parallel runs go through [`par_map`] (rayon), each run on its own seed or variant, so the
 //! results do not depend on how many cores there are or in which order runs finish.
 
+pub mod plan;
 pub mod sweep;
+pub mod theory;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
