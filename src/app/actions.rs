@@ -328,6 +328,8 @@ mod tests {
             Action::WalkRequest,
             Action::WalkPrevious,
             Action::WalkNext,
+            Action::Sweep,
+            Action::Plan,
         ];
         let all: Vec<Action> = all
             .into_iter()

@@ -3,7 +3,7 @@
 //! then p99 and cost plotted against the swept value with each curve's knee marked
 //! (`study::sweep`, where the knee is defined).
 
-use eframe::egui::{self, Color32, Ui};
+use eframe::egui::{self, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, Points, VLine};
 
 use super::job::{Job, JobState};
@@ -218,7 +218,7 @@ fn result_ui(ui: &mut Ui, s: &Sweep) {
                 plot.line(Line::new("p99", xy).color(theme::ERROR));
             }
             for k in &knees {
-                plot.vline(VLine::new("knee", k[0]).color(Color32::GRAY));
+                plot.vline(VLine::new("knee", k[0]).color(theme::WARNING));
             }
             plot.points(
                 Points::new("knee", knees.clone())
@@ -231,6 +231,13 @@ fn result_ui(ui: &mut Ui, s: &Sweep) {
         .height(height * 0.6)
         .x_axis_label(x_label)
         .y_axis_label("cost ($/h)")
+        .include_y(0.0)
+        .include_y(
+            s.points
+                .iter()
+                .map(|p| p.cost_usd_per_hour * 1.25)
+                .fold(0.0, f64::max),
+        )
         .show(ui, |plot| {
             let xy: Vec<[f64; 2]> = s
                 .points
@@ -239,7 +246,7 @@ fn result_ui(ui: &mut Ui, s: &Sweep) {
                 .collect();
             plot.line(Line::new("cost", xy));
             for k in &knees {
-                plot.vline(VLine::new("knee", k[0]).color(Color32::GRAY));
+                plot.vline(VLine::new("knee", k[0]).color(theme::WARNING));
             }
         });
 }
