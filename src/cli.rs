@@ -17,6 +17,9 @@ use crate::report::{self, RunConfig};
 use crate::study::Progress;
 use crate::{read, shipped};
 
+mod plan;
+mod sweep;
+
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
 #[command(name = "tierlab", version, about)]
@@ -71,6 +74,12 @@ pub enum Cmd {
     Compare(compare::CompareArgs),
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
+    /// Run a grid of variants (capacity sweep) in parallel on the same seed: p99, failures
+    /// and cost per point, and the knee of each curve.
+    Sweep(sweep::SweepArgs),
+    /// Capacity planner: how many servers an app-server pool needs for p99 under a target at
+    /// a rate, from queueing theory, confirmed by a run (exit 1 when the run misses).
+    Plan(plan::PlanArgs),
     /// Measure the window's frame cost (simulation, UI, tessellation) headless, on a layout
     /// running at real time with dots and plots on; the main binary runs it, as the library's
     /// command line does not use the window.
@@ -127,6 +136,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             repeat,
         }) => bench_cmd(files, seconds, repeat),
         Some(Cmd::Compare(args)) => compare::compare_cmd(&args),
+        Some(Cmd::Sweep(args)) => sweep::sweep_cmd(&args),
+        Some(Cmd::Plan(args)) => plan::plan_cmd(&args),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)

@@ -49,9 +49,12 @@
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
 //!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
 //!   line with a progress bar on the terminal (indicatif). `compare.rs`: A/B twins on the same
-//!   seeds, per-seed differences and a paired interval per headline figure.
-//! - [`cli`]: `tierlab run | check | bench | compare | params` (`cli/compare.rs`) (and the definition of `bench-frame`,
-//!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
+//!   seeds, per-seed differences and a paired interval per headline figure. `sweep.rs`: capacity sweeps, a grid
+//!   of variants through the parameter table, p99/failures/cost per point and each curve's knee;
+//!   `theory.rs` Erlang C, Allen-Cunneen and a node's figures beside them; `plan.rs` the
+//!   capacity planner (servers for a p99 at a rate from M/M/c, confirmed by a run).
+//! - [`cli`]: `tierlab run | check | bench | compare | sweep | plan | params` (each study's
+//!   command in `cli/<study>.rs`; the definition of `bench-frame`, which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
 //! - [`shipped`]: the layouts of `saves/` and the lessons of `assets/`, embedded in the binary.
@@ -91,6 +94,9 @@
 //!   `compare.rs` is the A/B split view (Study > Compare…): two layouts, each with its own run
 //!   and canvas, advanced to the same instant on one seed, plots overlaid, the diff table and
 //!   the replications as a `job::Job`; it takes any two layouts, so a branch can reuse it.
+//!   trace's typed decision records (`sim::trace::What`) become words. `sweep.rs` and
+//!   `plan.rs` are the capacity sweep and planner windows (each study a `Job`); `theory.rs`
+//!   the inspector's theory-beside-the-run section.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -128,7 +134,7 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
 //! hdrhistogram (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`).
-//! `report` -> `sim`, `layout`, serde, rayon. `study` -> `report`, `sim`, `layout`, rayon. `lesson` -> `layout`, `sim`, `shipped`, serde.
+//! `report` -> `sim`, `layout`, serde, rayon. `study` -> `report`, `sim`, `layout`, rayon, serde, csv. `lesson` -> `layout`, `sim`, `shipped`, serde.
 //! `read` -> `layout`, std::fs. `cli` -> all of the above, clap, anyhow, indicatif, csv. `app` -> `layout`,
 //! `sim`, `study`, `shipped`, `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for
 //! `bench-frame`; nothing in the library imports

@@ -37,6 +37,10 @@ pub enum Action {
     WalkNext,
     /// A/B twin runs: the split view of this layout and a second one.
     Compare,
+    /// The capacity sweep window.
+    Sweep,
+    /// The capacity planner window.
+    Plan,
 }
 
 /// One row of the table.
@@ -122,6 +126,10 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(-1) },
     ActionSpec { action: Action::WalkNext, label: "Next step", keys: &[key(Modifiers::NONE, Key::ArrowRight)], while_typing: false,
         enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(1) },
+    ActionSpec { action: Action::Sweep, label: "Capacity sweep…", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.sweep.show(&app.doc.layout) },
+    ActionSpec { action: Action::Plan, label: "Capacity planner…", keys: &[], while_typing: true,
+        enabled: always, run: |app| app.planner.show(&app.doc.layout) },
 ];
 
 /// The row of a gallery scenario's key: it works in presentation mode only, so digits stay
@@ -190,7 +198,7 @@ impl TierlabApp {
         }
     }
 
-    /// The menu bar: File, Edit and View.
+    /// The menu bar: File, Lessons, Edit, Study and View.
     pub(super) fn menu_ui(&mut self, ui: &mut Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| self.file_menu_ui(ui));
@@ -198,13 +206,17 @@ impl TierlabApp {
                 self.menu_item(ui, Action::Gallery);
                 self.menu_item(ui, Action::Present);
             });
-            ui.menu_button("Study", |ui| self.menu_item(ui, Action::Compare));
             ui.menu_button("Edit", |ui| {
                 self.menu_item(ui, Action::Undo);
                 self.menu_item(ui, Action::Redo);
                 ui.separator();
                 self.menu_item(ui, Action::Delete);
                 self.menu_item(ui, Action::SelectAll);
+            });
+            ui.menu_button("Study", |ui| {
+                self.menu_item(ui, Action::Compare);
+                self.menu_item(ui, Action::Sweep);
+                self.menu_item(ui, Action::Plan);
             });
             ui.menu_button("View", |ui| {
                 self.menu_item(ui, Action::UiZoomIn);
@@ -322,6 +334,8 @@ mod tests {
             Action::WalkPrevious,
             Action::WalkNext,
             Action::Compare,
+            Action::Sweep,
+            Action::Plan,
         ];
         let all: Vec<Action> = all
             .into_iter()

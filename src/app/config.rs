@@ -44,6 +44,9 @@ pub struct Config {
     /// `TIERLAB_COMPARE_B=file-or-shipped.ron`: open Compare… with this layout as B, play both
     /// (with `TIERLAB_PLAY=1`) and run the replications.
     pub compare_b: Option<String>,
+    /// `TIERLAB_SWEEP=NODE.PARAM=FROM..TO:STEP`: open the capacity sweep with this axis and
+    /// run it at start (a screenshot waits for it to finish).
+    pub sweep: Option<String>,
 }
 
 impl Config {
@@ -91,6 +94,7 @@ impl Config {
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
+            sweep: var("TIERLAB_SWEEP"),
         }
     }
 

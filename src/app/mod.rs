@@ -19,18 +19,22 @@ mod live;
 mod narrate;
 mod paint;
 mod palette;
+mod plan;
 mod plots;
 mod recovery;
 mod run;
 mod run_panel;
 mod status;
 mod stepper;
+mod sweep;
 mod theme;
+mod theory;
 
 pub mod bench;
 
 pub use config::Config;
 pub use live::{DotClass, DotCounts, classify_hops};
+pub use sweep::SweepWindow;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -160,6 +164,10 @@ pub struct TierlabApp {
     stepper: stepper::Stepper,
     /// The A/B split view, while Compare… has it open (`compare.rs`).
     compare: Option<compare::CompareView>,
+    /// The capacity sweep window.
+    sweep: sweep::SweepWindow,
+    /// The capacity planner window.
+    planner: plan::PlanWindow,
 }
 
 impl Default for TierlabApp {
@@ -199,6 +207,8 @@ impl TierlabApp {
             presenting: false,
             stepper: stepper::Stepper::default(),
             compare: None,
+            sweep: sweep::SweepWindow::default(),
+            planner: plan::PlanWindow::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -220,6 +230,11 @@ impl TierlabApp {
     /// The running core, once Play or Step has built it.
     pub fn sim(&self) -> Option<&Sim> {
         self.run.sim.as_ref()
+    }
+
+    /// The capacity sweep window (tests drive and read it).
+    pub fn sweep_window(&mut self) -> &mut sweep::SweepWindow {
+        &mut self.sweep
     }
 
     /// Whether the run is playing.
@@ -373,6 +388,8 @@ impl TierlabApp {
         }
         self.gallery_ui(&ctx);
         self.dialog_ui(&ctx);
+        self.sweep.ui(&ctx, &self.doc.layout);
+        self.planner.ui(&ctx, &self.doc.layout);
         self.autosave(wall_dt_s);
         if ctx.input(|i| i.pointer.any_released()) {
             // A drag or click on a number ends here: the next change is a new undo step.
@@ -533,6 +550,9 @@ impl TierlabApp {
             self.selection.wire,
             &self.problems,
         );
+        if let (Some(sim), Some(id)) = (self.run.sim.as_ref(), self.selection.single()) {
+            theory::theory_ui(ui, sim.layout(), sim, id);
+        }
         self.apply_edits(edits);
     }
 
@@ -591,6 +611,11 @@ impl TierlabApp {
         self.send_at_start(env.send, env.walk_step);
         if let Some(b) = &env.compare_b {
             self.compare_at_start(b, env.play, env.speed);
+        }
+        if let Some(axis) = &env.sweep {
+            self.sweep.show(&self.doc.layout);
+            self.sweep.axis = axis.clone();
+            self.sweep.start(&self.doc.layout);
         }
     }
 

@@ -87,6 +87,7 @@ impl Sim {
             skip_db: false,
             probe: false,
             fail: None,
+            queued_ns: 0,
         };
         match self.free_calls.pop() {
             Some(i) => {

@@ -63,6 +63,10 @@ pub struct NodeMetrics {
     pub worker_utilization: f64,
     /// Time-weighted mean queue length.
     pub mean_queue: f64,
+    /// Calls given a worker, and their mean wait in the queue for it (ms): measured per call,
+    /// so `mean_queue` = start rate x `mean_wait_ms` is Little's law, not a definition.
+    pub started: u64,
+    pub mean_wait_ms: f64,
     pub max_queue: u32,
     /// Expected CPU demand of the work that arrived (mean service times), over the CPU's
     /// ceiling (USL on a sized box): what theory expects. The flags below are measured.
@@ -419,6 +423,12 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
         cpu_utilization: ratio(s.cpu_area, s.cores_area),
         worker_utilization: ratio(s.held_area, s.capacity_area),
         mean_queue: ratio(s.queue_area, span),
+        started: s.started,
+        mean_wait_ms: if s.started == 0 {
+            0.0
+        } else {
+            s.wait_ns as f64 / s.started as f64 / 1e6
+        },
         max_queue: s.max_queue,
         offered_load,
         unstable,

@@ -145,6 +145,8 @@ struct Call {
     /// calls nothing, and its answer (or timeout) is a health verdict.
     probe: bool,
     fail: Option<FailReason>,
+    /// When it joined its callee's queue for a worker (its wait is counted when it starts).
+    queued_ns: u64,
 }
 
 impl Call {

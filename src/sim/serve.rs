@@ -70,7 +70,9 @@ impl Sim {
                     u.integrate(now);
                     u.queue.push_back(Task::Call(call));
                     u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
-                    self.calls[call].state = CallState::Queued;
+                    let c = &mut self.calls[call];
+                    c.state = CallState::Queued;
+                    c.queued_ns = now;
                 } else {
                     u.stats.queue_full += 1;
                     self.reject(call, FailReason::QueueFull);
@@ -84,6 +86,15 @@ impl Sim {
     pub(super) fn start(&mut self, call: CallIx) {
         let now = self.now_ns;
         let c = &mut self.calls[call];
+        // Only a call taken from the worker queue is `Queued` here (it waits for a core later).
+        let waited_ns = if c.state == CallState::Queued {
+            now.saturating_sub(c.queued_ns)
+        } else {
+            0
+        };
+        let stats = &mut self.units[c.callee].stats;
+        stats.started += 1;
+        stats.wait_ns += u128::from(waited_ns);
         if c.probe {
             // A deep probe holds a worker only to answer: no work, no lookups.
             let u = &mut self.units[c.callee];

@@ -475,6 +475,9 @@ pub struct UnitStats {
     pub jobs: u64,
     /// Calls refused because the queue was full.
     pub queue_full: u64,
+    /// Calls given a worker, and the time they had waited in the queue for it (ns).
+    pub started: u64,
+    pub wait_ns: u128,
     /// Work waiting (for a worker or a core) when counting started.
     pub backlog_start: u32,
     /// Time the instance existed (booting, up or down), ns: what it is paid for.

@@ -9,6 +9,9 @@
 //! results do not depend on how many cores there are or in which order runs finish.
 
 pub mod compare;
+pub mod plan;
+pub mod sweep;
+pub mod theory;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

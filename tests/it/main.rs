@@ -30,6 +30,7 @@ mod shipped_figures;
 mod sizing;
 mod stepper;
 mod stepper_ui;
+mod sweep;
 mod theory;
 mod tidy;
 mod ui;
