@@ -8,6 +8,8 @@
 //! Parallel runs go through [`par_map`] (rayon), each run on its own seed or variant, so the
 //! results do not depend on how many cores there are or in which order runs finish.
 
+pub mod spof;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
