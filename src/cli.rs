@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `bench` and `params`. Reads files and prints; errors are
+//! The command line: `run`, `check`, `bench`, `params`, `spof` and `stress`. Reads files and prints; errors are
 //! handled once here and turned into messages and exit codes.
 
 mod breaks;
@@ -80,6 +80,15 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Find the highest traffic the layout serves within its goals (every client's rate
+    /// scaled, bisected over steady-state runs) and the node that saturated first.
+    Stress {
+        /// The layout file (RON) or the name of a shipped layout.
+        file: String,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
     /// Measure the window's frame cost (simulation, UI, tessellation) headless, on a layout
@@ -138,6 +147,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             repeat,
         }) => bench_cmd(files, seconds, repeat),
         Some(Cmd::Spof { file, settle, json }) => breaks::spof_cmd(&file, settle, json),
+        Some(Cmd::Stress { file, json }) => breaks::stress_cmd(&file, json),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)

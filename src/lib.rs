@@ -49,8 +49,9 @@
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
 //!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
 //!   line with a progress bar on the terminal (indicatif).
-//!   `spof.rs` kills one thing at a time and lists the single points of failure.
-//! - [`cli`]: `tierlab run | check | bench | params | spof` (and the definition of `bench-frame`,
+//!   `spof.rs` kills one thing at a time and lists the single points of failure; `stress.rs`
+//!   bisects the clients' rate to the highest within the goals and names what saturated.
+//! - [`cli`]: `tierlab run | check | bench | params | spof | stress` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use crate::study::Progress;
 use crate::study::spof::{self, Scope, Settle, SpofReport};
+use crate::study::stress::{self, StressReport, StressStep};
 
 /// `tierlab spof`: kill each thing in turn, list the single points of failure.
 pub(super) fn spof_cmd(file: &str, settle: Option<f64>, json: bool) -> Result<ExitCode> {
@@ -70,6 +71,77 @@ pub fn spof_text(r: &SpofReport) -> String {
             k.failed,
             k.requests,
             if k.single_point { "  SPOF" } else { "" }
+        );
+    }
+    out
+}
+
+/// `tierlab stress`: the highest rate within the goals, and what saturated first.
+pub(super) fn stress_cmd(file: &str, json: bool) -> Result<ExitCode> {
+    let layout = super::load(file)?;
+    let progress = Progress::new(stress::RUNS_GUESS);
+    let report = super::with_progress("bisecting the rate", &progress, |p| {
+        stress::stress(&layout, p)
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", stress_text(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The readable form: the rate held, the rate that broke and why, the node that saturated.
+pub fn stress_text(r: &StressReport) -> String {
+    let mut out = format!(
+        "{}: {} s warm-up + {} s measured per rate; goals: {} (unloaded p99 {:.2} ms)\n",
+        if r.layout.is_empty() {
+            "layout"
+        } else {
+            &r.layout
+        },
+        r.warmup_s,
+        r.measure_s,
+        r.goals.join(", "),
+        r.unloaded_p99_ms
+    );
+    let rate = |s: &StressStep| {
+        if s.qps > 0.0 {
+            format!(
+                "{:.0} QPS offered (x{:.3} the layout's rate)",
+                s.qps, s.factor
+            )
+        } else {
+            format!("x{:.3} the layout's users", s.factor)
+        }
+    };
+    match &r.held {
+        Some(s) => {
+            out += &format!(
+                "held: {}: p99 {:.2} ms, {:.2} % failed\n",
+                rate(s),
+                s.p99_ms,
+                s.failure_share * 100.0
+            );
+        }
+        None => out += "held: nothing, even the lowest rate tried broke\n",
+    }
+    match &r.broke {
+        Some(s) => {
+            out += &format!(
+                "broke at {}: {}\n",
+                rate(s),
+                s.missed.as_deref().unwrap_or("")
+            );
+        }
+        None => out += "broke: not up to the highest rate tried\n",
+    }
+    if let Some(n) = &r.saturated {
+        out += &format!(
+            "saturated first: {} ({}), {}\n",
+            n.name,
+            n.kind.replace('_', " "),
+            n.resource
         );
     }
     out

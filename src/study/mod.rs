@@ -9,6 +9,7 @@
 //! results do not depend on how many cores there are or in which order runs finish.
 
 pub mod spof;
+pub mod stress;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

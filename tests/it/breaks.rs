@@ -6,6 +6,7 @@ use std::process::Command;
 use tierlab::layout::{Layout, NodeKind, Target};
 use tierlab::study::Progress;
 use tierlab::study::spof::{self, Scope, Settle, SpofError, SpofReport};
+use tierlab::study::stress::{self, StressReport};
 
 use crate::check;
 
@@ -153,4 +154,120 @@ fn tierlab_spof_names_the_balancer_in_text_and_json() {
     let o = tierlab(&["spof", "lb-spof.ron", "--settle", "-1"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: the settle time"));
+}
+
+/// A read-heavy layout with one database: 95 % reads of 2 ms, writes of 5 ms, 4 database
+/// workers; the app pool has far more room (4 x 64 workers, 1 ms each).
+const ONE_DATABASE: &str = r#"(
+    name: "one database",
+    seed: 11,
+    nodes: [
+        (id: 0, name: "users", kind: client(qps: 500, read_share: 0.95)),
+        (id: 1, name: "lb", kind: load_balancer()),
+        (id: 2, name: "app", kind: app_server(count: 4, workers: 64, service_ms: 1.0)),
+        (id: 3, name: "db", kind: database(workers: 4, read_ms: 2.0, write_ms: 5.0)),
+    ],
+    wires: [(from: 0, to: 1, latency_ms: 1.0), (from: 1, to: 2), (from: 2, to: 3, latency_ms: 0.2)],
+)"#;
+
+/// One small app server (4 workers, 10 ms each) in front of a roomy database.
+const ONE_SMALL_APP: &str = r#"(
+    name: "one small app server",
+    seed: 11,
+    nodes: [
+        (id: 0, name: "users", kind: client(qps: 100)),
+        (id: 1, name: "lb", kind: load_balancer()),
+        (id: 2, name: "app", kind: app_server(workers: 4, service_ms: 10.0)),
+        (id: 3, name: "db", kind: database(workers: 64, read_ms: 0.5, write_ms: 1.0)),
+    ],
+    wires: [(from: 0, to: 1, latency_ms: 1.0), (from: 1, to: 2), (from: 2, to: 3, latency_ms: 0.2)],
+)"#;
+
+fn stress_of(text: &str) -> StressReport {
+    let progress = Progress::new(stress::RUNS_GUESS);
+    let r = stress::stress(&check::parse(text), &progress)
+        .unwrap_or_else(|e| panic!("the search failed: {e}"));
+    assert_eq!(
+        progress.done(),
+        r.steps.len() as u64 + 1,
+        "every run counted"
+    );
+    r
+}
+
+/// The rate the search held and the one it broke at, offered QPS.
+fn bracket(r: &StressReport) -> (f64, f64) {
+    let (Some(held), Some(broke)) = (&r.held, &r.broke) else {
+        panic!("no bracket: {r:#?}");
+    };
+    assert!(held.passed && !broke.passed);
+    assert!(broke.qps > held.qps && broke.qps <= held.qps * (1.0 + stress::PRECISION) + 1e-9);
+    (held.qps, broke.qps)
+}
+
+#[test]
+fn stress_names_the_database_of_a_read_heavy_layout_near_its_capacity() {
+    let r = stress_of(ONE_DATABASE);
+    let Some(s) = &r.saturated else {
+        panic!("nothing saturated: {r:#?}");
+    };
+    assert_eq!(
+        (s.name.as_str(), s.kind, s.resource),
+        ("db", "database", "cpu"),
+        "{r:#?}"
+    );
+    // M/M/4 with a mean demand of 0.95 x 2 + 0.05 x 5 = 2.15 ms per request: it saturates at
+    // 4 / 2.15 ms = 1860 requests per second. The default goal (p99 within 10x unloaded)
+    // breaks somewhat before that, never after.
+    let capacity = 4.0 / 2.15e-3;
+    let (held, broke) = bracket(&r);
+    assert!(
+        (0.8 * capacity..=1.02 * capacity).contains(&broke),
+        "held {held}, broke {broke}, capacity {capacity}"
+    );
+}
+
+#[test]
+fn stress_names_the_small_app_server_and_breaks_near_c_over_s() {
+    let r = stress_of(ONE_SMALL_APP);
+    let Some(s) = &r.saturated else {
+        panic!("nothing saturated: {r:#?}");
+    };
+    assert_eq!((s.name.as_str(), s.kind), ("app", "app_server"), "{r:#?}");
+    // An unsized server's workers are its cores, and a worker is also held while its database
+    // call crosses the wire: CPU and workers run out together, workers a little first.
+    assert!(["cpu", "workers"].contains(&s.resource), "{s:?}");
+    // M/M/c with c = 4 and S = 10 ms: saturation at c / S = 400 requests per second (a worker
+    // held 0.9 ms longer for the database call brings it down to about 367).
+    let capacity = 4.0 / 10e-3;
+    let (held, broke) = bracket(&r);
+    assert!(
+        (0.8 * capacity..=1.02 * capacity).contains(&broke),
+        "held {held}, broke {broke}, capacity {capacity}"
+    );
+    // The default goals, from the unloaded p99 (exponential service: about S ln 100).
+    assert_eq!(r.goals.len(), 2, "{:?}", r.goals);
+    assert!(
+        r.unloaded_p99_ms > 10.0 * 100f64.ln() * 0.7,
+        "{}",
+        r.unloaded_p99_ms
+    );
+}
+
+#[test]
+fn tierlab_stress_prints_the_rate_and_the_node() {
+    let o = tierlab(&["stress", "lb-spof.ron", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON: {e}"));
+    // Three servers of 8 workers at 2 ms: 12000 requests per second at most.
+    let held = v["held"]["qps"].as_f64().unwrap_or_default();
+    assert!((10_000.0..=12_300.0).contains(&held), "{v:#}");
+    assert_eq!(v["saturated"]["kind"], "app_server", "{v:#}");
+    let o = tierlab(&["stress", "lb-spof.ron"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("saturated first: app (app server), cpu"),
+        "{text}"
+    );
 }
