@@ -86,6 +86,8 @@
 //!   each layout) and the open lesson: it stops the run at the lesson's pause and checkpoint
 //!   times through the run's stop time, and draws the caption and the checkpoints; presentation
 //!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.
+//!   `breaks.rs` runs the stress and single-point-of-failure searches as jobs (Study menu) and
+//!   marks what they find on the canvas until the layout changes.
 //!   The request stepper (`stepper.rs`) sends one request with the
 //!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
 //!   trace's typed decision records (`sim::trace::What`) become words.

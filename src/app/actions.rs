@@ -35,6 +35,9 @@ pub enum Action {
     WalkRequest,
     WalkPrevious,
     WalkNext,
+    /// The single-point-of-failure search, and the stress search (`breaks.rs`).
+    FindSpof,
+    Stress,
 }
 
 /// One row of the table.
@@ -118,7 +121,20 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(-1) },
     ActionSpec { action: Action::WalkNext, label: "Next step", keys: &[key(Modifiers::NONE, Key::ArrowRight)], while_typing: false,
         enabled: |app| app.stepper.can_step(), run: |app| app.stepper.step_by(1) },
+    ActionSpec { action: Action::FindSpof, label: "Find single points of failure", keys: &[], while_typing: false,
+        enabled: can_study, run: |app| app.breaks.start_spof(&app.doc.layout) },
+    ActionSpec { action: Action::Stress, label: "Find what breaks first", keys: &[], while_typing: false,
+        enabled: can_study, run: |app| app.breaks.start_stress(&app.doc.layout) },
 ];
+
+/// A study needs a layout that runs.
+fn can_study(app: &TierlabApp) -> bool {
+    !app.doc.layout.nodes.is_empty()
+        && !app
+            .problems
+            .iter()
+            .any(|p| p.severity == crate::layout::Severity::Error)
+}
 
 /// The row of a gallery scenario's key: it works in presentation mode only, so digits stay
 /// free otherwise.
@@ -200,6 +216,10 @@ impl TierlabApp {
                 ui.separator();
                 self.menu_item(ui, Action::Delete);
                 self.menu_item(ui, Action::SelectAll);
+            });
+            ui.menu_button("Study", |ui| {
+                self.menu_item(ui, Action::FindSpof);
+                self.menu_item(ui, Action::Stress);
             });
             ui.menu_button("View", |ui| {
                 self.menu_item(ui, Action::UiZoomIn);

@@ -2,6 +2,7 @@
 
 mod actions;
 mod apply;
+mod breaks;
 mod canvas;
 mod config;
 mod dialogs;
@@ -157,6 +158,8 @@ pub struct TierlabApp {
     presenting: bool,
     /// The request stepper (`stepper.rs`).
     stepper: stepper::Stepper,
+    /// The stress and single-point-of-failure searches and their findings (`breaks.rs`).
+    breaks: breaks::Breaks,
 }
 
 impl Default for TierlabApp {
@@ -195,6 +198,7 @@ impl TierlabApp {
             gallery: Vec::new(),
             presenting: false,
             stepper: stepper::Stepper::default(),
+            breaks: breaks::Breaks::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -216,6 +220,16 @@ impl TierlabApp {
     /// The running core, once Play or Step has built it.
     pub fn sim(&self) -> Option<&Sim> {
         self.run.sim.as_ref()
+    }
+
+    /// The nodes the stress and single-point-of-failure searches marked on the canvas, with
+    /// their badges.
+    pub fn marked_nodes(&self) -> Vec<(layout::NodeId, String)> {
+        self.breaks
+            .marks()
+            .into_iter()
+            .map(|m| (m.node, m.badge))
+            .collect()
     }
 
     /// Whether the run is playing.
@@ -348,6 +362,7 @@ impl TierlabApp {
         self.run.advance(wall_dt_s);
         self.lesson_after_advance();
         self.run.refresh_view(&self.doc.layout);
+        self.breaks.poll(&self.doc.layout);
         let run_now = self.run.sim.as_ref().map(Sim::now_ns);
         if let Some(s) = &mut self.status
             && !s.still_applies(wall_dt_s, run_now)
@@ -405,6 +420,9 @@ impl TierlabApp {
         egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
         if self.lesson.is_some() {
             egui::Panel::top("lesson bar").show(ui, |ui| self.lesson_bar_ui(ui));
+        }
+        if self.breaks.is_shown() {
+            egui::Panel::top("breaks bar").show(ui, |ui| self.breaks.ui(ui));
         }
         egui::Panel::bottom("status line").show(ui, |ui| {
             status::status_ui(ui, &self.problems, self.status.as_ref())
@@ -515,9 +533,11 @@ impl TierlabApp {
             grid: self.settings.grid,
             projector: self.settings.look == theme::Look::Projector,
         };
+        let marks = self.breaks.marks();
         let overlay = canvas::RunOverlay {
             view: self.run.sim.is_some().then_some(&self.run.view),
             walk: self.stepper.highlight(),
+            marks: &marks,
         };
         let edits = canvas::canvas_ui(
             ui,

@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use egui_kittest::kittest::Queryable as _;
 use tierlab::layout::{Layout, NodeKind, Target};
 use tierlab::study::Progress;
 use tierlab::study::spof::{self, Scope, Settle, SpofError, SpofReport};
@@ -270,4 +271,68 @@ fn tierlab_stress_prints_the_rate_and_the_node() {
         text.contains("saturated first: app (app server), cpu"),
         "{text}"
     );
+}
+
+/// Frames until `done` says so, at most `max`, sleeping a little between them so the study's
+/// thread gets the cores.
+fn frames_until(
+    h: &mut egui_kittest::Harness<'_, tierlab::app::TierlabApp>,
+    max: usize,
+    done: impl Fn(&tierlab::app::TierlabApp) -> bool,
+) {
+    for _ in 0..max {
+        if done(h.state()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    panic!("not done after {max} frames");
+}
+
+#[test]
+fn the_window_runs_the_spof_search_and_marks_the_balancer() {
+    let layout = shipped("lb-spof.ron");
+    let Some(lb) = layout.node_named("lb").map(|n| n.id) else {
+        panic!("no lb");
+    };
+    let mut h = crate::window::open("spof", Some(layout), 1);
+    h.get_by_label("Study").click();
+    h.run();
+    h.get_by_label("Find single points of failure").click();
+    h.step();
+    // The search runs off the UI thread with a progress bar and a Cancel button.
+    frames_until(&mut h, 3000, |app| !app.marked_nodes().is_empty());
+    h.step();
+    assert_eq!(
+        h.state().marked_nodes(),
+        [(lb, "SPOF: 100 % fail".to_string())],
+        "only the balancer is marked"
+    );
+    h.get_by_label_contains("Single points of failure: lb (100 % fail)");
+    // Findings are about one layout: another one clears them.
+    h.state_mut()
+        .open_file(&check::repo("saves/active-passive.ron"));
+    h.step();
+    assert!(h.state().marked_nodes().is_empty());
+}
+
+#[test]
+fn the_window_runs_the_stress_search_and_marks_the_app_pool() {
+    let layout = shipped("lb-spof.ron");
+    let Some(app) = layout.node_named("app").map(|n| n.id) else {
+        panic!("no app");
+    };
+    let mut h = crate::window::open("stress", Some(layout), 1);
+    h.get_by_label("Study").click();
+    h.run();
+    h.get_by_label("Find what breaks first").click();
+    h.step();
+    frames_until(&mut h, 20_000, |app| !app.marked_nodes().is_empty());
+    h.step();
+    let marks = h.state().marked_nodes();
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    assert_eq!(marks[0].0, app);
+    assert!(marks[0].1.starts_with("breaks first: cpu at "), "{marks:?}");
+    h.get_by_label_contains("saturated first: app (cpu)");
 }
