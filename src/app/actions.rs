@@ -336,6 +336,8 @@ mod tests {
             Action::WalkRequest,
             Action::WalkPrevious,
             Action::WalkNext,
+            Action::FindSpof,
+            Action::Stress,
         ];
         let all: Vec<Action> = all
             .into_iter()

@@ -135,6 +135,11 @@ impl Breaks {
         }
     }
 
+    /// Whether a search is running.
+    pub fn is_running(&self) -> bool {
+        self.spof_job.is_some() || self.stress_job.is_some()
+    }
+
     /// Whether there is anything to show.
     pub fn is_shown(&self) -> bool {
         self.spof_job.is_some()

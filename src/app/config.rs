@@ -41,6 +41,8 @@ pub struct Config {
     pub send: u32,
     /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
     pub walk_step: Option<usize>,
+    /// `TIERLAB_STUDY=spof` or `stress`: start that search at launch (a screenshot waits for it).
+    pub study: Option<String>,
 }
 
 impl Config {
@@ -84,6 +86,7 @@ impl Config {
             send: var("TIERLAB_SEND")
                 .and_then(|s| s.parse::<u32>().ok())
                 .map_or(0, |n| n.min(8)),
+            study: var("TIERLAB_STUDY"),
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
@@ -136,7 +139,9 @@ mod tests {
             ("TIERLAB_PRESENT", "1"),
             ("TIERLAB_SEND", "2"),
             ("TIERLAB_WALK_STEP", "3"),
+            ("TIERLAB_STUDY", "spof"),
         ]);
+        assert_eq!(c.study.as_deref(), Some("spof"));
         assert!(c.gallery && c.present);
         assert_eq!(c.lesson, Some(4));
         assert_eq!((c.send, c.walk_step), (2, Some(3)));

@@ -586,6 +586,11 @@ impl TierlabApp {
             self.selection.only(n.id);
         }
         self.send_at_start(env.send, env.walk_step);
+        match env.study.as_deref() {
+            Some("spof") => self.breaks.start_spof(&self.doc.layout),
+            Some("stress") => self.breaks.start_stress(&self.doc.layout),
+            _ => {}
+        }
     }
 
     /// Take the settings remembered from the last session, and reopen its file.
