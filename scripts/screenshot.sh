@@ -8,7 +8,8 @@
 # screen), TIERLAB_ZOOM=1.5 (UI zoom), TIERLAB_THEME=projector, TIERLAB_GALLERY=1 (the scenario
 # gallery), TIERLAB_LESSON=4 (open lesson 4), TIERLAB_PRESENT=1 (presentation mode),
 # TIERLAB_SEND=2 (send GET /u/7 twice from the first client and open the request stepper),
-# TIERLAB_WALK_STEP=4 (show that step of the last walk).
+# TIERLAB_WALK_STEP=4 (show that step of the last walk), TIERLAB_STUDY=spof or stress (run that
+# search at launch; the screenshot waits for it).
 # `scripts/screenshot.sh --gallery` and `--presentation` make docs/screenshots/gallery.png and
 # presentation.png at 1280x720. TIERLAB_BIN=target/debug/tierlab uses that binary instead of
 # building the release one; TIERLAB_PROFILE=debug builds and uses the debug one.

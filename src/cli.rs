@@ -1,7 +1,11 @@
-//! The command line: `run`, `check`, `bench`, `compare` and `params`. Reads files and prints; errors are
+//! The command line: `run`, `check`, `bench`, `params`, and the studies `compare`, `sweep`,
+//! `plan`, `spof` and `stress` (each in `cli/<study>.rs`). Reads files and prints; errors are
 //! handled once here and turned into messages and exit codes.
 
+mod breaks;
 mod compare;
+mod plan;
+mod sweep;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,8 +21,6 @@ use crate::report::{self, RunConfig};
 use crate::study::Progress;
 use crate::{read, shipped};
 
-mod plan;
-mod sweep;
 
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
@@ -72,6 +74,29 @@ pub enum Cmd {
     /// Run two layouts on the same seeds (A/B twins) and compare their figures with a paired
     /// 95 % interval over the seeds.
     Compare(compare::CompareArgs),
+    /// Find the single points of failure: kill each balancer, server (each pool member),
+    /// cache, store, router and database in a run of its own and list those whose death
+    /// still fails requests after the layout has had time to fail over.
+    Spof {
+        /// The layout file (RON) or the name of a shipped layout.
+        file: String,
+        /// Seconds after the kill before failures count (default: from the layout's health
+        /// checks, failover and promotion delays, plus 2 s).
+        #[arg(long, allow_negative_numbers = true)]
+        settle: Option<f64>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find the highest traffic the layout serves within its goals (every client's rate
+    /// scaled, bisected over steady-state runs) and the node that saturated first.
+    Stress {
+        /// The layout file (RON) or the name of a shipped layout.
+        file: String,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
     /// Run a grid of variants (capacity sweep) in parallel on the same seed: p99, failures
@@ -138,6 +163,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Compare(args)) => compare::compare_cmd(&args),
         Some(Cmd::Sweep(args)) => sweep::sweep_cmd(&args),
         Some(Cmd::Plan(args)) => plan::plan_cmd(&args),
+        Some(Cmd::Spof { file, settle, json }) => breaks::spof_cmd(&file, settle, json),
+        Some(Cmd::Stress { file, json }) => breaks::stress_cmd(&file, json),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)

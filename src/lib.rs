@@ -53,8 +53,11 @@
 //!   of variants through the parameter table, p99/failures/cost per point and each curve's knee;
 //!   `theory.rs` Erlang C, Allen-Cunneen and a node's figures beside them; `plan.rs` the
 //!   capacity planner (servers for a p99 at a rate from M/M/c, confirmed by a run).
-//! - [`cli`]: `tierlab run | check | bench | compare | sweep | plan | params` (each study's
-//!   command in `cli/<study>.rs`; the definition of `bench-frame`, which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
+//!   `spof.rs` kills one thing at a time and lists the single points of failure; `stress.rs`
+//!   bisects the clients' rate to the highest within the goals and names what saturated.
+//! - [`cli`]: `tierlab run | check | bench | params` and the studies `compare | sweep | plan |
+//!   spof | stress` (each in `cli/<study>.rs`); the definition of `bench-frame`, which
+//!   `main.rs` runs with the window's code; reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
 //! - [`shipped`]: the layouts of `saves/` and the lessons of `assets/`, embedded in the binary.
@@ -88,6 +91,8 @@
 //!   each layout) and the open lesson: it stops the run at the lesson's pause and checkpoint
 //!   times through the run's stop time, and draws the caption and the checkpoints; presentation
 //!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.
+//!   `breaks.rs` runs the stress and single-point-of-failure searches as jobs (Study menu) and
+//!   marks what they find on the canvas until the layout changes.
 //!   The request stepper (`stepper.rs`) sends one request with the
 //!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
 //!   trace's typed decision records (`sim::trace::What`) become words.

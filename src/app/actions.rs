@@ -41,6 +41,9 @@ pub enum Action {
     Sweep,
     /// The capacity planner window.
     Plan,
+    /// The single-point-of-failure search, and the stress search (`breaks.rs`).
+    FindSpof,
+    Stress,
 }
 
 /// One row of the table.
@@ -130,7 +133,20 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: always, run: |app| app.sweep.show(&app.doc.layout) },
     ActionSpec { action: Action::Plan, label: "Capacity planner…", keys: &[], while_typing: true,
         enabled: always, run: |app| app.planner.show(&app.doc.layout) },
+    ActionSpec { action: Action::FindSpof, label: "Find single points of failure", keys: &[], while_typing: false,
+        enabled: can_study, run: |app| app.breaks.start_spof(&app.doc.layout) },
+    ActionSpec { action: Action::Stress, label: "Find what breaks first", keys: &[], while_typing: false,
+        enabled: can_study, run: |app| app.breaks.start_stress(&app.doc.layout) },
 ];
+
+/// A study needs a layout that runs.
+fn can_study(app: &TierlabApp) -> bool {
+    !app.doc.layout.nodes.is_empty()
+        && !app
+            .problems
+            .iter()
+            .any(|p| p.severity == crate::layout::Severity::Error)
+}
 
 /// The row of a gallery scenario's key: it works in presentation mode only, so digits stay
 /// free otherwise.
@@ -217,6 +233,8 @@ impl TierlabApp {
                 self.menu_item(ui, Action::Compare);
                 self.menu_item(ui, Action::Sweep);
                 self.menu_item(ui, Action::Plan);
+                self.menu_item(ui, Action::FindSpof);
+                self.menu_item(ui, Action::Stress);
             });
             ui.menu_button("View", |ui| {
                 self.menu_item(ui, Action::UiZoomIn);
@@ -336,6 +354,8 @@ mod tests {
             Action::Compare,
             Action::Sweep,
             Action::Plan,
+            Action::FindSpof,
+            Action::Stress,
         ];
         let all: Vec<Action> = all
             .into_iter()

@@ -135,6 +135,8 @@ pub struct RunOverlay<'a> {
     pub view: Option<&'a LiveView>,
     /// The request stepper's step: the node and wire to highlight.
     pub walk: Option<super::stepper::Highlight>,
+    /// Nodes a search marked (single points of failure, what breaks first), with badges.
+    pub marks: &'a [super::breaks::Mark],
 }
 
 /// What one frame of the canvas shares between its parts: the inputs and where things are.
@@ -176,7 +178,11 @@ pub fn canvas_ui(
     options: CanvasOptions,
     run: RunOverlay<'_>,
 ) -> Vec<Edit> {
-    let RunOverlay { view: live, walk } = run;
+    let RunOverlay {
+        view: live,
+        walk,
+        marks,
+    } = run;
     let (rect, bg) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     // While the panels settle on the first frames, and when the window changes size, the
     // layout is fitted again unless the user has moved the view. (A side panel that widens
@@ -229,7 +235,35 @@ pub fn canvas_ui(
     if let Some(h) = walk {
         walk_highlight(&frame, h);
     }
+    marks_overlay(&frame, marks);
     edits
+}
+
+/// A search's findings on the canvas: a ring around each marked node and its badge above it.
+fn marks_overlay(f: &Frame<'_>, marks: &[super::breaks::Mark]) {
+    let (t, origin) = (f.t, f.origin());
+    let stroke = Stroke::new(3.0 * t.zoom.max(0.6), theme::BREAK);
+    for m in marks {
+        let Some(r) = f.rect_of(m.node) else {
+            continue;
+        };
+        let r = Rect::from_min_max(
+            t.screen_from_canvas(origin, r.min),
+            t.screen_from_canvas(origin, r.max),
+        )
+        .expand(9.0 * t.zoom.max(0.6));
+        f.painter
+            .rect_stroke(r, 10.0 * t.zoom, stroke, egui::StrokeKind::Outside);
+        let galley = f.painter.layout_no_wrap(
+            m.badge.clone(),
+            egui::FontId::proportional(12.0),
+            Color32::WHITE,
+        );
+        let at = r.center_top() - egui::vec2(galley.size().x / 2.0, galley.size().y + 6.0);
+        let bg = Rect::from_min_size(at, galley.size()).expand(3.0);
+        f.painter.rect_filled(bg, 4.0, theme::BREAK);
+        f.painter.galley(at, galley, Color32::WHITE);
+    }
 }
 
 /// The request stepper's step on the canvas: the wire the request travels drawn bold, and a

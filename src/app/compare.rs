@@ -389,6 +389,7 @@ impl CompareView {
                 let overlay = RunOverlay {
                     view: twin.run.sim.is_some().then_some(&twin.run.view),
                     walk: None,
+                    marks: &[],
                 };
                 let edits = ui
                     .push_id(("compare canvas", tag), |ui| {

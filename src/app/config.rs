@@ -47,6 +47,8 @@ pub struct Config {
     /// `TIERLAB_SWEEP=NODE.PARAM=FROM..TO:STEP`: open the capacity sweep with this axis and
     /// run it at start (a screenshot waits for it to finish).
     pub sweep: Option<String>,
+    /// `TIERLAB_STUDY=spof` or `stress`: start that search at launch (a screenshot waits for it).
+    pub study: Option<String>,
 }
 
 impl Config {
@@ -91,6 +93,7 @@ impl Config {
                 .and_then(|s| s.parse::<u32>().ok())
                 .map_or(0, |n| n.min(8)),
             compare_b: var("TIERLAB_COMPARE_B"),
+            study: var("TIERLAB_STUDY"),
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
@@ -144,7 +147,9 @@ mod tests {
             ("TIERLAB_PRESENT", "1"),
             ("TIERLAB_SEND", "2"),
             ("TIERLAB_WALK_STEP", "3"),
+            ("TIERLAB_STUDY", "spof"),
         ]);
+        assert_eq!(c.study.as_deref(), Some("spof"));
         assert!(c.gallery && c.present);
         assert_eq!(c.lesson, Some(4));
         assert_eq!((c.send, c.walk_step), (2, Some(3)));

@@ -87,7 +87,11 @@ impl TierlabApp {
         // In the A/B split view: once the twins have run that far and the study has ended.
         let ran_enough = match &self.compare {
             Some(v) => v.a.run.now_s() >= self.hooks.screenshot_after_s && !v.is_studying(),
-            None => self.run.now_s() >= self.hooks.screenshot_after_s && !self.sweep.running(),
+            None => {
+                self.run.now_s() >= self.hooks.screenshot_after_s
+                    && !self.sweep.running()
+                    && !self.breaks.is_running()
+            }
         };
         if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
             self.hooks.screenshot_requested = true;

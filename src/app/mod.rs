@@ -2,6 +2,7 @@
 
 mod actions;
 mod apply;
+mod breaks;
 mod canvas;
 pub mod compare;
 mod config;
@@ -168,6 +169,8 @@ pub struct TierlabApp {
     sweep: sweep::SweepWindow,
     /// The capacity planner window.
     planner: plan::PlanWindow,
+    /// The stress and single-point-of-failure searches and their findings (`breaks.rs`).
+    breaks: breaks::Breaks,
 }
 
 impl Default for TierlabApp {
@@ -209,6 +212,7 @@ impl TierlabApp {
             compare: None,
             sweep: sweep::SweepWindow::default(),
             planner: plan::PlanWindow::default(),
+            breaks: breaks::Breaks::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -235,6 +239,16 @@ impl TierlabApp {
     /// The capacity sweep window (tests drive and read it).
     pub fn sweep_window(&mut self) -> &mut sweep::SweepWindow {
         &mut self.sweep
+    }
+
+    /// The nodes the stress and single-point-of-failure searches marked on the canvas, with
+    /// their badges.
+    pub fn marked_nodes(&self) -> Vec<(layout::NodeId, String)> {
+        self.breaks
+            .marks()
+            .into_iter()
+            .map(|m| (m.node, m.badge))
+            .collect()
     }
 
     /// Whether the run is playing.
@@ -367,6 +381,7 @@ impl TierlabApp {
         self.run.advance(wall_dt_s);
         self.lesson_after_advance();
         self.run.refresh_view(&self.doc.layout);
+        self.breaks.poll(&self.doc.layout);
         let run_now = self.run.sim.as_ref().map(Sim::now_ns);
         if let Some(s) = &mut self.status
             && !s.still_applies(wall_dt_s, run_now)
@@ -431,6 +446,9 @@ impl TierlabApp {
         egui::Panel::top("menu bar").show(ui, |ui| self.menu_ui(ui));
         if self.lesson.is_some() {
             egui::Panel::top("lesson bar").show(ui, |ui| self.lesson_bar_ui(ui));
+        }
+        if self.breaks.is_shown() {
+            egui::Panel::top("breaks bar").show(ui, |ui| self.breaks.ui(ui));
         }
         egui::Panel::bottom("status line").show(ui, |ui| {
             status::status_ui(ui, &self.problems, self.status.as_ref())
@@ -558,9 +576,11 @@ impl TierlabApp {
 
     fn canvas_panel_ui(&mut self, ui: &mut Ui) {
         let options = self.canvas_options();
+        let marks = self.breaks.marks();
         let overlay = canvas::RunOverlay {
             view: self.run.sim.is_some().then_some(&self.run.view),
             walk: self.stepper.highlight(),
+            marks: &marks,
         };
         let edits = canvas::canvas_ui(
             ui,
@@ -616,6 +636,11 @@ impl TierlabApp {
             self.sweep.show(&self.doc.layout);
             self.sweep.axis = axis.clone();
             self.sweep.start(&self.doc.layout);
+        }
+        match env.study.as_deref() {
+            Some("spof") => self.breaks.start_spof(&self.doc.layout),
+            Some("stress") => self.breaks.start_stress(&self.doc.layout),
+            _ => {}
         }
     }
 

@@ -72,6 +72,8 @@ pub const WIRE: Color32 = Color32::from_rgb(90, 96, 110);
 pub const WIRE_SELECTED: Color32 = Color32::from_rgb(30, 110, 220);
 /// The request stepper's active node and wire.
 pub const WALK: Color32 = Color32::from_rgb(235, 140, 20);
+/// A single point of failure, or the node that saturated first (`breaks.rs`).
+pub const BREAK: Color32 = Color32::from_rgb(210, 30, 90);
 pub const SELECTED: Color32 = Color32::from_rgb(30, 110, 220);
 pub const ERROR: Color32 = Color32::from_rgb(200, 40, 40);
 pub const WARNING: Color32 = Color32::from_rgb(210, 130, 0);

@@ -12,6 +12,8 @@ pub mod compare;
 pub mod plan;
 pub mod sweep;
 pub mod theory;
+pub mod spof;
+pub mod stress;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
