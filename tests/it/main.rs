@@ -22,6 +22,7 @@ mod params_table;
 mod properties;
 mod queueing;
 mod replicas;
+mod rewind;
 mod robustness;
 mod run_panel;
 mod saturation;
