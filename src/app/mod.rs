@@ -20,6 +20,7 @@ mod paint;
 mod palette;
 mod plots;
 mod recovery;
+mod rewind;
 mod run;
 mod run_panel;
 mod status;

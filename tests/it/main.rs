@@ -23,6 +23,7 @@ mod properties;
 mod queueing;
 mod replicas;
 mod rewind;
+mod rewind_ui;
 mod robustness;
 mod run_panel;
 mod saturation;
