@@ -41,6 +41,9 @@ pub struct Config {
     pub send: u32,
     /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
     pub walk_step: Option<usize>,
+    /// `TIERLAB_BRANCH=t:name`: when the run first reaches the screenshot time, rewind to `t`
+    /// s, kill the node `name` there (a branch) and play on.
+    pub branch: Option<(f64, String)>,
 }
 
 impl Config {
@@ -87,6 +90,14 @@ impl Config {
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
+            branch: var("TIERLAB_BRANCH").and_then(|v| {
+                let (t, name) = v.split_once(':')?;
+                let t = t
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && *t >= 0.0)?;
+                Some((t, name.to_string()))
+            }),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Rewind and branch in the window: the timeline under the plots (a slider over the run's
 //! simulated time), what a drag back does to the run, the branch an edit makes from a rewound
-//! moment, and the original-versus-branch comparison (the plots overlaid, the original dashed,
-//! and the headline figures of both). The snapshots and the replay are the library's
+//! moment, and the original-versus-branch comparison (the original's throughput and p99 dashed on
+//! the plots, and the headline figures of both). The snapshots and the replay are the library's
 //! (`study::rewind`); this file decides when to take, seek and branch.
 //!
 //! A rewound run keeps the furthest state of its history (the head). Playing on from a rewound
@@ -11,18 +11,14 @@
 //! beside the branch so the two can be compared at the same time.
 
 use eframe::egui::{self, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, VLine};
 
 use super::run::{RunState, fmt_count};
 use super::theme;
 use crate::sim::Sim;
-use crate::sim::series::Ring;
 use crate::study::rewind::{Timeline, log_before};
 
 /// The slider moves in steps of one series sample.
 const STEP_S: f64 = 0.1;
-/// Height of the comparison plots after a branch.
-const COMPARE_PLOT_H: f32 = 110.0;
 
 /// The original run a branch left, to compare against.
 pub struct Original {
@@ -138,7 +134,7 @@ impl Rewind {
     pub fn height(&self, ui: &Ui) -> f32 {
         let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y * 2.0;
         match self.original {
-            Some(_) => 2.0 * row + COMPARE_PLOT_H + 2.0 * ui.spacing().item_spacing.y,
+            Some(_) => 2.0 * row,
             None => row,
         }
     }
@@ -146,7 +142,6 @@ impl Rewind {
 
 /// The timeline under the plots: drag back to see the run as it was; an edit branches there.
 pub fn timeline_ui(ui: &mut Ui, run: &mut RunState) {
-    let window_s = run.window_s;
     let Some(sim) = run.sim.as_ref() else {
         return;
     };
@@ -194,16 +189,17 @@ pub fn timeline_ui(ui: &mut Ui, run: &mut RunState) {
         return;
     };
     if let Some(original) = run.rewind.original.as_ref() {
-        let forget = compare_ui(ui, sim, original, window_s);
+        let forget = compare_ui(ui, sim, original);
         if forget {
             run.rewind.original = None;
         }
     }
 }
 
-/// The branch beside its original: the headline figures of both over the last seconds, and
-/// throughput and p99 overlaid (the original dashed). True when asked to forget the original.
-fn compare_ui(ui: &mut Ui, branch: &Sim, original: &Original, window_s: f64) -> bool {
+/// The branch beside its original: the headline figures of both over the last seconds (the
+/// plots above overlay the original's throughput, failures and p99, dashed). True when asked
+/// to forget the original.
+fn compare_ui(ui: &mut Ui, branch: &Sim, original: &Original) -> bool {
     let (a, b) = (original.sim.recent(), branch.recent());
     let p99 = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1} ms"));
     let mut forget = false;
@@ -236,50 +232,5 @@ fn compare_ui(ui: &mut Ui, branch: &Sim, original: &Original, window_s: f64) -> 
             forget = true;
         }
     });
-    let x_max = branch.now_ns() as f64 / 1e9;
-    let x_min = (x_max - window_s).max(0.0);
-    let at_s = original.branched_at_ns as f64 / 1e9;
-    let (os, bs) = (original.sim.series(), branch.series());
-    ui.columns(2, |cols| {
-        let plots: [(&str, &Ring, &Ring); 2] = [
-            ("branch throughput", &os.throughput_rps, &bs.throughput_rps),
-            ("branch p99", &os.latency_p99_ms, &bs.latency_p99_ms),
-        ];
-        for (k, (name, o, b)) in plots.into_iter().enumerate() {
-            let ui = &mut cols[k];
-            Plot::new(format!("rewind compare {k}"))
-                .height(COMPARE_PLOT_H)
-                .legend(Legend::default())
-                .include_x(x_min)
-                .include_x(x_max)
-                .include_y(0.0)
-                .allow_drag(false)
-                .allow_zoom(false)
-                .allow_scroll(false)
-                .show(ui, |p| {
-                    let original = name.replace("branch", "original");
-                    p.line(
-                        Line::new(original, points(&os.time_s, o, x_min, x_max))
-                            .color(theme::PLOT_A)
-                            .style(LineStyle::dashed_loose()),
-                    );
-                    p.line(
-                        Line::new(name, points(&bs.time_s, b, x_min, x_max)).color(theme::ERROR),
-                    );
-                    p.vline(VLine::new("branch", at_s).color(theme::WARNING));
-                });
-        }
-    });
     forget
-}
-
-/// The samples of `values` between `x_min` and `x_max` seconds.
-fn points(time_s: &Ring, values: &Ring, x_min: f64, x_max: f64) -> PlotPoints<'static> {
-    time_s
-        .iter()
-        .zip(values.iter())
-        .map(|(t, v)| (f64::from(t), f64::from(v)))
-        .filter(|(t, _)| *t >= x_min && *t <= x_max)
-        .map(|(t, v)| [t, v])
-        .collect()
 }

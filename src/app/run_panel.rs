@@ -28,6 +28,7 @@ impl TierlabApp {
                 ui,
                 &mut self.plots,
                 self.run.sim.as_ref(),
+                self.run.rewind.original.as_ref().map(|o| &o.sim),
                 self.run.window_s,
                 &self.selection.nodes,
             );
