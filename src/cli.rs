@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `bench` and `params`. Reads files and prints; errors are
+//! The command line: `run`, `check`, `bench`, `params` and `rewind`. Reads files and prints; errors are
 //! handled once here and turned into messages and exit codes.
 
 use std::path::Path;
@@ -14,6 +14,8 @@ use crate::lesson::{self, Lesson};
 use crate::report::{self, RunConfig};
 use crate::study::Progress;
 use crate::{read, shipped};
+
+mod rewind;
 
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
@@ -86,6 +88,18 @@ pub enum Cmd {
         #[arg(long, default_value_t = 300)]
         frames: usize,
     },
+    /// Run a layout keeping rewind snapshots as the window does, and report what they cost:
+    /// snapshots held, their spacing, their estimated bytes and the process's peak memory.
+    Rewind {
+        /// Layout file or shipped name.
+        file: String,
+        /// Simulated seconds to run.
+        #[arg(long, default_value_t = 300.0)]
+        seconds: f64,
+        /// Memory budget of the snapshots, MiB (0: take none, for the baseline peak memory).
+        #[arg(long, default_value_t = crate::study::rewind::BUDGET_BYTES >> 20)]
+        budget_mib: u64,
+    },
 }
 
 /// Parse arguments and run; the exit code says whether it worked.
@@ -125,6 +139,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Rewind {
+            file,
+            seconds,
+            budget_mib,
+        }) => rewind::rewind_cmd(&file, seconds, budget_mib),
         Some(Cmd::BenchFrame { .. }) => {
             anyhow::bail!("bench-frame needs the window code: run it through the tierlab binary")
         }
