@@ -1,5 +1,5 @@
-//! The command line: `run`, `check`, `bench`, `params` and `rewind`. Reads files and prints; errors are
-//! handled once here and turned into messages and exit codes.
+//! The command line: `run`, `check`, `bench`, `params` and `rewind`. Reads files and prints;
+//! errors are handled once here and turned into messages and exit codes.
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -160,14 +160,18 @@ pub fn timeline_ui(ui: &mut Ui, run: &mut RunState) {
         let mut t = now_s;
         let right = 260.0;
         ui.spacing_mut().slider_width = (ui.available_width() - right).max(120.0);
+        // No `step_by`: a slider snaps its value to the step even untouched, which would seek
+        // a run whose time is between steps. A user's move is snapped here instead.
         let slider = egui::Slider::new(&mut t, first_s.min(now_s)..=end_s.max(first_s))
-            .step_by(STEP_S)
             .suffix(" s")
             .max_decimals(1);
         let response = ui.add(slider);
         response.widget_info(|| egui::WidgetInfo::slider(true, t, "Timeline"));
-        if response.changed() && (t - now_s).abs() >= STEP_S / 2.0 {
-            wanted = Some(t);
+        if response.changed() {
+            let snapped = (t / STEP_S).round() * STEP_S;
+            if (snapped - now_s).abs() >= STEP_S / 2.0 {
+                wanted = Some(snapped);
+            }
         }
         if run.rewind.rewound() {
             ui.weak(format!("rewound from {end_s:.1} s"));
