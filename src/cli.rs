@@ -1,6 +1,6 @@
 //! The command line: `run`, `check`, `bench`, `params`, and the studies `compare`, `sweep`,
-//! `plan`, `spof` and `stress` (each in `cli/<study>.rs`). Reads files and prints; errors are
-//! handled once here and turned into messages and exit codes.
+//! `plan`, `spof`, `stress` and `rewind` (each in `cli/<study>.rs`). Reads files and prints;
+//! errors are handled once here and turned into messages and exit codes.
 
 mod breaks;
 mod compare;
@@ -21,6 +21,7 @@ use crate::report::{self, RunConfig};
 use crate::study::Progress;
 use crate::{read, shipped};
 
+mod rewind;
 
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
@@ -125,6 +126,18 @@ pub enum Cmd {
         #[arg(long, default_value_t = 300)]
         frames: usize,
     },
+    /// Run a layout keeping rewind snapshots as the window does, and report what they cost:
+    /// snapshots held, their spacing, their estimated bytes and the process's peak memory.
+    Rewind {
+        /// Layout file or shipped name.
+        file: String,
+        /// Simulated seconds to run.
+        #[arg(long, default_value_t = 300.0)]
+        seconds: f64,
+        /// Memory budget of the snapshots, MiB (0: take none, for the baseline peak memory).
+        #[arg(long, default_value_t = crate::study::rewind::BUDGET_BYTES >> 20)]
+        budget_mib: u64,
+    },
 }
 
 /// Parse arguments and run; the exit code says whether it worked.
@@ -169,6 +182,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Rewind {
+            file,
+            seconds,
+            budget_mib,
+        }) => rewind::rewind_cmd(&file, seconds, budget_mib),
         Some(Cmd::BenchFrame { .. }) => {
             anyhow::bail!("bench-frame needs the window code: run it through the tierlab binary")
         }

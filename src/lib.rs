@@ -33,6 +33,7 @@
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
 //!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
+//!   `footprint.rs` what a copy of the core costs in bytes (rewind's budget);
 //!   `trace.rs` (hops, and typed decision records written where the core decides) and
 //!   `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
@@ -55,8 +56,10 @@
 //!   capacity planner (servers for a p99 at a rate from M/M/c, confirmed by a run).
 //!   `spof.rs` kills one thing at a time and lists the single points of failure; `stress.rs`
 //!   bisects the clients' rate to the highest within the goals and names what saturated.
+//!   `rewind.rs` keeps snapshots of a run within a byte budget (`sim/footprint.rs` estimates a
+//!   copy) and seeks by replay.
 //! - [`cli`]: `tierlab run | check | bench | params` and the studies `compare | sweep | plan |
-//!   spof | stress` (each in `cli/<study>.rs`); the definition of `bench-frame`, which
+//!   spof | stress | rewind` (each in `cli/<study>.rs`); the definition of `bench-frame`, which
 //!   `main.rs` runs with the window's code; reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
@@ -87,7 +90,8 @@
 //!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an
 //!   edit's commands are forwarded to the running core as it is made (undo forwards the
 //!   inverse), with no diffing of layouts; dots are the core's sampled traces; plots read
-//!   `series()` (egui_plot). `lesson.rs` is the scenario gallery (cards with a miniature of
+//!   `series()` (egui_plot). `rewind.rs` is the timeline under the plots: seek, branch on
+//!   an edit, and the original beside the branch (dashed on the plots). `lesson.rs` is the scenario gallery (cards with a miniature of
 //!   each layout) and the open lesson: it stops the run at the lesson's pause and checkpoint
 //!   times through the run's stop time, and draws the caption and the checkpoints; presentation
 //!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.

@@ -49,6 +49,9 @@ pub struct Config {
     pub sweep: Option<String>,
     /// `TIERLAB_STUDY=spof` or `stress`: start that search at launch (a screenshot waits for it).
     pub study: Option<String>,
+    /// `TIERLAB_BRANCH=t:name`: when the run first reaches the screenshot time, rewind to `t`
+    /// s, kill the node `name` there (a branch) and play on.
+    pub branch: Option<(f64, String)>,
 }
 
 impl Config {
@@ -98,6 +101,14 @@ impl Config {
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
             sweep: var("TIERLAB_SWEEP"),
+            branch: var("TIERLAB_BRANCH").and_then(|v| {
+                let (t, name) = v.split_once(':')?;
+                let t = t
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && *t >= 0.0)?;
+                Some((t, name.to_string()))
+            }),
         }
     }
 

@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use eframe::egui::{self, ViewportCommand};
 
 use super::config::Config;
+use super::edit::Edit;
 use super::status::Status;
 use super::{TierlabApp, files};
+use crate::layout::{Command, Target};
 
 /// Scripted runs: save a screenshot and close, or close after a number of frames.
 #[derive(Default)]
@@ -19,6 +21,8 @@ pub struct Hooks {
     screenshot_done: Arc<AtomicBool>,
     /// Take the screenshot only once the run has reached this simulated time.
     screenshot_after_s: f64,
+    /// Rewind to this time and kill this node there, once (`TIERLAB_BRANCH`).
+    branch: Option<(f64, String)>,
 }
 
 impl Hooks {
@@ -28,6 +32,7 @@ impl Hooks {
             screenshot_to: config.screenshot_to.clone(),
             exit_after_frames: config.exit_after_frames,
             screenshot_after_s: config.screenshot_after_s,
+            branch: config.branch.clone(),
             ..Hooks::default()
         }
     }
@@ -45,6 +50,7 @@ impl TierlabApp {
             ctx.send_viewport_cmd(ViewportCommand::Close);
         }
         self.export_png_hook(ctx);
+        self.branch_hook();
         self.screenshot_hook(ctx);
         if let Some(n) = self.hooks.exit_after_frames {
             ctx.request_repaint();
@@ -75,6 +81,26 @@ impl TierlabApp {
         {
             self.status = Some(m);
         }
+    }
+
+    /// `TIERLAB_BRANCH`: once the run has reached the screenshot time, rewind, kill the node
+    /// there and play on (the screenshot waits for the branch to reach that time again).
+    fn branch_hook(&mut self) {
+        if self.run.now_s() < self.hooks.screenshot_after_s {
+            return;
+        }
+        let Some((at_s, name)) = self.hooks.branch.take() else {
+            return;
+        };
+        self.run.seek_to_s(at_s);
+        match self.doc.layout.nodes.iter().find(|n| n.name == name) {
+            Some(node) => {
+                let kill = Command::Kill(Target::node(node.id));
+                self.apply_edit(Edit::Command(kill));
+            }
+            None => self.status = Some(Status::error(format!("No node named {name}"))),
+        }
+        self.run.playing = true;
     }
 
     /// `TIERLAB_SCREENSHOT`: once the window has settled and the run has gone far enough,

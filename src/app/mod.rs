@@ -23,6 +23,7 @@ mod palette;
 mod plan;
 mod plots;
 mod recovery;
+mod rewind;
 mod run;
 mod run_panel;
 mod status;

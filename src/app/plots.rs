@@ -497,11 +497,13 @@ pub fn csv(sim: &Sim, window_s: f64) -> String {
     out
 }
 
-/// The plots, in two rows of three.
+/// The plots, in two rows of three; with `original` (the run a branch left), its throughput,
+/// failures and p99 are overlaid dashed.
 pub fn plots_ui(
     ui: &mut Ui,
     state: &mut PlotState,
     sim: Option<&Sim>,
+    original: Option<&Sim>,
     window_s: f64,
     selected: &BTreeSet<NodeId>,
 ) {
@@ -515,7 +517,11 @@ pub fn plots_ui(
     let rows = panels.len().div_ceil(PLOT_COLUMNS);
     let title_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
     let height = ((ui.available_height() - 2.0) / rows as f32 - title_h).clamp(PLOT_H_MIN, 400.0);
-    let frame = PlotFrame::new(sim, window_s, height);
+    let mut frame = PlotFrame::new(sim, window_s, height);
+    frame.original = original.map(|o| {
+        let (first, times) = window(o, window_s);
+        (o, first, times)
+    });
     ui.columns(PLOT_COLUMNS, |cols| {
         for (k, panel) in panels.iter().enumerate() {
             frame.panel_ui(&mut cols[k % PLOT_COLUMNS], *panel, state, selected);
@@ -545,6 +551,8 @@ struct PlotFrame<'a> {
     window_s: f64,
     height: f32,
     marks: Vec<Mark>,
+    /// The run a branch left, with its own first sample and times in the window.
+    original: Option<(&'a Sim, usize, Vec<f64>)>,
 }
 
 impl<'a> PlotFrame<'a> {
@@ -560,6 +568,7 @@ impl<'a> PlotFrame<'a> {
             window_s,
             height,
             marks: event_marks(sim, x_min),
+            original: None,
         }
     }
 
@@ -597,11 +606,34 @@ impl<'a> PlotFrame<'a> {
             Panel::Throughput => {
                 p.line(self.line("completed/s", &s.throughput_rps, theme::PLOT_A));
                 p.line(self.line("failed/s", &s.failures_per_s, theme::ERROR));
+                if let Some((o, first, times)) = &self.original {
+                    let os = o.series();
+                    for (name, r, colour) in [
+                        ("completed/s, original", &os.throughput_rps, theme::PLOT_A),
+                        ("failed/s, original", &os.failures_per_s, theme::ERROR),
+                    ] {
+                        p.line(
+                            Line::new(name, points(r, *first, times))
+                                .color(colour)
+                                .style(egui_plot::LineStyle::dashed_loose()),
+                        );
+                    }
+                }
             }
             Panel::Latency => {
                 self.latency_lines(p, "p50", &s.latency_p50_ms, theme::PLOT_A);
                 self.latency_lines(p, "p95", &s.latency_p95_ms, theme::WARNING);
                 self.latency_lines(p, "p99", &s.latency_p99_ms, theme::ERROR);
+                if let Some((o, first, times)) = &self.original {
+                    let os = o.series();
+                    for segment in gapped(&os.latency_p99_ms, &os.throughput_rps, *first, times) {
+                        p.line(
+                            Line::new("p99, original", segment)
+                                .color(theme::ERROR)
+                                .style(egui_plot::LineStyle::dashed_loose()),
+                        );
+                    }
+                }
             }
             Panel::HitRatio => {
                 let colour = theme::dot(DotClass::CacheHit);

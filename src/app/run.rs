@@ -11,6 +11,7 @@ use crate::sim::{Sim, SimConfig, TraceConfig};
 
 use super::edit::Edit;
 use super::live::{self, DotCounts, LiveView};
+use super::rewind::Rewind;
 
 /// Slowest and fastest speed the slider offers (simulated seconds per wall-clock second).
 pub const SPEED_MIN: f64 = 0.01;
@@ -60,6 +61,8 @@ pub struct RunState {
     saved_log_len: usize,
     /// An edit the running core refused (the layout as drawn runs on Reset).
     pub needs_reset: bool,
+    /// Snapshots of this run for the timeline, and the original a branch left.
+    pub rewind: Rewind,
 }
 
 impl RunState {
@@ -84,6 +87,7 @@ impl RunState {
             view: LiveView::default(),
             saved_log_len: 0,
             needs_reset: false,
+            rewind: Rewind::default(),
         }
     }
 
@@ -100,6 +104,7 @@ impl RunState {
         self.view = LiveView::default();
         self.saved_log_len = 0;
         self.needs_reset = false;
+        self.rewind = Rewind::default();
     }
 
     /// Build the core from `layout` if there is none. False (with `error` set) when the
@@ -118,6 +123,7 @@ impl RunState {
         };
         match Sim::new(layout, config) {
             Ok(sim) => {
+                self.rewind.after_advance(&sim);
                 self.sim = Some(sim);
                 self.error = None;
                 true
@@ -206,6 +212,9 @@ impl RunState {
             };
         }
         self.behind = out_of_budget && !self.max_speed && self.fixed_ticks_per_frame.is_none();
+        if let Some(sim) = self.sim.as_ref() {
+            self.rewind.after_advance(sim);
+        }
         let stopped = self.sim.as_ref().is_some_and(|s| self.stop_reached(s));
         if stopped {
             self.playing = false;
@@ -231,7 +240,21 @@ impl RunState {
             let tick_ns = sim.tick_ns().max(1);
             let ticks = layout::s_to_ns(self.step_s).div_ceil(tick_ns).max(1);
             sim.run_ticks(ticks);
+            self.rewind.after_advance(sim);
         }
+        self.note_halt();
+    }
+
+    /// Show the run as it was at `t_s` of its history (paused): the timeline's drag.
+    pub fn seek_to_s(&mut self, t_s: f64) {
+        let Some(sim) = self.sim.as_mut() else {
+            return;
+        };
+        self.playing = false;
+        self.owed_ns = 0.0;
+        self.rewind.seek(sim, layout::s_to_ns(t_s.max(0.0)));
+        self.prev_overlay_ns = None;
+        self.error = None;
         self.note_halt();
     }
 
@@ -253,6 +276,7 @@ impl RunState {
         let Some(sim) = self.sim.as_mut() else {
             return Vec::new();
         };
+        self.rewind.branch(sim);
         let refusals: Vec<String> = edit
             .commands()
             .into_iter()
@@ -270,7 +294,10 @@ impl RunState {
             return Err(self.error.clone().unwrap_or_default());
         }
         match self.sim.as_mut() {
-            Some(sim) => sim.apply(command),
+            Some(sim) => {
+                self.rewind.branch(sim);
+                sim.apply(command)
+            }
             None => Err("no run".into()),
         }
     }

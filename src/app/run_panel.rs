@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use eframe::egui::Ui;
+use eframe::egui::{self, Ui};
 
 use super::edit::Edit;
 use super::plots::RunAction;
 use super::status::{Status, plural};
-use super::{TierlabApp, files, plots};
+use super::{TierlabApp, files, plots, rewind};
 use crate::sim::Sim;
 
 impl TierlabApp {
@@ -16,13 +16,24 @@ impl TierlabApp {
         let actions = plots::controls_ui(ui, &mut self.run);
         plots::summary_ui(ui, self.run.sim.as_ref(), &self.run.view);
         ui.separator();
-        plots::plots_ui(
-            ui,
-            &mut self.plots,
-            self.run.sim.as_ref(),
-            self.run.window_s,
-            &self.selection.nodes,
-        );
+        // The timeline (and a branch's comparison) keeps its place under the plots.
+        let below = if self.run.sim.is_some() {
+            self.run.rewind.height(ui)
+        } else {
+            0.0
+        };
+        let plots_h = (ui.available_height() - below).max(0.0);
+        ui.allocate_ui(egui::vec2(ui.available_width(), plots_h), |ui| {
+            plots::plots_ui(
+                ui,
+                &mut self.plots,
+                self.run.sim.as_ref(),
+                self.run.rewind.original.as_ref().map(|o| &o.sim),
+                self.run.window_s,
+                &self.selection.nodes,
+            );
+        });
+        rewind::timeline_ui(ui, &mut self.run);
         for a in actions {
             self.run_action(a);
         }

@@ -94,6 +94,16 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// Bytes of its slab, free list, key index and LFU order (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::{btree, vec};
+        vec(&self.entries, self.entries.capacity())
+            + vec(&self.free, self.free.capacity())
+            + vec(&self.dense, self.dense.capacity())
+            + btree::<u64, Slot>(self.sparse.len())
+            + btree::<(u64, u64, Slot), ()>(self.by_use.len())
+    }
+
     /// An empty cache holding up to `capacity` keys (0 caches nothing), evicting by `policy`;
     /// with `ttl_ns`, an entry expires that long after its last put.
     pub fn new(policy: Policy, capacity: u32, ttl_ns: Option<u64>) -> Self {

@@ -84,6 +84,19 @@ pub(super) struct ReplGroup {
 }
 
 impl ReplGroup {
+    /// Bytes of its replicas, per-key latest writes and unapplied log (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::{btree, deque, vec};
+        vec(&self.replicas, self.replicas.capacity())
+            + btree::<u32, u64>(self.latest.len())
+            + deque(&self.log)
+            + self
+                .log
+                .iter()
+                .map(|w| vec(&w.sync_pending, w.sync_pending.capacity()))
+                .sum::<u64>()
+    }
+
     /// Keys whose latest write the group remembers.
     pub(super) fn keys_held(&self) -> usize {
         self.latest.len()

@@ -25,6 +25,15 @@ pub struct EntryState {
 }
 
 impl EntryState {
+    /// Bytes of its DNS state and the clients' cached answers (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::{btree, vec};
+        std::mem::size_of::<EntryState>() as u64
+            + vec(&self.in_dns, self.in_dns.capacity())
+            + vec(&self.fails, self.fails.capacity())
+            + btree::<u64, (usize, u64)>(self.cache.len())
+    }
+
     /// An entry with these settings.
     pub fn new(params: &EntryParams) -> Self {
         EntryState {

@@ -137,6 +137,25 @@ pub struct LbState {
 }
 
 impl LbState {
+    /// Bytes of its groups, health marks and L4 connections (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::{btree, vec};
+        std::mem::size_of::<LbState>() as u64
+            + vec(&self.groups, self.groups.capacity())
+            + self
+                .groups
+                .iter()
+                .map(|g| {
+                    vec(&g.backends, g.backends.capacity())
+                        + vec(&g.latency_ns, g.latency_ns.capacity())
+                        + vec(&g.policy, g.policy.capacity())
+                })
+                .sum::<u64>()
+            + btree::<UnitIx, Health>(self.health.len())
+            + btree::<u64, Conn>(self.conns.len())
+            + btree::<UnitIx, u32>(self.open.len())
+    }
+
     /// A balancer with no backends yet.
     pub fn new(params: &BalancerParams) -> Self {
         LbState {

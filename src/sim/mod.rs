@@ -25,6 +25,7 @@ mod data;
 mod dist;
 mod entry;
 pub mod events;
+mod footprint;
 mod forward;
 pub mod hash;
 mod health;

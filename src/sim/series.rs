@@ -27,6 +27,11 @@ impl Default for Ring {
 }
 
 impl Ring {
+    /// Bytes of its buffer (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        (self.buf.capacity() * std::mem::size_of::<f32>()) as u64
+    }
+
     /// Append a value, dropping the oldest when full.
     pub fn push(&mut self, v: f32) {
         if self.buf.len() < SERIES_CAPACITY {

@@ -152,6 +152,24 @@ pub struct Traces {
 }
 
 impl Traces {
+    /// Bytes of the open and finished traces, with their hops and decisions (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::{deque, vec};
+        let trace =
+            |t: &Trace| vec(&t.hops, t.hops.capacity()) + vec(&t.decisions, t.decisions.capacity());
+        vec(&self.open, self.open.capacity())
+            + vec(&self.free, self.free.capacity())
+            + deque(&self.done)
+            + deque(&self.asked)
+            + self.open.iter().flatten().map(trace).sum::<u64>()
+            + self
+                .done
+                .iter()
+                .chain(self.asked.iter())
+                .map(trace)
+                .sum::<u64>()
+    }
+
     /// A trace store with these settings.
     pub fn new(config: TraceConfig) -> Self {
         Traces {

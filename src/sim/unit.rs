@@ -212,6 +212,15 @@ pub struct ClientState {
 }
 
 impl ClientState {
+    /// Bytes of its per-user state and draws (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::vec;
+        std::mem::size_of::<ClientState>() as u64
+            + vec(&self.user_active, self.user_active.capacity())
+            + vec(&self.path_cdf, self.path_cdf.capacity())
+            + vec(&self.logged_in, self.logged_in.capacity())
+    }
+
     /// Traffic state for `params`, drawing content from `content_rng`.
     pub fn new(params: &ClientParams, content_rng: SimRng) -> Self {
         let mut c = ClientState {

@@ -117,6 +117,18 @@ impl Default for RecentWindow {
 }
 
 impl RecentWindow {
+    /// Bytes of its slots' histograms (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        use super::footprint::{histogram, vec};
+        vec(&self.slots, self.slots.capacity())
+            + self
+                .slots
+                .iter()
+                .map(|s| histogram(&s.latency))
+                .sum::<u64>()
+            + histogram(&self.sum.latency)
+    }
+
     /// Take one sample ending at `at_ns`. The sample's histogram moves into the window and
     /// `interval` comes back empty (no allocation once the ring is full).
     pub fn push(&mut self, at_ns: u64, interval: &mut Histogram<u64>, counts: SampleCounts) {

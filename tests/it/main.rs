@@ -24,6 +24,8 @@ mod params_table;
 mod properties;
 mod queueing;
 mod replicas;
+mod rewind;
+mod rewind_ui;
 mod robustness;
 mod run_panel;
 mod saturation;
