@@ -133,6 +133,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod drill;
 pub mod layout;
 pub mod lesson;
 pub mod read;
