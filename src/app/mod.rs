@@ -6,6 +6,7 @@ mod canvas;
 mod config;
 mod dialogs;
 mod document;
+pub mod drill;
 mod edit;
 mod files;
 mod geometry;
@@ -73,6 +74,8 @@ pub struct AppConfig {
     /// Tests and benchmarks: each playing frame runs exactly this many ticks, whatever the
     /// wall clock says, so a run is reproducible frame by frame.
     pub fixed_ticks_per_frame: Option<u64>,
+    /// Where the done design drills are kept between launches (a file; tests use memory).
+    pub drill_store: Arc<dyn drill::DrillStore>,
 }
 
 impl Default for AppConfig {
@@ -81,6 +84,7 @@ impl Default for AppConfig {
             native_dialogs: false,
             save_dir: files::default_save_dir(),
             fixed_ticks_per_frame: None,
+            drill_store: Arc::new(drill::FileStore::default()),
         }
     }
 }
@@ -157,6 +161,11 @@ pub struct TierlabApp {
     presenting: bool,
     /// The request stepper (`stepper.rs`).
     stepper: stepper::Stepper,
+    /// The design drill open in its panel, the drills done and where they are kept
+    /// (`drill.rs`).
+    drill: Option<drill::DrillView>,
+    drills_done: std::collections::BTreeSet<String>,
+    drill_store: Arc<dyn drill::DrillStore>,
 }
 
 impl Default for TierlabApp {
@@ -168,6 +177,7 @@ impl Default for TierlabApp {
 impl TierlabApp {
     /// A window showing the shipped starter layout.
     pub fn new(config: AppConfig) -> TierlabApp {
+        let drill_store = config.drill_store.clone();
         let mut app = TierlabApp {
             doc: Document::default(),
             selection: Selection::default(),
@@ -195,6 +205,9 @@ impl TierlabApp {
             gallery: Vec::new(),
             presenting: false,
             stepper: stepper::Stepper::default(),
+            drill: None,
+            drills_done: drill_store.load(),
+            drill_store,
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -347,6 +360,7 @@ impl TierlabApp {
         self.lesson_before_advance();
         self.run.advance(wall_dt_s);
         self.lesson_after_advance();
+        self.drill_tick(wall_dt_s);
         self.run.refresh_view(&self.doc.layout);
         let run_now = self.run.sim.as_ref().map(Sim::now_ns);
         if let Some(s) = &mut self.status
@@ -409,6 +423,18 @@ impl TierlabApp {
         egui::Panel::bottom("status line").show(ui, |ui| {
             status::status_ui(ui, &self.problems, self.status.as_ref())
         });
+        // The open drill takes the full height at the right, beside the run panel.
+        if self.drill.is_some() {
+            egui::Panel::right("drill panel")
+                .resizable(true)
+                .default_size((screen.x * 0.28).clamp(260.0, 420.0))
+                .size_range(220.0..=(screen.x * 0.45).max(240.0))
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("drill scroll")
+                        .show(ui, |ui| self.drill_panel_ui(ui));
+                });
+        }
         if self.show_run_panel {
             let high = (screen.y * 0.45).max(120.0);
             egui::Panel::bottom("run panel")

@@ -7,6 +7,8 @@ mod check;
 mod cli;
 mod data_tier;
 mod determinism;
+mod drills;
+mod drills_ui;
 mod edit_live;
 mod generated;
 mod hall;
