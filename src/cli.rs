@@ -1,5 +1,7 @@
-//! The command line: `run`, `check`, `bench` and `params`. Reads files and prints; errors are
+//! The command line: `run`, `check`, `bench`, `params`, `spof` and `stress`. Reads files and prints; errors are
 //! handled once here and turned into messages and exit codes.
+
+mod breaks;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -77,6 +79,29 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Find the single points of failure: kill each balancer, server (each pool member),
+    /// cache, store, router and database in a run of its own and list those whose death
+    /// still fails requests after the layout has had time to fail over.
+    Spof {
+        /// The layout file (RON) or the name of a shipped layout.
+        file: String,
+        /// Seconds after the kill before failures count (default: from the layout's health
+        /// checks, failover and promotion delays, plus 2 s).
+        #[arg(long, allow_negative_numbers = true)]
+        settle: Option<f64>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find the highest traffic the layout serves within its goals (every client's rate
+    /// scaled, bisected over steady-state runs) and the node that saturated first.
+    Stress {
+        /// The layout file (RON) or the name of a shipped layout.
+        file: String,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the parameter table (Markdown) that README.md and the inspector use.
     Params,
     /// Measure the window's frame cost (simulation, UI, tessellation) headless, on a layout
@@ -135,6 +160,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             repeat,
         }) => bench_cmd(files, seconds, repeat),
         Some(Cmd::Drill { name, file, json }) => drill_cmd(&name, &file, json),
+        Some(Cmd::Spof { file, settle, json }) => breaks::spof_cmd(&file, settle, json),
+        Some(Cmd::Stress { file, json }) => breaks::stress_cmd(&file, json),
         Some(Cmd::Params) => {
             print!("{}", layout::params::markdown_table());
             Ok(ExitCode::SUCCESS)

@@ -49,7 +49,9 @@
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
 //!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
 //!   line with a progress bar on the terminal (indicatif).
-//! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
+//!   `spof.rs` kills one thing at a time and lists the single points of failure; `stress.rs`
+//!   bisects the clients' rate to the highest within the goals and names what saturated.
+//! - [`cli`]: `tierlab run | check | bench | params | spof | stress` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
 //!   function `cli` and `app` share.
@@ -119,7 +121,7 @@
 //!   number of ticks and events. Crossing a limit stops the run with a typed `sim::Halt`
 //!   (`tick()` then does nothing), never a hang or an abort (`sim/limits.rs`, README "Limits").
 //! - `layout` knows nothing of `sim`, files or the GUI; `sim` state has no serde derives; the
-//!   only serialisable output types are in `report`.
+//!   only serialisable output types are in `report` and `study`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,

@@ -8,6 +8,9 @@
 //! Parallel runs go through [`par_map`] (rayon), each run on its own seed or variant, so the
 //! results do not depend on how many cores there are or in which order runs finish.
 
+pub mod spof;
+pub mod stress;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

@@ -3,6 +3,7 @@
 mod agree;
 mod balancing;
 mod baseline;
+mod breaks;
 mod check;
 mod cli;
 mod data_tier;
