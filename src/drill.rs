@@ -15,7 +15,7 @@ use crate::lesson::{self, Lesson};
 use crate::report::{self, RunJson};
 use crate::shipped;
 use crate::sim::{Sim, SimConfig, TraceConfig};
-use crate::study::{self, Cancelled, Progress};
+use crate::study::{self, Cancelled, Progress, spof};
 
 /// The whiteboard timer's range, minutes.
 pub const TIMER_MIN_MINUTES: f64 = 5.0;
@@ -81,6 +81,10 @@ pub enum Target {
     /// `shard_loss`: the share of requests the worst shard's death makes unavailable (1 with
     /// one primary and no shard router).
     ShardLoss { at_most: f64 },
+    /// The single-point-of-failure search (`study::spof`, settle time from the layout's
+    /// failover delays): no balancer's death fails more than `at_most` of the requests beyond
+    /// the run with nothing killed. An answer without a balancer is held to it for every node.
+    Spof { at_most: f64 },
 }
 
 impl Target {
@@ -93,6 +97,7 @@ impl Target {
             Target::CpuUtilization { .. } => "cpu_utilization",
             Target::NotSaturated { .. } => "saturated",
             Target::ShardLoss { .. } => "shard_loss",
+            Target::Spof { .. } => "single_points",
         }
     }
 
@@ -121,6 +126,9 @@ impl Target {
             Target::NotSaturated { kind } => format!("no {} saturated", kind.file_name()),
             Target::ShardLoss { at_most } => {
                 format!("one shard's death makes <= {at_most} of requests unavailable")
+            }
+            Target::Spof { at_most } => {
+                format!("no balancer's death fails > {at_most} of requests once failover settles")
             }
         }
     }
@@ -277,7 +285,8 @@ pub fn problems(d: &Drill) -> Vec<Problem> {
             Target::LatencyP99Ms { at_most }
             | Target::FailureShare { at_most }
             | Target::CpuUtilization { at_most, .. }
-            | Target::ShardLoss { at_most } => vec![*at_most],
+            | Target::ShardLoss { at_most }
+            | Target::Spof { at_most } => vec![*at_most],
             Target::NotSaturated { .. } => vec![],
         };
         if limits.iter().any(|x| !x.is_finite() || *x < 0.0) {
@@ -371,9 +380,23 @@ pub fn number(file: &str) -> Option<u32> {
     file.strip_prefix("drill-")?.split('-').next()?.parse().ok()
 }
 
-/// How many runs grading `answer` takes (for a progress bar).
-pub fn runs(_lesson: &Lesson, _answer: &Layout) -> u64 {
-    1
+/// Whether the drill asks for the single-point-of-failure search.
+fn wants_spof(lesson: &Lesson) -> bool {
+    lesson
+        .drill
+        .as_ref()
+        .is_some_and(|d| d.targets.iter().any(|t| matches!(t, Target::Spof { .. })))
+}
+
+/// How many runs grading `answer` takes (for a progress bar): the measured run, and the
+/// search's runs when the drill asks for it.
+pub fn runs(lesson: &Lesson, answer: &Layout) -> u64 {
+    let search = if wants_spof(lesson) {
+        spof::runs(answer, &spof::Scope::Everything)
+    } else {
+        0
+    };
+    1 + search
 }
 
 /// Grade `answer` against `lesson`'s drill: run it headless (the drill's warm-up, then its
@@ -420,7 +443,36 @@ pub fn grade(lesson: &Lesson, answer: &Layout, progress: &Progress) -> Result<Gr
         g.problems.push(format!("the run stopped early: {why}"));
         return Ok(g);
     }
-    g.checks = d.targets.iter().map(|t| check(t, answer, &r)).collect();
+    let search = if wants_spof(lesson) {
+        match spof::spof(
+            answer,
+            &spof::Scope::Everything,
+            spof::Settle::Auto,
+            progress,
+        ) {
+            Ok(s) => Some(s),
+            Err(spof::SpofError::Cancelled) => return Err(Cancelled),
+            Err(spof::SpofError::Layout(p)) => {
+                g.problems = p.iter().map(Problem::to_string).collect();
+                return Ok(g);
+            }
+            Err(spof::SpofError::Halted(why) | spof::SpofError::Invalid(why)) => {
+                g.problems
+                    .push(format!("the failure search stopped: {why}"));
+                return Ok(g);
+            }
+        }
+    } else {
+        None
+    };
+    g.checks = d
+        .targets
+        .iter()
+        .map(|t| match (t, &search) {
+            (Target::Spof { at_most }, Some(s)) => check_spof(*at_most, s),
+            _ => check(t, answer, &r),
+        })
+        .collect();
     if d.ladder {
         g.rungs = Some(rungs(answer, &r));
     }
@@ -533,6 +585,7 @@ fn check(t: &Target, answer: &Layout, r: &RunJson) -> CheckJson {
             };
             (sat.is_empty(), Some(sat.len() as f64), detail)
         }
+        Target::Spof { .. } => (false, None, "the failure search did not run".into()),
         Target::ShardLoss { at_most } => {
             let worst = r
                 .shard_loss
@@ -564,6 +617,60 @@ fn check(t: &Target, answer: &Layout, r: &RunJson) -> CheckJson {
         metric: t.metric(),
         met,
         value,
+        detail,
+    }
+}
+
+/// The search's kills against the limit: the balancers (every node when there is none) whose
+/// death fails more than `at_most` beyond the baseline, named.
+fn check_spof(at_most: f64, s: &spof::SpofReport) -> CheckJson {
+    let balancer = KindTag::LoadBalancer.file_name();
+    let has_balancer = s.killed.iter().any(|k| k.kind == balancer);
+    let excess = |k: &spof::SpofKill| k.failure_share - s.baseline_failure_share;
+    let judged: Vec<&spof::SpofKill> = s
+        .killed
+        .iter()
+        .filter(|k| !has_balancer || k.kind == balancer)
+        .collect();
+    let worst = judged.iter().map(|k| excess(k)).fold(0.0f64, f64::max);
+    let single: Vec<String> = judged
+        .iter()
+        .filter(|k| excess(k) > at_most)
+        .map(|k| {
+            format!(
+                "{}'s death fails {:.1} % of requests",
+                k.name,
+                100.0 * k.failure_share
+            )
+        })
+        .collect();
+    let target = Target::Spof { at_most };
+    let detail = if !single.is_empty() {
+        format!(
+            "single point of failure: {}{}",
+            listed(&single),
+            if has_balancer {
+                ""
+            } else {
+                " (the answer has no balancer)"
+            }
+        )
+    } else if has_balancer {
+        format!(
+            "{} balancer(s) killed in turn: at most {:.2} % more failures after {:.1} s to \
+             fail over",
+            judged.len(),
+            100.0 * worst,
+            s.settle_s
+        )
+    } else {
+        "the answer has no balancer, and no node's death fails requests".into()
+    };
+    CheckJson {
+        target: target.describe(),
+        metric: target.metric(),
+        met: single.is_empty(),
+        value: Some(worst),
         detail,
     }
 }

@@ -150,6 +150,10 @@ pub const DRILLS: &[(&str, &str)] = &[
         include_str!("../assets/drill-2-read-ladder.lesson.ron"),
     ),
     (
+        "drill-3-balancer-spof.lesson.ron",
+        include_str!("../assets/drill-3-balancer-spof.lesson.ron"),
+    ),
+    (
         "drill-4-write-shards.lesson.ron",
         include_str!("../assets/drill-4-write-shards.lesson.ron"),
     ),

@@ -119,6 +119,30 @@ fn drill_1s_failing_answer_is_told_its_one_server_is_over_the_limit() {
 }
 
 #[test]
+fn drill_3s_failing_answer_is_told_its_one_balancer_is_a_single_point_of_failure() {
+    let g = json_of(&tierlab(&[
+        "drill",
+        "balancer-spof",
+        "tests/drills/3-balancer-spof.fail.ron",
+        "--json",
+    ]));
+    let spof = g["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["metric"] == "single_points"))
+        .unwrap_or_else(|| panic!("{g:#}"));
+    assert_eq!(spof["met"], false);
+    // One balancer in front of everything: its death fails every request (theory: nothing
+    // else can reach the servers).
+    assert!(spof["value"].as_f64().is_some_and(|v| v > 0.99), "{spof}");
+    assert!(
+        spof["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("lb's death")),
+        "{spof}"
+    );
+}
+
+#[test]
 fn drill_2s_grade_names_the_rungs_each_answer_used() {
     let rungs = |file: &str| -> Vec<String> {
         let g = json_of(&tierlab(&["drill", "read-ladder", file, "--json"]));

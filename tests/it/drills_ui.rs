@@ -155,3 +155,25 @@ fn the_window_grades_every_shipped_answer_as_the_command_line_does() {
         click(&mut h, "Close");
     }
 }
+
+#[test]
+fn checking_a_failing_spof_answer_names_the_balancer() {
+    let store = MemoryStore::default();
+    let mut h = window(&store);
+    let index = tierlab::shipped::DRILLS
+        .iter()
+        .position(|(f, _)| tierlab::drill::number(f) == Some(3))
+        .unwrap_or_else(|| panic!("no drill 3"));
+    open_drill(&mut h, index + 1);
+    assert!(
+        h.state_mut()
+            .open_file(&check::repo("tests/drills/3-balancer-spof.fail.ron"))
+    );
+    assert!(!check_and_wait(&mut h));
+    assert!(
+        h.query_by_label_contains("single point of failure: lb's death fails 100.0 %")
+            .is_some(),
+        "the grade names the balancer"
+    );
+    assert!(h.query_by_label(&done_label(0)).is_some());
+}
