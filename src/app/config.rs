@@ -41,6 +41,11 @@ pub struct Config {
     pub send: u32,
     /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
     pub walk_step: Option<usize>,
+    /// `TIERLAB_DRILL=3`: open design drill 3 at start.
+    pub drill: Option<u32>,
+    /// `TIERLAB_DRILL_ANSWER=file.ron`: open this layout and Check it against the open drill
+    /// (the screenshot waits for the grade).
+    pub drill_answer: Option<PathBuf>,
 }
 
 impl Config {
@@ -87,6 +92,8 @@ impl Config {
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
+            drill: var("TIERLAB_DRILL").and_then(|s| s.parse().ok()),
+            drill_answer: var_os("TIERLAB_DRILL_ANSWER").map(PathBuf::from),
         }
     }
 
@@ -136,7 +143,11 @@ mod tests {
             ("TIERLAB_PRESENT", "1"),
             ("TIERLAB_SEND", "2"),
             ("TIERLAB_WALK_STEP", "3"),
+            ("TIERLAB_DRILL", "3"),
+            ("TIERLAB_DRILL_ANSWER", "answer.ron"),
         ]);
+        assert_eq!(c.drill, Some(3));
+        assert_eq!(c.drill_answer, Some(PathBuf::from("answer.ron")));
         assert!(c.gallery && c.present);
         assert_eq!(c.lesson, Some(4));
         assert_eq!((c.send, c.walk_step), (2, Some(3)));
@@ -161,7 +172,9 @@ mod tests {
             ("TIERLAB_LESSON", "0"),
             ("TIERLAB_SEND", "many"),
             ("TIERLAB_WALK_STEP", "0"),
+            ("TIERLAB_DRILL", "three"),
         ]);
+        assert_eq!(bad.drill, None);
         assert_eq!(bad.lesson, None);
         assert_eq!((bad.send, bad.walk_step), (0, None));
         assert_eq!(bad.zoom, None);

@@ -182,7 +182,7 @@ impl TierlabApp {
     }
 
     /// Check: grade the layout in the window on a thread of its own.
-    fn check_drill(&mut self) {
+    pub(super) fn check_drill(&mut self) {
         let layout = self.doc.layout.clone();
         let Some(v) = self.drill.as_mut() else { return };
         let lesson = v.lesson.clone();

@@ -84,7 +84,8 @@ impl TierlabApp {
             return;
         };
         ctx.request_repaint();
-        let ran_enough = self.run.now_s() >= self.hooks.screenshot_after_s;
+        let checking = self.drill.as_ref().is_some_and(|d| d.checking());
+        let ran_enough = self.run.now_s() >= self.hooks.screenshot_after_s && !checking;
         if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
             self.hooks.screenshot_requested = true;
             let done = self.hooks.screenshot_done.clone();

@@ -592,6 +592,18 @@ impl TierlabApp {
             self.selection.only(n.id);
         }
         self.send_at_start(env.send, env.walk_step);
+        if let Some(n) = env.drill
+            && let Some(i) = crate::shipped::DRILLS
+                .iter()
+                .position(|(f, _)| crate::drill::number(f) == Some(n))
+        {
+            self.open_drill(i);
+            if let Some(path) = &env.drill_answer
+                && self.open_path(path)
+            {
+                self.check_drill();
+            }
+        }
     }
 
     /// Take the settings remembered from the last session, and reopen its file.
@@ -635,10 +647,14 @@ pub fn run_window() -> Result<(), String> {
         "Tierlab",
         options,
         Box::new(move |cc| {
-            let config = AppConfig {
+            let mut config = AppConfig {
                 native_dialogs: files::desktop_session() && !env.no_native_dialog,
                 ..AppConfig::default()
             };
+            if scripted {
+                // A screenshot's Check must not mark the user's drills done.
+                config.drill_store = Arc::new(drill::MemoryStore::default());
+            }
             let mut app = TierlabApp::new(config);
             if !scripted && let Some(storage) = cc.storage {
                 app.restore_from(storage);
