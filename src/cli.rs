@@ -15,6 +15,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::drill::{self, Grade};
 use crate::layout::{self, Layout, Severity};
 use crate::lesson::{self, Lesson};
 use crate::report::{self, RunConfig};
@@ -75,6 +76,18 @@ pub enum Cmd {
     /// Run two layouts on the same seeds (A/B twins) and compare their figures with a paired
     /// 95 % interval over the seeds.
     Compare(compare::CompareArgs),
+    /// Grade a layout against a design drill (its targets, run headless); a folder is graded
+    /// file by file, one line each, for a teacher. Exit 0 when every answer passes, 1 when one
+    /// does not.
+    Drill {
+        /// The drill: its number (1 to 4), short name (`read-ladder`), or a drill lesson file.
+        name: String,
+        /// The answer: a layout file, or a folder of layout files (`*.ron`).
+        file: String,
+        /// Print JSON instead of text (a folder: one object per line).
+        #[arg(long)]
+        json: bool,
+    },
     /// Find the single points of failure: kill each balancer, server (each pool member),
     /// cache, store, router and database in a run of its own and list those whose death
     /// still fails requests after the layout has had time to fail over.
@@ -176,6 +189,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Cmd::Compare(args)) => compare::compare_cmd(&args),
         Some(Cmd::Sweep(args)) => sweep::sweep_cmd(&args),
         Some(Cmd::Plan(args)) => plan::plan_cmd(&args),
+        Some(Cmd::Drill { name, file, json }) => drill_cmd(&name, &file, json),
         Some(Cmd::Spof { file, settle, json }) => breaks::spof_cmd(&file, settle, json),
         Some(Cmd::Stress { file, json }) => breaks::stress_cmd(&file, json),
         Some(Cmd::Params) => {
@@ -258,6 +272,94 @@ fn run_cmd(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tierlab drill`: grade one answer (every target) or a folder (one line per file).
+fn drill_cmd(name: &str, file: &str, json: bool) -> Result<ExitCode> {
+    let lesson = load_drill(name)?;
+    let path = Path::new(file);
+    let grade_one = |answer: &str| -> Result<Grade> {
+        let layout = load(answer)?;
+        let progress = Progress::new(drill::runs(&lesson, &layout));
+        let label = format!("grading {answer}");
+        let g = with_progress(&label, &progress, |p| drill::grade(&lesson, &layout, p))?;
+        Ok(g.with_file(answer))
+    };
+    if !path.is_dir() {
+        let g = grade_one(file)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&g)?);
+        } else {
+            print!("{}", g.text());
+        }
+        return Ok(if g.passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!("{file}: no layout file (*.ron) in this folder");
+    }
+    let mut all_passed = true;
+    for f in &files {
+        let shown = f.display().to_string();
+        match grade_one(&shown) {
+            Ok(g) => {
+                all_passed &= g.passed;
+                if json {
+                    println!("{}", serde_json::to_string(&g)?);
+                } else {
+                    println!("{}", g.line(&shown));
+                }
+            }
+            Err(e) => {
+                all_passed = false;
+                let why = format!("{e:#}");
+                if json {
+                    let v = serde_json::json!({ "file": shown, "passed": false, "error": why });
+                    println!("{v}");
+                } else {
+                    println!("{shown}: cannot grade: {}", why.replace('\n', " "));
+                }
+            }
+        }
+    }
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A drill by its number or short name among the shipped ones, or a drill lesson file.
+pub fn load_drill(name: &str) -> Result<Lesson> {
+    if let Some(d) = drill::find(name) {
+        return Ok(d.lesson);
+    }
+    let known = || {
+        drill::shipped()
+            .iter()
+            .map(|d| d.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(l) = load_lesson(name).ok().flatten() else {
+        anyhow::bail!("{name}: no such drill (shipped drills: {})", known());
+    };
+    let problems = lesson::check(&l);
+    if problems.iter().any(|p| p.severity == Severity::Error) {
+        return Err(problems_error(problems));
+    }
+    if l.drill.is_none() {
+        anyhow::bail!("{name}: this lesson has no drill part");
+    }
+    Ok(l)
 }
 
 /// `tierlab check`: every problem, then the count; exit 1 on an error.

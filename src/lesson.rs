@@ -43,6 +43,10 @@ pub struct Lesson {
     /// What happens, in time order.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// A design drill: the layout above is the starting point "Try it" opens, and this part
+    /// holds the prompt, the timer, the checklist and the targets Check grades against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::Drill>,
 }
 
 fn one() -> u32 {
@@ -244,6 +248,9 @@ impl Lesson {
 /// holds no error, `layout::check` of the layout with the steps in its script.
 pub fn check(lesson: &Lesson) -> Vec<Problem> {
     let mut out = own_problems(lesson);
+    if let Some(d) = &lesson.drill {
+        out.extend(crate::drill::problems(d));
+    }
     if out.iter().any(|p| p.severity == Severity::Error) {
         return out;
     }

@@ -69,6 +69,10 @@
 //!   applies them), pause points and predict-then-reveal checkpoints; parsed through
 //!   `layout::file::parse_ron` and checked under `layout::input`'s limits; `measure` reads a
 //!   checkpoint's answer from a running `Sim`.
+//! - [`drill`]: design drills, lesson files with a `drill` part (prompt, whiteboard timer,
+//!   checklist, targets named by the report's figures), and the grader: it runs an answer
+//!   headless (and `study::spof` for a drill that asks) and names what missed and where;
+//!   `tierlab drill` runs it for a teacher's folder, `app/drill.rs` from the drill's panel.
 //! - [`app`]: the window (eframe + egui). `mod.rs` holds `TierlabApp` and lays out the frame;
 //!   `TierlabApp::ui(&mut Ui)` is what eframe and the kittest UI tests both drive.
 //!   `document.rs` is the open layout (source, saved state, undo history, open and save);
@@ -97,6 +101,8 @@
 //!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.
 //!   `breaks.rs` runs the stress and single-point-of-failure searches as jobs (Study menu) and
 //!   marks what they find on the canvas until the layout changes.
+//!   `drill.rs` is the open design drill's panel (timer, Reveal, Try it, Check as a `Job`)
+//!   and the drills done, kept behind the `DrillStore` trait (a file; memory in tests).
 //!   The request stepper (`stepper.rs`) sends one request with the
 //!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
 //!   trace's typed decision records (`sim::trace::What`) become words.
@@ -143,7 +149,9 @@
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
 //! hdrhistogram (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`).
-//! `report` -> `sim`, `layout`, serde, rayon. `study` -> `report`, `sim`, `layout`, rayon, serde, csv. `lesson` -> `layout`, `sim`, `shipped`, serde.
+//! `report` -> `sim`, `layout`, serde, rayon. `study` -> `report`, `sim`, `layout`, rayon,
+//! serde, csv. `lesson` -> `layout`, `sim`, `shipped`, serde. `drill` -> `lesson`, `report`,
+//! `study`, `sim`, `layout`.
 //! `read` -> `layout`, std::fs. `cli` -> all of the above, clap, anyhow, indicatif, csv. `app` -> `layout`,
 //! `sim`, `study`, `shipped`, `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for
 //! `bench-frame`; nothing in the library imports
@@ -152,6 +160,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod drill;
 pub mod layout;
 pub mod lesson;
 pub mod read;

@@ -171,6 +171,19 @@ pub struct ShardMoveJson {
     pub keys_moved_share: f64,
 }
 
+/// What one shard's death makes unavailable: one entry per shard router and shard.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ShardLossJson {
+    pub router: String,
+    pub shard: String,
+    /// Share of the key space the shard owns: the keys unavailable while it is down.
+    pub keys_share: f64,
+    /// Share of the calls to the router's shards that this shard took in the measured run:
+    /// the requests that would fail while it is down (hot keys make it differ from
+    /// `keys_share`). 0 when the shards took no call.
+    pub requests_share: f64,
+}
+
 /// One read replica's state at the end of the run.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ReplicaJson {
@@ -236,6 +249,10 @@ pub struct RunJson {
     pub cost_usd_per_million_requests: f64,
     pub autoscale: Vec<AutoscaleJson>,
     pub shard_moves: Vec<ShardMoveJson>,
+    /// What one shard's death makes unavailable, per router and shard (omitted without a
+    /// shard router).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shard_loss: Vec<ShardLossJson>,
     /// Read replicas and how far behind their primaries they are now (omitted when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<ReplicaJson>,
@@ -353,6 +370,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 keys_moved_share: x.moved_share,
             })
             .collect(),
+        shard_loss: shard_loss(sim, &m),
         replicas: m.replicas.iter().map(replica_json).collect(),
         events: m.events.iter().map(event_json).collect(),
         recent: {
@@ -413,6 +431,39 @@ fn node_json(n: &NodeMetrics) -> NodeJson {
             keys: c.keys,
         }),
     }
+}
+
+/// Each shard's share of the keys (the core's placement) and of the calls it took (measured).
+fn shard_loss(sim: &Sim, m: &Metrics) -> Vec<ShardLossJson> {
+    let shares = sim.shard_shares();
+    let layout = sim.layout();
+    let calls_of = |node: layout::NodeId| -> u64 {
+        m.nodes
+            .iter()
+            .filter(|n| n.id.node == node)
+            .map(|n| n.calls)
+            .sum()
+    };
+    shares
+        .iter()
+        .map(|s| {
+            let total: u64 = shares
+                .iter()
+                .filter(|o| o.router == s.router)
+                .map(|o| calls_of(o.shard))
+                .sum();
+            ShardLossJson {
+                router: layout.name_of(s.router),
+                shard: layout.name_of(s.shard),
+                keys_share: s.keys_share,
+                requests_share: if total == 0 {
+                    0.0
+                } else {
+                    calls_of(s.shard) as f64 / total as f64
+                },
+            }
+        })
+        .collect()
 }
 
 fn replica_json(r: &ReplicaLag) -> ReplicaJson {
@@ -640,6 +691,14 @@ fn totals_text(s: &mut String, r: &RunJson) {
             m.shards_before,
             m.shards_after,
             100.0 * m.keys_moved_share
+        ));
+    }
+    for l in &r.shard_loss {
+        s.push_str(&format!(
+            "shard loss {} down: {:.1} % of keys, {:.1} % of requests unavailable\n",
+            l.shard,
+            100.0 * l.keys_share,
+            100.0 * l.requests_share
         ));
     }
     if r.load_max_over_mean > 0.0 {

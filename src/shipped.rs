@@ -137,3 +137,24 @@ pub fn find_lesson(name: &str) -> Option<&'static str> {
     let name = name.strip_prefix("assets/").unwrap_or(name);
     LESSONS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
+
+/// (file name, RON text) of every shipped design drill, in order: lesson files with a `drill`
+/// part (`drill.rs`).
+pub const DRILLS: &[(&str, &str)] = &[
+    (
+        "drill-1-warm-up.lesson.ron",
+        include_str!("../assets/drill-1-warm-up.lesson.ron"),
+    ),
+    (
+        "drill-2-read-ladder.lesson.ron",
+        include_str!("../assets/drill-2-read-ladder.lesson.ron"),
+    ),
+    (
+        "drill-3-balancer-spof.lesson.ron",
+        include_str!("../assets/drill-3-balancer-spof.lesson.ron"),
+    ),
+    (
+        "drill-4-write-shards.lesson.ron",
+        include_str!("../assets/drill-4-write-shards.lesson.ron"),
+    ),
+];

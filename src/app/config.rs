@@ -52,6 +52,11 @@ pub struct Config {
     /// `TIERLAB_BRANCH=t:name`: when the run first reaches the screenshot time, rewind to `t`
     /// s, kill the node `name` there (a branch) and play on.
     pub branch: Option<(f64, String)>,
+    /// `TIERLAB_DRILL=3`: open design drill 3 at start.
+    pub drill: Option<u32>,
+    /// `TIERLAB_DRILL_ANSWER=file.ron`: open this layout and Check it against the open drill
+    /// (the screenshot waits for the grade).
+    pub drill_answer: Option<PathBuf>,
 }
 
 impl Config {
@@ -109,6 +114,8 @@ impl Config {
                     .filter(|t| t.is_finite() && *t >= 0.0)?;
                 Some((t, name.to_string()))
             }),
+            drill: var("TIERLAB_DRILL").and_then(|s| s.parse().ok()),
+            drill_answer: var_os("TIERLAB_DRILL_ANSWER").map(PathBuf::from),
         }
     }
 
@@ -159,8 +166,12 @@ mod tests {
             ("TIERLAB_SEND", "2"),
             ("TIERLAB_WALK_STEP", "3"),
             ("TIERLAB_STUDY", "spof"),
+            ("TIERLAB_DRILL", "3"),
+            ("TIERLAB_DRILL_ANSWER", "answer.ron"),
         ]);
         assert_eq!(c.study.as_deref(), Some("spof"));
+        assert_eq!(c.drill, Some(3));
+        assert_eq!(c.drill_answer, Some(PathBuf::from("answer.ron")));
         assert!(c.gallery && c.present);
         assert_eq!(c.lesson, Some(4));
         assert_eq!((c.send, c.walk_step), (2, Some(3)));
@@ -185,7 +196,9 @@ mod tests {
             ("TIERLAB_LESSON", "0"),
             ("TIERLAB_SEND", "many"),
             ("TIERLAB_WALK_STEP", "0"),
+            ("TIERLAB_DRILL", "three"),
         ]);
+        assert_eq!(bad.drill, None);
         assert_eq!(bad.lesson, None);
         assert_eq!((bad.send, bad.walk_step), (0, None));
         assert_eq!(bad.zoom, None);

@@ -117,6 +117,7 @@ impl TierlabApp {
                 self.run.now_s() >= self.hooks.screenshot_after_s
                     && !self.sweep.running()
                     && !self.breaks.is_running()
+                    && !self.drill.as_ref().is_some_and(|d| d.checking())
             }
         };
         if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {

@@ -236,6 +236,7 @@ impl TierlabApp {
         }
         let mut open = true;
         let mut chosen = None;
+        let mut chosen_drill = None;
         let screen = ctx.content_rect();
         egui::Window::new("Scenario gallery")
             .open(&mut open)
@@ -246,6 +247,9 @@ impl TierlabApp {
             .show(ctx, |ui| {
                 ui.label("Each scenario is a lesson: a layout, a caption, timed steps, pauses and questions. Open one, then press Space.");
                 ui.add_space(4.0);
+                // The drills above the cards, so their row and "n/4 done" are always in view.
+                chosen_drill = self.gallery_drills_ui(ui);
+                ui.separator();
                 egui::ScrollArea::vertical()
                     .max_height(screen.height() - 140.0)
                     .show(ui, |ui| {
@@ -268,6 +272,9 @@ impl TierlabApp {
             });
         if !open {
             self.show_gallery = false;
+        }
+        if let Some(i) = chosen_drill {
+            self.open_drill(i);
         }
         if let Some(i) = chosen
             && let Some(e) = self.gallery.get(i)

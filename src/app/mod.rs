@@ -8,6 +8,7 @@ pub mod compare;
 mod config;
 mod dialogs;
 mod document;
+pub mod drill;
 mod edit;
 mod files;
 mod geometry;
@@ -80,6 +81,8 @@ pub struct AppConfig {
     /// Tests and benchmarks: each playing frame runs exactly this many ticks, whatever the
     /// wall clock says, so a run is reproducible frame by frame.
     pub fixed_ticks_per_frame: Option<u64>,
+    /// Where the done design drills are kept between launches (a file; tests use memory).
+    pub drill_store: Arc<dyn drill::DrillStore>,
 }
 
 impl Default for AppConfig {
@@ -88,6 +91,7 @@ impl Default for AppConfig {
             native_dialogs: false,
             save_dir: files::default_save_dir(),
             fixed_ticks_per_frame: None,
+            drill_store: Arc::new(drill::FileStore::default()),
         }
     }
 }
@@ -172,6 +176,11 @@ pub struct TierlabApp {
     planner: plan::PlanWindow,
     /// The stress and single-point-of-failure searches and their findings (`breaks.rs`).
     breaks: breaks::Breaks,
+    /// The design drill open in its panel, the drills done and where they are kept
+    /// (`drill.rs`).
+    drill: Option<drill::DrillView>,
+    drills_done: std::collections::BTreeSet<String>,
+    drill_store: Arc<dyn drill::DrillStore>,
 }
 
 impl Default for TierlabApp {
@@ -183,6 +192,7 @@ impl Default for TierlabApp {
 impl TierlabApp {
     /// A window showing the shipped starter layout.
     pub fn new(config: AppConfig) -> TierlabApp {
+        let drill_store = config.drill_store.clone();
         let mut app = TierlabApp {
             doc: Document::default(),
             selection: Selection::default(),
@@ -214,6 +224,9 @@ impl TierlabApp {
             sweep: sweep::SweepWindow::default(),
             planner: plan::PlanWindow::default(),
             breaks: breaks::Breaks::default(),
+            drill: None,
+            drills_done: drill_store.load(),
+            drill_store,
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -381,6 +394,7 @@ impl TierlabApp {
         self.lesson_before_advance();
         self.run.advance(wall_dt_s);
         self.lesson_after_advance();
+        self.drill_tick(wall_dt_s);
         self.run.refresh_view(&self.doc.layout);
         self.breaks.poll(&self.doc.layout);
         let run_now = self.run.sim.as_ref().map(Sim::now_ns);
@@ -454,6 +468,18 @@ impl TierlabApp {
         egui::Panel::bottom("status line").show(ui, |ui| {
             status::status_ui(ui, &self.problems, self.status.as_ref())
         });
+        // The open drill takes the full height at the right, beside the run panel.
+        if self.drill.is_some() {
+            egui::Panel::right("drill panel")
+                .resizable(true)
+                .default_size((screen.x * 0.28).clamp(260.0, 420.0))
+                .size_range(220.0..=(screen.x * 0.45).max(240.0))
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("drill scroll")
+                        .show(ui, |ui| self.drill_panel_ui(ui));
+                });
+        }
         if self.show_run_panel {
             let high = (screen.y * 0.45).max(120.0);
             egui::Panel::bottom("run panel")
@@ -643,6 +669,18 @@ impl TierlabApp {
             Some("stress") => self.breaks.start_stress(&self.doc.layout),
             _ => {}
         }
+        if let Some(n) = env.drill
+            && let Some(i) = crate::shipped::DRILLS
+                .iter()
+                .position(|(f, _)| crate::drill::number(f) == Some(n))
+        {
+            self.open_drill(i);
+            if let Some(path) = &env.drill_answer
+                && self.open_path(path)
+            {
+                self.check_drill();
+            }
+        }
     }
 
     /// Take the settings remembered from the last session, and reopen its file.
@@ -686,10 +724,14 @@ pub fn run_window() -> Result<(), String> {
         "Tierlab",
         options,
         Box::new(move |cc| {
-            let config = AppConfig {
+            let mut config = AppConfig {
                 native_dialogs: files::desktop_session() && !env.no_native_dialog,
                 ..AppConfig::default()
             };
+            if scripted {
+                // A screenshot's Check must not mark the user's drills done.
+                config.drill_store = Arc::new(drill::MemoryStore::default());
+            }
             let mut app = TierlabApp::new(config);
             if !scripted && let Some(storage) = cc.storage {
                 app.restore_from(storage);

@@ -75,6 +75,8 @@ pub const WALK: Color32 = Color32::from_rgb(235, 140, 20);
 /// A single point of failure, or the node that saturated first (`breaks.rs`).
 pub const BREAK: Color32 = Color32::from_rgb(210, 30, 90);
 pub const SELECTED: Color32 = Color32::from_rgb(30, 110, 220);
+/// A target met, a drill passed.
+pub const OK: Color32 = Color32::from_rgb(30, 130, 60);
 pub const ERROR: Color32 = Color32::from_rgb(200, 40, 40);
 pub const WARNING: Color32 = Color32::from_rgb(210, 130, 0);
 pub const REFUSED: Color32 = Color32::from_rgb(200, 40, 40);

@@ -164,6 +164,21 @@ pub struct ShardMove {
     pub moved_share: f64,
 }
 
+/// What one shard's death makes unavailable: the share of the client's key space a shard
+/// owns now. While it is down (and until a replica is promoted, if it has one), every request
+/// for those keys fails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShardShare {
+    pub router: NodeId,
+    pub shard: NodeId,
+    /// Share of the keys the router places on this shard, 0 to 1.
+    pub keys_share: f64,
+}
+
+/// Keys sampled to measure shares of the key space: every key up to this many, evenly spread
+/// beyond.
+const KEY_SAMPLES_MAX: u32 = 100_000;
+
 impl Sim {
     // ----- Replication -----
 
@@ -697,18 +712,22 @@ impl Sim {
         self.call_down(call, to, lat, policy, LbSlot::default());
     }
 
-    /// A router's shards changed: install them and report how many keys moved.
-    pub(super) fn set_router_shards(&mut self, unit: UnitIx, shards: Vec<NodeId>) {
-        let now = self.now_ns;
-        let keys = self
-            .units
+    /// The largest key space of the clients (the keys a router places).
+    fn client_keys(&self) -> u32 {
+        self.units
             .iter()
             .filter_map(|u| match &u.role {
                 Role::Client(c) => Some(c.params.keys),
                 _ => None,
             })
             .max()
-            .unwrap_or(1);
+            .unwrap_or(1)
+    }
+
+    /// A router's shards changed: install them and report how many keys moved.
+    pub(super) fn set_router_shards(&mut self, unit: UnitIx, shards: Vec<NodeId>) {
+        let now = self.now_ns;
+        let keys = self.client_keys();
         let name = self.units[unit].name.clone();
         let Role::Router(router) = &mut self.units[unit].role else {
             return;
@@ -722,7 +741,7 @@ impl Sim {
             return;
         }
         // Sample the key space (every key up to 100,000; evenly spread beyond).
-        let samples = keys.min(100_000);
+        let samples = keys.min(KEY_SAMPLES_MAX);
         let step = (keys / samples).max(1);
         let mut moved = 0u64;
         for i in 0..samples {
@@ -745,5 +764,37 @@ impl Sim {
     /// Changes of shard count so far and the keys they moved.
     pub fn shard_moves(&self) -> &[ShardMove] {
         &self.shard_moves
+    }
+
+    /// For every shard router and each of its shards now, the share of the key space the
+    /// shard owns: what the shard's death makes unavailable. Routers in layout order, shards
+    /// in the router's order.
+    pub fn shard_shares(&self) -> Vec<ShardShare> {
+        let keys = self.client_keys();
+        let samples = keys.min(KEY_SAMPLES_MAX);
+        let step = (keys / samples).max(1);
+        let mut out = Vec::new();
+        for u in &self.units {
+            let Role::Router(router) = &u.role else {
+                continue;
+            };
+            if u.member != 0 || router.shards.is_empty() {
+                continue;
+            }
+            let mut owned = vec![0u64; router.shards.len()];
+            for i in 0..samples {
+                if let Some(s) = router.shard_of(1 + i * step, keys) {
+                    owned[s] += 1;
+                }
+            }
+            for (s, n) in router.shards.iter().zip(owned) {
+                out.push(ShardShare {
+                    router: u.node,
+                    shard: *s,
+                    keys_share: n as f64 / f64::from(samples),
+                });
+            }
+        }
+        out
     }
 }

@@ -56,7 +56,7 @@ use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 pub use autoscale::AutoscaleReport;
 pub use balance::{Stickiness, Why, explain};
 pub use command::{CommandSource, LoggedCommand};
-pub use data::{ReplicaLag, ShardMove};
+pub use data::{ReplicaLag, ShardMove, ShardShare};
 pub use ix::UnitIx;
 use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};

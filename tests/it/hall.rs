@@ -17,6 +17,7 @@ fn app() -> TierlabApp {
         native_dialogs: false,
         save_dir: std::env::temp_dir().join(format!("tierlab-hall-{}", std::process::id())),
         fixed_ticks_per_frame: Some(20),
+        ..AppConfig::default()
     })
 }
 

@@ -9,6 +9,8 @@ mod cli;
 mod compare;
 mod data_tier;
 mod determinism;
+mod drills;
+mod drills_ui;
 mod edit_live;
 mod generated;
 mod hall;

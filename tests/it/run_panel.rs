@@ -44,6 +44,7 @@ fn open(layout: Layout, ticks: u64) -> Harness<'static, TierlabApp> {
             native_dialogs: false,
             save_dir: dir,
             fixed_ticks_per_frame: Some(ticks),
+            ..AppConfig::default()
         },
         layout,
     );
@@ -340,6 +341,7 @@ fn play_and_pause_take_the_same_place_before_and_during_a_run() {
                 native_dialogs: false,
                 save_dir: dir,
                 fixed_ticks_per_frame: Some(50),
+                ..AppConfig::default()
             },
             shipped(file),
         );

@@ -15,6 +15,7 @@ pub fn open(tag: &str, layout: Option<Layout>, ticks: u64) -> Harness<'static, T
         native_dialogs: false,
         save_dir: std::env::temp_dir().join(format!("tierlab-{tag}-{}", std::process::id())),
         fixed_ticks_per_frame: Some(ticks),
+        ..AppConfig::default()
     };
     let app = match layout {
         Some(l) => TierlabApp::with_layout(config, l),
