@@ -1,22 +1,24 @@
 //! Time series sampled every 100 ms of simulated time, in fixed-size ring buffers: memory does
 //! not grow with the length of a run.
 
+use super::slowest::SlowRequest;
+
 /// Simulated time between two samples.
 pub const SAMPLE_NS: u64 = 100_000_000;
 /// Samples kept per series: five minutes of simulated time.
 pub const SERIES_CAPACITY: usize = 3000;
 
-/// A ring buffer of the last `SERIES_CAPACITY` values.
+/// A ring buffer of the last `SERIES_CAPACITY` values (numbers to plot unless said).
 #[derive(Clone, Debug)]
-pub struct Ring {
-    buf: Vec<f32>,
+pub struct Ring<T = f32> {
+    buf: Vec<T>,
     /// Index of the oldest value once the buffer is full.
     head: usize,
     /// Values ever pushed.
     pushed: u64,
 }
 
-impl Default for Ring {
+impl<T> Default for Ring<T> {
     fn default() -> Self {
         Ring {
             buf: Vec::with_capacity(64),
@@ -26,9 +28,9 @@ impl Default for Ring {
     }
 }
 
-impl Ring {
+impl<T: Copy> Ring<T> {
     /// Append a value, dropping the oldest when full.
-    pub fn push(&mut self, v: f32) {
+    pub fn push(&mut self, v: T) {
         if self.buf.len() < SERIES_CAPACITY {
             self.buf.push(v);
         } else {
@@ -54,13 +56,13 @@ impl Ring {
     }
 
     /// The held values, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         let (a, b) = self.buf.split_at(self.head);
         b.iter().chain(a.iter()).copied()
     }
 
     /// The newest value.
-    pub fn last(&self) -> Option<f32> {
+    pub fn last(&self) -> Option<T> {
         if self.buf.is_empty() {
             None
         } else {
@@ -106,6 +108,9 @@ pub struct Series {
     pub sessions_lost: Ring,
     /// Session misses since the warm-up, at the sample (a running total).
     pub session_misses: Ring,
+    /// The slowest request completed in the interval, if any completed: the request behind
+    /// the latency points of this sample (`sim::slowest`).
+    pub slowest_request: Ring<Option<SlowRequest>>,
     /// Per instance, indexed like the core's instances.
     pub units: Vec<UnitSeries>,
 }
