@@ -15,6 +15,8 @@ use rayon::prelude::*;
 
 use crate::sim::Sim;
 
+pub mod waterfall;
+
 /// The study was cancelled before it finished; no partial result is returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cancelled;

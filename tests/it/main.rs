@@ -32,4 +32,5 @@ mod stepper_ui;
 mod theory;
 mod tidy;
 mod ui;
+mod waterfalls;
 mod window;
