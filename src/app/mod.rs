@@ -25,6 +25,7 @@ mod run_panel;
 mod status;
 mod stepper;
 mod theme;
+mod waterfall;
 
 pub mod bench;
 
@@ -157,6 +158,8 @@ pub struct TierlabApp {
     presenting: bool,
     /// The request stepper (`stepper.rs`).
     stepper: stepper::Stepper,
+    /// The request waterfall window (`waterfall.rs`).
+    waterfall: waterfall::WaterfallView,
 }
 
 impl Default for TierlabApp {
@@ -195,6 +198,7 @@ impl TierlabApp {
             gallery: Vec::new(),
             presenting: false,
             stepper: stepper::Stepper::default(),
+            waterfall: waterfall::WaterfallView::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -232,6 +236,11 @@ impl TierlabApp {
     /// Dots drawn in the last frame.
     pub fn dots_drawn(&self) -> usize {
         self.run.view.dots.len()
+    }
+
+    /// Where each dot was drawn in the last frame, on screen, and the request it stands for.
+    pub fn dots_on_screen(&self) -> &[(egui::Pos2, u64)] {
+        &self.canvas.dots_screen
     }
 
     /// Play at once (scripted screenshots and benchmarks).
@@ -425,6 +434,7 @@ impl TierlabApp {
                 });
         }
         self.stepper_ui(ui);
+        self.waterfall_ui(ui);
         if self.settings.show_palette {
             egui::Panel::left("palette")
                 .resizable(true)

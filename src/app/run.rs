@@ -60,6 +60,9 @@ pub struct RunState {
     saved_log_len: usize,
     /// An edit the running core refused (the layout as drawn runs on Reset).
     pub needs_reset: bool,
+    /// The layout and settings the core was built from: with its command log, what replays
+    /// the run (the slowest requests' waterfalls).
+    pub start: Option<(Layout, SimConfig)>,
 }
 
 impl RunState {
@@ -84,6 +87,7 @@ impl RunState {
             view: LiveView::default(),
             saved_log_len: 0,
             needs_reset: false,
+            start: None,
         }
     }
 
@@ -116,9 +120,10 @@ impl RunState {
                 capacity: TRACE_CAPACITY,
             },
         };
-        match Sim::new(layout, config) {
+        match Sim::new(layout, config.clone()) {
             Ok(sim) => {
                 self.sim = Some(sim);
+                self.start = Some((layout.clone(), config));
                 self.error = None;
                 true
             }

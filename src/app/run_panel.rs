@@ -23,6 +23,9 @@ impl TierlabApp {
             self.run.window_s,
             &self.selection.nodes,
         );
+        if let Some(id) = self.plots.open_request.take() {
+            self.show_replayed(id);
+        }
         for a in actions {
             self.run_action(a);
         }
@@ -56,6 +59,7 @@ impl TierlabApp {
                 }
             }
             RunAction::ExportCsv => self.export_csv(),
+            RunAction::SlowestRequests => self.show_slowest(),
             RunAction::ExportPng => {
                 let path = match self.run.sim.as_ref() {
                     Some(sim) => self.export_path(sim, "png"),

@@ -10,6 +10,8 @@ use tierlab::sim::{Outcome, Sim, SimConfig, TraceConfig};
 use tierlab::study::Progress;
 use tierlab::study::waterfall::{self, BarKind, Waterfall};
 
+use egui_kittest::kittest::Queryable as _;
+
 use crate::check;
 
 /// A client that retries its own calls: 4 ms timeouts, 2 retries after 3 ms, to one server of
@@ -254,4 +256,59 @@ fn run_traces_writes_json_lines_whose_slowest_matches_the_reports_max_latency() 
         assert!(l["waterfall"]["rows"].is_array(), "{l}");
     }
     assert_eq!(first["hops"][0]["from"], "clients");
+}
+
+#[test]
+fn clicking_a_dot_opens_its_requests_waterfall_with_its_hop_names() {
+    use eframe::egui::Key;
+    let mut h = crate::window::open("waterfall-dot", None, 20);
+    h.key_press(Key::Space);
+    crate::window::frames(&mut h, 30);
+    h.key_press(Key::Space);
+    crate::window::frames(&mut h, 2);
+    assert!(!h.state().is_playing());
+    assert!(h.query_by_label("Request waterfall").is_none());
+    // A dot on its way down from the client: its waterfall starts with the client's hop.
+    let dots = h.state().dots_on_screen().to_vec();
+    let nodes: Vec<_> = ["client", "lb", "app", "cache", "db"]
+        .iter()
+        .flat_map(|n| h.query_all_by_label(n).map(|x| x.rect().center()))
+        .collect();
+    let sim = crate::window::sim(&h);
+    // A dot between nodes (not under one, which would take the click), of a request that
+    // reached the app.
+    let on_first_wire = dots.iter().find(|(p, id)| {
+        let mut t = sim
+            .traces()
+            .done
+            .iter()
+            .chain(sim.traces().open.iter().flatten());
+        nodes.iter().all(|n| n.distance(*p) > 60.0)
+            && t.any(|t| t.request_id == *id && t.hops.len() >= 4)
+    });
+    let Some(&(at, id)) = on_first_wire else {
+        panic!(
+            "no dot of a request that reached the app among {} dots",
+            dots.len()
+        )
+    };
+    crate::window::click_at(&mut h, at);
+    // A new window is measured in its first frame and drawn in the next.
+    crate::window::frames(&mut h, 2);
+    assert!(
+        h.query_by_label("Request waterfall").is_some(),
+        "no waterfall window"
+    );
+    assert!(
+        h.query_by_label_contains(&format!("Request {id}"))
+            .is_some(),
+        "the window shows another request"
+    );
+    for hop in ["client -> lb", "lb -> app"] {
+        assert!(h.query_by_label_contains(hop).is_some(), "no row {hop}");
+    }
+    assert!(
+        h.query_by_label_contains("ms from leaving the client")
+            .is_some()
+    );
 }
