@@ -33,14 +33,15 @@
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
 //!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
-//!   `trace.rs` (hops, and typed decision records written where the core decides) and
+//!   `trace.rs` (hops, and typed decision records written where the core decides),
+//!   `slowest.rs` (the ids of the slowest requests, over the run and per sample) and
 //!   `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
 //!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
 //!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
 //!   what a tick, a request, a trace and a run may cost, and the typed `Halt` a run stops
 //!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `limits`,
-//!   `metrics`, `series`, `sizing`, `trace` and `window`; every other module is private to the
+//!   `metrics`, `series`, `sizing`, `slowest`, `trace` and `window`; every other module is private to the
 //!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
@@ -49,6 +50,8 @@
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
 //!   (rayon). The window runs studies on a thread of their own (`app/job.rs`), the command
 //!   line with a progress bar on the terminal (indicatif).
+//!   `waterfall.rs`: a traced request as rows of bars per call, the replay that traces a run's
+//!   slowest requests, and the JSON lines of `run --traces`.
 //! - [`cli`]: `tierlab run | check | bench | params` (and the definition of `bench-frame`,
 //!   which `main.rs` runs with the window's code); reads files; `anyhow` at this edge only.
 //! - [`read`]: reading a layout file from disk (regular files only, at most 64 MB), the one
@@ -86,7 +89,8 @@
 //!   mode (`presentation_ui` in `mod.rs`) keeps the canvas, the numbers, one plot and the caption.
 //!   The request stepper (`stepper.rs`) sends one request with the
 //!   core's `send_request` command and walks its trace; `narrate.rs` is the one place the
-//!   trace's typed decision records (`sim::trace::What`) become words.
+//!   trace's typed decision records (`sim::trace::What`) become words. `waterfall.rs` is the request
+//!   waterfall window (a clicked dot, the slowest requests, a latency sample's slowest).
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -119,7 +123,7 @@
 //!   number of ticks and events. Crossing a limit stops the run with a typed `sim::Halt`
 //!   (`tick()` then does nothing), never a hang or an abort (`sim/limits.rs`, README "Limits").
 //! - `layout` knows nothing of `sim`, files or the GUI; `sim` state has no serde derives; the
-//!   only serialisable output types are in `report`.
+//!   only serialisable output types are in `report` and `study`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
 //! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,

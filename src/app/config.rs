@@ -41,6 +41,9 @@ pub struct Config {
     pub send: u32,
     /// `TIERLAB_WALK_STEP=k`: show step k (1-based) of the last walk.
     pub walk_step: Option<usize>,
+    /// `TIERLAB_WATERFALL=1`: once the run has reached the screenshot time, pause and show
+    /// the slowest requests' waterfalls (the screenshot waits for them).
+    pub waterfall: bool,
 }
 
 impl Config {
@@ -87,6 +90,7 @@ impl Config {
             walk_step: var("TIERLAB_WALK_STEP")
                 .and_then(|s| s.parse().ok())
                 .filter(|&k| k >= 1),
+            waterfall: var("TIERLAB_WATERFALL").is_some_and(|v| v == "1"),
         }
     }
 

@@ -19,6 +19,11 @@ pub struct Hooks {
     screenshot_done: Arc<AtomicBool>,
     /// Take the screenshot only once the run has reached this simulated time.
     screenshot_after_s: f64,
+    /// Show the slowest requests' waterfalls first (`TIERLAB_WATERFALL`), and the frames
+    /// since they arrived.
+    waterfall: bool,
+    waterfall_asked: bool,
+    waterfall_frames: u32,
 }
 
 impl Hooks {
@@ -28,6 +33,7 @@ impl Hooks {
             screenshot_to: config.screenshot_to.clone(),
             exit_after_frames: config.exit_after_frames,
             screenshot_after_s: config.screenshot_after_s,
+            waterfall: config.waterfall,
             ..Hooks::default()
         }
     }
@@ -85,6 +91,21 @@ impl TierlabApp {
         };
         ctx.request_repaint();
         let ran_enough = self.run.now_s() >= self.hooks.screenshot_after_s;
+        if self.hooks.waterfall && ran_enough {
+            if !self.hooks.waterfall_asked {
+                self.hooks.waterfall_asked = true;
+                self.run.playing = false;
+                self.show_slowest();
+            }
+            if self.waterfall.shown.is_empty() && self.waterfall.error.is_none() {
+                return;
+            }
+            // The new window is measured in its first frame and drawn in the next.
+            self.hooks.waterfall_frames += 1;
+            if self.hooks.waterfall_frames < 3 {
+                return;
+            }
+        }
         if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
             self.hooks.screenshot_requested = true;
             let done = self.hooks.screenshot_done.clone();
