@@ -23,6 +23,7 @@ use crate::study::Progress;
 use crate::{read, shipped};
 
 mod rewind;
+mod traces;
 
 /// Tierlab: a sandbox for learning how web systems scale.
 #[derive(Debug, Parser)]
@@ -55,6 +56,10 @@ pub enum Cmd {
         /// Print one JSON object instead of the table.
         #[arg(long)]
         json: bool,
+        /// Also write the run's slowest requests' traces and the sampled rest to this file,
+        /// one JSON object a line (the run is replayed with the slowest traced).
+        #[arg(long, value_name = "FILE.jsonl")]
+        traces: Option<std::path::PathBuf>,
     },
     /// List every problem of a layout: errors (it cannot run) and warnings.
     Check {
@@ -179,7 +184,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             warmup,
             replications,
             json,
-        }) => run_cmd(&file, seconds, seed, warmup, replications, json),
+            traces,
+        }) => {
+            if traces.is_some() && replications.is_some() {
+                anyhow::bail!("--traces writes the traces of one run: leave out --replications");
+            }
+            run_cmd(&file, seconds, seed, warmup, replications, json, traces)
+        }
         Some(Cmd::Check { file }) => check_cmd(&file),
         Some(Cmd::Bench {
             files,
@@ -215,6 +226,7 @@ fn run_cmd(
     warmup: f64,
     replications: Option<usize>,
     json: bool,
+    traces: Option<std::path::PathBuf>,
 ) -> Result<ExitCode> {
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 1e6) {
         anyhow::bail!("--seconds must be more than 0 and at most 1000000, not {seconds}");
@@ -264,6 +276,9 @@ fn run_cmd(
                 anyhow::bail!("{halt}");
             }
             let r = report::run_json(&sim, warmup);
+            if let Some(path) = traces {
+                traces::write(&path, &layout, &config, &sim)?;
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

@@ -34,14 +34,15 @@
 //!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `footprint.rs` what a copy of the core costs in bytes (rewind's budget);
-//!   `trace.rs` (hops, and typed decision records written where the core decides) and
+//!   `trace.rs` (hops, and typed decision records written where the core decides),
+//!   `slowest.rs` (the ids of the slowest requests, over the run and per sample) and
 //!   `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
 //!   ring of per-sample latency histograms and their running sum); `events.rs` the one event
 //!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
 //!   what a tick, a request, a trace and a run may cost, and the typed `Halt` a run stops
 //!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `limits`,
-//!   `metrics`, `series`, `sizing`, `trace` and `window`; every other module is private to the
+//!   `metrics`, `series`, `sizing`, `slowest`, `trace` and `window`; every other module is private to the
 //!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
@@ -57,7 +58,8 @@
 //!   `spof.rs` kills one thing at a time and lists the single points of failure; `stress.rs`
 //!   bisects the clients' rate to the highest within the goals and names what saturated.
 //!   `rewind.rs` keeps snapshots of a run within a byte budget (`sim/footprint.rs` estimates a
-//!   copy) and seeks by replay.
+//!   copy) and seeks by replay. `waterfall.rs`: a traced request as rows of bars per call, the
+//!   replay that traces a run's slowest requests, and the JSON lines of `run --traces`.
 //! - [`cli`]: `tierlab run | check | bench | params` and the studies `compare | sweep | plan |
 //!   spof | stress | rewind` (each in `cli/<study>.rs`); the definition of `bench-frame`, which
 //!   `main.rs` runs with the window's code; reads files; `anyhow` at this edge only.
@@ -109,9 +111,10 @@
 //!   `compare.rs` is the A/B split view (Study > Compare…): two layouts, each with its own run
 //!   and canvas, advanced to the same instant on one seed, plots overlaid, the diff table and
 //!   the replications as a `job::Job`; it takes any two layouts, so a branch can reuse it.
-//!   trace's typed decision records (`sim::trace::What`) become words. `sweep.rs` and
+//!   `sweep.rs` and
 //!   `plan.rs` are the capacity sweep and planner windows (each study a `Job`); `theory.rs`
-//!   the inspector's theory-beside-the-run section.
+//!   the inspector's theory-beside-the-run section. `waterfall.rs` is the request
+//!   waterfall window (a clicked dot, the slowest requests, a latency sample's slowest).
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.

@@ -82,6 +82,10 @@ pub struct CanvasState {
     /// The window's size last frame, and how many frames the canvas has been drawn.
     window_size: Vec2,
     frames: u32,
+    /// The request of a dot the user clicked, for the waterfall to take.
+    pub clicked_request: Option<u64>,
+    /// Where each dot was drawn last frame, on screen, and its request.
+    pub dots_screen: Vec<(Pos2, u64)>,
 }
 
 /// The first frames, while the panels settle on their sizes, fit the layout again.
@@ -98,6 +102,8 @@ impl Default for CanvasState {
             view_moved: false,
             window_size: Vec2::ZERO,
             frames: 0,
+            clicked_request: None,
+            dots_screen: Vec::new(),
         }
     }
 }
@@ -220,10 +226,17 @@ pub fn canvas_ui(
         rects_canvas: node_rects(layout, state.drag.as_ref()),
     };
 
-    let wire_hit = wires_ui(ui, &frame, selection);
+    state.dots_screen.clear();
+    let (wire_hit, dot_hit) = wires_ui(ui, &frame, selection, &mut state.dots_screen);
     if bg.clicked() {
-        selection.clear();
-        selection.wire = wire_hit;
+        // A click on a dot opens its request's waterfall; elsewhere it selects.
+        match dot_hit {
+            Some(id) => state.clicked_request = Some(id),
+            None => {
+                selection.clear();
+                selection.wire = wire_hit;
+            }
+        }
     }
     if layout.nodes.is_empty() {
         empty_hint_ui(ui, rect);
@@ -344,11 +357,17 @@ fn node_rects(layout: &Layout, drag: Option<&Drag>) -> Vec<(NodeId, Rect)> {
         .collect()
 }
 
-/// The wires (under the nodes) with their latency, and a run's dots on them. Returns the wire
-/// under the pointer, which a click on the empty canvas selects.
-fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, NodeId)> {
+/// The wires (under the nodes) with their latency, and a run's dots on them (each dot's place
+/// on screen and request into `dots_screen`). Returns the wire under the pointer, which a click
+/// on the empty canvas selects, and the request of the dot under it, which a click opens.
+fn wires_ui(
+    ui: &Ui,
+    f: &Frame<'_>,
+    selection: &Selection,
+    dots_screen: &mut Vec<(Pos2, u64)>,
+) -> (Option<(NodeId, NodeId)>, Option<u64>) {
     let (t, origin) = (f.t, f.origin());
-    let mut wire_hit = None;
+    let (mut wire_hit, mut dot_hit) = (None, None);
     let pointer_screen = ui.input(|i| i.pointer.hover_pos());
     let mut curves: BTreeMap<(NodeId, NodeId), Vec<Pos2>> = BTreeMap::new();
     let mut labels: Vec<(Rect, String)> = Vec::new();
@@ -385,9 +404,18 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
     if let Some(view) = f.live {
         let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
         let rim = Stroke::new(1.0, Color32::WHITE);
+        let mut nearest = f32::INFINITY;
         for d in &view.dots {
             if let Some(points) = curves.get(&(d.from, d.to)) {
                 let p = paint::point_along(points, d.along);
+                dots_screen.push((p, d.request_id));
+                if let Some(at) = pointer_screen
+                    && at.distance(p) <= radius + 3.0
+                    && at.distance(p) < nearest
+                {
+                    nearest = at.distance(p);
+                    dot_hit = Some(d.request_id);
+                }
                 if d.class == DotClass::Failed {
                     // A cross as well as a colour: failures read without colour vision.
                     let k = radius * 1.1;
@@ -413,7 +441,7 @@ fn wires_ui(ui: &Ui, f: &Frame<'_>, selection: &Selection) -> Option<(NodeId, No
             f.options.wire_colour(),
         );
     }
-    wire_hit
+    (wire_hit, dot_hit)
 }
 
 /// The nodes, each an accessible widget labelled with its name: select, move, a fault menu,

@@ -57,6 +57,9 @@ pub struct Config {
     /// `TIERLAB_DRILL_ANSWER=file.ron`: open this layout and Check it against the open drill
     /// (the screenshot waits for the grade).
     pub drill_answer: Option<PathBuf>,
+    /// `TIERLAB_WATERFALL=1`: once the run has reached the screenshot time, pause and show
+    /// the slowest requests' waterfalls (the screenshot waits for them).
+    pub waterfall: bool,
 }
 
 impl Config {
@@ -116,6 +119,7 @@ impl Config {
             }),
             drill: var("TIERLAB_DRILL").and_then(|s| s.parse().ok()),
             drill_answer: var_os("TIERLAB_DRILL_ANSWER").map(PathBuf::from),
+            waterfall: var("TIERLAB_WATERFALL").is_some_and(|v| v == "1"),
         }
     }
 

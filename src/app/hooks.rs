@@ -23,6 +23,11 @@ pub struct Hooks {
     screenshot_after_s: f64,
     /// Rewind to this time and kill this node there, once (`TIERLAB_BRANCH`).
     branch: Option<(f64, String)>,
+    /// Show the slowest requests' waterfalls first (`TIERLAB_WATERFALL`), and the frames
+    /// since they arrived.
+    waterfall: bool,
+    waterfall_asked: bool,
+    waterfall_frames: u32,
 }
 
 impl Hooks {
@@ -33,6 +38,7 @@ impl Hooks {
             exit_after_frames: config.exit_after_frames,
             screenshot_after_s: config.screenshot_after_s,
             branch: config.branch.clone(),
+            waterfall: config.waterfall,
             ..Hooks::default()
         }
     }
@@ -120,6 +126,21 @@ impl TierlabApp {
                     && !self.drill.as_ref().is_some_and(|d| d.checking())
             }
         };
+        if self.hooks.waterfall && ran_enough {
+            if !self.hooks.waterfall_asked {
+                self.hooks.waterfall_asked = true;
+                self.run.playing = false;
+                self.show_slowest();
+            }
+            if self.waterfall.shown.is_empty() && self.waterfall.error.is_none() {
+                return;
+            }
+            // The new window is measured in its first frame and drawn in the next.
+            self.hooks.waterfall_frames += 1;
+            if self.hooks.waterfall_frames < 3 {
+                return;
+            }
+        }
         if self.frames >= 5 && ran_enough && !self.hooks.screenshot_requested {
             self.hooks.screenshot_requested = true;
             let done = self.hooks.screenshot_done.clone();

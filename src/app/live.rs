@@ -94,6 +94,8 @@ pub struct Dot {
     pub to: NodeId,
     pub along: f32,
     pub class: DotClass,
+    /// The request it stands for (a click opens its waterfall).
+    pub request_id: u64,
 }
 
 /// The live numbers of one node (all its members together).
@@ -305,6 +307,7 @@ fn read_dots(
                 to,
                 along: if hop.reply { 1.0 - t } else { t },
                 class,
+                request_id: trace.request_id,
             });
         }
     }

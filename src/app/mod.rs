@@ -32,6 +32,7 @@ mod stepper;
 mod sweep;
 mod theme;
 mod theory;
+mod waterfall;
 
 pub mod bench;
 
@@ -181,6 +182,8 @@ pub struct TierlabApp {
     drill: Option<drill::DrillView>,
     drills_done: std::collections::BTreeSet<String>,
     drill_store: Arc<dyn drill::DrillStore>,
+    /// The request waterfall window (`waterfall.rs`).
+    waterfall: waterfall::WaterfallView,
 }
 
 impl Default for TierlabApp {
@@ -227,6 +230,7 @@ impl TierlabApp {
             drill: None,
             drills_done: drill_store.load(),
             drill_store,
+            waterfall: waterfall::WaterfallView::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -279,6 +283,11 @@ impl TierlabApp {
     /// Dots drawn in the last frame.
     pub fn dots_drawn(&self) -> usize {
         self.run.view.dots.len()
+    }
+
+    /// Where each dot was drawn in the last frame, on screen, and the request it stands for.
+    pub fn dots_on_screen(&self) -> &[(egui::Pos2, u64)] {
+        &self.canvas.dots_screen
     }
 
     /// Play at once (scripted screenshots and benchmarks).
@@ -496,6 +505,7 @@ impl TierlabApp {
                 });
         }
         self.stepper_ui(ui);
+        self.waterfall_ui(ui);
         if self.settings.show_palette {
             egui::Panel::left("palette")
                 .resizable(true)

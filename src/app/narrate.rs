@@ -112,6 +112,7 @@ pub fn tell(trace: &Trace, sim: &Sim, layout: &Layout) -> Story {
         source: None,
         first_hop: true,
         pick: None,
+        arrived: None,
     };
     for (_, _, _, item) in items {
         match item {
@@ -146,6 +147,8 @@ struct Teller<'a> {
     first_hop: bool,
     /// A pick waiting for the hop it leads to: (at, unit, target, sentence).
     pick: Option<(u64, UnitIx, UnitIx, String)>,
+    /// Where and when the request last arrived at a server, for its wait in the queue.
+    arrived: Option<(UnitIx, u64)>,
 }
 
 impl Teller<'_> {
@@ -284,6 +287,7 @@ impl Teller<'_> {
                 workers,
             } => {
                 // A fact, not a step: the queue the request met where it arrived.
+                self.arrived = Some((d.unit, d.at_ns));
                 self.facts.queue = Some((at, queued, busy, workers));
                 if let Some(last) = self.steps.last_mut()
                     && last.node == node
@@ -321,6 +325,20 @@ impl Teller<'_> {
                     "{at} has no session for this user in its memory: the user has to log in again."
                 ),
             },
+            What::Started => {
+                // A step only when the request waited for a worker.
+                let waited_ns = match self.arrived.take() {
+                    Some((unit, since)) if unit == d.unit => d.at_ns.saturating_sub(since),
+                    _ => 0,
+                };
+                if waited_ns == 0 {
+                    return None;
+                }
+                format!(
+                    "{at} gives the request a worker after {:.2} ms in its queue.",
+                    waited_ns as f64 / 1e6
+                )
+            }
             What::TimedOut { callee } => {
                 format!("{at} stops waiting for {}: a timeout.", self.name(callee))
             }

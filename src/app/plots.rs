@@ -38,6 +38,8 @@ pub enum RunAction {
     SaveScript,
     ExportCsv,
     ExportPng,
+    /// Replay the run with its slowest requests traced and show their waterfalls.
+    SlowestRequests,
 }
 
 /// Plot state kept between frames.
@@ -47,6 +49,10 @@ pub struct PlotState {
     heat_rows: Vec<String>,
     /// Samples, rows and columns the heat strip was last drawn with.
     heat_at: Option<(u64, usize, usize)>,
+    /// The latency sample clicked: its time (s) and slowest request, offered as a waterfall.
+    offer: Option<(f64, crate::sim::SlowRequest)>,
+    /// The request whose waterfall the user asked for from the latency plot.
+    pub open_request: Option<u64>,
 }
 
 /// The row of run controls.
@@ -60,6 +66,13 @@ pub fn controls_ui(ui: &mut Ui, run: &mut RunState) -> Vec<RunAction> {
         seed_and_window_ui(ui, run);
         ui.separator();
         export_menu(ui, &mut actions);
+        if ui
+            .add_enabled(run.sim.is_some(), egui::Button::new("Slowest requests"))
+            .on_hover_text("Replay the run with its slowest requests traced: their waterfalls")
+            .clicked()
+        {
+            actions.push(RunAction::SlowestRequests);
+        }
         ui.separator();
         clock_ui(ui, run);
     });
@@ -597,6 +610,43 @@ impl<'a> PlotFrame<'a> {
             draw_marks(p, &self.marks);
         });
         label_marks(ui, &shown.transform, &self.marks);
+        if panel == Panel::Latency {
+            self.offer_slowest_ui(ui, state, &shown);
+        }
+    }
+
+    /// A click on the latency plot offers the slowest request of the sample under it (a
+    /// point is a percentile, not a request).
+    fn offer_slowest_ui(
+        &self,
+        ui: &mut Ui,
+        state: &mut PlotState,
+        shown: &egui_plot::PlotResponse<()>,
+    ) {
+        if shown.response.clicked()
+            && let Some(p) = shown.response.interact_pointer_pos()
+        {
+            let x = shown.transform.value_from_position(p).x;
+            let nearest = (self.times.iter().enumerate())
+                .min_by(|a, b| (a.1 - x).abs().total_cmp(&(b.1 - x).abs()));
+            state.offer = nearest.and_then(|(i, t)| {
+                let slow = self.sim.series().slowest_request.iter().nth(self.first + i);
+                Some((*t, slow.flatten()?))
+            });
+        }
+        if let Some((t, slow)) = state.offer {
+            let text = format!(
+                "Waterfall of the slowest request at {t:.1} s ({:.2} ms)",
+                slow.latency_ns as f64 / 1e6
+            );
+            if ui
+                .small_button(text)
+                .on_hover_text("Replay the run with this request traced")
+                .clicked()
+            {
+                state.open_request = Some(slow.request_id);
+            }
+        }
     }
 
     /// The lines of one panel.

@@ -63,6 +63,9 @@ pub struct RunState {
     pub needs_reset: bool,
     /// Snapshots of this run for the timeline, and the original a branch left.
     pub rewind: Rewind,
+    /// The layout and settings the core was built from: with its command log, what replays
+    /// the run (the slowest requests' waterfalls).
+    pub start: Option<(Layout, SimConfig)>,
 }
 
 impl RunState {
@@ -88,6 +91,7 @@ impl RunState {
             saved_log_len: 0,
             needs_reset: false,
             rewind: Rewind::default(),
+            start: None,
         }
     }
 
@@ -121,10 +125,11 @@ impl RunState {
                 capacity: TRACE_CAPACITY,
             },
         };
-        match Sim::new(layout, config) {
+        match Sim::new(layout, config.clone()) {
             Ok(sim) => {
                 self.rewind.after_advance(&sim);
                 self.sim = Some(sim);
+                self.start = Some((layout.clone(), config));
                 self.error = None;
                 true
             }

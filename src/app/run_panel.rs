@@ -34,6 +34,9 @@ impl TierlabApp {
             );
         });
         rewind::timeline_ui(ui, &mut self.run);
+        if let Some(id) = self.plots.open_request.take() {
+            self.show_replayed(id);
+        }
         for a in actions {
             self.run_action(a);
         }
@@ -67,6 +70,7 @@ impl TierlabApp {
                 }
             }
             RunAction::ExportCsv => self.export_csv(),
+            RunAction::SlowestRequests => self.show_slowest(),
             RunAction::ExportPng => {
                 let path = match self.run.sim.as_ref() {
                     Some(sim) => self.export_path(sim, "png"),

@@ -151,6 +151,7 @@ impl Sim {
             arrive_ns: self.now_ns + c.latency_ns,
             reply,
             failed: reply && c.fail.is_some(),
+            call: (call.index() as u64) << 32 | u64::from(c.epoch),
         };
         if let Some(t) = self.traces.get_mut(slot) {
             if t.hops.len() < super::limits::TRACE_HOPS_MAX {

@@ -42,6 +42,7 @@ mod rng;
 pub mod series;
 mod serve;
 pub mod sizing;
+pub mod slowest;
 pub mod trace;
 mod traffic;
 mod unit;
@@ -63,6 +64,7 @@ pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
+pub use slowest::{SlowRequest, Slowest};
 pub use trace::{Decision, Trace, TraceConfig, Traces, What};
 
 use queue::{Ev, EventQueue};
@@ -227,6 +229,10 @@ struct Totals {
     interval_cache_misses: u64,
     interval_db_reads: u64,
     interval_db_writes: u64,
+    /// The slowest completed request since the last series sample.
+    interval_slowest: Option<SlowRequest>,
+    /// The slowest counted completed requests of the run.
+    slowest: Slowest,
 }
 
 impl Totals {
@@ -260,6 +266,8 @@ impl Totals {
             interval_cache_misses: 0,
             interval_db_reads: 0,
             interval_db_writes: 0,
+            interval_slowest: None,
+            slowest: Slowest::default(),
         }
     }
 }
@@ -482,6 +490,18 @@ impl Sim {
     /// The sampled request traces.
     pub fn traces(&self) -> &Traces {
         &self.traces
+    }
+
+    /// The slowest requests completed after the warm-up, slowest first (at most
+    /// `slowest::SLOWEST_MAX`), by id and latency as their clients measured it.
+    pub fn slowest(&self) -> &[SlowRequest] {
+        self.totals.slowest.list()
+    }
+
+    /// Trace these request ids too, whatever the sampling (see `Traces::pick`): call it on a
+    /// fresh core, before the requests are issued. Changes no result.
+    pub fn trace_ids(&mut self, ids: &[u64]) {
+        self.traces.pick(ids);
     }
 
     /// Number of instances ever created (indexes stay valid for the whole run).
@@ -928,6 +948,7 @@ impl Sim {
             .push((t.interval_db_writes as f64 / interval_s) as f32);
         s.sessions_lost.push(t.sessions_lost as f32);
         s.session_misses.push(t.session_misses as f32);
+        s.slowest_request.push(t.interval_slowest.take());
         let counts = window::SampleCounts {
             completed: t.interval_completed,
             failed: t.interval_failed,

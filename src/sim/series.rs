@@ -1,22 +1,24 @@
 //! Time series sampled every 100 ms of simulated time, in fixed-size ring buffers: memory does
 //! not grow with the length of a run.
 
+use super::slowest::SlowRequest;
+
 /// Simulated time between two samples.
 pub const SAMPLE_NS: u64 = 100_000_000;
 /// Samples kept per series: five minutes of simulated time.
 pub const SERIES_CAPACITY: usize = 3000;
 
-/// A ring buffer of the last `SERIES_CAPACITY` values.
+/// A ring buffer of the last `SERIES_CAPACITY` values (numbers to plot unless said).
 #[derive(Clone, Debug)]
-pub struct Ring {
-    buf: Vec<f32>,
+pub struct Ring<T = f32> {
+    buf: Vec<T>,
     /// Index of the oldest value once the buffer is full.
     head: usize,
     /// Values ever pushed.
     pushed: u64,
 }
 
-impl Default for Ring {
+impl<T> Default for Ring<T> {
     fn default() -> Self {
         Ring {
             buf: Vec::with_capacity(64),
@@ -26,14 +28,14 @@ impl Default for Ring {
     }
 }
 
-impl Ring {
+impl<T: Copy> Ring<T> {
     /// Bytes of its buffer (`footprint.rs`).
     pub(super) fn heap_bytes(&self) -> u64 {
-        (self.buf.capacity() * std::mem::size_of::<f32>()) as u64
+        (self.buf.capacity() * std::mem::size_of::<T>()) as u64
     }
 
     /// Append a value, dropping the oldest when full.
-    pub fn push(&mut self, v: f32) {
+    pub fn push(&mut self, v: T) {
         if self.buf.len() < SERIES_CAPACITY {
             self.buf.push(v);
         } else {
@@ -59,13 +61,13 @@ impl Ring {
     }
 
     /// The held values, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = f32> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         let (a, b) = self.buf.split_at(self.head);
         b.iter().chain(a.iter()).copied()
     }
 
     /// The newest value.
-    pub fn last(&self) -> Option<f32> {
+    pub fn last(&self) -> Option<T> {
         if self.buf.is_empty() {
             None
         } else {
@@ -111,6 +113,9 @@ pub struct Series {
     pub sessions_lost: Ring,
     /// Session misses since the warm-up, at the sample (a running total).
     pub session_misses: Ring,
+    /// The slowest request completed in the interval, if any completed: the request behind
+    /// the latency points of this sample (`sim::slowest`).
+    pub slowest_request: Ring<Option<SlowRequest>>,
     /// Per instance, indexed like the core's instances.
     pub units: Vec<UnitSeries>,
 }

@@ -169,6 +169,7 @@ impl Sim {
                 self.totals.session_misses += 1;
             }
         }
+        self.trace_decision(req, unit, |_| What::Started);
         // The trace's records of what this server looked up, in the order it looked.
         if let Some(hit) = local_hit {
             self.trace_decision(req, unit, |_| What::LocalCacheLookup { key, hit });

@@ -10,6 +10,8 @@ use super::request::{FailReason, Outcome};
 
 /// Finished asked-for traces kept (`Traces::asked`), the oldest dropped first.
 pub const ASKED_MAX: usize = 64;
+/// Request ids a run may pick to trace whatever the sampling (`Traces::pick`).
+pub const PICKED_MAX: usize = 1024;
 
 /// One message on a wire: a request going down or a reply coming back.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +25,9 @@ pub struct Hop {
     pub reply: bool,
     /// True when the reply carries a failure.
     pub failed: bool,
+    /// Which call of the request this is: a call's hop and its reply's share it, and no two
+    /// calls of a run do (its slot and the slot's reuse count).
+    pub call: u64,
 }
 
 /// A choice a node made for the request, as a typed record: what was decided and the facts
@@ -50,6 +55,9 @@ pub enum What {
         busy: u32,
         workers: u32,
     },
+    /// A server gave the call a worker and began serving it: the call waited in its queue
+    /// from the moment it `Arrived` until now.
+    Started,
     /// A data cache looked the key up; `keys_held` is how many keys it holds.
     CacheLookup { key: u32, hit: bool, keys_held: u32 },
     /// An app server's own in-memory cache looked the key up.
@@ -145,10 +153,16 @@ pub struct Traces {
     /// Finished asked-for traces (`send_request`), oldest first, at most [`ASKED_MAX`]; kept
     /// apart so that sampled traces never push them out.
     pub asked: VecDeque<Trace>,
+    /// Finished traces of picked requests (`pick`), in the order they finished; kept apart
+    /// so that sampled traces never push them out.
+    pub picked: Vec<Trace>,
     /// Traces ever finished (held or dropped).
     pub finished: u64,
     /// The next request id to sample.
     next_id: u64,
+    /// Request ids traced whatever the sampling, ascending, and the first not yet issued.
+    pick_ids: Vec<u64>,
+    pick_next: usize,
 }
 
 impl Traces {
@@ -178,16 +192,39 @@ impl Traces {
         }
     }
 
-    /// Whether request `id` is sampled: ids 0, every, 2 x every, ... Ids arrive in order, so a
-    /// countdown replaces the division a modulo would cost on every request.
+    /// Also trace these request ids (at most [`PICKED_MAX`], the rest ignored), whatever the
+    /// sampling: a replay of a run traces its slowest requests this way. Call it before the
+    /// requests are issued; tracing changes no result.
+    pub fn pick(&mut self, ids: &[u64]) {
+        let mut ids: Vec<u64> = ids.iter().copied().take(PICKED_MAX).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.pick_ids = ids;
+        self.pick_next = 0;
+    }
+
+    /// Whether request `id` is traced: sampled (ids 0, every, 2 x every, ...) or picked. Ids
+    /// arrive in order, so a countdown replaces the division a modulo would cost on every
+    /// request, and a cursor walks the picked ids.
     #[inline]
     pub fn wants(&mut self, id: u64) -> bool {
+        let picked = self.is_picked_next(id);
         if self.config.every == 0 || id < self.next_id {
-            return false;
+            return picked;
         }
         debug_assert!(id.is_multiple_of(self.config.every));
         self.next_id = id + self.config.every;
         true
+    }
+
+    #[inline]
+    fn is_picked_next(&mut self, id: u64) -> bool {
+        while self.pick_ids.get(self.pick_next).is_some_and(|&p| p < id) {
+            self.pick_next += 1;
+        }
+        let picked = self.pick_ids.get(self.pick_next) == Some(&id);
+        self.pick_next += usize::from(picked);
+        picked
     }
 
     /// Open a trace; returns its slot.
@@ -222,6 +259,10 @@ impl Traces {
                 self.asked.pop_front();
             }
             self.asked.push_back(t);
+            return;
+        }
+        if self.pick_ids.binary_search(&t.request_id).is_ok() {
+            self.picked.push(t);
             return;
         }
         self.finished += 1;

@@ -5,6 +5,7 @@ use super::hash::mix;
 use super::ix::{ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
+use super::slowest::SlowRequest;
 use super::trace::Trace;
 use super::unit::{self, Role};
 use super::{Outcome, Req, Sim};
@@ -254,7 +255,7 @@ impl Sim {
         }
         r.live = false;
         let latency_ns = now - r.born_ns;
-        let born_ns = r.born_ns;
+        let (born_ns, id) = (r.born_ns, r.id);
         let (client, user, counted, trace, read) = (r.client, r.user, r.counted, r.trace, r.read);
         let asked = r.asked;
         r.trace = None;
@@ -263,8 +264,17 @@ impl Sim {
             None => {
                 self.totals.interval_completed += 1;
                 super::metrics::record(&mut self.totals.interval_latency, latency_ns / 1000);
+                let slow = SlowRequest {
+                    request_id: id,
+                    latency_ns,
+                };
+                let t = &mut self.totals;
+                if t.interval_slowest.is_none_or(|s| s.latency_ns < latency_ns) {
+                    t.interval_slowest = Some(slow);
+                }
                 if counted {
                     self.totals.completed += 1;
+                    self.totals.slowest.record(id, latency_ns);
                     super::metrics::record(&mut self.totals.latency, latency_ns);
                     self.totals.latency_sum_ns += u128::from(latency_ns);
                 }

@@ -10,10 +10,10 @@
 
 pub mod compare;
 pub mod plan;
-pub mod sweep;
-pub mod theory;
 pub mod spof;
 pub mod stress;
+pub mod sweep;
+pub mod theory;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use crate::sim::Sim;
 
 pub mod rewind;
+pub mod waterfall;
 
 /// The study was cancelled before it finished; no partial result is returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

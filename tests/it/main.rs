@@ -39,4 +39,5 @@ mod sweep;
 mod theory;
 mod tidy;
 mod ui;
+mod waterfalls;
 mod window;

@@ -84,6 +84,7 @@ fn decided(sim: &Sim, t: &Trace) -> Vec<(String, &'static str)> {
                 What::Balanced { .. } => "balanced",
                 What::Entered { .. } => "entered",
                 What::Arrived { .. } => "arrived",
+                What::Started => "started",
                 What::CacheLookup { hit: true, .. } => "cache hit",
                 What::CacheLookup { hit: false, .. } => "cache miss",
                 What::LocalCacheLookup { .. } => "local cache",
@@ -106,7 +107,7 @@ fn decided(sim: &Sim, t: &Trace) -> Vec<(String, &'static str)> {
 fn kinds(d: &[(String, &'static str)]) -> Vec<&'static str> {
     d.iter()
         .map(|(_, k)| *k)
-        .filter(|k| *k != "arrived")
+        .filter(|k| *k != "arrived" && *k != "started")
         .collect()
 }
 
