@@ -82,7 +82,8 @@ pub struct AppConfig {
     /// Tests and benchmarks: each playing frame runs exactly this many ticks, whatever the
     /// wall clock says, so a run is reproducible frame by frame.
     pub fixed_ticks_per_frame: Option<u64>,
-    /// Where the done design drills are kept between launches (a file; tests use memory).
+    /// Where the done design drills are kept between launches: in memory unless set (tests,
+    /// scripted runs); the real window sets the file beside its settings.
     pub drill_store: Arc<dyn drill::DrillStore>,
 }
 
@@ -92,7 +93,8 @@ impl Default for AppConfig {
             native_dialogs: false,
             save_dir: files::default_save_dir(),
             fixed_ticks_per_frame: None,
-            drill_store: Arc::new(drill::FileStore::default()),
+            // Never the user's own file by default: a test must neither read nor mark it.
+            drill_store: Arc::new(drill::MemoryStore::default()),
         }
     }
 }
@@ -738,9 +740,10 @@ pub fn run_window() -> Result<(), String> {
                 native_dialogs: files::desktop_session() && !env.no_native_dialog,
                 ..AppConfig::default()
             };
-            if scripted {
-                // A screenshot's Check must not mark the user's drills done.
-                config.drill_store = Arc::new(drill::MemoryStore::default());
+            if !scripted {
+                // A screenshot's Check must not mark the user's drills done: only an ordinary
+                // launch keeps them in the file.
+                config.drill_store = Arc::new(drill::FileStore::default());
             }
             let mut app = TierlabApp::new(config);
             if !scripted && let Some(storage) = cc.storage {
