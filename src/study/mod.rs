@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::sim::Sim;
+use crate::layout::Layout;
+use crate::report::{self, RunJson};
+use crate::sim::{Sim, SimConfig, TraceConfig};
 
 pub mod rewind;
 pub mod waterfall;
@@ -123,6 +125,35 @@ where
             Ok(r)
         })
         .collect()
+}
+
+/// `layout` run headless for `warmup_s + seconds` with tracing off (a study reads only the
+/// report, and tracing changes no result), cancellable, and reported as `tierlab run --json`
+/// reports it; the inner `Err` says why it could not run.
+pub fn run_report(
+    layout: &Layout,
+    seed: Option<u64>,
+    warmup_s: f64,
+    seconds: f64,
+    progress: &Progress,
+) -> Result<Result<RunJson, String>, Cancelled> {
+    let config = SimConfig {
+        seed,
+        warmup_s,
+        trace: TraceConfig {
+            every: 0,
+            capacity: 0,
+        },
+    };
+    let mut sim = match Sim::new(layout, config) {
+        Ok(sim) => sim,
+        Err(problems) => {
+            let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            return Ok(Err(lines.join("\n")));
+        }
+    };
+    run_until_s(&mut sim, warmup_s + seconds, progress)?;
+    Ok(Ok(report::run_json(&sim, warmup_s)))
 }
 
 /// Simulated seconds run between two looks at `progress` in [`run_until_s`].

@@ -14,8 +14,7 @@ use serde::Serialize;
 use super::theory::{self, mmc_response_quantile};
 use super::{Cancelled, Progress};
 use crate::layout::{Layout, LoopMode, NodeKind, ServiceDist};
-use crate::report::{self, RunJson};
-use crate::sim::{Sim, SimConfig, TraceConfig};
+use crate::report::RunJson;
 
 /// Servers a pool may have (the parameter table's `count` range).
 const SERVERS_MAX: u32 = 256;
@@ -105,22 +104,11 @@ pub fn check(layout: &Layout, ask: &Ask) -> Result<(), String> {
             ask.qps
         ));
     }
-    let open: f64 = open_clients_qps(layout);
+    let open: f64 = super::stress::offered_qps(layout);
     if open <= 0.0 {
         return Err("the layout has no open-loop client with a rate to scale".into());
     }
     Ok(())
-}
-
-fn open_clients_qps(layout: &Layout) -> f64 {
-    layout
-        .nodes
-        .iter()
-        .filter_map(|n| match &n.kind {
-            NodeKind::Client(c) if c.mode == LoopMode::Open => Some(c.qps),
-            _ => None,
-        })
-        .sum()
 }
 
 /// Plan from the theory, then confirm with one run (cancellable through `progress`, one step).
@@ -198,7 +186,7 @@ pub fn plan(
 /// `layout` with `node`'s pool at `servers` and the open-loop clients scaled to `qps` in all.
 pub fn sized(layout: &Layout, node: &str, servers: u32, qps: f64) -> Layout {
     let mut l = layout.clone();
-    let scale = qps / open_clients_qps(layout).max(f64::MIN_POSITIVE);
+    let scale = qps / super::stress::offered_qps(layout).max(f64::MIN_POSITIVE);
     for n in &mut l.nodes {
         match &mut n.kind {
             NodeKind::Client(c) if c.mode == LoopMode::Open => c.qps *= scale,
@@ -209,34 +197,16 @@ pub fn sized(layout: &Layout, node: &str, servers: u32, qps: f64) -> Layout {
     l
 }
 
+/// The sized layout's run, or why it could not run or stopped at a limit.
 fn confirm(
     layout: &Layout,
     ask: &Ask,
     progress: &Progress,
 ) -> Result<Result<RunJson, String>, Cancelled> {
-    let config = SimConfig {
-        seed: ask.seed,
-        warmup_s: ask.warmup_s,
-        trace: TraceConfig {
-            every: 0,
-            capacity: 0,
-        },
-    };
-    let mut sim = match Sim::new(layout, config) {
-        Ok(s) => s,
-        Err(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            return Ok(Err(format!(
-                "the sized layout cannot run:\n{}",
-                lines.join("\n")
-            )));
-        }
-    };
-    super::run_until_s(&mut sim, ask.warmup_s + ask.seconds, progress)?;
-    if let Some(halt) = sim.halted() {
-        return Ok(Err(halt.to_string()));
-    }
-    Ok(Ok(report::run_json(&sim, ask.warmup_s)))
+    Ok(
+        super::run_report(layout, ask.seed, ask.warmup_s, ask.seconds, progress)?
+            .map_err(|problems| format!("the sized layout cannot run:\n{problems}")),
+    )
 }
 
 /// The answer in words.

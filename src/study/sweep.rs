@@ -19,8 +19,7 @@ use serde::Serialize;
 use super::{Cancelled, Progress, par_map};
 use crate::layout::params::{self, ParamMeta, fmt_num};
 use crate::layout::{self, Layout, Severity};
-use crate::report::{self, RunJson};
-use crate::sim::{Sim, SimConfig, TraceConfig};
+use crate::report::RunJson;
 
 /// Values one axis may take at most.
 pub const AXIS_VALUES_MAX: usize = 1000;
@@ -341,7 +340,14 @@ pub fn run(
     progress: &Progress,
 ) -> Result<Result<Sweep, String>, Cancelled> {
     let points = par_map(&plan.variants, progress, |(values, layout)| {
-        Ok(run_point(layout, config, progress)?.map(|run| point(values.clone(), run)))
+        Ok(super::run_report(
+            layout,
+            config.seed,
+            config.warmup_s,
+            config.seconds,
+            progress,
+        )?
+        .map(|run| point(values.clone(), run)))
     })?;
     let points = match points.into_iter().collect::<Result<Vec<Point>, String>>() {
         Ok(p) => p,
@@ -385,31 +391,6 @@ fn point(values: Vec<f64>, run: RunJson) -> Point {
         cost_usd_per_hour: run.cost_usd_per_hour,
         run,
     }
-}
-
-/// One variant's run, reported as `tierlab run --json` reports it.
-fn run_point(
-    layout: &Layout,
-    config: &SweepConfig,
-    progress: &Progress,
-) -> Result<Result<RunJson, String>, Cancelled> {
-    let sim_config = SimConfig {
-        seed: config.seed,
-        warmup_s: config.warmup_s,
-        trace: TraceConfig {
-            every: 0,
-            capacity: 0,
-        },
-    };
-    let mut sim = match Sim::new(layout, sim_config) {
-        Ok(sim) => sim,
-        Err(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            return Ok(Err(lines.join("\n")));
-        }
-    };
-    super::run_until_s(&mut sim, config.warmup_s + config.seconds, progress)?;
-    Ok(Ok(report::run_json(&sim, config.warmup_s)))
 }
 
 /// The curves of p99 against the first axis, with their knees.
