@@ -156,6 +156,8 @@ pub struct TierlabApp {
     dialog: Option<Dialog>,
     status: Option<Status>,
     problems: Vec<Problem>,
+    /// The layout `problems` were found in.
+    problems_of: Option<Layout>,
     hooks: Hooks,
     frames: u64,
     /// Where the last frame's time went before drawing (the frame-cost benchmark's split).
@@ -223,6 +225,7 @@ impl TierlabApp {
             hooks: Hooks::default(),
             frames: 0,
             split: FrameSplit::default(),
+            problems_of: None,
             title_sent: String::new(),
             allow_close: false,
             run: RunState::new(0),
@@ -415,7 +418,12 @@ impl TierlabApp {
     pub fn ui(&mut self, ui: &mut Ui) {
         self.frames += 1;
         let ctx = ui.ctx().clone();
-        self.problems = layout::check(&self.doc.layout);
+        // Checked again only when the layout changed: on hundreds of nodes and wires a check
+        // is a large part of a frame, and a running layout seldom changes.
+        if self.problems_of.as_ref() != Some(&self.doc.layout) {
+            self.problems = layout::check(&self.doc.layout);
+            self.problems_of = Some(self.doc.layout.clone());
+        }
         self.shortcuts(&ctx);
         self.close_request(&ctx);
         self.look_and_zoom(&ctx);
