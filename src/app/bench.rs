@@ -52,6 +52,13 @@ pub fn bench_frame(args: &FrameBench<'_>) -> ExitCode {
         r.simulated_rps,
         r.dots_mean
     );
+    println!(
+        "  median parts: core ticks {:.2} ms, live view {:.2} ms, rest of the UI {:.2} ms, tessellate {:.2} ms",
+        ms(percentile(&r.core, 0.5)),
+        ms(percentile(&r.live, 0.5)),
+        ms(percentile(&r.ui, 0.5)),
+        ms(percentile(&r.tessellate, 0.5)),
+    );
     ExitCode::SUCCESS
 }
 
@@ -75,6 +82,14 @@ fn set_total_qps(l: &mut Layout, qps: f64) {
 pub struct FrameCost {
     /// Wall-clock time of each measured frame (single-threaded: CPU time).
     pub frames: Vec<Duration>,
+    /// Each frame's parts, which add up to it. The core's ticks (`RunState::advance`).
+    pub core: Vec<Duration>,
+    /// The live view read out of the core (`live::build`: node load and dots).
+    pub live: Vec<Duration>,
+    /// The rest of `Context::run_ui`: panels, canvas, plots.
+    pub ui: Vec<Duration>,
+    /// `Context::tessellate`.
+    pub tessellate: Vec<Duration>,
     /// Mean dots drawn per frame.
     pub dots_mean: f64,
     /// Simulated requests arriving per second over the measured frames.
@@ -136,13 +151,26 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
     let arrived_before = app.sim().map_or(0, |s| s.counts().arrived);
     let sim_before = app.sim().map_or(0, |s| s.now_ns());
     let mut costs = Vec::with_capacity(frames);
+    let (mut core, mut live, mut ui, mut tessellate) = (
+        Vec::with_capacity(frames),
+        Vec::with_capacity(frames),
+        Vec::with_capacity(frames),
+        Vec::with_capacity(frames),
+    );
     let mut dots = 0usize;
     for k in 0..frames {
         let start = Instant::now();
         let mut out = ctx.run_ui(input((k + 5) as f64 / 60.0), |ui| app.ui(ui));
+        let ran = start.elapsed();
         out.textures_delta.clear();
         let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-        costs.push(start.elapsed());
+        let total = start.elapsed();
+        costs.push(total);
+        let split = app.frame_split();
+        core.push(split.core);
+        live.push(split.live);
+        ui.push(ran.saturating_sub(split.core + split.live));
+        tessellate.push(total.saturating_sub(ran));
         std::hint::black_box(prims);
         dots += app.dots_drawn();
     }
@@ -154,6 +182,10 @@ pub fn frame_cost(layout: Layout, warmup_s: f64, frames: usize) -> FrameCost {
         / 1e9;
     FrameCost {
         frames: costs,
+        core,
+        live,
+        ui,
+        tessellate,
         dots_mean: dots as f64 / frames.max(1) as f64,
         simulated_rps: if sim_s > 0.0 {
             arrived as f64 / sim_s

@@ -357,6 +357,14 @@ fn node_rects(layout: &Layout, drag: Option<&Drag>) -> Vec<(NodeId, Rect)> {
         .collect()
 }
 
+/// How many straight segments draw a wire from `from` to `to` on screen: about one per
+/// `WIRE_SEGMENT_PX` of its span, from 6 to 24. A wire zoomed out to a few dozen pixels needs
+/// no more, and hundreds of wires are much of a frame's tessellation.
+fn wire_segments(from: Pos2, to: Pos2) -> usize {
+    const WIRE_SEGMENT_PX: f32 = 30.0;
+    ((from.distance(to) / WIRE_SEGMENT_PX).ceil() as usize).clamp(6, 24)
+}
+
 /// The wires (under the nodes) with their latency, and a run's dots on them (each dot's place
 /// on screen and request into `dots_screen`). Returns the wire under the pointer, which a click
 /// on the empty canvas selects, and the request of the dot under it, which a click opens.
@@ -377,7 +385,7 @@ fn wires_ui(
         };
         let from = t.screen_from_canvas(origin, a.right_center());
         let to = t.screen_from_canvas(origin, b.left_center());
-        let points = geo::sample_curve(&geo::wire_curve(from, to), 24);
+        let points = geo::sample_curve(&geo::wire_curve(from, to), wire_segments(from, to));
         let selected = selection.wire == Some((w.from, w.to));
         let colour = if selected {
             theme::WIRE_SELECTED

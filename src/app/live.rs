@@ -277,13 +277,20 @@ fn read_dots(
         prev_drawn.is_none_or(|p| t.end_ns.is_none_or(|e| e.saturating_add(shown_ns_min) > p))
     });
     let open = traces.open.iter().flatten();
+    let shown = |depart_ns: u64, arrive_ns: u64| {
+        depart_ns <= now && prev_drawn.is_none_or(|p| shown_end(depart_ns, arrive_ns) > p)
+    };
     for trace in finished.chain(open) {
+        // Most open traces have no hop in this frame: classify only those that have one.
+        if !trace.hops.iter().any(|h| shown(h.depart_ns, h.arrive_ns)) {
+            continue;
+        }
         let classes = classify_hops(trace, kind_of);
         for (hop, class) in trace.hops.iter().zip(classes) {
-            let until_ns = shown_end(hop.depart_ns, hop.arrive_ns);
-            if hop.depart_ns > now || prev_drawn.is_some_and(|p| until_ns <= p) {
+            if !shown(hop.depart_ns, hop.arrive_ns) {
                 continue;
             }
+            let until_ns = shown_end(hop.depart_ns, hop.arrive_ns);
             let (Some(a), Some(b)) = (node_of(hop.from), node_of(hop.to)) else {
                 continue;
             };

@@ -99,6 +99,16 @@ impl Default for AppConfig {
     }
 }
 
+/// Wall-clock time of the last frame's parts that come before drawing: the core's ticks and
+/// reading the live view (node load and dots) out of the core.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameSplit {
+    /// `RunState::advance`: the frame's ticks.
+    pub core: std::time::Duration,
+    /// `RunState::refresh_view`: `live::build`.
+    pub live: std::time::Duration,
+}
+
 /// What is remembered between launches (eframe `persistence`). Window size and panel widths
 /// are remembered by eframe and egui themselves.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -146,8 +156,12 @@ pub struct TierlabApp {
     dialog: Option<Dialog>,
     status: Option<Status>,
     problems: Vec<Problem>,
+    /// The layout `problems` were found in.
+    problems_of: Option<Layout>,
     hooks: Hooks,
     frames: u64,
+    /// Where the last frame's time went before drawing (the frame-cost benchmark's split).
+    split: FrameSplit,
     title_sent: String,
     allow_close: bool,
     run: RunState,
@@ -210,6 +224,8 @@ impl TierlabApp {
             problems: Vec::new(),
             hooks: Hooks::default(),
             frames: 0,
+            split: FrameSplit::default(),
+            problems_of: None,
             title_sent: String::new(),
             allow_close: false,
             run: RunState::new(0),
@@ -280,6 +296,11 @@ impl TierlabApp {
     /// sampled hop counted once, in the frame it left.
     pub fn dot_counts(&self) -> &DotCounts {
         &self.run.dot_counts
+    }
+
+    /// Where the last frame's time went before drawing.
+    pub fn frame_split(&self) -> FrameSplit {
+        self.split
     }
 
     /// Dots drawn in the last frame.
@@ -397,16 +418,25 @@ impl TierlabApp {
     pub fn ui(&mut self, ui: &mut Ui) {
         self.frames += 1;
         let ctx = ui.ctx().clone();
-        self.problems = layout::check(&self.doc.layout);
+        // Checked again only when the layout changed: on hundreds of nodes and wires a check
+        // is a large part of a frame, and a running layout seldom changes.
+        if self.problems_of.as_ref() != Some(&self.doc.layout) {
+            self.problems = layout::check(&self.doc.layout);
+            self.problems_of = Some(self.doc.layout.clone());
+        }
         self.shortcuts(&ctx);
         self.close_request(&ctx);
         self.look_and_zoom(&ctx);
         let wall_dt_s = f64::from(ctx.input(|i| i.unstable_dt));
         self.lesson_before_advance();
+        let core_start = std::time::Instant::now();
         self.run.advance(wall_dt_s);
+        self.split.core = core_start.elapsed();
         self.lesson_after_advance();
         self.drill_tick(wall_dt_s);
+        let live_start = std::time::Instant::now();
         self.run.refresh_view(&self.doc.layout);
+        self.split.live = live_start.elapsed();
         self.breaks.poll(&self.doc.layout);
         let run_now = self.run.sim.as_ref().map(Sim::now_ns);
         if let Some(s) = &mut self.status

@@ -9,6 +9,10 @@ use super::live::NodeLive;
 use super::theme;
 use crate::layout::{KindTag, Node, Problem, Severity};
 
+/// The smallest text drawn on the canvas, in screen points: below it a label is unreadable
+/// and only costs the frame.
+pub const TEXT_PX_MIN: f32 = 6.0;
+
 pub fn draw_grid(painter: &egui::Painter, rect: Rect, t: Transform) {
     let step = geo::GRID_CANVAS * t.zoom;
     if step < 6.0 {
@@ -92,16 +96,20 @@ pub fn draw_node(
     } else {
         node.name.clone()
     };
-    painter.text(
-        r.left_top() + vec2(30.0, 17.0) * zoom,
-        Align2::LEFT_CENTER,
-        title,
-        FontId::proportional(text_size),
-        theme::TEXT,
-    );
+    // Text too small to read (a zoomed-out overview of hundreds of nodes) is not drawn: the
+    // icon and colour still tell the kind, and zooming in brings the names back.
+    if text_size >= TEXT_PX_MIN {
+        painter.text(
+            r.left_top() + vec2(30.0, 17.0) * zoom,
+            Align2::LEFT_CENTER,
+            title,
+            FontId::proportional(text_size),
+            theme::TEXT,
+        );
+    }
     if count > 1 {
         draw_members(painter, r, zoom, count, stroke);
-    } else {
+    } else if 11.0 * zoom >= TEXT_PX_MIN {
         painter.text(
             r.left_bottom() + vec2(10.0, -13.0) * zoom,
             Align2::LEFT_CENTER,
