@@ -514,63 +514,8 @@ fn check(t: &Target, answer: &Layout, r: &RunJson) -> CheckJson {
             };
             (met, Some(p99), detail)
         }
-        Target::FailureShare { at_most } => {
-            let done = r.requests.completed + r.requests.failed;
-            let share = if done == 0 {
-                1.0
-            } else {
-                r.requests.failed as f64 / done as f64
-            };
-            let met = done > 0 && share <= *at_most;
-            let detail = if met {
-                format!("{:.3} % of requests failed", 100.0 * share)
-            } else {
-                let reasons: Vec<String> =
-                    r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                // Where requests failed, not the clients that saw them fail.
-                let mut failing: Vec<&report::NodeJson> = r
-                    .nodes
-                    .iter()
-                    .filter(|n| n.failed > 0 && n.kind != "client")
-                    .collect();
-                failing.sort_by_key(|n| std::cmp::Reverse(n.failed));
-                let names: Vec<String> = failing
-                    .iter()
-                    .take(3)
-                    .map(|n| format!("{} ({} failed)", n.name, n.failed))
-                    .collect();
-                format!(
-                    "{:.3} % of requests failed ({}){}{}",
-                    100.0 * share,
-                    reasons.join(", "),
-                    if names.is_empty() { "" } else { " at " },
-                    names.join(", ")
-                )
-            };
-            (met, Some(share), detail)
-        }
-        Target::CpuUtilization { kind, at_most } => {
-            let of_kind: Vec<&report::NodeJson> = r
-                .nodes
-                .iter()
-                .filter(|n| n.kind == kind.file_name())
-                .collect();
-            let max = of_kind
-                .iter()
-                .map(|n| n.cpu_utilization)
-                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-            let over: Vec<String> = of_kind
-                .iter()
-                .filter(|n| n.cpu_utilization > *at_most)
-                .map(|n| format!("{} at {:.0} %", n.name, 100.0 * n.cpu_utilization))
-                .collect();
-            let detail = match (max, over.is_empty()) {
-                (None, _) => format!("the answer has no {}", kind.file_name()),
-                (Some(m), true) => format!("busiest {} at {:.0} %", kind.file_name(), 100.0 * m),
-                (Some(_), false) => format!("over the limit: {}", listed(&over)),
-            };
-            (max.is_some() && over.is_empty(), max, detail)
-        }
+        Target::FailureShare { at_most } => failure_share(*at_most, r),
+        Target::CpuUtilization { kind, at_most } => cpu_utilization(*kind, *at_most, r),
         Target::NotSaturated { kind } => {
             let sat: Vec<String> = r
                 .nodes
@@ -586,31 +531,7 @@ fn check(t: &Target, answer: &Layout, r: &RunJson) -> CheckJson {
             (sat.is_empty(), Some(sat.len() as f64), detail)
         }
         Target::Spof { .. } => (false, None, "the failure search did not run".into()),
-        Target::ShardLoss { at_most } => {
-            let worst = r
-                .shard_loss
-                .iter()
-                .max_by(|a, b| a.requests_share.total_cmp(&b.requests_share));
-            match worst {
-                Some(w) => (
-                    w.requests_share <= *at_most,
-                    Some(w.requests_share),
-                    format!(
-                        "while {} is down, {:.1} % of keys and {:.1} % of requests fail \
-                         (the worst of {} shards)",
-                        w.shard,
-                        100.0 * w.keys_share,
-                        100.0 * w.requests_share,
-                        r.shard_loss.len()
-                    ),
-                ),
-                None => (
-                    false,
-                    Some(1.0),
-                    "no shard router: while the one primary is down, every write fails".into(),
-                ),
-            }
-        }
+        Target::ShardLoss { at_most } => shard_loss(*at_most, r),
     };
     CheckJson {
         target: t.describe(),
@@ -618,6 +539,93 @@ fn check(t: &Target, answer: &Layout, r: &RunJson) -> CheckJson {
         met,
         value,
         detail,
+    }
+}
+
+/// The failure-share target: met or not, the share, and where requests failed.
+fn failure_share(at_most: f64, r: &RunJson) -> (bool, Option<f64>, String) {
+    let done = r.requests.completed + r.requests.failed;
+    let share = if done == 0 {
+        1.0
+    } else {
+        r.requests.failed as f64 / done as f64
+    };
+    let met = done > 0 && share <= at_most;
+    let detail = if met {
+        format!("{:.3} % of requests failed", 100.0 * share)
+    } else {
+        let reasons: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        // Where requests failed, not the clients that saw them fail.
+        let mut failing: Vec<&report::NodeJson> = r
+            .nodes
+            .iter()
+            .filter(|n| n.failed > 0 && n.kind != "client")
+            .collect();
+        failing.sort_by_key(|n| std::cmp::Reverse(n.failed));
+        let names: Vec<String> = failing
+            .iter()
+            .take(3)
+            .map(|n| format!("{} ({} failed)", n.name, n.failed))
+            .collect();
+        format!(
+            "{:.3} % of requests failed ({}){}{}",
+            100.0 * share,
+            reasons.join(", "),
+            if names.is_empty() { "" } else { " at " },
+            names.join(", ")
+        )
+    };
+    (met, Some(share), detail)
+}
+
+/// The CPU target: every instance of `kind` at most `at_most` busy, naming those over.
+fn cpu_utilization(kind: KindTag, at_most: f64, r: &RunJson) -> (bool, Option<f64>, String) {
+    let of_kind: Vec<&report::NodeJson> = r
+        .nodes
+        .iter()
+        .filter(|n| n.kind == kind.file_name())
+        .collect();
+    let max = of_kind
+        .iter()
+        .map(|n| n.cpu_utilization)
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    let over: Vec<String> = of_kind
+        .iter()
+        .filter(|n| n.cpu_utilization > at_most)
+        .map(|n| format!("{} at {:.0} %", n.name, 100.0 * n.cpu_utilization))
+        .collect();
+    let detail = match (max, over.is_empty()) {
+        (None, _) => format!("the answer has no {}", kind.file_name()),
+        (Some(m), true) => format!("busiest {} at {:.0} %", kind.file_name(), 100.0 * m),
+        (Some(_), false) => format!("over the limit: {}", listed(&over)),
+    };
+    (max.is_some() && over.is_empty(), max, detail)
+}
+
+/// The shard-loss target: the worst shard's share of requests that fail while it is down.
+fn shard_loss(at_most: f64, r: &RunJson) -> (bool, Option<f64>, String) {
+    let worst = r
+        .shard_loss
+        .iter()
+        .max_by(|a, b| a.requests_share.total_cmp(&b.requests_share));
+    match worst {
+        Some(w) => (
+            w.requests_share <= at_most,
+            Some(w.requests_share),
+            format!(
+                "while {} is down, {:.1} % of keys and {:.1} % of requests fail \
+                 (the worst of {} shards)",
+                w.shard,
+                100.0 * w.keys_share,
+                100.0 * w.requests_share,
+                r.shard_loss.len()
+            ),
+        ),
+        None => (
+            false,
+            Some(1.0),
+            "no shard router: while the one primary is down, every write fails".into(),
+        ),
     }
 }
 

@@ -156,22 +156,7 @@ pub fn stress(layout: &Layout, progress: &Progress) -> Result<StressReport, Stre
     let base_qps = offered_qps(layout);
     let unloaded = measure(layout, UNLOADED_FACTOR, progress)?.map_err(StressError::Layout)?;
     let unloaded_p99_ms = unloaded.latency_ms.p99;
-    let goals = if layout.goals.is_empty() {
-        vec![
-            Goal {
-                metric: GoalMetric::LatencyP99Ms,
-                at_most: Some(P99_TIMES * unloaded_p99_ms),
-                at_least: None,
-            },
-            Goal {
-                metric: GoalMetric::FailureShare,
-                at_most: Some(FAILURES_MAX),
-                at_least: None,
-            },
-        ]
-    } else {
-        layout.goals.clone()
-    };
+    let goals = goals_for(layout, unloaded_p99_ms);
     let mut steps: Vec<StressStep> = Vec::new();
     let mut broke_metrics: Option<Metrics> = None;
     let try_factor = |factor: f64,
@@ -199,20 +184,7 @@ pub fn stress(layout: &Layout, progress: &Progress) -> Result<StressReport, Stre
                 }
                 step
             }
-            // A rate so high that the core's limits refuse the layout: a break, with no node.
-            Err(problems) => StressStep {
-                factor,
-                qps: base_qps * factor,
-                throughput_rps: 0.0,
-                p99_ms: 0.0,
-                failure_share: 0.0,
-                passed: false,
-                missed: Some(
-                    problems
-                        .first()
-                        .map_or("the core's limits".into(), |p| p.to_string()),
-                ),
-            },
+            Err(problems) => refused_step(factor, base_qps * factor, &problems),
         };
         let passed = step.passed;
         steps.push(step);
@@ -273,6 +245,44 @@ pub fn stress(layout: &Layout, progress: &Progress) -> Result<StressReport, Stre
         saturated,
         steps,
     })
+}
+
+/// The layout's own goals, or by default p99 at most `P99_TIMES` the unloaded p99 and at most
+/// `FAILURES_MAX` of requests failing.
+fn goals_for(layout: &Layout, unloaded_p99_ms: f64) -> Vec<Goal> {
+    if layout.goals.is_empty() {
+        vec![
+            Goal {
+                metric: GoalMetric::LatencyP99Ms,
+                at_most: Some(P99_TIMES * unloaded_p99_ms),
+                at_least: None,
+            },
+            Goal {
+                metric: GoalMetric::FailureShare,
+                at_most: Some(FAILURES_MAX),
+                at_least: None,
+            },
+        ]
+    } else {
+        layout.goals.clone()
+    }
+}
+
+/// A rate so high that the core's limits refuse the layout: a break, with no node.
+fn refused_step(factor: f64, qps: f64, problems: &[crate::layout::Problem]) -> StressStep {
+    StressStep {
+        factor,
+        qps,
+        throughput_rps: 0.0,
+        p99_ms: 0.0,
+        failure_share: 0.0,
+        passed: false,
+        missed: Some(
+            problems
+                .first()
+                .map_or("the core's limits".into(), |p| p.to_string()),
+        ),
+    }
 }
 
 /// One steady-state run at `factor`: the metrics, or the problems of a layout that cannot run.

@@ -193,52 +193,7 @@ pub fn waterfall(trace: &Trace, sim: &Sim) -> Waterfall {
     }
     let end_ns = trace.end_ns;
     for c in &calls {
-        // The call ends for its caller at the reply's arrival or the timeout, whichever is
-        // first; a call still on its way ends at the trace's end, or its last known time.
-        let reply_arrive = c.reply.map(|(_, a)| a);
-        let until = [reply_arrive, c.timed_out_ns]
-            .into_iter()
-            .flatten()
-            .min()
-            .or(end_ns)
-            .unwrap_or(c.arrive_ns);
-        let at_callee_until = c.reply.map_or(until, |(d, _)| d).min(until);
-        let started = trace
-            .decisions
-            .iter()
-            .find(|d| {
-                d.unit == c.callee
-                    && d.what == What::Started
-                    && d.at_ns >= c.arrive_ns
-                    && d.at_ns <= at_callee_until
-            })
-            .map(|d| d.at_ns);
-        let serve_kind = match kind(c.callee) {
-            Some(KindTag::Cache) => BarKind::Cache,
-            Some(KindTag::Database) => BarKind::Database,
-            Some(KindTag::LoadBalancer | KindTag::ShardRouter | KindTag::Entry) => BarKind::Relay,
-            _ => BarKind::Service,
-        };
-        let row = &mut rows[c.row];
-        let arrive = c.arrive_ns.min(until);
-        push_bar(&mut row.bars, BarKind::Wire, c.depart_ns, arrive, born);
-        match started {
-            Some(s) => {
-                push_bar(&mut row.bars, BarKind::Queue, arrive, s, born);
-                push_bar(&mut row.bars, serve_kind, s, at_callee_until, born);
-            }
-            // No worker taken (a balancer, or a server that refused or had not started it).
-            None if serve_kind == BarKind::Relay => {
-                push_bar(&mut row.bars, serve_kind, arrive, at_callee_until, born)
-            }
-            None => push_bar(&mut row.bars, BarKind::Queue, arrive, at_callee_until, born),
-        }
-        push_bar(&mut row.bars, BarKind::Reply, at_callee_until, until, born);
-        row.timed_out_ns = c
-            .timed_out_ns
-            .filter(|t| Some(*t) == Some(until))
-            .map(|t| t - born);
-        row.failed = (trace.hops.iter()).any(|h| h.reply && h.failed && h.call == c.call);
+        bars_of_call(&mut rows[c.row], c, trace, kind(c.callee), end_ns);
     }
     // A request that failed on a retry's backoff still shows the wait it ended in.
     if let (Some((caller, at, attempt)), Some(end)) = (retry, end_ns)
@@ -261,6 +216,63 @@ pub fn waterfall(trace: &Trace, sim: &Sim) -> Waterfall {
         latency_ns: end_ns.map(|e| e - born),
         rows,
     }
+}
+
+/// A call's bars on its row: the wire, the wait for a worker, the callee's own time and the
+/// reply, cut at a timeout; and whether the call failed.
+fn bars_of_call(
+    row: &mut Row,
+    c: &Open,
+    trace: &Trace,
+    callee_kind: Option<KindTag>,
+    end_ns: Option<u64>,
+) {
+    let born = trace.born_ns;
+    // The call ends for its caller at the reply's arrival or the timeout, whichever is
+    // first; a call still on its way ends at the trace's end, or its last known time.
+    let reply_arrive = c.reply.map(|(_, a)| a);
+    let until = [reply_arrive, c.timed_out_ns]
+        .into_iter()
+        .flatten()
+        .min()
+        .or(end_ns)
+        .unwrap_or(c.arrive_ns);
+    let at_callee_until = c.reply.map_or(until, |(d, _)| d).min(until);
+    let started = trace
+        .decisions
+        .iter()
+        .find(|d| {
+            d.unit == c.callee
+                && d.what == What::Started
+                && d.at_ns >= c.arrive_ns
+                && d.at_ns <= at_callee_until
+        })
+        .map(|d| d.at_ns);
+    let serve_kind = match callee_kind {
+        Some(KindTag::Cache) => BarKind::Cache,
+        Some(KindTag::Database) => BarKind::Database,
+        Some(KindTag::LoadBalancer | KindTag::ShardRouter | KindTag::Entry) => BarKind::Relay,
+        _ => BarKind::Service,
+    };
+    let arrive = c.arrive_ns.min(until);
+    push_bar(&mut row.bars, BarKind::Wire, c.depart_ns, arrive, born);
+    match started {
+        Some(s) => {
+            push_bar(&mut row.bars, BarKind::Queue, arrive, s, born);
+            push_bar(&mut row.bars, serve_kind, s, at_callee_until, born);
+        }
+        // No worker taken (a balancer, or a server that refused or had not started it).
+        None if serve_kind == BarKind::Relay => {
+            push_bar(&mut row.bars, serve_kind, arrive, at_callee_until, born)
+        }
+        None => push_bar(&mut row.bars, BarKind::Queue, arrive, at_callee_until, born),
+    }
+    push_bar(&mut row.bars, BarKind::Reply, at_callee_until, until, born);
+    row.timed_out_ns = c
+        .timed_out_ns
+        .filter(|t| Some(*t) == Some(until))
+        .map(|t| t - born);
+    row.failed = (trace.hops.iter()).any(|h| h.reply && h.failed && h.call == c.call);
 }
 
 fn push_bar(bars: &mut Vec<Bar>, kind: BarKind, from_ns: u64, to_ns: u64, born_ns: u64) {
