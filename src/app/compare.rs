@@ -632,25 +632,8 @@ impl super::TierlabApp {
     pub(super) fn compare_request(&mut self, request: CompareRequest) {
         match request {
             CompareRequest::Close => self.compare = None,
-            CompareRequest::OpenB => self.show_open_b(),
+            CompareRequest::OpenB => self.pick_layout(super::dialogs::BrowseFor::CompareB),
         }
-    }
-
-    fn show_open_b(&mut self) {
-        let dir = self.doc.start_dir(&self.config.save_dir);
-        if self.config.native_dialogs {
-            if let Some(p) = rfd::FileDialog::new()
-                .add_filter("Tierlab layout", &["ron"])
-                .set_directory(&dir)
-                .pick_file()
-            {
-                self.compare_b_path(&p);
-            }
-            return;
-        }
-        self.dialog = Some(super::dialogs::Dialog::Browser(
-            super::dialogs::Browser::new(super::dialogs::BrowseFor::CompareB, dir, ""),
-        ));
     }
 
     /// B from a file; on failure the load-error dialog says why and B stays.

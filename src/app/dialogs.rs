@@ -49,7 +49,7 @@ impl TierlabApp {
     fn perform(&mut self, p: Pending) {
         match p {
             Pending::New => self.new_document(),
-            Pending::Open => self.show_open(),
+            Pending::Open => self.pick_layout(BrowseFor::Open),
             Pending::OpenPath(path) => {
                 self.open_path(&path);
             }
@@ -87,13 +87,7 @@ impl TierlabApp {
                     self.compare_b_shipped(name)
                 }
                 Some(Choice::Shipped(name)) => self.open_shipped(name),
-                Some(Choice::Path(p)) => match b.purpose {
-                    BrowseFor::Save => self.save_to(&p),
-                    BrowseFor::CompareB => self.compare_b_path(&p),
-                    BrowseFor::Open => {
-                        self.open_path(&p);
-                    }
-                },
+                Some(Choice::Path(p)) => self.chosen_path(b.purpose, &p),
             },
             Dialog::Confirm(p) => match confirm_discard_ui(ctx, &self.doc.name()) {
                 Some(Answer::SaveFirst) => {

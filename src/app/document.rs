@@ -268,7 +268,8 @@ impl TierlabApp {
         self.dialog = Some(Dialog::Browser(Browser::new(BrowseFor::Save, dir, &name)));
     }
 
-    pub(super) fn show_open(&mut self) {
+    /// Pick a layout to open, or to compare as B: the native dialog, or the in-window browser.
+    pub(super) fn pick_layout(&mut self, purpose: BrowseFor) {
         let dir = self.doc.start_dir(&self.config.save_dir);
         if self.config.native_dialogs {
             if let Some(p) = rfd::FileDialog::new()
@@ -276,10 +277,21 @@ impl TierlabApp {
                 .set_directory(&dir)
                 .pick_file()
             {
-                self.open_path(&p);
+                self.chosen_path(purpose, &p);
             }
             return;
         }
-        self.dialog = Some(Dialog::Browser(Browser::new(BrowseFor::Open, dir, "")));
+        self.dialog = Some(Dialog::Browser(Browser::new(purpose, dir, "")));
+    }
+
+    /// Act on a path chosen for `purpose`, from either picker.
+    pub(super) fn chosen_path(&mut self, purpose: BrowseFor, path: &std::path::Path) {
+        match purpose {
+            BrowseFor::Save => self.save_to(path),
+            BrowseFor::CompareB => self.compare_b_path(path),
+            BrowseFor::Open => {
+                self.open_path(path);
+            }
+        }
     }
 }
