@@ -7,6 +7,7 @@
 //! that drives `check`, the docs and the window's inspector.
 
 pub mod agree;
+mod cdn;
 pub mod check;
 pub mod command;
 pub mod file;
@@ -28,6 +29,7 @@ pub use node::{
     Partitioning, PathRule, PathShare, Placement, Probe, ReadFrom, RouterParams, ScaleMetric,
     ServiceDist, Sessions, StoreParams,
 };
+pub use node::CdnParams;
 pub use size::Size;
 
 /// The layout format version this build writes. Every format change bumps it, and
