@@ -196,7 +196,10 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
             painter.circle_stroke(c + vec2(-s * 0.4, 0.0), s * 0.4, stroke);
             painter.circle_stroke(c + vec2(s * 0.1, -s * 0.25), s * 0.5, stroke);
             painter.circle_stroke(c + vec2(s * 0.55, s * 0.05), s * 0.35, stroke);
-            painter.line_segment([c + vec2(-s * 0.8, s * 0.4), c + vec2(s * 0.9, s * 0.4)], stroke);
+            painter.line_segment(
+                [c + vec2(-s * 0.8, s * 0.4), c + vec2(s * 0.9, s * 0.4)],
+                stroke,
+            );
             painter.line_segment([c + vec2(0.0, s * 0.55), c + vec2(-s * 0.2, s)], stroke);
         }
         _ => {

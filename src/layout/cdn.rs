@@ -20,10 +20,12 @@ pub(super) fn check_cdn(layout: &Layout, id: NodeId, err: &mut impl FnMut(String
         })
         .count();
     if origins == 0 {
-        err("a CDN edge must sit in front of an entry, a load balancer or an app server: \
+        err(
+            "a CDN edge must sit in front of an entry, a load balancer or an app server: \
              wire it to one (its origin), which answers its misses, writes and uncacheable \
              reads"
-            .into());
+                .into(),
+        );
     }
 }
 

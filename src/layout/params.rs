@@ -788,6 +788,8 @@ static LABELS: &[(&str, &str)] = &[
     ("autoscale.min", "Fewest servers"),
     ("autoscale.target", "Target"),
     ("backoff_ms", "Retry backoff"),
+    ("cacheable_share", "Cacheable reads"),
+    ("capacity", "Objects held"),
     ("capacity_entries", "Capacity"),
     ("capacity_sessions", "Session capacity"),
     ("check_interval_ms", "Check interval"),

@@ -10,15 +10,15 @@
 //! request is made (`traffic.rs`), so a layout without it draws nothing more. Writes do not
 //! invalidate the edge: a CDN serves what it holds until its TTL runs out.
 
+use super::Sim;
 use super::cache::{Cache, Policy};
 use super::ix::{CallIx, UnitIx};
 use super::lb::LbSlot;
 use super::request::FailReason;
 use super::trace::What;
 use super::unit::{self, ClientState, Role};
-use rand::RngExt as _;
-use super::Sim;
 use crate::layout::{CdnParams, Eviction, NodeId, ms_to_ns, s_to_ns};
+use rand::RngExt as _;
 
 /// What one edge counted, for requests counted after the warm-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
