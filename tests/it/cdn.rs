@@ -408,3 +408,60 @@ fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
         "a hit is much faster than a miss"
     );
 }
+
+/// `check` on CDN edges: one wired to no origin is an error naming it, a bad value is an
+/// error naming the node and the field, an edge may not call a database, and an edge whose
+/// clients send no cacheable reads is a warning.
+#[test]
+fn check_names_the_edge_and_the_field_of_each_problem() {
+    use tierlab::layout::{Severity, check};
+    let text = |edge: &str, wires: &str, cacheable: f64| {
+        format!(
+            "(version: 1, name: \"edge check\", seed: 1, tick_ms: 1.0,
+              nodes: [
+                (id: 0, name: \"users\", kind: client(cacheable_share: {cacheable})),
+                (id: 1, name: \"front\", kind: cdn({edge})),
+                (id: 2, name: \"app\", kind: app_server()),
+                (id: 3, name: \"db\", kind: database()),
+              ],
+              wires: [{wires}])"
+        )
+    };
+    let problems = |t: String| -> Vec<(Severity, String)> {
+        check(&check::parse(&t))
+            .into_iter()
+            .map(|p| (p.severity, format!("{}: {}", p.place, p.message)))
+            .collect()
+    };
+    let ok = problems(text("", "(from: 0, to: 1), (from: 1, to: 2)", 0.5));
+    assert!(ok.is_empty(), "{ok:?}");
+    let lonely = problems(text("", "(from: 0, to: 1)", 0.5));
+    println!("{lonely:?}");
+    assert!(lonely.iter().any(|(s, m)| *s == Severity::Error
+        && m.starts_with("front: ")
+        && m.contains("must sit in front of an entry, a load balancer or an app server")));
+    let bad = problems(text(
+        "capacity: 0, ttl_s: -1, latency_ms: 20000",
+        "(from: 0, to: 1), (from: 1, to: 2)",
+        0.5,
+    ));
+    println!("{bad:?}");
+    for field in ["capacity = 0", "ttl_s = -1", "latency_ms = 20000"] {
+        assert!(
+            bad.iter()
+                .any(|(s, m)| *s == Severity::Error && m.starts_with("front: ") && m.contains(field)),
+            "{field}: {bad:?}"
+        );
+    }
+    let to_db = problems(text("", "(from: 0, to: 1), (from: 1, to: 2), (from: 1, to: 3)", 0.5));
+    assert!(
+        to_db
+            .iter()
+            .any(|(s, m)| *s == Severity::Error && m.contains("a CDN edge cannot call a database")),
+        "{to_db:?}"
+    );
+    let nothing_cacheable = problems(text("", "(from: 0, to: 1), (from: 1, to: 2)", 0.0));
+    assert_eq!(nothing_cacheable.len(), 1, "{nothing_cacheable:?}");
+    assert_eq!(nothing_cacheable[0].0, Severity::Warning);
+    assert!(nothing_cacheable[0].1.contains("cacheable_share is 0"));
+}
