@@ -1016,6 +1016,9 @@ mod tests {
         let id = |t: KindTag| NodeId(KindTag::ALL.iter().position(|x| *x == t).unwrap_or(0) as u32);
         l.wires
             .push(Wire::new(id(KindTag::Client), id(KindTag::AppServer), 0.0));
+        // A CDN edge must have an origin to pass misses to.
+        l.wires
+            .push(Wire::new(id(KindTag::Cdn), id(KindTag::AppServer), 0.0));
         l.replication.push(Replication {
             primary: id(KindTag::Database),
             replica: extra,

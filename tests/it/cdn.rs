@@ -448,12 +448,17 @@ fn check_names_the_edge_and_the_field_of_each_problem() {
     println!("{bad:?}");
     for field in ["capacity = 0", "ttl_s = -1", "latency_ms = 20000"] {
         assert!(
-            bad.iter()
-                .any(|(s, m)| *s == Severity::Error && m.starts_with("front: ") && m.contains(field)),
+            bad.iter().any(|(s, m)| *s == Severity::Error
+                && m.starts_with("front: ")
+                && m.contains(field)),
             "{field}: {bad:?}"
         );
     }
-    let to_db = problems(text("", "(from: 0, to: 1), (from: 1, to: 2), (from: 1, to: 3)", 0.5));
+    let to_db = problems(text(
+        "",
+        "(from: 0, to: 1), (from: 1, to: 2), (from: 1, to: 3)",
+        0.5,
+    ));
     assert!(
         to_db
             .iter()
