@@ -414,7 +414,7 @@ fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
 /// clients send no cacheable reads is a warning.
 #[test]
 fn check_names_the_edge_and_the_field_of_each_problem() {
-    use tierlab::layout::{Severity, check};
+    use tierlab::layout::Severity;
     let text = |edge: &str, wires: &str, cacheable: f64| {
         format!(
             "(version: 1, name: \"edge check\", seed: 1, tick_ms: 1.0,
@@ -428,7 +428,7 @@ fn check_names_the_edge_and_the_field_of_each_problem() {
         )
     };
     let problems = |t: String| -> Vec<(Severity, String)> {
-        check(&check::parse(&t))
+        tierlab::layout::check(&check::parse(&t))
             .into_iter()
             .map(|p| (p.severity, format!("{}: {}", p.place, p.message)))
             .collect()
