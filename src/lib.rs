@@ -11,7 +11,8 @@
 //!   parameters, wires, replication links, autoscaling, command arguments, enum options; unit,
 //!   default, range, labels, help) that drives `check`, command validation, the docs and the
 //!   inspector; `size.rs` the priced instance ladder; `limits.rs` what a layout may cost, from
-//!   the file alone (worst-case calls per request, estimated peak memory).
+//!   the file alone (worst-case calls per request, estimated peak memory); `cdn.rs` what
+//!   `check` asks of a CDN edge (an origin to send to, clients that send cacheable reads).
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
 //!   `traces()` (`mod.rs`, which also builds the instances and their routes from the wires).
@@ -29,7 +30,10 @@
 //!   `data.rs` the data tier (cache-aside, replication, promotion, shard routing);
 //!   `jobs.rs` a server's own work (a replica applying a write, a cache fill or
 //!   invalidation), which takes its queue, a worker and a core like a call;
-//!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
+//!   `autoscale.rs` pool autoscaling; `cdn.rs` a CDN edge in front of the entry tier (a
+//!   cacheable read it holds is answered there, a miss is filled from the origin's answer,
+//!   writes and uncacheable reads pass through; its counters and `cdn_metrics`);
+//!   `cache.rs` and `ring.rs` the eviction and placement
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
 //!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
@@ -46,6 +50,7 @@
 //!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with
 //!   confidence intervals (rayon). The serialisable types live here, not in the core.
+//!   `report/cdn.rs`: the CDN edges' rows (omitted without an edge).
 //! - [`study`]: understand and compare, studies made of many runs of the core (A/B twins,
 //!   sweeps, the stress and single-point-of-failure searches). Each takes a `Progress` that it
 //!   counts its runs on and that the caller can cancel; parallel runs go through `par_map`
@@ -90,7 +95,8 @@
 //!   each) return `Edit`s: the core's `Command`s (faults from a node's menu among them, as
 //!   run-only commands), plus moves and renames. `apply.rs` stores each edit with its
 //!   inverse for undo; `inspector.rs` draws every widget from the parameter table, which
-//!   holds everything settable. `paint.rs` is how nodes and wires look; `geometry.rs` is pure
+//!   holds everything settable. `paint.rs` is how nodes and wires look (`edge.rs`: a CDN
+//!   edge's own live drawing and summary figures); `geometry.rs` is pure
 //!   and unit-tested; `bench.rs` is the frame benchmark that `main.rs` runs for `bench-frame`.
 //!   The run panel (`run_panel.rs`, `run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from
 //!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an

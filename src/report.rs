@@ -11,6 +11,9 @@ use crate::layout::{self, Goal, GoalMetric, Layout, Problem};
 use crate::sim::events::Event;
 use crate::sim::{Metrics, NodeMetrics, ReplicaLag, Sim, SimConfig, TraceConfig};
 
+mod cdn;
+pub use cdn::CdnJson;
+
 /// How long and how to run a layout headless.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunConfig {
@@ -256,6 +259,9 @@ pub struct RunJson {
     /// Read replicas and how far behind their primaries they are now (omitted when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<ReplicaJson>,
+    /// CDN edges: hit ratio, hits, misses, forwarded, origin load (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cdn: Vec<CdnJson>,
     /// The event stream: kills, revivals, health-check verdicts, failovers, promotions,
     /// flushes, scale-outs and -ins, removals, oldest first.
     pub events: Vec<EventJson>,
@@ -372,6 +378,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
             .collect(),
         shard_loss: shard_loss(sim, &m),
         replicas: m.replicas.iter().map(replica_json).collect(),
+        cdn: cdn::cdn_json(sim),
         events: m.events.iter().map(event_json).collect(),
         recent: {
             let r = sim.recent();
@@ -659,6 +666,7 @@ fn totals_text(s: &mut String, r: &RunJson) {
             r.cache_hit_ratio, r.cache_hits, r.cache_misses
         ));
     }
+    cdn::cdn_text(s, &r.cdn);
     if r.cache_keys_lost > 0 {
         s.push_str(&format!(
             "cache      {} keys lost with their cache (or app server)\n",

@@ -17,6 +17,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "cache-cluster.ron",
         include_str!("../saves/cache-cluster.ron"),
     ),
+    ("cdn.ron", include_str!("../saves/cdn.ron")),
     (
         "consistent-hash.ron",
         include_str!("../saves/consistent-hash.ron"),

@@ -122,6 +122,8 @@ pub struct NodeLive {
     /// A balancer's last pick (a backend's name) and algorithm.
     pub last_pick: Option<String>,
     pub algorithm: Option<&'static str>,
+    /// A CDN edge's hit ratio and origin load.
+    pub edge: Option<super::edge::EdgeLive>,
 }
 
 /// One member of a node.
@@ -175,6 +177,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
     };
     let unit_node = read_nodes(sim, layout, &mut view);
     read_dots(sim, prev_ns, &unit_node, counts, &mut view);
+    super::edge::read_edges(sim, &mut view);
     view
 }
 

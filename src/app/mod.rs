@@ -9,6 +9,7 @@ mod config;
 mod dialogs;
 mod document;
 pub mod drill;
+mod edge;
 mod edit;
 mod files;
 mod geometry;

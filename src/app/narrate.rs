@@ -451,6 +451,31 @@ impl Teller<'_> {
                     format!("{at} writes key {key}.")
                 }
             }
+            What::EdgeHit { key, objects } => {
+                self.facts.cached_keys = Some(objects);
+                self.facts.served_from = Some(format!("{at} (edge hit)"));
+                self.source = Some(format!("served from the CDN edge ({at})"));
+                format!(
+                    "{at}, the CDN edge, holds object {key}: an edge hit. It answers close to the client and the origin never sees the request."
+                )
+            }
+            What::EdgeMiss { key, objects } => {
+                self.facts.cached_keys = Some(objects);
+                format!(
+                    "{at}, the CDN edge, does not hold object {key}: an edge miss. It asks the origin, and the answer fills the edge on its way back."
+                )
+            }
+            What::EdgeForwarded { read } => {
+                if read {
+                    format!(
+                        "{at}, the CDN edge, may not cache this read: it passes it to the origin untouched."
+                    )
+                } else {
+                    format!(
+                        "{at}, the CDN edge, passes the write to the origin (an edge caches reads only)."
+                    )
+                }
+            }
             _ => String::new(),
         }
     }

@@ -200,6 +200,9 @@ pub fn draw_live(
 ) {
     let z = zoom;
     draw_load(painter, r, z, l);
+    if let Some(e) = &l.edge {
+        super::edge::draw_hit_bar(painter, r, e);
+    }
     if z >= geo::SMALL_TEXT_ZOOM_MIN {
         draw_live_numbers(painter, tag, r, z, l);
     }
@@ -301,6 +304,9 @@ fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: 
     if tag == KindTag::Client && l.failed_per_s > 0.0 {
         let failed = super::run::fmt_count(f64::from(l.failed_per_s));
         lines.push((format!("{failed} failed/s"), theme::ERROR));
+    }
+    if let Some(e) = &l.edge {
+        lines = super::edge::edge_lines(l.calls_per_s, e);
     }
     if let Some(alg) = l.algorithm {
         lines.push((alg.to_string(), theme::TEXT));

@@ -386,6 +386,7 @@ fn layout_stats(ui: &mut Ui, sim: &Sim, applies: Applies) {
             "Since the start: the busiest app server's served calls over the mean of all (load_max_over_mean); 1.00x is an even spread",
         );
     }
+    super::edge::edge_stats(ui, sim, stat);
     for (entry, holder) in sim.floating_ip_holders() {
         stat(
             ui,

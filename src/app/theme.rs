@@ -93,6 +93,7 @@ pub fn fill(tag: KindTag) -> Color32 {
         KindTag::Cache => Color32::from_rgb(214, 242, 244),  // teal
         KindTag::ShardRouter => Color32::from_rgb(236, 236, 236), // grey
         KindTag::Database => Color32::from_rgb(236, 226, 250), // violet
+        KindTag::Cdn => Color32::from_rgb(206, 236, 214),    // sea green
     }
 }
 
@@ -189,6 +190,17 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
                 let r = Rect::from_center_size(c + vec2(s * 0.5, dy), vec2(s, s * 0.45));
                 painter.rect_stroke(r, 1.0, stroke, StrokeKind::Inside);
             }
+        }
+        KindTag::Cdn => {
+            // A cloud edge: a cloud outline with a short bolt under it.
+            painter.circle_stroke(c + vec2(-s * 0.4, 0.0), s * 0.4, stroke);
+            painter.circle_stroke(c + vec2(s * 0.1, -s * 0.25), s * 0.5, stroke);
+            painter.circle_stroke(c + vec2(s * 0.55, s * 0.05), s * 0.35, stroke);
+            painter.line_segment(
+                [c + vec2(-s * 0.8, s * 0.4), c + vec2(s * 0.9, s * 0.4)],
+                stroke,
+            );
+            painter.line_segment([c + vec2(0.0, s * 0.55), c + vec2(-s * 0.2, s)], stroke);
         }
         _ => {
             // A server: a box with two slots.

@@ -46,7 +46,7 @@ impl std::fmt::Display for Problem {
 ///
 /// | caller        | may call                                            |
 /// |---------------|-----------------------------------------------------|
-/// | client        | entry, load balancer, app server                    |
+/// | client        | entry, load balancer, app server, CDN edge          |
 /// | entry         | load balancer                                       |
 /// | load balancer | app server, load balancer                           |
 /// | app server    | load balancer, session store, cache, shard router, database |
@@ -54,6 +54,7 @@ impl std::fmt::Display for Problem {
 /// | cache         | nothing (the app server fills it: cache-aside)      |
 /// | shard router  | database (each one a shard)                         |
 /// | database      | nothing (replication is not a call)                 |
+/// | CDN edge      | entry, load balancer, app server (its origin)       |
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;
     matches!(
@@ -70,6 +71,10 @@ pub fn may_call(from: KindTag, to: KindTag) -> bool {
             | (AppServer, Cache)
             | (AppServer, ShardRouter)
             | (ShardRouter, Database)
+            | (Client, Cdn)
+            | (Cdn, Entry)
+            | (Cdn, LoadBalancer)
+            | (Cdn, AppServer)
     )
 }
 
@@ -208,6 +213,7 @@ fn check_ids_and_names(layout: &Layout, out: &mut Problems) {
             NodeKind::Client(c) => check_client(c, &mut err),
             NodeKind::LoadBalancer(b) => check_balancer(layout, n.id, b, &mut err),
             NodeKind::AppServer(a) => check_app_server(layout, n.id, a, &mut err),
+            NodeKind::Cdn(_) => super::cdn::check_cdn(layout, n.id, &mut err),
             _ => {}
         }
     }
@@ -444,6 +450,7 @@ fn check_warnings(layout: &Layout, memory: &MemoryTotal, out: &mut Problems) {
             KindTag::Entry if outgoing == 0 => {
                 warn("the entry points at no balancer: its requests fail with no_backend".into())
             }
+            KindTag::Cdn => super::cdn::warn_cdn(layout, n, &mut warn),
             KindTag::Client => {
                 for w in layout.wires_from(n.id) {
                     if let Some(t) = layout.node(w.to)

@@ -242,6 +242,11 @@ fn node_memory(
             );
         }
         NodeKind::Entry(_) => {}
+        NodeKind::Cdn(p) => add(
+            id,
+            "edge objects",
+            f64::from(p.capacity).min(keys) * CACHE_ENTRY_BYTES as f64,
+        ),
     }
 }
 

@@ -7,6 +7,7 @@
 //! that drives `check`, the docs and the window's inspector.
 
 pub mod agree;
+mod cdn;
 pub mod check;
 pub mod command;
 pub mod file;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{Problem, Severity, check};
 pub use command::{Command, Scripted, Target};
 pub use file::{LoadError, from_ron, to_ron};
+pub use node::CdnParams;
 pub use node::{
     AppParams, Arrivals, Autoscale, BalancerParams, CacheParams, ClientParams, DbParams, EntryMode,
     EntryParams, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, OnWrite,

@@ -21,6 +21,8 @@ pub enum NodeKind {
     /// Splits keys over the databases it is wired to (the shards).
     ShardRouter(RouterParams),
     Database(DbParams),
+    /// A CDN edge cache in front of the entry tier: answers cacheable reads it holds.
+    Cdn(CdnParams),
 }
 
 /// The kind of a node without its parameters: for tables, palettes and messages.
@@ -35,11 +37,12 @@ pub enum KindTag {
     Cache,
     ShardRouter,
     Database,
+    Cdn,
 }
 
 impl KindTag {
     /// Every kind, in palette order.
-    pub const ALL: [KindTag; 8] = [
+    pub const ALL: [KindTag; 9] = [
         KindTag::Client,
         KindTag::Entry,
         KindTag::LoadBalancer,
@@ -48,6 +51,7 @@ impl KindTag {
         KindTag::Cache,
         KindTag::ShardRouter,
         KindTag::Database,
+        KindTag::Cdn,
     ];
 
     /// The name as written in files (`load_balancer`).
@@ -61,6 +65,7 @@ impl KindTag {
             KindTag::Cache => "cache",
             KindTag::ShardRouter => "shard_router",
             KindTag::Database => "database",
+            KindTag::Cdn => "cdn",
         }
     }
 
@@ -75,6 +80,7 @@ impl KindTag {
             KindTag::Cache => "cache",
             KindTag::ShardRouter => "shard router",
             KindTag::Database => "database",
+            KindTag::Cdn => "CDN edge",
         }
     }
 
@@ -89,6 +95,7 @@ impl KindTag {
             KindTag::Cache => NodeKind::Cache(CacheParams::default()),
             KindTag::ShardRouter => NodeKind::ShardRouter(RouterParams::default()),
             KindTag::Database => NodeKind::Database(DbParams::default()),
+            KindTag::Cdn => NodeKind::Cdn(CdnParams::default()),
         }
     }
 }
@@ -105,6 +112,7 @@ impl NodeKind {
             NodeKind::Cache(_) => KindTag::Cache,
             NodeKind::ShardRouter(_) => KindTag::ShardRouter,
             NodeKind::Database(_) => KindTag::Database,
+            NodeKind::Cdn(_) => KindTag::Cdn,
         }
     }
 
@@ -208,6 +216,9 @@ pub struct ClientParams {
     pub user_zipf_alpha: f64,
     /// Request paths and their shares (empty: every request is `/`). L7 balancers route on them.
     pub paths: Vec<PathShare>,
+    /// Share of reads a CDN edge may cache (static assets, public pages), 0 to 1; the rest and
+    /// every write pass through it to the origin.
+    pub cacheable_share: f64,
 }
 
 /// A request path and the share of requests that use it.
@@ -232,6 +243,7 @@ impl Default for ClientParams {
             key_zipf_alpha: 1.0,
             user_zipf_alpha: 0.0,
             paths: Vec::new(),
+            cacheable_share: 0.0,
         }
     }
 }
@@ -760,6 +772,33 @@ impl Default for RouterParams {
             partitioning: Partitioning::Hash,
             latency_ms: 0.05,
             virtual_nodes: 100,
+        }
+    }
+}
+
+/// A CDN edge cache: sits between clients and the entry tier (an entry, a balancer or an app
+/// server). A cacheable read it holds is answered at the edge; a miss goes to the origin and
+/// the answer fills the edge; writes and uncacheable reads pass through.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdnParams {
+    /// Objects the edge holds before evicting.
+    pub capacity: u32,
+    /// Objects expire this long after they are filled (0: never).
+    pub ttl_s: f64,
+    /// Time the edge takes to answer a hit or pass a request on: it is close to the client,
+    /// so this is much less than the round trip to the origin.
+    pub latency_ms: f64,
+    pub eviction: Eviction,
+}
+
+impl Default for CdnParams {
+    fn default() -> Self {
+        CdnParams {
+            capacity: 10_000,
+            ttl_s: 300.0,
+            latency_ms: 1.0,
+            eviction: Eviction::Lru,
         }
     }
 }

@@ -265,6 +265,8 @@ pub static PARAMS: &[ParamMeta] = &[
         "Zipf exponent of key popularity (used when key_dist is zipf)"),
     param!(Client, Client, user_zipf_alpha, f64, "", 0.0, 0.0, 5.0, false,
         "Zipf exponent of user activity: 0 makes every user equally busy"),
+    param!(Client, Client, cacheable_share, f64, "", 0.0, 0.0, 1.0, false,
+        "Share of reads a CDN edge may cache; the rest and every write pass through to the origin"),
     param!(Entry, Entry, heartbeat_ms, f64, "ms", 1000.0, 10.0, 600_000.0, false,
         "Floating IP: heartbeat interval between the pair"),
     param!(Entry, Entry, missed_beats, u32, "", 3.0, 1.0, 100.0, true,
@@ -355,6 +357,12 @@ pub static PARAMS: &[ParamMeta] = &[
         "Coefficient of variation of log-normal service times"),
     param!(Database, Database, promotion_delay_ms, f64, "ms", 30_000.0, 0.0, 3_600_000.0, false,
         "After the primary dies, how long until a replica is promoted in its place"),
+    param!(Cdn, Cdn, capacity, u32, "", 10_000.0, 1.0, 100_000_000.0, true,
+        "Objects the edge holds before evicting"),
+    param!(Cdn, Cdn, ttl_s, f64, "s", 300.0, 0.0, 86_400.0, false,
+        "Objects expire this long after they are filled (0: never)"),
+    param!(Cdn, Cdn, latency_ms, f64, "ms", 1.0, 0.0, 10_000.0, false,
+        "Time the edge takes to answer a hit or pass a request on"),
 ];
 
 /// The parameters of one kind, in inspector order.
@@ -632,6 +640,8 @@ pub static CHOICES: &[Choice<NodeKind>] = &[
     choice!(Database, reads, ReadFrom, "Where reads go when the database has replicas",
         [Primary = "primary": "primary only", Replicas = "replicas": "replicas", PrimaryAndReplicas = "primary_and_replicas": "primary and replicas"]),
     size_choice!(Database),
+    choice!(Cdn, eviction, Eviction, "Which object a full edge drops",
+        [Lru = "lru": "LRU", Lfu = "lfu": "LFU"]),
 ];
 
 /// The enum fields of one kind, in inspector order.
@@ -778,6 +788,8 @@ static LABELS: &[(&str, &str)] = &[
     ("autoscale.min", "Fewest servers"),
     ("autoscale.target", "Target"),
     ("backoff_ms", "Retry backoff"),
+    ("cacheable_share", "Cacheable reads"),
+    ("capacity", "Objects held"),
     ("capacity_entries", "Capacity"),
     ("capacity_sessions", "Session capacity"),
     ("check_interval_ms", "Check interval"),
@@ -1004,6 +1016,9 @@ mod tests {
         let id = |t: KindTag| NodeId(KindTag::ALL.iter().position(|x| *x == t).unwrap_or(0) as u32);
         l.wires
             .push(Wire::new(id(KindTag::Client), id(KindTag::AppServer), 0.0));
+        // A CDN edge must have an origin to pass misses to.
+        l.wires
+            .push(Wire::new(id(KindTag::Cdn), id(KindTag::AppServer), 0.0));
         l.replication.push(Replication {
             primary: id(KindTag::Database),
             replica: extra,

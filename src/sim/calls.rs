@@ -350,6 +350,9 @@ impl Sim {
             return;
         }
         let caller = p.callee;
+        if fail.is_none() && matches!(self.units[caller].role, Role::Cdn(_)) {
+            self.cdn_filled(parent, caller);
+        }
         if fail.is_none() {
             match self.units[callee].kind {
                 KindTag::Cache if hit => {

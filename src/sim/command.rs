@@ -211,6 +211,10 @@ impl Sim {
                 cache.flush();
                 flushed = true;
             }
+            if let Role::Cdn(edge) = &mut self.units[i].role {
+                edge.cache.flush();
+                flushed = true;
+            }
         }
         if !flushed {
             return Err(format!("{} is not a cache", self.layout.name_of(t.node)));
@@ -287,6 +291,10 @@ impl Sim {
             if let Some(local) = &mut u.local_cache {
                 keys += u64::from(local.len());
                 local.flush();
+            }
+            if let Role::Cdn(edge) = &mut u.role {
+                keys += u64::from(edge.cache.len());
+                edge.cache.flush();
             }
             if now >= self.warmup_ns {
                 self.totals.sessions_lost += sessions;

@@ -93,6 +93,7 @@ impl Sim {
             attempt: 0,
             calls: 0,
             asked: false,
+            cacheable: false,
         });
         let call = self.alloc_call(req, None, lb_unit, backend, latency_ns, policy);
         let c = &mut self.calls[call];

@@ -20,6 +20,7 @@ mod autoscale;
 mod balance;
 mod cache;
 mod calls;
+mod cdn;
 mod command;
 mod data;
 mod dist;
@@ -56,6 +57,7 @@ use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
 pub use autoscale::AutoscaleReport;
 pub use balance::{Stickiness, Why, explain};
+pub use cdn::{CdnCounts, CdnMetrics};
 pub use command::{CommandSource, LoggedCommand};
 pub use data::{ReplicaLag, ShardMove, ShardShare};
 pub use ix::UnitIx;
@@ -191,6 +193,8 @@ struct Req {
     calls: u32,
     /// Sent on purpose (`send_request`): its user's closed loop does not go on from it.
     asked: bool,
+    /// A read a CDN edge may cache (the client's `cacheable_share`).
+    cacheable: bool,
 }
 
 /// Run-wide counters.

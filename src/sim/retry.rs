@@ -140,6 +140,7 @@ impl Sim {
                 self.call_stage(call, stage);
             }
             Role::Router(_) => self.router_forward(call),
+            Role::Cdn(_) => self.cdn_to_origin(call),
             Role::Client(_) => {}
         }
     }

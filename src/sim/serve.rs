@@ -39,10 +39,11 @@ impl Sim {
         let relay_latency = match &u.role {
             Role::Balancer(lb) => Some(lb.latency_ns),
             Role::Router(r) => Some(r.latency_ns),
+            Role::Cdn(e) => Some(e.latency_ns),
             _ => None,
         };
         match &u.role {
-            Role::Balancer(_) | Role::Router(_) => {
+            Role::Balancer(_) | Role::Router(_) | Role::Cdn(_) => {
                 let done_at = now + relay_latency.unwrap_or(0);
                 let c = &mut self.calls[call];
                 c.state = CallState::Service;
@@ -198,6 +199,7 @@ impl Sim {
         match &mut u.role {
             Role::Balancer(_) => self.lb_forward(call),
             Role::Router(_) => self.router_forward(call),
+            Role::Cdn(_) => self.cdn_forward(call),
             Role::Server { .. } => {
                 u.integrate(now);
                 u.serving -= 1;

@@ -100,6 +100,13 @@ pub enum What {
     },
     /// The node failed the call with `reason` (refused it, or gave up on it).
     Failed { reason: FailReason },
+    /// A CDN edge held the key of a cacheable read and answered it; it holds `objects`.
+    EdgeHit { key: u32, objects: u32 },
+    /// A CDN edge did not hold the key of a cacheable read: it asks the origin, and the
+    /// answer fills it.
+    EdgeMiss { key: u32, objects: u32 },
+    /// A CDN edge passed a write or an uncacheable read to the origin untouched.
+    EdgeForwarded { read: bool },
 }
 
 /// Everything that happened to one sampled request.

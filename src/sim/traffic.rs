@@ -102,12 +102,14 @@ impl Sim {
         };
         let (key, read) = c.draw_content();
         let path = c.draw_path();
+        let cacheable = super::cdn::draw_cacheable(c, read);
         let trace = self.traces.wants(id);
         let content = Content {
             user,
             key,
             read,
             path,
+            cacheable,
         };
         self.launch(client, id, content, trace, false);
     }
@@ -154,11 +156,14 @@ impl Sim {
         self.next_req_id += 1;
         // The sampling countdown moves past this id as it would have anyway.
         self.traces.wants(id);
+        // No draw: an asked read is cacheable whenever the client sends cacheable reads.
+        let cacheable = read && c.params.cacheable_share > 0.0;
         let content = Content {
             user,
             key,
             read,
             path,
+            cacheable,
         };
         self.launch(client, id, content, true, true);
         Ok(id)
@@ -181,6 +186,7 @@ impl Sim {
             key,
             read,
             path,
+            cacheable,
         } = content;
         let trace = traced.then(|| {
             self.traces.open(Trace {
@@ -214,6 +220,7 @@ impl Sim {
             attempt: 0,
             calls: 0,
             asked,
+            cacheable,
         });
         self.send_top(req);
     }
@@ -331,4 +338,5 @@ struct Content {
     key: u32,
     read: bool,
     path: Option<u16>,
+    cacheable: bool,
 }

@@ -453,6 +453,8 @@ pub enum Role {
     Balancer(Box<LbState>),
     /// A shard router: picks the shard owning the request's key.
     Router(Box<RouterState>),
+    /// A CDN edge: answers cacheable reads it holds, passes the rest to the origin.
+    Cdn(Box<super::cdn::CdnState>),
     /// An app server, session store, cache or database: workers and a queue.
     Server {
         service: ServiceModel,
@@ -663,6 +665,7 @@ impl Unit {
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
             NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
             NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
+            NodeKind::Cdn(p) => Role::Cdn(Box::new(super::cdn::CdnState::new(p))),
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
@@ -739,6 +742,7 @@ impl Unit {
                 }
             }
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
+            (Role::Cdn(e), NodeKind::Cdn(p)) => e.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
             (Role::Router(r), NodeKind::ShardRouter(p)) => {
                 let shards = r.shards.clone();

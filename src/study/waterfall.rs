@@ -439,6 +439,17 @@ pub enum WhatLine {
     Failed {
         reason: &'static str,
     },
+    EdgeHit {
+        key: u32,
+        objects: u32,
+    },
+    EdgeMiss {
+        key: u32,
+        objects: u32,
+    },
+    EdgeForwarded {
+        read: bool,
+    },
 }
 
 impl WhatLine {
@@ -510,6 +521,9 @@ impl WhatLine {
             What::Failed { reason } => WhatLine::Failed {
                 reason: reason.name(),
             },
+            What::EdgeHit { key, objects } => WhatLine::EdgeHit { key, objects },
+            What::EdgeMiss { key, objects } => WhatLine::EdgeMiss { key, objects },
+            What::EdgeForwarded { read } => WhatLine::EdgeForwarded { read },
         }
     }
 }

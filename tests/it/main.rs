@@ -4,6 +4,7 @@ mod agree;
 mod balancing;
 mod baseline;
 mod breaks;
+mod cdn;
 mod check;
 mod cli;
 mod compare;

@@ -785,6 +785,8 @@ const CHECKED: &[&str] = &[
     "path-routing",
     "shards-hot-key",
     "deep-probes",
+    // Checked in tests/it/cdn.rs, with the edge it describes.
+    "cdn",
 ];
 
 #[test]
