@@ -191,7 +191,14 @@ mod tests {
             ("TIERLAB_STUDY", "spof"),
             ("TIERLAB_DRILL", "3"),
             ("TIERLAB_DRILL_ANSWER", "answer.ron"),
+            ("TIERLAB_ANIMATE", "run.gif"),
+            ("TIERLAB_ANIMATE_S", "4"),
+            ("TIERLAB_ANIMATE_FPS", "8"),
+            ("TIERLAB_ANIMATE_SCALE", "0.25"),
         ]);
+        assert_eq!(c.animate_to, Some(PathBuf::from("run.gif")));
+        assert_eq!((c.animate.span_s, c.animate.fps), (4.0, 8));
+        assert_eq!(c.animate.scale, 0.25);
         assert_eq!(c.study.as_deref(), Some("spof"));
         assert_eq!(c.drill, Some(3));
         assert_eq!(c.drill_answer, Some(PathBuf::from("answer.ron")));
@@ -220,7 +227,9 @@ mod tests {
             ("TIERLAB_SEND", "many"),
             ("TIERLAB_WALK_STEP", "0"),
             ("TIERLAB_DRILL", "three"),
+            ("TIERLAB_ANIMATE_FPS", "ten"),
         ]);
+        assert_eq!(bad.animate, super::super::animate::AnimationSpec::default());
         assert_eq!(bad.drill, None);
         assert_eq!(bad.lesson, None);
         assert_eq!((bad.send, bad.walk_step), (0, None));
