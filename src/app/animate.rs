@@ -288,6 +288,9 @@ impl GifWriter {
     }
 }
 
+/// A colour's index in a frame's palette.
+type IndexOf = Box<dyn Fn([u8; 3]) -> u8>;
+
 /// A frame of indices into its own palette; pixels marked `keep` are transparent (the last
 /// frame shows through).
 fn indexed_frame(pixels: &[[u8; 3]], keep: &[bool]) -> gif::Frame<'static> {
@@ -296,25 +299,24 @@ fn indexed_frame(pixels: &[[u8; 3]], keep: &[bool]) -> gif::Frame<'static> {
         .zip(keep)
         .filter(|(_, k)| !**k)
         .map(|(c, _)| *c);
-    let (palette, index_of): (Vec<[u8; 3]>, Box<dyn Fn([u8; 3]) -> u8>) =
-        match choose_palette(changed.clone(), 255) {
-            PaletteChoice::Exact(colours) => {
-                let lookup = colours.clone();
-                let index = move |c: [u8; 3]| lookup.binary_search(&c).unwrap_or(0) as u8;
-                (colours, Box::new(index))
-            }
-            PaletteChoice::Quantise => {
-                let rgba: Vec<u8> = changed.flat_map(|[r, g, b]| [r, g, b, 255]).collect();
-                let nq = color_quant::NeuQuant::new(NEUQUANT_SAMPLE, 255, &rgba);
-                let colours = nq
-                    .color_map_rgb()
-                    .chunks_exact(3)
-                    .map(|c| [c[0], c[1], c[2]])
-                    .collect();
-                let index = move |[r, g, b]: [u8; 3]| nq.index_of(&[r, g, b, 255]) as u8;
-                (colours, Box::new(index))
-            }
-        };
+    let (palette, index_of): (Vec<[u8; 3]>, IndexOf) = match choose_palette(changed.clone(), 255) {
+        PaletteChoice::Exact(colours) => {
+            let lookup = colours.clone();
+            let index = move |c: [u8; 3]| lookup.binary_search(&c).unwrap_or(0) as u8;
+            (colours, Box::new(index))
+        }
+        PaletteChoice::Quantise => {
+            let rgba: Vec<u8> = changed.flat_map(|[r, g, b]| [r, g, b, 255]).collect();
+            let nq = color_quant::NeuQuant::new(NEUQUANT_SAMPLE, 255, &rgba);
+            let colours = nq
+                .color_map_rgb()
+                .chunks_exact(3)
+                .map(|c| [c[0], c[1], c[2]])
+                .collect();
+            let index = move |[r, g, b]: [u8; 3]| nq.index_of(&[r, g, b, 255]) as u8;
+            (colours, Box::new(index))
+        }
+    };
     let transparent = palette.len() as u8;
     let mut cache = std::collections::HashMap::new();
     let buffer: Vec<u8> = pixels
@@ -786,6 +788,7 @@ impl TierlabApp {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // Tests may: a failed encode or decode fails the test.
 mod tests {
     use super::*;
 

@@ -76,17 +76,20 @@ fn finish(h: &mut Harness<'_, TierlabApp>) {
     panic!("the export did not end");
 }
 
+/// A GIF's frames as shown (RGBA each), and its width and height.
+type Decoded = (Vec<Vec<u8>>, (u16, u16));
+
 /// Every frame of a GIF as shown: the sub-frames drawn over the last, transparent pixels
 /// letting it show through. Also the size.
-fn decode(path: &Path) -> (Vec<Vec<u8>>, (u16, u16)) {
-    let file = std::fs::File::open(path).expect("the GIF exists");
+fn decode(path: &Path) -> Result<Decoded, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
-    let mut d = options.read_info(file).expect("a GIF");
+    let mut d = options.read_info(file).map_err(|e| e.to_string())?;
     let (w, h) = (d.width(), d.height());
     let mut canvas = vec![0u8; usize::from(w) * usize::from(h) * 4];
     let mut shown = Vec::new();
-    while let Some(f) = d.read_next_frame().expect("a frame") {
+    while let Some(f) = d.read_next_frame().map_err(|e| e.to_string())? {
         let fw = usize::from(f.width);
         for (i, px) in f.buffer.chunks_exact(4).enumerate() {
             if px[3] == 0 {
@@ -98,7 +101,7 @@ fn decode(path: &Path) -> (Vec<Vec<u8>>, (u16, u16)) {
         }
         shown.push(canvas.clone());
     }
-    (shown, (w, h))
+    Ok((shown, (w, h)))
 }
 
 fn distinct_colours(rgba: &[u8]) -> usize {
@@ -110,7 +113,7 @@ fn distinct_colours(rgba: &[u8]) -> usize {
 fn an_exported_animation_has_the_frames_and_size_asked_and_shows_the_run_moving() {
     let dir = temp_dir("export");
     let path = dir.join("request-flow.gif");
-    let mut h = playing_window(dir);
+    let mut h = playing_window(dir.clone());
     // 0.6 simulated seconds at 10 frames per second, at half size.
     let spec = AnimationSpec {
         span_s: 0.6,
@@ -121,7 +124,10 @@ fn an_exported_animation_has_the_frames_and_size_asked_and_shows_the_run_moving(
     finish(&mut h);
     assert_eq!(h.state().animation_result(), Some(&Ok(path.clone())));
 
-    let (frames, size) = decode(&path);
+    let (frames, size) = match decode(&path) {
+        Ok(d) => d,
+        Err(e) => panic!("cannot decode {}: {e}", path.display()),
+    };
     println!(
         "animation: {} frames of {}x{}, {} bytes, first frame {} colours",
         frames.len(),
@@ -149,7 +155,7 @@ fn an_exported_animation_has_the_frames_and_size_asked_and_shows_the_run_moving(
     );
     // The run was playing: it plays on.
     assert!(h.state().is_playing());
-    assert!(!dir_has_temp_files(path.parent().expect("a folder")));
+    assert!(!dir_has_temp_files(&dir));
 }
 
 #[test]
