@@ -419,6 +419,8 @@ pub struct Export {
     resume: bool,
     /// Why fewer frames than asked were taken.
     cut_short: Option<String>,
+    /// When it began, on the wall clock: the status line says how long it took.
+    began: std::time::Instant,
 }
 
 impl Export {
@@ -531,6 +533,7 @@ impl TierlabApp {
             take_now: false,
             resume: self.run.playing,
             cut_short: None,
+            began: std::time::Instant::now(),
         });
         // The first frame shows the run as it is now: no tick before it.
         self.run.playing = false;
@@ -635,12 +638,13 @@ impl TierlabApp {
                     .map(|why| format!(" ({why})"))
                     .unwrap_or_default();
                 let msg = format!(
-                    "Exported {} frames of {}x{} px ({} kB) to {}{short}",
+                    "Exported {} frames of {}x{} px ({} kB) to {} in {:.1} s{short}",
                     w.frames,
                     w.width,
                     w.height,
                     w.bytes.div_ceil(1024),
-                    ex.path.display()
+                    ex.path.display(),
+                    ex.began.elapsed().as_secs_f64()
                 );
                 (Status::info(msg), Ok(ex.path))
             }
@@ -764,7 +768,10 @@ impl TierlabApp {
         match &self.animate.last {
             Some(result) => {
                 match result {
-                    Ok(p) => eprintln!("animation saved to {}", p.display()),
+                    Ok(_) => {
+                        let said = self.status.as_ref().map(|s| s.message.as_str());
+                        eprintln!("{}", said.unwrap_or("animation saved"));
+                    }
                     Err(e) => eprintln!("animation not saved: {e}"),
                 }
                 self.animate.script = None;
