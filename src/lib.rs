@@ -121,6 +121,10 @@
 //!   `plan.rs` are the capacity sweep and planner windows (each study a `Job`); `theory.rs`
 //!   the inspector's theory-beside-the-run section. `waterfall.rs` is the request
 //!   waterfall window (a clicked dot, the slowest requests, a latency sample's slowest).
+//!   `animate.rs` is File > Export animation…: it steps the run 1/fps simulated seconds per
+//!   frame, takes each frame with the screenshot command Export PNG uses, and encodes a GIF
+//!   on a thread of its own (only what changed since the last frame; exact palettes, else
+//!   NeuQuant), written atomically; its frame times, delays, sizes and palette choice are pure.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.
@@ -162,7 +166,7 @@
 //! serde, csv. `lesson` -> `layout`, `sim`, `shipped`, serde. `drill` -> `lesson`, `report`,
 //! `study`, `sim`, `layout`.
 //! `read` -> `layout`, std::fs. `cli` -> all of the above, clap, anyhow, indicatif, csv. `app` -> `layout`,
-//! `sim`, `study`, `shipped`, `read`, egui, eframe, egui_plot, rfd, std::fs, and `cli::load` for
+//! `sim`, `study`, `shipped`, `read`, egui, eframe, egui_plot, rfd, gif, std::fs, and `cli::load` for
 //! `bench-frame`; nothing in the library imports
 //! `app` (`tests/it/ui.rs` checks). `main.rs` -> `cli`, and `app` to open the window when there
 //! is no subcommand or to run `bench-frame`.

@@ -44,6 +44,9 @@ pub enum Action {
     /// The single-point-of-failure search, and the stress search (`breaks.rs`).
     FindSpof,
     Stress,
+    /// Export the run as an animated GIF (`animate.rs`), and stop an export under way.
+    ExportAnimation,
+    CancelAnimation,
 }
 
 /// One row of the table.
@@ -137,6 +140,10 @@ pub const ACTIONS: &[ActionSpec] = &[
         enabled: can_study, run: |app| app.breaks.start_spof(&app.doc.layout) },
     ActionSpec { action: Action::Stress, label: "Find what breaks first", keys: &[], while_typing: false,
         enabled: can_study, run: |app| app.breaks.start_stress(&app.doc.layout) },
+    ActionSpec { action: Action::ExportAnimation, label: "Export animation…", keys: &[], while_typing: true,
+        enabled: |app| !app.is_animating(), run: TierlabApp::open_animation_dialog },
+    ActionSpec { action: Action::CancelAnimation, label: "Cancel animation export", keys: &[], while_typing: true,
+        enabled: TierlabApp::is_animating, run: TierlabApp::cancel_animation },
 ];
 
 /// A study needs a layout that runs.
@@ -283,6 +290,11 @@ impl TierlabApp {
         self.menu_item(ui, Action::Save);
         self.menu_item(ui, Action::SaveAs);
         ui.separator();
+        self.menu_item(ui, Action::ExportAnimation);
+        if self.is_animating() {
+            self.menu_item(ui, Action::CancelAnimation);
+        }
+        ui.separator();
         self.menu_item(ui, Action::Quit);
     }
 
@@ -356,6 +368,8 @@ mod tests {
             Action::Plan,
             Action::FindSpof,
             Action::Stress,
+            Action::ExportAnimation,
+            Action::CancelAnimation,
         ];
         let all: Vec<Action> = all
             .into_iter()

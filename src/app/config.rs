@@ -60,6 +60,12 @@ pub struct Config {
     /// `TIERLAB_WATERFALL=1`: once the run has reached the screenshot time, pause and show
     /// the slowest requests' waterfalls (the screenshot waits for them).
     pub waterfall: bool,
+    /// `TIERLAB_ANIMATE=path.gif`: once the run reached the screenshot time, export an
+    /// animation there as File > Export animation… does, then close. Its span, frames per
+    /// second and scale: `TIERLAB_ANIMATE_S` (5), `TIERLAB_ANIMATE_FPS` (10),
+    /// `TIERLAB_ANIMATE_SCALE` (0.5).
+    pub animate_to: Option<PathBuf>,
+    pub animate: super::animate::AnimationSpec,
 }
 
 impl Config {
@@ -120,13 +126,26 @@ impl Config {
             drill: var("TIERLAB_DRILL").and_then(|s| s.parse().ok()),
             drill_answer: var_os("TIERLAB_DRILL_ANSWER").map(PathBuf::from),
             waterfall: var("TIERLAB_WATERFALL").is_some_and(|v| v == "1"),
+            animate_to: var_os("TIERLAB_ANIMATE").map(PathBuf::from),
+            animate: {
+                let d = super::animate::AnimationSpec::default();
+                super::animate::AnimationSpec {
+                    span_s: f64_var("TIERLAB_ANIMATE_S").unwrap_or(d.span_s),
+                    fps: var("TIERLAB_ANIMATE_FPS")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(d.fps),
+                    scale: f64_var("TIERLAB_ANIMATE_SCALE").map_or(d.scale, |s| s as f32),
+                }
+            },
         }
     }
 
     /// A scripted run (screenshot or frame limit) starts from the defaults, not from what the
     /// last session remembered, so its screenshots are reproducible.
     pub fn scripted(&self) -> bool {
-        self.screenshot_to.is_some() || self.exit_after_frames.is_some()
+        self.screenshot_to.is_some()
+            || self.exit_after_frames.is_some()
+            || self.animate_to.is_some()
     }
 }
 
@@ -172,7 +191,14 @@ mod tests {
             ("TIERLAB_STUDY", "spof"),
             ("TIERLAB_DRILL", "3"),
             ("TIERLAB_DRILL_ANSWER", "answer.ron"),
+            ("TIERLAB_ANIMATE", "run.gif"),
+            ("TIERLAB_ANIMATE_S", "4"),
+            ("TIERLAB_ANIMATE_FPS", "8"),
+            ("TIERLAB_ANIMATE_SCALE", "0.25"),
         ]);
+        assert_eq!(c.animate_to, Some(PathBuf::from("run.gif")));
+        assert_eq!((c.animate.span_s, c.animate.fps), (4.0, 8));
+        assert_eq!(c.animate.scale, 0.25);
         assert_eq!(c.study.as_deref(), Some("spof"));
         assert_eq!(c.drill, Some(3));
         assert_eq!(c.drill_answer, Some(PathBuf::from("answer.ron")));
@@ -201,7 +227,9 @@ mod tests {
             ("TIERLAB_SEND", "many"),
             ("TIERLAB_WALK_STEP", "0"),
             ("TIERLAB_DRILL", "three"),
+            ("TIERLAB_ANIMATE_FPS", "ten"),
         ]);
+        assert_eq!(bad.animate, super::super::animate::AnimationSpec::default());
         assert_eq!(bad.drill, None);
         assert_eq!(bad.lesson, None);
         assert_eq!((bad.send, bad.walk_step), (0, None));

@@ -58,6 +58,7 @@ impl TierlabApp {
         self.export_png_hook(ctx);
         self.branch_hook();
         self.screenshot_hook(ctx);
+        self.animate_hook(ctx);
         if let Some(n) = self.hooks.exit_after_frames {
             ctx.request_repaint();
             if self.frames >= n {

@@ -1,6 +1,7 @@
 //! The window: `TierlabApp`, its state, the frame that lays out the panels, and `run_window`.
 
 mod actions;
+mod animate;
 mod apply;
 mod breaks;
 mod canvas;
@@ -37,6 +38,7 @@ mod waterfall;
 
 pub mod bench;
 
+pub use animate::{Animate, AnimationSpec};
 pub use config::Config;
 pub use live::{DotClass, DotCounts, classify_hops};
 pub use sweep::SweepWindow;
@@ -201,6 +203,8 @@ pub struct TierlabApp {
     drill_store: Arc<dyn drill::DrillStore>,
     /// The request waterfall window (`waterfall.rs`).
     waterfall: waterfall::WaterfallView,
+    /// Export animation…: its dialog and the export under way (`animate.rs`).
+    animate: animate::Animate,
 }
 
 impl Default for TierlabApp {
@@ -250,6 +254,7 @@ impl TierlabApp {
             drills_done: drill_store.load(),
             drill_store,
             waterfall: waterfall::WaterfallView::default(),
+            animate: animate::Animate::default(),
         };
         app.run.fixed_ticks_per_frame = app.config.fixed_ticks_per_frame;
         app.open_shipped(STARTER_LAYOUT);
@@ -286,6 +291,11 @@ impl TierlabApp {
             .into_iter()
             .map(|m| (m.node, m.badge))
             .collect()
+    }
+
+    /// The Export animation dialog's fields (tests fill them in as a user would type).
+    pub fn animation_dialog(&mut self) -> &mut Animate {
+        &mut self.animate
     }
 
     /// Whether the run is playing.
@@ -432,6 +442,7 @@ impl TierlabApp {
         self.lesson_before_advance();
         let core_start = std::time::Instant::now();
         self.run.advance(wall_dt_s);
+        self.animate_before_draw();
         self.split.core = core_start.elapsed();
         self.lesson_after_advance();
         self.drill_tick(wall_dt_s);
@@ -462,6 +473,7 @@ impl TierlabApp {
         self.dialog_ui(&ctx);
         self.sweep.ui(&ctx, &self.doc.layout);
         self.planner.ui(&ctx, &self.doc.layout);
+        self.animate_ui(&ctx);
         self.autosave(wall_dt_s);
         if ctx.input(|i| i.pointer.any_released()) {
             // A drag or click on a number ends here: the next change is a new undo step.
@@ -711,6 +723,9 @@ impl TierlabApp {
             Some("spof") => self.breaks.start_spof(&self.doc.layout),
             Some("stress") => self.breaks.start_stress(&self.doc.layout),
             _ => {}
+        }
+        if let Some(path) = &env.animate_to {
+            self.script_animation(path.clone(), env.animate, env.screenshot_after_s);
         }
         if let Some(n) = env.drill
             && let Some(i) = crate::shipped::DRILLS

@@ -1,6 +1,7 @@
 //! Tierlab's integration tests: one binary, one module per area.
 
 mod agree;
+mod animate;
 mod balancing;
 mod baseline;
 mod breaks;
