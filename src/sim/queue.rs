@@ -483,7 +483,15 @@ mod tests {
     fn a_crowded_bucket_pops_in_order() {
         let mut q = EventQueue::default();
         let bucket = 1u64 << SLOT_SHIFT;
-        let mut reference = Vec::new();
+        // An event now, so that the calendar starts at bucket 0 and bucket 3 fills unsorted.
+        q.push(
+            0,
+            Ev::Think {
+                unit: UnitIx::at(0),
+                user: 0,
+            },
+        );
+        let mut reference = vec![(0, 0)];
         let mut x: u64 = 42;
         for seq in 1..=200u64 {
             x = crate::sim::hash::splitmix64(x);
