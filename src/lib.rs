@@ -36,7 +36,7 @@
 //!   `cache.rs` and `ring.rs` the eviction and placement
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
 //!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
-//!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
+//!   the log; `queue.rs` the event calendar (a heap beyond 268 ms); `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `footprint.rs` what a copy of the core costs in bytes (rewind's budget);
 //!   `trace.rs` (hops, and typed decision records written where the core decides),
 //!   `slowest.rs` (the ids of the slowest requests, over the run and per sample) and
@@ -150,7 +150,7 @@
 //! - Memory is bounded: series are fixed-size rings, traces a bounded deque of bounded traces;
 //!   queues have capacities; `check` refuses a layout whose estimated peak memory is over the
 //!   2 GB budget; structures a file sizes are shared (one ring per cache cluster) or reserved
-//!   with `try_reserve`; stale events are compacted out of the heap.
+//!   with `try_reserve`; stale events are compacted out of the event queue.
 //! - A run always advances and stays bounded: a closed-loop user waits at least 1 µs between
 //!   requests, so no loop runs at one instant; one tick handles at most a fixed number of
 //!   events, one request causes at most a fixed number of calls, and a run has at most a fixed

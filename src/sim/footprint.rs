@@ -44,7 +44,7 @@ impl Sim {
     pub fn footprint_bytes(&self) -> u64 {
         let s = self;
         let mut bytes = size_of::<Sim>() as u64;
-        bytes += (s.events.capacity() * super::queue::ENTRY_BYTES) as u64;
+        bytes += s.events.heap_bytes() as u64;
         bytes += vec(&s.units, s.units.capacity());
         bytes += s.units.iter().map(unit_bytes).sum::<u64>();
         bytes += btree::<(crate::layout::NodeId, u32), super::UnitIx>(s.unit_index.len());

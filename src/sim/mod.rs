@@ -674,7 +674,7 @@ impl Sim {
     pub fn work(&self) -> Work {
         let mut w = self.work;
         w.replication_keys = self.repl.iter().map(|g| g.keys_held() as u64).sum();
-        w.bytes_reserved = (self.events.capacity() * queue::ENTRY_BYTES
+        w.bytes_reserved = (self.events.heap_bytes()
             + self.calls.capacity() * std::mem::size_of::<Call>()
             + self.reqs.capacity() * std::mem::size_of::<Req>()
             + self.free_calls.capacity() * 4

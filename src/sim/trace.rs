@@ -259,6 +259,10 @@ impl Traces {
             return;
         };
         self.free.push(slot);
+        // A finished trace is kept for a long time (up to `config.capacity` of them): give
+        // back the room its records grew into (up to half of it), once per traced request.
+        t.hops.shrink_to_fit();
+        t.decisions.shrink_to_fit();
         t.end_ns = Some(end_ns);
         t.outcome = Some(outcome);
         if t.asked {
