@@ -54,6 +54,9 @@ impl std::fmt::Display for Problem {
 /// | cache         | nothing (the app server fills it: cache-aside)      |
 /// | shard router  | database (each one a shard)                         |
 /// | database      | nothing (replication is not a call)                 |
+/// | message queue | app server (its consumers, which pull its messages) |
+///
+/// An app server calls a message queue too: it publishes one message per write.
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;
     matches!(
@@ -70,6 +73,8 @@ pub fn may_call(from: KindTag, to: KindTag) -> bool {
             | (AppServer, Cache)
             | (AppServer, ShardRouter)
             | (ShardRouter, Database)
+            | (AppServer, Queue)
+            | (Queue, AppServer)
     )
 }
 
@@ -441,6 +446,7 @@ fn check_warnings(layout: &Layout, memory: &MemoryTotal, out: &mut Problems) {
                 warn("the balancer has no backends: its requests fail with no_backend".into())
             }
             KindTag::LoadBalancer => warn_sessions_not_sticky(layout, n, &mut warn),
+            KindTag::Queue => crate::layout::mq::warn_queue(layout, n.id, &mut warn),
             KindTag::Entry if outgoing == 0 => {
                 warn("the entry points at no balancer: its requests fail with no_backend".into())
             }

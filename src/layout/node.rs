@@ -21,6 +21,9 @@ pub enum NodeKind {
     /// Splits keys over the databases it is wired to (the shards).
     ShardRouter(RouterParams),
     Database(DbParams),
+    /// A message queue: writers get an acknowledgement at once; the app servers it is wired
+    /// to pull its messages as consumers.
+    Queue(QueueParams),
 }
 
 /// The kind of a node without its parameters: for tables, palettes and messages.
@@ -35,11 +38,12 @@ pub enum KindTag {
     Cache,
     ShardRouter,
     Database,
+    Queue,
 }
 
 impl KindTag {
     /// Every kind, in palette order.
-    pub const ALL: [KindTag; 8] = [
+    pub const ALL: [KindTag; 9] = [
         KindTag::Client,
         KindTag::Entry,
         KindTag::LoadBalancer,
@@ -48,6 +52,7 @@ impl KindTag {
         KindTag::Cache,
         KindTag::ShardRouter,
         KindTag::Database,
+        KindTag::Queue,
     ];
 
     /// The name as written in files (`load_balancer`).
@@ -61,6 +66,7 @@ impl KindTag {
             KindTag::Cache => "cache",
             KindTag::ShardRouter => "shard_router",
             KindTag::Database => "database",
+            KindTag::Queue => "queue",
         }
     }
 
@@ -75,6 +81,7 @@ impl KindTag {
             KindTag::Cache => "cache",
             KindTag::ShardRouter => "shard router",
             KindTag::Database => "database",
+            KindTag::Queue => "message queue",
         }
     }
 
@@ -89,6 +96,7 @@ impl KindTag {
             KindTag::Cache => NodeKind::Cache(CacheParams::default()),
             KindTag::ShardRouter => NodeKind::ShardRouter(RouterParams::default()),
             KindTag::Database => NodeKind::Database(DbParams::default()),
+            KindTag::Queue => NodeKind::Queue(QueueParams::default()),
         }
     }
 }
@@ -105,6 +113,7 @@ impl NodeKind {
             NodeKind::Cache(_) => KindTag::Cache,
             NodeKind::ShardRouter(_) => KindTag::ShardRouter,
             NodeKind::Database(_) => KindTag::Database,
+            NodeKind::Queue(_) => KindTag::Queue,
         }
     }
 
@@ -760,6 +769,31 @@ impl Default for RouterParams {
             partitioning: Partitioning::Hash,
             latency_ms: 0.05,
             virtual_nodes: 100,
+        }
+    }
+}
+
+/// A message queue (Kafka/SQS-like, one FIFO). An app server wired to it publishes one message
+/// per write and has its acknowledgement after `ack_ms` (it does not wait for processing); the
+/// app servers the queue is wired to are its consumers: a free worker pulls the oldest
+/// message, which reaches it `delivery_latency_ms` later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueParams {
+    /// Messages the queue holds; a write to a full queue fails with `message_queue_full`.
+    pub capacity: u32,
+    /// Time the queue takes to append a message and acknowledge the write.
+    pub ack_ms: f64,
+    /// Time from a consumer's worker pulling a message to the message reaching it.
+    pub delivery_latency_ms: f64,
+}
+
+impl Default for QueueParams {
+    fn default() -> Self {
+        QueueParams {
+            capacity: 10_000,
+            ack_ms: 0.1,
+            delivery_latency_ms: 1.0,
         }
     }
 }

@@ -355,7 +355,16 @@ pub static PARAMS: &[ParamMeta] = &[
         "Coefficient of variation of log-normal service times"),
     param!(Database, Database, promotion_delay_ms, f64, "ms", 30_000.0, 0.0, 3_600_000.0, false,
         "After the primary dies, how long until a replica is promoted in its place"),
+    param!(Queue, Queue, capacity, u32, "", 10_000.0, 1.0, QUEUE_CAPACITY_MAX, true,
+        "Messages the queue holds; a write to a full queue fails with message_queue_full"),
+    param!(Queue, Queue, ack_ms, f64, "ms", 0.1, 0.0, 10_000.0, false,
+        "Time to append a message and acknowledge the write (the writer waits only this)"),
+    param!(Queue, Queue, delivery_latency_ms, f64, "ms", 1.0, 0.0, 600_000.0, false,
+        "Time from a consumer's free worker pulling a message to the message reaching it"),
 ];
+
+/// Messages a queue may hold at most (its `capacity`); `check` prices them in memory.
+const QUEUE_CAPACITY_MAX: f64 = 10_000_000.0;
 
 /// The parameters of one kind, in inspector order.
 pub fn params_of(kind: KindTag) -> impl Iterator<Item = &'static ParamMeta> {

@@ -99,6 +99,9 @@ impl Sim {
 
     /// A client's request failed on its first wire: retry if allowed, else it has failed.
     pub(super) fn client_failed(&mut self, req: ReqIx, policy: PolicyIx, reason: FailReason) {
+        if self.mq_is_message(req) {
+            return self.mq_replied(req, Some(reason));
+        }
         let r = &self.reqs[req];
         if !r.live {
             return;
@@ -140,7 +143,7 @@ impl Sim {
                 self.call_stage(call, stage);
             }
             Role::Router(_) => self.router_forward(call),
-            Role::Client(_) => {}
+            Role::Client(_) | Role::Queue(_) => {}
         }
     }
 

@@ -459,6 +459,8 @@ pub enum Role {
         /// What it keeps between calls (sessions, or a data cache's keys).
         kept: Kept,
     },
+    /// A message queue: its backlog and counters (`mq.rs`).
+    Queue(Box<super::mq::QueueState>),
 }
 
 /// Statistics of one instance, integrated over time.
@@ -663,6 +665,7 @@ impl Unit {
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
             NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
             NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
+            NodeKind::Queue(p) => Role::Queue(Box::new(super::mq::QueueState::new(p))),
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
@@ -739,6 +742,7 @@ impl Unit {
                 }
             }
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
+            (Role::Queue(q), NodeKind::Queue(p)) => q.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
             (Role::Router(r), NodeKind::ShardRouter(p)) => {
                 let shards = r.shards.clone();

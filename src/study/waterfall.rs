@@ -439,6 +439,18 @@ pub enum WhatLine {
     Failed {
         reason: &'static str,
     },
+    Enqueued {
+        ahead: u32,
+        capacity: u32,
+        ack_ms: f64,
+    },
+    QueueDropped {
+        capacity: u32,
+    },
+    Pulled {
+        consumer: String,
+        waited_ms: f64,
+    },
 }
 
 impl WhatLine {
@@ -509,6 +521,23 @@ impl WhatLine {
             },
             What::Failed { reason } => WhatLine::Failed {
                 reason: reason.name(),
+            },
+            What::Enqueued {
+                ahead,
+                capacity,
+                ack_ns,
+            } => WhatLine::Enqueued {
+                ahead,
+                capacity,
+                ack_ms: ack_ns as f64 / 1e6,
+            },
+            What::QueueDropped { capacity } => WhatLine::QueueDropped { capacity },
+            What::Pulled {
+                consumer,
+                waited_ns,
+            } => WhatLine::Pulled {
+                consumer: name(consumer),
+                waited_ms: waited_ns as f64 / 1e6,
             },
         }
     }

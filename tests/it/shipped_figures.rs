@@ -785,6 +785,8 @@ const CHECKED: &[&str] = &[
     "path-routing",
     "shards-hot-key",
     "deep-probes",
+    // Checked in tests/it/mq.rs (`queue_consumers_says_its_rates`).
+    "queue-consumers",
 ];
 
 #[test]

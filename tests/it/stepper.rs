@@ -98,6 +98,9 @@ fn decided(sim: &Sim, t: &Trace) -> Vec<(String, &'static str)> {
                 What::TimedOut { .. } => "timed out",
                 What::Retry { .. } => "retry",
                 What::Failed { .. } => "failed",
+                What::Enqueued { .. } => "enqueued",
+                What::QueueDropped { .. } => "queue dropped",
+                What::Pulled { .. } => "pulled",
             };
             (who, kind)
         })
