@@ -11,7 +11,8 @@
 //!   parameters, wires, replication links, autoscaling, command arguments, enum options; unit,
 //!   default, range, labels, help) that drives `check`, command validation, the docs and the
 //!   inspector; `size.rs` the priced instance ladder; `limits.rs` what a layout may cost, from
-//!   the file alone (worst-case calls per request, estimated peak memory).
+//!   the file alone (worst-case calls per request, estimated peak memory); `mq.rs` what
+//!   `check` warns about a message queue (no consumers, no writers).
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
 //!   `traces()` (`mod.rs`, which also builds the instances and their routes from the wires).
@@ -31,7 +32,15 @@
 //!   invalidation), which takes its queue, a worker and a core like a call;
 //!   `autoscale.rs` pool autoscaling; `cache.rs` and `ring.rs` the eviction and placement
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
-//!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
+//!   `libm` crate); `mq.rs` message queues: a write is appended to the backlog and
+//!   acknowledged at once, and a consumer's free worker pulls the oldest message, which is
+//!   then a request of its own (its "client" is the queue) served like any call and counted
+//!   in the queue's figures, not the clients'. The consumers are the app servers a queue is
+//!   wired to, not a kind of their own: a consumer is a pool of workers with a service time
+//!   that calls downstream, which is exactly an app server, so it keeps the app server's
+//!   parameters, sizing, autoscaling, inspector and drawing, and what makes it a consumer is
+//!   the wire from the queue (a learner draws "queue -> workers" as they would on a
+//!   whiteboard). `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event heap; `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `footprint.rs` what a copy of the core costs in bytes (rewind's budget);
 //!   `trace.rs` (hops, and typed decision records written where the core decides),
@@ -115,6 +124,8 @@
 //!   `plan.rs` are the capacity sweep and planner windows (each study a `Job`); `theory.rs`
 //!   the inspector's theory-beside-the-run section. `waterfall.rs` is the request
 //!   waterfall window (a clicked dot, the slowest requests, a latency sample's slowest).
+//!   `mq.rs` draws a running message queue: its backlog bar, lag and rates on the canvas and
+//!   a line per queue in the summary.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.

@@ -837,7 +837,7 @@ mod tests {
         let why = wire_refusal(KindTag::AppServer, KindTag::Client).unwrap_or_default();
         assert_eq!(
             why,
-            "an app server cannot call a client; it may call: load balancer, session store, cache, shard router, database"
+            "an app server cannot call a client; it may call: load balancer, session store, cache, shard router, database, message queue"
         );
         assert!(wire_refusal(KindTag::Client, KindTag::LoadBalancer).is_none());
     }

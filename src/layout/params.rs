@@ -775,6 +775,7 @@ pub fn markdown_table() -> String {
 /// What a learner reads for each field and option of the table (the inspector's labels); the
 /// field's name in the file goes in the hover help. Sorted by name.
 static LABELS: &[(&str, &str)] = &[
+    ("ack_ms", "Acknowledgement time"),
     ("algorithm", "Algorithm"),
     ("arrivals", "Arrivals"),
     ("at_s", "At"),
@@ -787,6 +788,7 @@ static LABELS: &[(&str, &str)] = &[
     ("autoscale.min", "Fewest servers"),
     ("autoscale.target", "Target"),
     ("backoff_ms", "Retry backoff"),
+    ("capacity", "Message capacity"),
     ("capacity_entries", "Capacity"),
     ("capacity_sessions", "Session capacity"),
     ("check_interval_ms", "Check interval"),
@@ -794,6 +796,7 @@ static LABELS: &[(&str, &str)] = &[
     ("connection_lifetime_ms", "Connection lifetime"),
     ("connection_requests", "Requests per connection"),
     ("count", "Servers"),
+    ("delivery_latency_ms", "Delivery latency"),
     ("dns_ttl_s", "DNS TTL"),
     ("eviction", "Eviction"),
     ("factor", "Slow-down factor"),

@@ -9,6 +9,8 @@ use tierlab::layout::{
 };
 use tierlab::sim::{FailReason, QueueMetrics, Sim, SimConfig};
 
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+
 use crate::check::{self, SEEDS};
 
 /// client -> writer app server -> queue -> consumer pool (`count` 1, `workers` c), every wire
@@ -379,4 +381,36 @@ fn queue_consumers_says_its_rates() {
             "the burst fills the queue"
         );
     }
+}
+
+/// The window, driven as a user would: open the shipped layout, play into the burst, and read
+/// the queue's backlog and lag in the summary, as the core has them.
+#[test]
+fn the_window_shows_the_queues_backlog_and_lag() {
+    let layout = check::parse(
+        tierlab::shipped::find("queue-consumers.ron").unwrap_or_else(|| panic!("shipped")),
+    );
+    // 200 ticks of 1 ms a frame: 0.2 simulated seconds.
+    let mut h = crate::window::open("mq", Some(layout), 200);
+    h.get_by_label("Play").click();
+    crate::window::frames(&mut h, 125);
+    h.get_by_label("Pause").click();
+    crate::window::frames(&mut h, 2);
+    let q = the_queue(crate::window::sim(&h));
+    println!(
+        "window at {:.1} s: backlog {}, lag {:.0} ms",
+        crate::window::sim(&h).now_ns() as f64 / 1e9,
+        q.backlog,
+        q.lag_ms
+    );
+    assert!(
+        q.backlog > 1000,
+        "the burst has built a backlog: {}",
+        q.backlog
+    );
+    let label = h.get_by_label_contains("orders: backlog");
+    let a = label.accesskit_node();
+    let text = a.value().or_else(|| a.label()).unwrap_or_default();
+    let lag = format!("lag {:.1} s", q.lag_ms / 1e3);
+    assert!(text.contains(&lag), "the summary shows `{lag}`: {text}");
 }
