@@ -12,7 +12,8 @@
 //!   default, range, labels, help) that drives `check`, command validation, the docs and the
 //!   inspector; `size.rs` the priced instance ladder; `limits.rs` what a layout may cost, from
 //!   the file alone (worst-case calls per request, estimated peak memory); `cdn.rs` what
-//!   `check` asks of a CDN edge (an origin to send to, clients that send cacheable reads).
+//!   `check` asks of a CDN edge (an origin to send to, clients that send cacheable reads); `mq.rs`
+//!   what `check` warns about a message queue (no consumers, no writers).
 //! - [`sim`]: the pure core. A deterministic discrete-event engine advanced in ticks:
 //!   `Sim::new(&layout, config)`, `tick()`, `apply(command)`, `metrics()`, `series()`,
 //!   `traces()` (`mod.rs`, which also builds the instances and their routes from the wires).
@@ -35,7 +36,15 @@
 //!   writes and uncacheable reads pass through; its counters and `cdn_metrics`);
 //!   `cache.rs` and `ring.rs` the eviction and placement
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
-//!   `libm` crate); `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
+//!   `libm` crate); `mq.rs` message queues: a write is appended to the backlog and
+//!   acknowledged at once, and a consumer's free worker pulls the oldest message, which is
+//!   then a request of its own (its "client" is the queue) served like any call and counted
+//!   in the queue's figures, not the clients'. The consumers are the app servers a queue is
+//!   wired to, not a kind of their own: a consumer is a pool of workers with a service time
+//!   that calls downstream, which is exactly an app server, so it keeps the app server's
+//!   parameters, sizing, autoscaling, inspector and drawing, and what makes it a consumer is
+//!   the wire from the queue (a learner draws "queue -> workers" as they would on a
+//!   whiteboard). `sizing.rs` a box's cores and their USL slowdown; `command.rs` applies commands and keeps
 //!   the log; `queue.rs` the event calendar (a heap beyond 268 ms); `request.rs` failure reasons and outcomes; `series.rs`,
 //!   `footprint.rs` what a copy of the core costs in bytes (rewind's budget);
 //!   `trace.rs` (hops, and typed decision records written where the core decides),
@@ -125,6 +134,8 @@
 //!   frame, takes each frame with the screenshot command Export PNG uses, and encodes a GIF
 //!   on a thread of its own (only what changed since the last frame; exact palettes, else
 //!   NeuQuant), written atomically; its frame times, delays, sizes and palette choice are pure.
+//!   `mq.rs` draws a running message queue: its backlog bar, lag and rates on the canvas and
+//!   a line per queue in the summary.
 //!
 //! Data flow: `saves/x.ron` -> `layout::from_ron` -> `Layout` -> `layout::check` -> `Sim::new`
 //! -> loop { `apply(command)`; `tick()` } -> `metrics()` -> `report` (CLI) or the window.

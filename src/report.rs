@@ -277,6 +277,53 @@ pub struct RunJson {
     /// the end, so a normal run's report keeps its shape.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Message queues: backlog, consumer lag, rates in and out, drops (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<QueueJson>,
+}
+
+/// One message queue's row of the report (`sim::QueueMetrics`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct QueueJson {
+    pub node: u32,
+    pub name: String,
+    pub capacity: u32,
+    /// Messages waiting at the end of the run, and the most that waited.
+    pub backlog: u32,
+    pub max_backlog: u32,
+    /// Age of the oldest waiting message at the end: how far the consumers lag.
+    pub lag_ms: f64,
+    pub enqueued: u64,
+    /// Writes refused because the queue was full (`message_queue_full`).
+    pub dropped: u64,
+    pub pulled: u64,
+    pub processed: u64,
+    pub failed: u64,
+    pub in_per_s: f64,
+    pub out_per_s: f64,
+    /// Mean time from enqueue to processed, and in the backlog before a consumer pulled it.
+    pub processed_mean_ms: f64,
+    pub waited_mean_ms: f64,
+}
+
+fn queue_json(q: &crate::sim::QueueMetrics) -> QueueJson {
+    QueueJson {
+        node: q.node.0,
+        name: q.name.clone(),
+        capacity: q.capacity,
+        backlog: q.backlog,
+        max_backlog: q.counts.max_backlog,
+        lag_ms: q.lag_ms,
+        enqueued: q.counts.enqueued,
+        dropped: q.counts.dropped,
+        pulled: q.counts.pulled,
+        processed: q.counts.processed,
+        failed: q.counts.failed,
+        in_per_s: q.in_per_s,
+        out_per_s: q.out_per_s,
+        processed_mean_ms: q.processed_mean_ms,
+        waited_mean_ms: q.waited_mean_ms,
+    }
 }
 
 /// The value of a goal's metric in `m`.
@@ -402,6 +449,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
         goals: goals(&layout.goals, &m),
         notes: sim.notes().to_vec(),
         stopped: sim.halted().map(|h| h.to_string()),
+        queues: sim.queues().iter().map(queue_json).collect(),
     }
 }
 

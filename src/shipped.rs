@@ -47,6 +47,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../saves/power-of-two.ron"),
     ),
     (
+        "queue-consumers.ron",
+        include_str!("../saves/queue-consumers.ron"),
+    ),
+    (
         "read-replicas.ron",
         include_str!("../saves/read-replicas.ron"),
     ),

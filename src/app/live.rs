@@ -8,7 +8,7 @@ use crate::layout::{KindTag, Layout, NodeId, NodeKind};
 use crate::sim::{Sim, Trace, UnitIx};
 
 /// Samples averaged for a node's live numbers: the last simulated second.
-const RECENT_SAMPLES: usize = 10;
+pub(super) const RECENT_SAMPLES: usize = 10;
 /// A hop shorter than this many frames is drawn as if it took that long (it trails its real
 /// position), so in slow motion a sub-millisecond hop is seen for a few frames instead of one.
 pub const DOT_FRAMES_MIN: u64 = 4;
@@ -124,6 +124,8 @@ pub struct NodeLive {
     pub algorithm: Option<&'static str>,
     /// A CDN edge's hit ratio and origin load.
     pub edge: Option<super::edge::EdgeLive>,
+    /// A message queue's backlog, lag and rates (`mq.rs`).
+    pub mq: Option<super::mq::QueueLive>,
 }
 
 /// One member of a node.
@@ -176,6 +178,7 @@ pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotC
         ..LiveView::default()
     };
     let unit_node = read_nodes(sim, layout, &mut view);
+    super::mq::read(sim, &mut view);
     read_dots(sim, prev_ns, &unit_node, counts, &mut view);
     super::edge::read_edges(sim, &mut view);
     view

@@ -20,6 +20,7 @@ mod inspector;
 pub mod job;
 mod lesson;
 mod live;
+mod mq;
 mod narrate;
 mod paint;
 mod palette;

@@ -81,6 +81,7 @@ pub fn reason_words(r: FailReason) -> &'static str {
         FailReason::WireRemoved => "the wire was removed",
         FailReason::Timeout => "the caller stopped waiting (timeout)",
         FailReason::CallLimit => "the request made too many calls",
+        FailReason::MessageQueueFull => "the message queue was full, so the write was dropped",
     }
 }
 
@@ -354,6 +355,27 @@ impl Teller<'_> {
             What::Failed { reason } => {
                 format!("{at} fails the request: {}.", reason_words(reason))
             }
+            What::Enqueued {
+                ahead,
+                capacity,
+                ack_ns,
+            } => format!(
+                "{at} appends the write as a message behind {ahead} waiting (it holds at most \
+                 {capacity}) and acknowledges it after {:.2} ms: the writer does not wait for \
+                 it to be processed.",
+                ack_ns as f64 / 1e6
+            ),
+            What::QueueDropped { capacity } => format!(
+                "{at} already holds {capacity} messages, its capacity: the write is dropped."
+            ),
+            What::Pulled {
+                consumer,
+                waited_ns,
+            } => format!(
+                "{} has a free worker and pulls the message from {at}, where it waited {:.2} ms.",
+                self.name(consumer),
+                waited_ns as f64 / 1e6
+            ),
             _ => return Some(self.data_sentence(&at, d.what, leads_to)),
         };
         Some(sentence)

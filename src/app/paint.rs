@@ -203,6 +203,9 @@ pub fn draw_live(
     if let Some(e) = &l.edge {
         super::edge::draw_hit_bar(painter, r, e);
     }
+    if let Some(q) = &l.mq {
+        super::mq::draw_backlog_bar(painter, r, z, q);
+    }
     if z >= geo::SMALL_TEXT_ZOOM_MIN {
         draw_live_numbers(painter, tag, r, z, l);
     }
@@ -307,6 +310,9 @@ fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: 
     }
     if let Some(e) = &l.edge {
         lines = super::edge::edge_lines(l.calls_per_s, e);
+    }
+    if let Some(q) = &l.mq {
+        lines = super::mq::live_lines(q);
     }
     if let Some(alg) = l.algorithm {
         lines.push((alg.to_string(), theme::TEXT));

@@ -298,6 +298,7 @@ pub fn summary_ui(ui: &mut Ui, sim: Option<&Sim>, view: &LiveView) {
         let applies = Applies::of(sim.layout());
         recent_stats(ui, sim, applies);
         layout_stats(ui, sim, applies);
+        super::mq::summary_ui(ui, sim);
         ui.separator();
         dots_legend(ui, view);
     });

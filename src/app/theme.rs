@@ -94,6 +94,7 @@ pub fn fill(tag: KindTag) -> Color32 {
         KindTag::ShardRouter => Color32::from_rgb(236, 236, 236), // grey
         KindTag::Database => Color32::from_rgb(236, 226, 250), // violet
         KindTag::Cdn => Color32::from_rgb(206, 236, 214),    // sea green
+        KindTag::Queue => Color32::from_rgb(244, 234, 214),  // sand
     }
 }
 
@@ -201,6 +202,17 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
                 stroke,
             );
             painter.line_segment([c + vec2(0.0, s * 0.55), c + vec2(-s * 0.2, s)], stroke);
+        }
+        KindTag::Queue => {
+            // Messages in a row: three envelopes-in-a-pipe slots and an arrow out.
+            for k in 0..3 {
+                let x = c.x - s + s * 0.55 * k as f32;
+                let r = Rect::from_min_size(pos2(x, c.y - s * 0.45), vec2(s * 0.45, s * 0.9));
+                painter.rect_stroke(r, 1.0, stroke, StrokeKind::Inside);
+            }
+            let tip = c + vec2(s, 0.0);
+            painter.line_segment([c + vec2(s * 0.65, -s * 0.35), tip], stroke);
+            painter.line_segment([c + vec2(s * 0.65, s * 0.35), tip], stroke);
         }
         _ => {
             // A server: a box with two slots.

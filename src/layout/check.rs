@@ -55,6 +55,9 @@ impl std::fmt::Display for Problem {
 /// | shard router  | database (each one a shard)                         |
 /// | database      | nothing (replication is not a call)                 |
 /// | CDN edge      | entry, load balancer, app server (its origin)       |
+/// | message queue | app server (its consumers, which pull its messages) |
+///
+/// An app server calls a message queue too: it publishes one message per write.
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;
     matches!(
@@ -75,6 +78,8 @@ pub fn may_call(from: KindTag, to: KindTag) -> bool {
             | (Cdn, Entry)
             | (Cdn, LoadBalancer)
             | (Cdn, AppServer)
+            | (AppServer, Queue)
+            | (Queue, AppServer)
     )
 }
 
@@ -447,6 +452,7 @@ fn check_warnings(layout: &Layout, memory: &MemoryTotal, out: &mut Problems) {
                 warn("the balancer has no backends: its requests fail with no_backend".into())
             }
             KindTag::LoadBalancer => warn_sessions_not_sticky(layout, n, &mut warn),
+            KindTag::Queue => crate::layout::mq::warn_queue(layout, n.id, &mut warn),
             KindTag::Entry if outgoing == 0 => {
                 warn("the entry points at no balancer: its requests fail with no_backend".into())
             }
@@ -838,7 +844,7 @@ mod tests {
         let why = wire_refusal(KindTag::AppServer, KindTag::Client).unwrap_or_default();
         assert_eq!(
             why,
-            "an app server cannot call a client; it may call: load balancer, session store, cache, shard router, database"
+            "an app server cannot call a client; it may call: load balancer, session store, cache, shard router, database, message queue"
         );
         assert!(wire_refusal(KindTag::Client, KindTag::LoadBalancer).is_none());
     }

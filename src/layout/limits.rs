@@ -34,6 +34,8 @@ pub const USER_ENTRY_BYTES: u64 = 48;
 pub const CALL_BYTES: u64 = 104;
 /// One key's latest write in a replication group, per replica.
 pub const REPLICA_KEY_BYTES: u64 = 48;
+/// One message waiting in a queue (`sim/mq.rs`'s `Message`, with room to spare).
+pub const MESSAGE_BYTES: u64 = 48;
 /// A Maglev table per balancer group.
 pub const MAGLEV_TABLE_BYTES: u64 = 65_537 * 4;
 
@@ -86,6 +88,14 @@ fn downstream(
     let sums = layout
         .node(node)
         .is_some_and(|n| n.kind.tag() == KindTag::AppServer);
+    // A queue acknowledges a write at once: what its consumers call belongs to the message,
+    // which the core limits as a request of its own.
+    if layout
+        .node(node)
+        .is_some_and(|n| n.kind.tag() == KindTag::Queue)
+    {
+        return Some((0.0, Vec::new()));
+    }
     let mut total = 0.0;
     let mut heaviest: Option<(f64, Vec<NodeId>)> = None;
     for w in layout.wires_from(node) {
@@ -246,6 +256,11 @@ fn node_memory(
             id,
             "edge objects",
             f64::from(p.capacity).min(keys) * CACHE_ENTRY_BYTES as f64,
+        ),
+        NodeKind::Queue(q) => add(
+            id,
+            "messages in the queue",
+            f64::from(q.capacity) * MESSAGE_BYTES as f64,
         ),
     }
 }

@@ -14,6 +14,7 @@ pub mod file;
 pub mod index;
 pub mod input;
 pub mod limits;
+pub mod mq;
 pub mod node;
 pub mod params;
 pub mod size;
@@ -27,8 +28,8 @@ pub use node::CdnParams;
 pub use node::{
     AppParams, Arrivals, Autoscale, BalancerParams, CacheParams, ClientParams, DbParams, EntryMode,
     EntryParams, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, OnWrite,
-    Partitioning, PathRule, PathShare, Placement, Probe, ReadFrom, RouterParams, ScaleMetric,
-    ServiceDist, Sessions, StoreParams,
+    Partitioning, PathRule, PathShare, Placement, Probe, QueueParams, ReadFrom, RouterParams,
+    ScaleMetric, ServiceDist, Sessions, StoreParams,
 };
 pub use size::Size;
 

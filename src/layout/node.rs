@@ -23,6 +23,9 @@ pub enum NodeKind {
     Database(DbParams),
     /// A CDN edge cache in front of the entry tier: answers cacheable reads it holds.
     Cdn(CdnParams),
+    /// A message queue: writers get an acknowledgement at once; the app servers it is wired
+    /// to pull its messages as consumers.
+    Queue(QueueParams),
 }
 
 /// The kind of a node without its parameters: for tables, palettes and messages.
@@ -38,11 +41,12 @@ pub enum KindTag {
     ShardRouter,
     Database,
     Cdn,
+    Queue,
 }
 
 impl KindTag {
     /// Every kind, in palette order.
-    pub const ALL: [KindTag; 9] = [
+    pub const ALL: [KindTag; 10] = [
         KindTag::Client,
         KindTag::Entry,
         KindTag::LoadBalancer,
@@ -52,6 +56,7 @@ impl KindTag {
         KindTag::ShardRouter,
         KindTag::Database,
         KindTag::Cdn,
+        KindTag::Queue,
     ];
 
     /// The name as written in files (`load_balancer`).
@@ -66,6 +71,7 @@ impl KindTag {
             KindTag::ShardRouter => "shard_router",
             KindTag::Database => "database",
             KindTag::Cdn => "cdn",
+            KindTag::Queue => "queue",
         }
     }
 
@@ -81,6 +87,7 @@ impl KindTag {
             KindTag::ShardRouter => "shard router",
             KindTag::Database => "database",
             KindTag::Cdn => "CDN edge",
+            KindTag::Queue => "message queue",
         }
     }
 
@@ -96,6 +103,7 @@ impl KindTag {
             KindTag::ShardRouter => NodeKind::ShardRouter(RouterParams::default()),
             KindTag::Database => NodeKind::Database(DbParams::default()),
             KindTag::Cdn => NodeKind::Cdn(CdnParams::default()),
+            KindTag::Queue => NodeKind::Queue(QueueParams::default()),
         }
     }
 }
@@ -113,6 +121,7 @@ impl NodeKind {
             NodeKind::ShardRouter(_) => KindTag::ShardRouter,
             NodeKind::Database(_) => KindTag::Database,
             NodeKind::Cdn(_) => KindTag::Cdn,
+            NodeKind::Queue(_) => KindTag::Queue,
         }
     }
 
@@ -799,6 +808,31 @@ impl Default for CdnParams {
             ttl_s: 300.0,
             latency_ms: 1.0,
             eviction: Eviction::Lru,
+        }
+    }
+}
+
+/// A message queue (Kafka/SQS-like, one FIFO). An app server wired to it publishes one message
+/// per write and has its acknowledgement after `ack_ms` (it does not wait for processing); the
+/// app servers the queue is wired to are its consumers: a free worker pulls the oldest
+/// message, which reaches it `delivery_latency_ms` later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueParams {
+    /// Messages the queue holds; a write to a full queue fails with `message_queue_full`.
+    pub capacity: u32,
+    /// Time the queue takes to append a message and acknowledge the write.
+    pub ack_ms: f64,
+    /// Time from a consumer's worker pulling a message to the message reaching it.
+    pub delivery_latency_ms: f64,
+}
+
+impl Default for QueueParams {
+    fn default() -> Self {
+        QueueParams {
+            capacity: 10_000,
+            ack_ms: 0.1,
+            delivery_latency_ms: 1.0,
         }
     }
 }

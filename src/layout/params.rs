@@ -363,7 +363,16 @@ pub static PARAMS: &[ParamMeta] = &[
         "Objects expire this long after they are filled (0: never)"),
     param!(Cdn, Cdn, latency_ms, f64, "ms", 1.0, 0.0, 10_000.0, false,
         "Time the edge takes to answer a hit or pass a request on"),
+    param!(Queue, Queue, capacity, u32, "", 10_000.0, 1.0, QUEUE_CAPACITY_MAX, true,
+        "Messages the queue holds; a write to a full queue fails with message_queue_full"),
+    param!(Queue, Queue, ack_ms, f64, "ms", 0.1, 0.0, 10_000.0, false,
+        "Time to append a message and acknowledge the write (the writer waits only this)"),
+    param!(Queue, Queue, delivery_latency_ms, f64, "ms", 1.0, 0.0, 600_000.0, false,
+        "Time from a consumer's free worker pulling a message to the message reaching it"),
 ];
+
+/// Messages a queue may hold at most (its `capacity`); `check` prices them in memory.
+const QUEUE_CAPACITY_MAX: f64 = 10_000_000.0;
 
 /// The parameters of one kind, in inspector order.
 pub fn params_of(kind: KindTag) -> impl Iterator<Item = &'static ParamMeta> {
@@ -776,6 +785,7 @@ pub fn markdown_table() -> String {
 /// What a learner reads for each field and option of the table (the inspector's labels); the
 /// field's name in the file goes in the hover help. Sorted by name.
 static LABELS: &[(&str, &str)] = &[
+    ("ack_ms", "Acknowledgement time"),
     ("algorithm", "Algorithm"),
     ("arrivals", "Arrivals"),
     ("at_s", "At"),
@@ -789,7 +799,7 @@ static LABELS: &[(&str, &str)] = &[
     ("autoscale.target", "Target"),
     ("backoff_ms", "Retry backoff"),
     ("cacheable_share", "Cacheable reads"),
-    ("capacity", "Objects held"),
+    ("capacity", "Capacity"),
     ("capacity_entries", "Capacity"),
     ("capacity_sessions", "Session capacity"),
     ("check_interval_ms", "Check interval"),
@@ -797,6 +807,7 @@ static LABELS: &[(&str, &str)] = &[
     ("connection_lifetime_ms", "Connection lifetime"),
     ("connection_requests", "Requests per connection"),
     ("count", "Servers"),
+    ("delivery_latency_ms", "Delivery latency"),
     ("dns_ttl_s", "DNS TTL"),
     ("eviction", "Eviction"),
     ("factor", "Slow-down factor"),

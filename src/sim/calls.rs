@@ -294,6 +294,7 @@ impl Sim {
                 self.retire_if_idle(unit);
             }
         }
+        self.mq_finished(call);
         self.send_reply(call);
     }
 

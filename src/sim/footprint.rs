@@ -94,6 +94,7 @@ fn unit_bytes(u: &Unit) -> u64 {
             Kept::LocalSessions(s) => btree::<u64, ()>(s.len()),
             Kept::SessionStore(c) | Kept::DataCache(c) => c.heap_bytes(),
         },
+        Role::Queue(q) => q.heap_bytes(),
     };
     bytes
 }

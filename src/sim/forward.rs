@@ -124,6 +124,8 @@ impl Sim {
             let skip = match r.to_kind {
                 KindTag::Cache => !read || skip_db,
                 KindTag::Database | KindTag::ShardRouter => skip_db,
+                // Only a write publishes a message.
+                KindTag::Queue => read,
                 _ => false,
             };
             if !skip {

@@ -35,6 +35,7 @@ mod jobs;
 mod lb;
 pub mod limits;
 pub mod metrics;
+mod mq;
 mod queue;
 mod request;
 mod retry;
@@ -64,6 +65,7 @@ pub use ix::UnitIx;
 use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
 pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
+pub use mq::{QueueCounts, QueueMetrics, QueueState};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
 pub use slowest::{SlowRequest, Slowest};
@@ -336,6 +338,8 @@ pub struct Sim {
     instant_events: u64,
     /// Event-heap size after the last compaction (stale events are dropped when it doubles).
     compact_at: usize,
+    /// The message queues and the messages on their way to each consumer (`mq.rs`).
+    mq: mq::MqIndex,
 }
 
 /// The event heap is first compacted (stale timeouts and replies dropped) at this size.
@@ -403,6 +407,7 @@ impl Sim {
             instant_ns: 0,
             instant_events: 0,
             compact_at: COMPACT_MIN,
+            mq: mq::MqIndex::default(),
         };
         let nodes = sim.layout.nodes.clone();
         for node in &nodes {
@@ -999,6 +1004,7 @@ impl Sim {
             }
             u.sampled_served = u.stats.served;
         }
+        self.mq_sample();
     }
 
     // ----- Structure -----
@@ -1089,6 +1095,7 @@ impl Sim {
             }
             u.routes = routes;
         }
+        self.mq_rebuild();
     }
 
     /// Every caller's routes, one per wire in wire order, without key placements yet.

@@ -18,11 +18,13 @@ pub enum FailReason {
     /// The request had already caused its most calls (`Limits::calls_per_request`); not
     /// retried, since a retry would meet the same limit.
     CallLimit,
+    /// A message queue's backlog was full: the write was dropped.
+    MessageQueueFull,
 }
 
 impl FailReason {
     /// Every reason, in report order.
-    pub const ALL: [FailReason; 7] = [
+    pub const ALL: [FailReason; 8] = [
         FailReason::QueueFull,
         FailReason::NoBackend,
         FailReason::NodeDown,
@@ -30,6 +32,7 @@ impl FailReason {
         FailReason::WireRemoved,
         FailReason::Timeout,
         FailReason::CallLimit,
+        FailReason::MessageQueueFull,
     ];
 
     /// The reason's name in reports (`queue_full`).
@@ -42,6 +45,7 @@ impl FailReason {
             FailReason::WireRemoved => "wire_removed",
             FailReason::Timeout => "timeout",
             FailReason::CallLimit => "call_limit",
+            FailReason::MessageQueueFull => "message_queue_full",
         }
     }
 

@@ -99,6 +99,9 @@ impl Sim {
 
     /// A client's request failed on its first wire: retry if allowed, else it has failed.
     pub(super) fn client_failed(&mut self, req: ReqIx, policy: PolicyIx, reason: FailReason) {
+        if self.mq_is_message(req) {
+            return self.mq_replied(req, Some(reason));
+        }
         let r = &self.reqs[req];
         if !r.live {
             return;
@@ -141,7 +144,7 @@ impl Sim {
             }
             Role::Router(_) => self.router_forward(call),
             Role::Cdn(_) => self.cdn_to_origin(call),
-            Role::Client(_) => {}
+            Role::Client(_) | Role::Queue(_) => {}
         }
     }
 

@@ -13,6 +13,7 @@ use super::{CallState, Sim};
 impl Sim {
     /// A call reaches its callee.
     pub(super) fn deliver(&mut self, call: CallIx) {
+        self.mq_delivered(call);
         let now = self.now_ns;
         let (unit, read) = {
             let c = &self.calls[call];
@@ -80,6 +81,7 @@ impl Sim {
                 }
             }
             Role::Client(_) => self.reject(call, FailReason::NoBackend),
+            Role::Queue(_) => self.mq_write(call, unit),
         }
     }
 
@@ -214,6 +216,7 @@ impl Sim {
                 }
                 self.proceed(call);
             }
+            Role::Queue(_) => self.finish(call, None),
             Role::Entry(_) | Role::Client(_) => {}
         }
     }

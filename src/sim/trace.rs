@@ -107,6 +107,18 @@ pub enum What {
     EdgeMiss { key: u32, objects: u32 },
     /// A CDN edge passed a write or an uncacheable read to the origin untouched.
     EdgeForwarded { read: bool },
+    /// A message queue appended the write behind `ahead` waiting messages (of at most
+    /// `capacity`) and acknowledges it after `ack_ns`; the writer does not wait for it to be
+    /// processed.
+    Enqueued {
+        ahead: u32,
+        capacity: u32,
+        ack_ns: u64,
+    },
+    /// A message queue's backlog was full (`capacity` messages): the write is dropped.
+    QueueDropped { capacity: u32 },
+    /// Consumer `consumer` pulled the message after it waited `waited_ns` in the backlog.
+    Pulled { consumer: UnitIx, waited_ns: u64 },
 }
 
 /// Everything that happened to one sampled request.

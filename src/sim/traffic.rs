@@ -255,6 +255,9 @@ impl Sim {
 
     /// The client has its answer (or its failure).
     pub(super) fn finish_request(&mut self, req: ReqIx, fail: Option<FailReason>) {
+        if self.mq_is_message(req) {
+            return self.mq_replied(req, fail);
+        }
         let now = self.now_ns;
         let r = &mut self.reqs[req];
         if !r.live {

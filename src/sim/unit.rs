@@ -461,6 +461,8 @@ pub enum Role {
         /// What it keeps between calls (sessions, or a data cache's keys).
         kept: Kept,
     },
+    /// A message queue: its backlog and counters (`mq.rs`).
+    Queue(Box<super::mq::QueueState>),
 }
 
 /// Statistics of one instance, integrated over time.
@@ -666,6 +668,7 @@ impl Unit {
             NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
             NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
             NodeKind::Cdn(p) => Role::Cdn(Box::new(super::cdn::CdnState::new(p))),
+            NodeKind::Queue(p) => Role::Queue(Box::new(super::mq::QueueState::new(p))),
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
@@ -743,6 +746,7 @@ impl Unit {
             }
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
             (Role::Cdn(e), NodeKind::Cdn(p)) => e.set_params(p),
+            (Role::Queue(q), NodeKind::Queue(p)) => q.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
             (Role::Router(r), NodeKind::ShardRouter(p)) => {
                 let shards = r.shards.clone();

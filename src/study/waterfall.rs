@@ -450,6 +450,18 @@ pub enum WhatLine {
     EdgeForwarded {
         read: bool,
     },
+    Enqueued {
+        ahead: u32,
+        capacity: u32,
+        ack_ms: f64,
+    },
+    QueueDropped {
+        capacity: u32,
+    },
+    Pulled {
+        consumer: String,
+        waited_ms: f64,
+    },
 }
 
 impl WhatLine {
@@ -524,6 +536,23 @@ impl WhatLine {
             What::EdgeHit { key, objects } => WhatLine::EdgeHit { key, objects },
             What::EdgeMiss { key, objects } => WhatLine::EdgeMiss { key, objects },
             What::EdgeForwarded { read } => WhatLine::EdgeForwarded { read },
+            What::Enqueued {
+                ahead,
+                capacity,
+                ack_ns,
+            } => WhatLine::Enqueued {
+                ahead,
+                capacity,
+                ack_ms: ack_ns as f64 / 1e6,
+            },
+            What::QueueDropped { capacity } => WhatLine::QueueDropped { capacity },
+            What::Pulled {
+                consumer,
+                waited_ns,
+            } => WhatLine::Pulled {
+                consumer: name(consumer),
+                waited_ms: waited_ns as f64 / 1e6,
+            },
         }
     }
 }

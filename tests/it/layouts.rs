@@ -272,7 +272,7 @@ fn a_forbidden_wire_says_what_may_be_called() {
     assert!(
         p.contains(
             &"error: wire app -> users: an app server cannot call a client; it may call: \
-              load balancer, session store, cache, shard router, database"
+              load balancer, session store, cache, shard router, database, message queue"
                 .to_string()
         ),
         "{p:#?}"

@@ -23,6 +23,7 @@ mod limits;
 mod limits_ui;
 mod live;
 mod maths;
+mod mq;
 mod nothing_lost;
 mod params_table;
 mod properties;

@@ -787,6 +787,8 @@ const CHECKED: &[&str] = &[
     "deep-probes",
     // Checked in tests/it/cdn.rs, with the edge it describes.
     "cdn",
+    // Checked in tests/it/mq.rs (`queue_consumers_says_its_rates`).
+    "queue-consumers",
 ];
 
 #[test]

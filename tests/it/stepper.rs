@@ -101,6 +101,9 @@ fn decided(sim: &Sim, t: &Trace) -> Vec<(String, &'static str)> {
                 What::EdgeHit { .. } => "edge hit",
                 What::EdgeMiss { .. } => "edge miss",
                 What::EdgeForwarded { .. } => "edge forwarded",
+                What::Enqueued { .. } => "enqueued",
+                What::QueueDropped { .. } => "queue dropped",
+                What::Pulled { .. } => "pulled",
             };
             (who, kind)
         })
