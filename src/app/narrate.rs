@@ -81,6 +81,7 @@ pub fn reason_words(r: FailReason) -> &'static str {
         FailReason::WireRemoved => "the wire was removed",
         FailReason::Timeout => "the caller stopped waiting (timeout)",
         FailReason::CallLimit => "the request made too many calls",
+        FailReason::RateLimited => "the rate limiter had no token for it (rate limited)",
     }
 }
 

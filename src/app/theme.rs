@@ -93,6 +93,7 @@ pub fn fill(tag: KindTag) -> Color32 {
         KindTag::Cache => Color32::from_rgb(214, 242, 244),  // teal
         KindTag::ShardRouter => Color32::from_rgb(236, 236, 236), // grey
         KindTag::Database => Color32::from_rgb(236, 226, 250), // violet
+        KindTag::RateLimiter => Color32::from_rgb(246, 222, 206), // clay
     }
 }
 
@@ -189,6 +190,15 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
                 let r = Rect::from_center_size(c + vec2(s * 0.5, dy), vec2(s, s * 0.45));
                 painter.rect_stroke(r, 1.0, stroke, StrokeKind::Inside);
             }
+        }
+        KindTag::RateLimiter => {
+            // A bucket: open at the top, narrower at the bottom, with a drop falling in.
+            let (tl, tr) = (c + vec2(-s * 0.8, -s * 0.3), c + vec2(s * 0.8, -s * 0.3));
+            let (bl, br) = (c + vec2(-s * 0.55, s), c + vec2(s * 0.55, s));
+            painter.line_segment([tl, bl], stroke);
+            painter.line_segment([bl, br], stroke);
+            painter.line_segment([br, tr], stroke);
+            painter.circle_stroke(c - vec2(0.0, s * 0.75), s * 0.2, stroke);
         }
         _ => {
             // A server: a box with two slots.

@@ -54,6 +54,8 @@ impl std::fmt::Display for Problem {
 /// | cache         | nothing (the app server fills it: cache-aside)      |
 /// | shard router  | database (each one a shard)                         |
 /// | database      | nothing (replication is not a call)                 |
+/// | client        | rate limiter                                        |
+/// | rate limiter  | entry, load balancer, app server                    |
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;
     matches!(
@@ -70,6 +72,10 @@ pub fn may_call(from: KindTag, to: KindTag) -> bool {
             | (AppServer, Cache)
             | (AppServer, ShardRouter)
             | (ShardRouter, Database)
+            | (Client, RateLimiter)
+            | (RateLimiter, Entry)
+            | (RateLimiter, LoadBalancer)
+            | (RateLimiter, AppServer)
     )
 }
 
@@ -208,6 +214,9 @@ fn check_ids_and_names(layout: &Layout, out: &mut Problems) {
             NodeKind::Client(c) => check_client(c, &mut err),
             NodeKind::LoadBalancer(b) => check_balancer(layout, n.id, b, &mut err),
             NodeKind::AppServer(a) => check_app_server(layout, n.id, a, &mut err),
+            NodeKind::RateLimiter(_) => {
+                super::limiter::check_limiter(layout.wires_from(n.id).count(), &mut err)
+            }
             _ => {}
         }
     }
@@ -444,6 +453,7 @@ fn check_warnings(layout: &Layout, memory: &MemoryTotal, out: &mut Problems) {
             KindTag::Entry if outgoing == 0 => {
                 warn("the entry points at no balancer: its requests fail with no_backend".into())
             }
+            KindTag::RateLimiter if outgoing == 0 => warn(super::limiter::NO_DOWNSTREAM.into()),
             KindTag::Client => {
                 for w in layout.wires_from(n.id) {
                     if let Some(t) = layout.node(w.to)

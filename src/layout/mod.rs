@@ -12,6 +12,7 @@ pub mod command;
 pub mod file;
 pub mod index;
 pub mod input;
+pub mod limiter;
 pub mod limits;
 pub mod node;
 pub mod params;
@@ -28,6 +29,7 @@ pub use node::{
     Partitioning, PathRule, PathShare, Placement, Probe, ReadFrom, RouterParams, ScaleMetric,
     ServiceDist, Sessions, StoreParams,
 };
+pub use limiter::{LimitPer, LimiterParams};
 pub use size::Size;
 
 /// The layout format version this build writes. Every format change bumps it, and

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::limiter::LimiterParams;
 use super::size::Size;
 
 /// What a node is, with its parameters. In RON: `client(qps: 3600)`, `app_server(count: 3)`.
@@ -21,6 +22,8 @@ pub enum NodeKind {
     /// Splits keys over the databases it is wired to (the shards).
     ShardRouter(RouterParams),
     Database(DbParams),
+    /// A token-bucket rate limiter in front of what it forwards to.
+    RateLimiter(LimiterParams),
 }
 
 /// The kind of a node without its parameters: for tables, palettes and messages.
@@ -35,11 +38,12 @@ pub enum KindTag {
     Cache,
     ShardRouter,
     Database,
+    RateLimiter,
 }
 
 impl KindTag {
     /// Every kind, in palette order.
-    pub const ALL: [KindTag; 8] = [
+    pub const ALL: [KindTag; 9] = [
         KindTag::Client,
         KindTag::Entry,
         KindTag::LoadBalancer,
@@ -48,6 +52,7 @@ impl KindTag {
         KindTag::Cache,
         KindTag::ShardRouter,
         KindTag::Database,
+        KindTag::RateLimiter,
     ];
 
     /// The name as written in files (`load_balancer`).
@@ -61,6 +66,7 @@ impl KindTag {
             KindTag::Cache => "cache",
             KindTag::ShardRouter => "shard_router",
             KindTag::Database => "database",
+            KindTag::RateLimiter => "rate_limiter",
         }
     }
 
@@ -75,6 +81,7 @@ impl KindTag {
             KindTag::Cache => "cache",
             KindTag::ShardRouter => "shard router",
             KindTag::Database => "database",
+            KindTag::RateLimiter => "rate limiter",
         }
     }
 
@@ -89,6 +96,7 @@ impl KindTag {
             KindTag::Cache => NodeKind::Cache(CacheParams::default()),
             KindTag::ShardRouter => NodeKind::ShardRouter(RouterParams::default()),
             KindTag::Database => NodeKind::Database(DbParams::default()),
+            KindTag::RateLimiter => NodeKind::RateLimiter(LimiterParams::default()),
         }
     }
 }
@@ -105,6 +113,7 @@ impl NodeKind {
             NodeKind::Cache(_) => KindTag::Cache,
             NodeKind::ShardRouter(_) => KindTag::ShardRouter,
             NodeKind::Database(_) => KindTag::Database,
+            NodeKind::RateLimiter(_) => KindTag::RateLimiter,
         }
     }
 

@@ -13,6 +13,7 @@ use super::node::{
     NodeKind, OnWrite, Partitioning, Placement, Probe, ReadFrom, ScaleMetric, ServiceDist,
     Sessions,
 };
+use super::limiter::LimitPer;
 use super::size::Size;
 use super::{LagDist, Layout, NodeId, Replication, ReplicationMode, Wire};
 
@@ -355,6 +356,12 @@ pub static PARAMS: &[ParamMeta] = &[
         "Coefficient of variation of log-normal service times"),
     param!(Database, Database, promotion_delay_ms, f64, "ms", 30_000.0, 0.0, 3_600_000.0, false,
         "After the primary dies, how long until a replica is promoted in its place"),
+    param!(RateLimiter, RateLimiter, rate_per_s, f64, "1/s", 10.0, 0.001, 1_000_000.0, false,
+        "Tokens each bucket gains per second: the long-run rate a bucket lets through"),
+    param!(RateLimiter, RateLimiter, burst, u32, "", 20.0, 1.0, 1_000_000.0, true,
+        "Tokens a bucket holds at most: how many requests may pass at once after a quiet spell"),
+    param!(RateLimiter, RateLimiter, latency_ms, f64, "ms", 0.05, 0.0, 10_000.0, false,
+        "Time the limiter adds to each request it lets through"),
 ];
 
 /// The parameters of one kind, in inspector order.
@@ -632,6 +639,8 @@ pub static CHOICES: &[Choice<NodeKind>] = &[
     choice!(Database, reads, ReadFrom, "Where reads go when the database has replicas",
         [Primary = "primary": "primary only", Replicas = "replicas": "replicas", PrimaryAndReplicas = "primary_and_replicas": "primary and replicas"]),
     size_choice!(Database),
+    choice!(RateLimiter, per, LimitPer, "Whose requests share a bucket: each client's, each user's, or everyone's",
+        [Client = "client": "per client", User = "user": "per user", Global = "global": "one for all"]),
 ];
 
 /// The enum fields of one kind, in inspector order.

@@ -32,6 +32,7 @@ mod health;
 mod ix;
 mod jobs;
 mod lb;
+mod limiter;
 pub mod limits;
 pub mod metrics;
 mod queue;
@@ -61,7 +62,7 @@ pub use data::{ReplicaLag, ShardMove, ShardShare};
 pub use ix::UnitIx;
 use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
-pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
+pub use metrics::{LatencyMs, LimiterMetrics, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
 pub use slowest::{SlowRequest, Slowest};
@@ -225,6 +226,8 @@ struct Totals {
     interval_latency: Histogram<u64>,
     interval_completed: u64,
     interval_failed: u64,
+    /// Of them, failed with `rate_limited`.
+    interval_rate_limited: u64,
     interval_cache_hits: u64,
     interval_cache_misses: u64,
     interval_db_reads: u64,
@@ -262,6 +265,7 @@ impl Totals {
             interval_latency: metrics::new_interval_histogram(),
             interval_completed: 0,
             interval_failed: 0,
+            interval_rate_limited: 0,
             interval_cache_hits: 0,
             interval_cache_misses: 0,
             interval_db_reads: 0,
@@ -952,6 +956,7 @@ impl Sim {
         let counts = window::SampleCounts {
             completed: t.interval_completed,
             failed: t.interval_failed,
+            rate_limited: t.interval_rate_limited,
             cache_hits: t.interval_cache_hits,
             cache_misses: t.interval_cache_misses,
         };
@@ -963,6 +968,7 @@ impl Sim {
         t.interval_db_writes = 0;
         t.interval_completed = 0;
         t.interval_failed = 0;
+        t.interval_rate_limited = 0;
         while s.units.len() < self.units.len() {
             s.add_unit();
         }

@@ -18,11 +18,14 @@ pub enum FailReason {
     /// The request had already caused its most calls (`Limits::calls_per_request`); not
     /// retried, since a retry would meet the same limit.
     CallLimit,
+    /// A rate limiter's bucket had no token for it (HTTP 429); not retried: the answer says
+    /// to slow down, and a retry at once would meet the same empty bucket.
+    RateLimited,
 }
 
 impl FailReason {
     /// Every reason, in report order.
-    pub const ALL: [FailReason; 7] = [
+    pub const ALL: [FailReason; 8] = [
         FailReason::QueueFull,
         FailReason::NoBackend,
         FailReason::NodeDown,
@@ -30,6 +33,7 @@ impl FailReason {
         FailReason::WireRemoved,
         FailReason::Timeout,
         FailReason::CallLimit,
+        FailReason::RateLimited,
     ];
 
     /// The reason's name in reports (`queue_full`).
@@ -42,6 +46,7 @@ impl FailReason {
             FailReason::WireRemoved => "wire_removed",
             FailReason::Timeout => "timeout",
             FailReason::CallLimit => "call_limit",
+            FailReason::RateLimited => "rate_limited",
         }
     }
 

@@ -100,6 +100,13 @@ pub enum What {
     },
     /// The node failed the call with `reason` (refused it, or gave up on it).
     Failed { reason: FailReason },
+    /// A rate limiter took a token (`admitted`) or found none; `tokens_left` whole tokens
+    /// stay in the bucket, and the next one comes in `next_token_ns` (0: there is one now).
+    RateLimit {
+        admitted: bool,
+        tokens_left: u32,
+        next_token_ns: u64,
+    },
 }
 
 /// Everything that happened to one sampled request.

@@ -453,6 +453,8 @@ pub enum Role {
     Balancer(Box<LbState>),
     /// A shard router: picks the shard owning the request's key.
     Router(Box<RouterState>),
+    /// A rate limiter: token buckets in front of the node it forwards to.
+    Limiter(Box<super::limiter::LimiterState>),
     /// An app server, session store, cache or database: workers and a queue.
     Server {
         service: ServiceModel,
@@ -663,6 +665,9 @@ impl Unit {
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
             NodeKind::LoadBalancer(p) => Role::Balancer(Box::new(LbState::new(p))),
             NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
+            NodeKind::RateLimiter(p) => {
+                Role::Limiter(Box::new(super::limiter::LimiterState::new(p)))
+            }
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
@@ -739,6 +744,7 @@ impl Unit {
                 }
             }
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
+            (Role::Limiter(l), NodeKind::RateLimiter(p)) => l.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
             (Role::Router(r), NodeKind::ShardRouter(p)) => {
                 let shards = r.shards.clone();
@@ -815,6 +821,9 @@ impl Unit {
         self.sampled_cpu_area = 0;
         self.sampled_cores_area = 0;
         self.recent_sat.clear();
+        if let Role::Limiter(l) = &mut self.role {
+            l.reset_counts();
+        }
     }
 }
 

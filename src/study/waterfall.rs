@@ -439,6 +439,11 @@ pub enum WhatLine {
     Failed {
         reason: &'static str,
     },
+    RateLimit {
+        admitted: bool,
+        tokens_left: u32,
+        next_token_ms: f64,
+    },
 }
 
 impl WhatLine {
@@ -509,6 +514,15 @@ impl WhatLine {
             },
             What::Failed { reason } => WhatLine::Failed {
                 reason: reason.name(),
+            },
+            What::RateLimit {
+                admitted,
+                tokens_left,
+                next_token_ns,
+            } => WhatLine::RateLimit {
+                admitted,
+                tokens_left,
+                next_token_ms: next_token_ns as f64 / 1e6,
             },
         }
     }
