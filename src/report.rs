@@ -778,7 +778,7 @@ fn nodes_text(s: &mut String, r: &RunJson) {
             n.kind,
             n.served,
             n.failed,
-            if n.kind == "client" || n.kind == "load_balancer" {
+            if n.kind == "client" || n.kind == "load_balancer" || n.kind == "rate_limiter" {
                 "-".to_string()
             } else {
                 format!("{:.2}", n.offered_load)

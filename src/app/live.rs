@@ -122,6 +122,8 @@ pub struct NodeLive {
     /// A balancer's last pick (a backend's name) and algorithm.
     pub last_pick: Option<String>,
     pub algorithm: Option<&'static str>,
+    /// A rate limiter's rates and buckets.
+    pub limiter: Option<crate::sim::LimiterLive>,
 }
 
 /// One member of a node.
@@ -219,6 +221,9 @@ fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView) -> UnitNodes {
         if let Some(r) = u.saturated.filter(|_| u.alive) {
             node.saturated.get_or_insert(r.name());
             node.saturated_members += 1;
+        }
+        if let Some(l) = sim.limiter_live(i) {
+            node.limiter = Some(l);
         }
         if let Some(pick) = u.last_pick
             && let Some(p) = sim.unit_info(pick)

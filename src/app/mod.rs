@@ -17,6 +17,7 @@ mod hooks;
 mod inspector;
 pub mod job;
 mod lesson;
+mod limiter;
 mod live;
 mod narrate;
 mod paint;

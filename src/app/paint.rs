@@ -199,7 +199,10 @@ pub fn draw_live(
     l: &NodeLive,
 ) {
     let z = zoom;
-    draw_load(painter, r, z, l);
+    match &l.limiter {
+        Some(lim) => super::limiter::draw_bucket(painter, r, lim),
+        None => draw_load(painter, r, z, l),
+    }
     if z >= geo::SMALL_TEXT_ZOOM_MIN {
         draw_live_numbers(painter, tag, r, z, l);
     }
@@ -301,6 +304,9 @@ fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: 
     if tag == KindTag::Client && l.failed_per_s > 0.0 {
         let failed = super::run::fmt_count(f64::from(l.failed_per_s));
         lines.push((format!("{failed} failed/s"), theme::ERROR));
+    }
+    if let Some(lim) = &l.limiter {
+        lines = super::limiter::live_lines(lim);
     }
     if let Some(alg) = l.algorithm {
         lines.push((alg.to_string(), theme::TEXT));

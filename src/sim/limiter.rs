@@ -7,13 +7,13 @@
 //! 10^-3 token/s = 10^-12 token), capped at `burst` tokens. No floating point, so a bucket
 //! refills the same on every machine and every tick length.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
-use super::ix::CallIx;
 use super::queue::Ev;
 use super::request::FailReason;
 use super::trace::What;
-use super::unit::{self, Role};
+use super::ix::{CallIx, UnitIx};
+use super::unit::{self, RECENT_SAMPLES, Role};
 use super::{CallState, Sim};
 use crate::layout::{LimitPer, LimiterParams, ms_to_ns};
 
@@ -122,6 +122,23 @@ pub struct LimiterState {
     pub rejected: u64,
     /// The next instance of the wired node to forward to (a pool round-robin).
     next: usize,
+    /// Every decision since the start (never reset), and their values at the last
+    /// `RECENT_SAMPLES` + 1 series samples with their times, oldest first: the window's rates.
+    admitted_all: u64,
+    rejected_all: u64,
+    recent: VecDeque<(u64, u64, u64)>,
+}
+
+/// What the window shows of a limiter: its rates over the last second and its buckets now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimiterLive {
+    pub per: LimitPer,
+    pub admitted_per_s: f64,
+    pub rejected_per_s: f64,
+    /// Buckets kept now, those without a whole token, and the lowest fill (0 to 1).
+    pub buckets: u64,
+    pub empty_buckets: u64,
+    pub lowest_fill: f64,
 }
 
 impl LimiterState {
@@ -135,6 +152,9 @@ impl LimiterState {
             admitted: 0,
             rejected: 0,
             next: 0,
+            admitted_all: 0,
+            rejected_all: 0,
+            recent: VecDeque::new(),
         }
     }
 
@@ -168,8 +188,10 @@ impl LimiterState {
         let admitted = shape.take(b, now_ns);
         if admitted {
             self.admitted += 1;
+            self.admitted_all += 1;
         } else {
             self.rejected += 1;
+            self.rejected_all += 1;
         }
         Verdict {
             admitted,
@@ -208,6 +230,35 @@ impl LimiterState {
         (self.buckets.len() as u64, empty, fill)
     }
 
+    /// A series sample at `now_ns`: keep the counters for the window's rates.
+    pub fn sample(&mut self, now_ns: u64) {
+        if self.recent.len() > RECENT_SAMPLES {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((now_ns, self.admitted_all, self.rejected_all));
+    }
+
+    /// The rates over the samples kept (about the last second) and the buckets at `now_ns`.
+    pub fn live(&self, now_ns: u64) -> LimiterLive {
+        let (buckets, empty_buckets, lowest_fill) = self.fill_at(now_ns);
+        let (admitted_per_s, rejected_per_s) = match (self.recent.front(), self.recent.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => {
+                let s = (b.0 - a.0) as f64 / 1e9;
+                ((b.1 - a.1) as f64 / s, (b.2 - a.2) as f64 / s)
+            }
+            _ => (0.0, 0.0),
+        };
+        LimiterLive {
+            per: self.params.per,
+            admitted_per_s,
+            rejected_per_s,
+            buckets,
+            empty_buckets,
+            lowest_fill,
+        }
+    }
+
     /// Bytes of the bucket map (`footprint.rs`).
     pub fn heap_bytes(&self) -> u64 {
         (self.buckets.len() * (std::mem::size_of::<(u64, Bucket)>() + 16)) as u64
@@ -215,6 +266,15 @@ impl LimiterState {
 }
 
 impl Sim {
+    /// A rate limiter instance's rates over the last second and its buckets now (`None` for
+    /// any other instance).
+    pub fn limiter_live(&self, unit: UnitIx) -> Option<LimiterLive> {
+        match &self.units.get(unit.index())?.role {
+            Role::Limiter(l) => Some(l.live(self.now_ns)),
+            _ => None,
+        }
+    }
+
     /// A call reaches a rate limiter: take a token from its bucket, or fail it at once.
     pub(super) fn limiter_arrive(&mut self, call: CallIx) {
         let now = self.now_ns;

@@ -33,6 +33,7 @@ mod ix;
 mod jobs;
 mod lb;
 mod limiter;
+pub use limiter::LimiterLive;
 pub mod limits;
 pub mod metrics;
 mod queue;
@@ -993,6 +994,9 @@ impl Sim {
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
             u.sampled_cores_area = u.stats.cores_area;
+            if let Role::Limiter(l) = &mut u.role {
+                l.sample(now);
+            }
             if matches!(u.role, Role::Server { .. }) {
                 if u.recent_sat.len() > unit::RECENT_SAMPLES {
                     u.recent_sat.pop_front();

@@ -251,7 +251,9 @@ fn bars_of_call(
     let serve_kind = match callee_kind {
         Some(KindTag::Cache) => BarKind::Cache,
         Some(KindTag::Database) => BarKind::Database,
-        Some(KindTag::LoadBalancer | KindTag::ShardRouter | KindTag::Entry) => BarKind::Relay,
+        Some(
+            KindTag::LoadBalancer | KindTag::ShardRouter | KindTag::Entry | KindTag::RateLimiter,
+        ) => BarKind::Relay,
         _ => BarKind::Service,
     };
     let arrive = c.arrive_ns.min(until);
