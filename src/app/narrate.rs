@@ -90,7 +90,8 @@ pub fn reason_words(r: FailReason) -> &'static str {
 pub fn rate_limit_words(at: &str, admitted: bool, tokens_left: u32, next_token_ns: u64) -> String {
     if admitted {
         let left = match tokens_left {
-            0 => "none are left, so the next request in the same bucket waits for a refill".to_string(),
+            0 => "none are left, so the next request in the same bucket waits for a refill"
+                .to_string(),
             1 => "1 is left".to_string(),
             n => format!("{n} are left"),
         };

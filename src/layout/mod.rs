@@ -23,13 +23,13 @@ use serde::{Deserialize, Serialize};
 pub use check::{Problem, Severity, check};
 pub use command::{Command, Scripted, Target};
 pub use file::{LoadError, from_ron, to_ron};
+pub use limiter::{LimitPer, LimiterParams};
 pub use node::{
     AppParams, Arrivals, Autoscale, BalancerParams, CacheParams, ClientParams, DbParams, EntryMode,
     EntryParams, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode, NodeKind, OnWrite,
     Partitioning, PathRule, PathShare, Placement, Probe, ReadFrom, RouterParams, ScaleMetric,
     ServiceDist, Sessions, StoreParams,
 };
-pub use limiter::{LimitPer, LimiterParams};
 pub use size::Size;
 
 /// The layout format version this build writes. Every format change bumps it, and

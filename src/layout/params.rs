@@ -8,12 +8,12 @@
 //! and fails when a field has no widget, no check or no README row.
 
 use super::command::{Command, Scripted};
+use super::limiter::LimitPer;
 use super::node::{
     Arrivals, Autoscale, EntryMode, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode,
     NodeKind, OnWrite, Partitioning, Placement, Probe, ReadFrom, ScaleMetric, ServiceDist,
     Sessions,
 };
-use super::limiter::LimitPer;
 use super::size::Size;
 use super::{LagDist, Layout, NodeId, Replication, ReplicationMode, Wire};
 

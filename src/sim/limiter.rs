@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
 use super::trace::What;
-use super::ix::{CallIx, UnitIx};
 use super::unit::{self, RECENT_SAMPLES, Role};
 use super::{CallState, Sim};
 use crate::layout::{LimitPer, LimiterParams, ms_to_ns};

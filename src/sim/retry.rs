@@ -73,7 +73,8 @@ impl Sim {
         let p = &self.calls[parent];
         let (attempt, caller, req) = (p.attempt, p.callee, p.req);
         if !matches!(reason, FailReason::CallLimit | FailReason::RateLimited)
-            && self.may_retry(policy, attempt) {
+            && self.may_retry(policy, attempt)
+        {
             let p = &mut self.calls[parent];
             p.attempt += 1;
             let epoch = p.epoch;
@@ -106,7 +107,8 @@ impl Sim {
         }
         let (attempt, client) = (r.attempt, r.client);
         if !matches!(reason, FailReason::CallLimit | FailReason::RateLimited)
-            && self.may_retry(policy, attempt) {
+            && self.may_retry(policy, attempt)
+        {
             let r = &mut self.reqs[req];
             r.attempt += 1;
             r.refs += 1;
