@@ -46,7 +46,7 @@ impl std::fmt::Display for Problem {
 ///
 /// | caller        | may call                                            |
 /// |---------------|-----------------------------------------------------|
-/// | client        | entry, load balancer, app server                    |
+/// | client        | entry, load balancer, app server, rate limiter      |
 /// | entry         | load balancer                                       |
 /// | load balancer | app server, load balancer                           |
 /// | app server    | load balancer, session store, cache, shard router, database |
@@ -54,7 +54,6 @@ impl std::fmt::Display for Problem {
 /// | cache         | nothing (the app server fills it: cache-aside)      |
 /// | shard router  | database (each one a shard)                         |
 /// | database      | nothing (replication is not a call)                 |
-/// | client        | rate limiter                                        |
 /// | rate limiter  | entry, load balancer, app server                    |
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
     use KindTag::*;

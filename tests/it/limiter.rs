@@ -355,3 +355,47 @@ fn the_shipped_rate_limit_layout_says_its_figures() {
         assert_eq!(check::failed_by(&m, FailReason::QueueFull), 0);
     }
 }
+
+/// `check` names a bad rate or burst by node and field, refuses a second wire out and a wire
+/// to a kind a limiter cannot call, and warns about a limiter that forwards to nothing.
+#[test]
+fn check_names_the_limiters_problems() {
+    let text = r#"(
+    version: 1,
+    name: "bad limiters",
+    description: "",
+    seed: 1,
+    tick_ms: 1.0,
+    nodes: [
+        (id: 0, name: "client", pos: (x: 0, y: 0), kind: client()),
+        (id: 1, name: "gate", pos: (x: 200, y: 0),
+            kind: rate_limiter(rate_per_s: 0, burst: 0)),
+        (id: 2, name: "a", pos: (x: 400, y: 0), kind: app_server()),
+        (id: 3, name: "b", pos: (x: 400, y: 200), kind: app_server()),
+        (id: 4, name: "idle", pos: (x: 200, y: 200), kind: rate_limiter()),
+        (id: 5, name: "db", pos: (x: 600, y: 0), kind: database()),
+        (id: 6, name: "gate2", pos: (x: 200, y: 400), kind: rate_limiter()),
+    ],
+    wires: [
+        (from: 0, to: 1, latency_ms: 0.0),
+        (from: 1, to: 2, latency_ms: 0.0),
+        (from: 1, to: 3, latency_ms: 0.0),
+        (from: 0, to: 4, latency_ms: 0.0),
+        (from: 0, to: 6, latency_ms: 0.0),
+        (from: 6, to: 5, latency_ms: 0.0),
+    ],
+)"#;
+    let problems: Vec<String> = layout::check(&check::parse(text))
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    println!("{problems:#?}");
+    let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
+    assert!(has("error: gate: rate_per_s = 0 is out of range"));
+    assert!(has("error: gate: burst = 0 is out of range"));
+    assert!(has(
+        "error: gate: a rate limiter forwards to one node, but this one is wired to 2"
+    ));
+    assert!(has("a rate limiter cannot call a database"));
+    assert!(has("warning: idle: the rate limiter forwards to nothing"));
+}
