@@ -10,7 +10,8 @@
 //!   may-call table; `params.rs` is the one table of everything a user can set (node
 //!   parameters, wires, replication links, autoscaling, command arguments, enum options; unit,
 //!   default, range, labels, help) that drives `check`, command validation, the docs and the
-//!   inspector; `size.rs` the priced instance ladder; `limits.rs` what a layout may cost, from
+//!   inspector; `limiter.rs` the rate limiter's parameters and its own check; `size.rs` the
+//!   priced instance ladder; `limits.rs` what a layout may cost, from
 //!   the file alone (worst-case calls per request, estimated peak memory); `cdn.rs` what
 //!   `check` asks of a CDN edge (an origin to send to, clients that send cacheable reads); `mq.rs`
 //!   what `check` warns about a message queue (no consumers, no writers).
@@ -29,6 +30,8 @@
 //!   is a balancer's state (groups built from its wires, in-flight, health, L4 connections)
 //!   and `balance/` its algorithms, one file each; `entry.rs` the floating IP and DNS;
 //!   `data.rs` the data tier (cache-aside, replication, promotion, shard routing);
+//!   `limiter.rs` the rate limiter (a token bucket per client, user or for everyone, in exact
+//!   integer pico-tokens on simulated time; a refused call fails at once with `rate_limited`);
 //!   `jobs.rs` a server's own work (a replica applying a write, a cache fill or
 //!   invalidation), which takes its queue, a worker and a core like a call;
 //!   `autoscale.rs` pool autoscaling; `cdn.rs` a CDN edge in front of the entry tier (a
@@ -105,7 +108,8 @@
 //!   run-only commands), plus moves and renames. `apply.rs` stores each edit with its
 //!   inverse for undo; `inspector.rs` draws every widget from the parameter table, which
 //!   holds everything settable. `paint.rs` is how nodes and wires look (`edge.rs`: a CDN
-//!   edge's own live drawing and summary figures); `geometry.rs` is pure
+//!   edge's own live drawing and summary figures; `limiter.rs` a running rate limiter's
+//!   bucket and rates); `geometry.rs` is pure
 //!   and unit-tested; `bench.rs` is the frame benchmark that `main.rs` runs for `bench-frame`.
 //!   The run panel (`run_panel.rs`, `run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from
 //!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an

@@ -106,6 +106,21 @@ pub struct NodeJson {
     /// flushed or resized).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheJson>,
+    /// Rate limiters: calls admitted and rejected (`rate_limited`), and the buckets at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limiter: Option<LimiterJson>,
+}
+
+/// A rate limiter's counters (after the warm-up) and its buckets at the end of the run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LimiterJson {
+    pub admitted: u64,
+    pub rejected: u64,
+    /// Rejected over all decisions (0 without calls).
+    pub rejected_share: f64,
+    pub buckets: u64,
+    pub empty_buckets: u64,
+    pub lowest_fill: f64,
 }
 
 /// A cache instance's counters.
@@ -156,6 +171,9 @@ pub struct RecentJson {
     pub seconds: f64,
     pub completed: u64,
     pub failed: u64,
+    /// Of the failed, refused by a rate limiter (absent when none were).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rate_limited: u64,
     /// Absent when nothing completed in the window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_p99_ms: Option<f64>,
@@ -433,6 +451,7 @@ pub fn run_json(sim: &Sim, warmup_s: f64) -> RunJson {
                 seconds: r.seconds(),
                 completed: r.completed,
                 failed: r.failed,
+                rate_limited: r.rate_limited,
                 latency_p99_ms: r.latency_p99_ms,
                 cache_hit_ratio: r.cache_hit_ratio(),
             }
@@ -484,6 +503,18 @@ fn node_json(n: &NodeMetrics) -> NodeJson {
             hit_ratio: c.hit_ratio,
             evictions: c.evictions,
             keys: c.keys,
+        }),
+        limiter: n.limiter.map(|l| LimiterJson {
+            admitted: l.admitted,
+            rejected: l.rejected,
+            rejected_share: if l.admitted + l.rejected > 0 {
+                l.rejected as f64 / (l.admitted + l.rejected) as f64
+            } else {
+                0.0
+            },
+            buckets: l.buckets,
+            empty_buckets: l.empty_buckets,
+            lowest_fill: l.lowest_fill,
         }),
     }
 }
@@ -696,6 +727,19 @@ fn totals_text(s: &mut String, r: &RunJson) {
         s.push_str(&format!("failures   {}\n", f.join(", ")));
     }
     s.push_str(&format!("throughput {:.1} requests/s\n", r.throughput_rps));
+    for n in &r.nodes {
+        if let Some(l) = &n.limiter {
+            s.push_str(&format!(
+                "limiter    {}: {} admitted, {} rate limited ({:.1} %), {} of {} buckets empty at the end\n",
+                n.name,
+                l.admitted,
+                l.rejected,
+                100.0 * l.rejected_share,
+                l.empty_buckets,
+                l.buckets
+            ));
+        }
+    }
     if r.retries > 0 {
         s.push_str(&format!(
             "retries    {} (amplification {:.2} calls per call)\n",
@@ -790,7 +834,7 @@ fn nodes_text(s: &mut String, r: &RunJson) {
             n.kind,
             n.served,
             n.failed,
-            if n.kind == "client" || n.kind == "load_balancer" {
+            if n.kind == "client" || n.kind == "load_balancer" || n.kind == "rate_limiter" {
                 "-".to_string()
             } else {
                 format!("{:.2}", n.offered_load)
@@ -876,4 +920,9 @@ pub fn replications_text(r: &ReplicationsJson) -> String {
         s.push_str(&row(&format!("latency_{k}_ms"), v));
     }
     s
+}
+
+/// For `skip_serializing_if`: a counter that only a layout with the feature moves.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -38,6 +38,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../saves/least-connections.ron"),
     ),
     ("mm4.ron", include_str!("../saves/mm4.ron")),
+    ("rate-limit.ron", include_str!("../saves/rate-limit.ron")),
     (
         "path-routing.ron",
         include_str!("../saves/path-routing.ron"),

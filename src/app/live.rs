@@ -126,6 +126,8 @@ pub struct NodeLive {
     pub edge: Option<super::edge::EdgeLive>,
     /// A message queue's backlog, lag and rates (`mq.rs`).
     pub mq: Option<super::mq::QueueLive>,
+    /// A rate limiter's rates and buckets.
+    pub limiter: Option<crate::sim::LimiterLive>,
 }
 
 /// One member of a node.
@@ -225,6 +227,9 @@ fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView) -> UnitNodes {
         if let Some(r) = u.saturated.filter(|_| u.alive) {
             node.saturated.get_or_insert(r.name());
             node.saturated_members += 1;
+        }
+        if let Some(l) = sim.limiter_live(i) {
+            node.limiter = Some(l);
         }
         if let Some(pick) = u.last_pick
             && let Some(p) = sim.unit_info(pick)

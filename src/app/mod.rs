@@ -19,6 +19,7 @@ mod hooks;
 mod inspector;
 pub mod job;
 mod lesson;
+mod limiter;
 mod live;
 mod mq;
 mod narrate;

@@ -82,6 +82,26 @@ pub fn reason_words(r: FailReason) -> &'static str {
         FailReason::Timeout => "the caller stopped waiting (timeout)",
         FailReason::CallLimit => "the request made too many calls",
         FailReason::MessageQueueFull => "the message queue was full, so the write was dropped",
+        FailReason::RateLimited => "the rate limiter had no token for it (rate limited)",
+    }
+}
+
+/// A rate limiter's decision in words: the token taken and what is left, or the empty bucket
+/// and when it next holds a token.
+pub fn rate_limit_words(at: &str, admitted: bool, tokens_left: u32, next_token_ns: u64) -> String {
+    if admitted {
+        let left = match tokens_left {
+            0 => "none are left, so the next request in the same bucket waits for a refill"
+                .to_string(),
+            1 => "1 is left".to_string(),
+            n => format!("{n} are left"),
+        };
+        format!("{at} takes a token from the bucket and lets the request through; {left}.")
+    } else {
+        format!(
+            "{at} finds the bucket empty and refuses the request at once (rate_limited); the next token comes in {:.1} ms.",
+            next_token_ns as f64 / 1e6
+        )
     }
 }
 
@@ -376,6 +396,11 @@ impl Teller<'_> {
                 self.name(consumer),
                 waited_ns as f64 / 1e6
             ),
+            What::RateLimit {
+                admitted,
+                tokens_left,
+                next_token_ns,
+            } => rate_limit_words(&at, admitted, tokens_left, next_token_ns),
             _ => return Some(self.data_sentence(&at, d.what, leads_to)),
         };
         Some(sentence)

@@ -199,7 +199,10 @@ pub fn draw_live(
     l: &NodeLive,
 ) {
     let z = zoom;
-    draw_load(painter, r, z, l);
+    match &l.limiter {
+        Some(lim) => super::limiter::draw_bucket(painter, r, lim),
+        None => draw_load(painter, r, z, l),
+    }
     if let Some(e) = &l.edge {
         super::edge::draw_hit_bar(painter, r, e);
     }
@@ -313,6 +316,9 @@ fn draw_live_numbers(painter: &egui::Painter, tag: KindTag, r: Rect, z: f32, l: 
     }
     if let Some(q) = &l.mq {
         lines = super::mq::live_lines(q);
+    }
+    if let Some(lim) = &l.limiter {
+        lines = super::limiter::live_lines(lim);
     }
     if let Some(alg) = l.algorithm {
         lines.push((alg.to_string(), theme::TEXT));

@@ -236,6 +236,8 @@ pub struct Applies {
     pub sessions: bool,
     /// A balancer keeps users on one server: load skew is the lesson.
     pub sticky: bool,
+    /// A rate limiter: its refusals are shown apart from the other failures.
+    pub limiter: bool,
 }
 
 impl Applies {
@@ -255,6 +257,7 @@ impl Applies {
                         LbAlgorithm::StickyCookie | LbAlgorithm::StickyIp
                     );
                 }
+                NodeKind::RateLimiter(_) => a.limiter = true,
                 _ => {}
             }
         }
@@ -342,6 +345,20 @@ fn recent_stats(ui: &mut Ui, sim: &Sim, applies: Applies) {
         ),
         "Requests that failed in the window, and their share of finished requests",
     );
+    if applies.limiter {
+        let n = r.completed + r.failed;
+        let share = if n > 0 {
+            r.rate_limited as f64 / n as f64
+        } else {
+            0.0
+        };
+        stat(
+            ui,
+            "rate limited",
+            &format!("{} ({})", fmt_count(r.rate_limited as f64), percent(share)),
+            "Of the failures, requests a rate limiter refused (rate_limited) in the window: a limit, not an overload",
+        );
+    }
     if applies.cache {
         let hit = r.cache_hit_ratio().map_or_else(|| "-".to_string(), percent);
         stat(

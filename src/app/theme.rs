@@ -95,6 +95,7 @@ pub fn fill(tag: KindTag) -> Color32 {
         KindTag::Database => Color32::from_rgb(236, 226, 250), // violet
         KindTag::Cdn => Color32::from_rgb(206, 236, 214),    // sea green
         KindTag::Queue => Color32::from_rgb(244, 234, 214),  // sand
+        KindTag::RateLimiter => Color32::from_rgb(246, 222, 206), // clay
     }
 }
 
@@ -213,6 +214,15 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
             let tip = c + vec2(s, 0.0);
             painter.line_segment([c + vec2(s * 0.65, -s * 0.35), tip], stroke);
             painter.line_segment([c + vec2(s * 0.65, s * 0.35), tip], stroke);
+        }
+        KindTag::RateLimiter => {
+            // A bucket: open at the top, narrower at the bottom, with a drop falling in.
+            let (tl, tr) = (c + vec2(-s * 0.8, -s * 0.3), c + vec2(s * 0.8, -s * 0.3));
+            let (bl, br) = (c + vec2(-s * 0.55, s), c + vec2(s * 0.55, s));
+            painter.line_segment([tl, bl], stroke);
+            painter.line_segment([bl, br], stroke);
+            painter.line_segment([br, tr], stroke);
+            painter.circle_stroke(c - vec2(0.0, s * 0.75), s * 0.2, stroke);
         }
         _ => {
             // A server: a box with two slots.

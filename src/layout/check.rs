@@ -46,7 +46,7 @@ impl std::fmt::Display for Problem {
 ///
 /// | caller        | may call                                            |
 /// |---------------|-----------------------------------------------------|
-/// | client        | entry, load balancer, app server, CDN edge          |
+/// | client        | entry, load balancer, app server, CDN edge, rate limiter |
 /// | entry         | load balancer                                       |
 /// | load balancer | app server, load balancer                           |
 /// | app server    | load balancer, session store, cache, shard router, database |
@@ -56,6 +56,7 @@ impl std::fmt::Display for Problem {
 /// | database      | nothing (replication is not a call)                 |
 /// | CDN edge      | entry, load balancer, app server (its origin)       |
 /// | message queue | app server (its consumers, which pull its messages) |
+/// | rate limiter  | entry, load balancer, app server                    |
 ///
 /// An app server calls a message queue too: it publishes one message per write.
 pub fn may_call(from: KindTag, to: KindTag) -> bool {
@@ -80,6 +81,10 @@ pub fn may_call(from: KindTag, to: KindTag) -> bool {
             | (Cdn, AppServer)
             | (AppServer, Queue)
             | (Queue, AppServer)
+            | (Client, RateLimiter)
+            | (RateLimiter, Entry)
+            | (RateLimiter, LoadBalancer)
+            | (RateLimiter, AppServer)
     )
 }
 
@@ -219,6 +224,9 @@ fn check_ids_and_names(layout: &Layout, out: &mut Problems) {
             NodeKind::LoadBalancer(b) => check_balancer(layout, n.id, b, &mut err),
             NodeKind::AppServer(a) => check_app_server(layout, n.id, a, &mut err),
             NodeKind::Cdn(_) => super::cdn::check_cdn(layout, n.id, &mut err),
+            NodeKind::RateLimiter(_) => {
+                super::limiter::check_limiter(layout.wires_from(n.id).count(), &mut err)
+            }
             _ => {}
         }
     }
@@ -457,6 +465,7 @@ fn check_warnings(layout: &Layout, memory: &MemoryTotal, out: &mut Problems) {
                 warn("the entry points at no balancer: its requests fail with no_backend".into())
             }
             KindTag::Cdn => super::cdn::warn_cdn(layout, n, &mut warn),
+            KindTag::RateLimiter if outgoing == 0 => warn(super::limiter::NO_DOWNSTREAM.into()),
             KindTag::Client => {
                 for w in layout.wires_from(n.id) {
                     if let Some(t) = layout.node(w.to)

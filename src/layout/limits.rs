@@ -262,6 +262,14 @@ fn node_memory(
             "messages in the queue",
             f64::from(q.capacity) * MESSAGE_BYTES as f64,
         ),
+        NodeKind::RateLimiter(l) => {
+            // One bucket per user or client at most (a user's bucket is forgotten once full).
+            let buckets = match l.per {
+                crate::layout::LimitPer::User => users,
+                _ => 1.0 + layout.nodes.len() as f64,
+            };
+            add(id, "token buckets", buckets * USER_ENTRY_BYTES as f64);
+        }
     }
 }
 

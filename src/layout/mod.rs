@@ -13,6 +13,7 @@ pub mod command;
 pub mod file;
 pub mod index;
 pub mod input;
+pub mod limiter;
 pub mod limits;
 pub mod mq;
 pub mod node;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{Problem, Severity, check};
 pub use command::{Command, Scripted, Target};
 pub use file::{LoadError, from_ron, to_ron};
+pub use limiter::{LimitPer, LimiterParams};
 pub use node::CdnParams;
 pub use node::{
     AppParams, Arrivals, Autoscale, BalancerParams, CacheParams, ClientParams, DbParams, EntryMode,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::limiter::LimiterParams;
 use super::size::Size;
 
 /// What a node is, with its parameters. In RON: `client(qps: 3600)`, `app_server(count: 3)`.
@@ -26,6 +27,8 @@ pub enum NodeKind {
     /// A message queue: writers get an acknowledgement at once; the app servers it is wired
     /// to pull its messages as consumers.
     Queue(QueueParams),
+    /// A token-bucket rate limiter in front of what it forwards to.
+    RateLimiter(LimiterParams),
 }
 
 /// The kind of a node without its parameters: for tables, palettes and messages.
@@ -42,11 +45,12 @@ pub enum KindTag {
     Database,
     Cdn,
     Queue,
+    RateLimiter,
 }
 
 impl KindTag {
     /// Every kind, in palette order.
-    pub const ALL: [KindTag; 10] = [
+    pub const ALL: [KindTag; 11] = [
         KindTag::Client,
         KindTag::Entry,
         KindTag::LoadBalancer,
@@ -57,6 +61,7 @@ impl KindTag {
         KindTag::Database,
         KindTag::Cdn,
         KindTag::Queue,
+        KindTag::RateLimiter,
     ];
 
     /// The name as written in files (`load_balancer`).
@@ -72,6 +77,7 @@ impl KindTag {
             KindTag::Database => "database",
             KindTag::Cdn => "cdn",
             KindTag::Queue => "queue",
+            KindTag::RateLimiter => "rate_limiter",
         }
     }
 
@@ -88,6 +94,7 @@ impl KindTag {
             KindTag::Database => "database",
             KindTag::Cdn => "CDN edge",
             KindTag::Queue => "message queue",
+            KindTag::RateLimiter => "rate limiter",
         }
     }
 
@@ -104,6 +111,7 @@ impl KindTag {
             KindTag::Database => NodeKind::Database(DbParams::default()),
             KindTag::Cdn => NodeKind::Cdn(CdnParams::default()),
             KindTag::Queue => NodeKind::Queue(QueueParams::default()),
+            KindTag::RateLimiter => NodeKind::RateLimiter(LimiterParams::default()),
         }
     }
 }
@@ -122,6 +130,7 @@ impl NodeKind {
             NodeKind::Database(_) => KindTag::Database,
             NodeKind::Cdn(_) => KindTag::Cdn,
             NodeKind::Queue(_) => KindTag::Queue,
+            NodeKind::RateLimiter(_) => KindTag::RateLimiter,
         }
     }
 

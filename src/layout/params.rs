@@ -8,6 +8,7 @@
 //! and fails when a field has no widget, no check or no README row.
 
 use super::command::{Command, Scripted};
+use super::limiter::LimitPer;
 use super::node::{
     Arrivals, Autoscale, EntryMode, Eviction, KeyDist, KindTag, Layer, LbAlgorithm, LoopMode,
     NodeKind, OnWrite, Partitioning, Placement, Probe, ReadFrom, ScaleMetric, ServiceDist,
@@ -369,6 +370,12 @@ pub static PARAMS: &[ParamMeta] = &[
         "Time to append a message and acknowledge the write (the writer waits only this)"),
     param!(Queue, Queue, delivery_latency_ms, f64, "ms", 1.0, 0.0, 600_000.0, false,
         "Time from a consumer's free worker pulling a message to the message reaching it"),
+    param!(RateLimiter, RateLimiter, rate_per_s, f64, "1/s", 10.0, 0.001, 1_000_000.0, false,
+        "Tokens each bucket gains per second: the long-run rate a bucket lets through"),
+    param!(RateLimiter, RateLimiter, burst, u32, "", 20.0, 1.0, 1_000_000.0, true,
+        "Tokens a bucket holds at most: how many requests may pass at once after a quiet spell"),
+    param!(RateLimiter, RateLimiter, latency_ms, f64, "ms", 0.05, 0.0, 10_000.0, false,
+        "Time the limiter adds to each request it lets through"),
 ];
 
 /// Messages a queue may hold at most (its `capacity`); `check` prices them in memory.
@@ -651,6 +658,8 @@ pub static CHOICES: &[Choice<NodeKind>] = &[
     size_choice!(Database),
     choice!(Cdn, eviction, Eviction, "Which object a full edge drops",
         [Lru = "lru": "LRU", Lfu = "lfu": "LFU"]),
+    choice!(RateLimiter, per, LimitPer, "Whose requests share a bucket: each client's, each user's, or everyone's",
+        [Client = "client": "per client", User = "user": "per user", Global = "global": "one for all"]),
 ];
 
 /// The enum fields of one kind, in inspector order.
@@ -798,6 +807,7 @@ static LABELS: &[(&str, &str)] = &[
     ("autoscale.min", "Fewest servers"),
     ("autoscale.target", "Target"),
     ("backoff_ms", "Retry backoff"),
+    ("burst", "Burst"),
     ("cacheable_share", "Cacheable reads"),
     ("capacity", "Capacity"),
     ("capacity_entries", "Capacity"),
@@ -834,11 +844,13 @@ static LABELS: &[(&str, &str)] = &[
     ("option", "Option"),
     ("over_s", "Over"),
     ("partitioning", "Partitioning"),
+    ("per", "Bucket per"),
     ("placement", "Placement"),
     ("probe", "Health probe"),
     ("promotion_delay_ms", "Promotion delay"),
     ("qps", "Request rate"),
     ("queue_capacity", "Queue capacity"),
+    ("rate_per_s", "Rate"),
     ("read_ms", "Read time"),
     ("read_share", "Read share"),
     ("reads", "Reads"),

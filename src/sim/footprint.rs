@@ -89,6 +89,7 @@ fn unit_bytes(u: &Unit) -> u64 {
         Role::Balancer(b) => b.heap_bytes(),
         Role::Router(r) => (size_of_val(r.as_ref()) + r.shards.capacity() * 4) as u64,
         Role::Cdn(e) => e.heap_bytes(),
+        Role::Limiter(l) => size_of_val(l.as_ref()) as u64 + l.heap_bytes(),
         Role::Server { kept, .. } => match kept {
             Kept::Nothing => 0,
             Kept::LocalSessions(s) => btree::<u64, ()>(s.len()),

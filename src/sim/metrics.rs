@@ -86,6 +86,22 @@ pub struct NodeMetrics {
     pub cache: Option<CacheMetrics>,
     /// On-demand price of the instance (0 for unpriced kinds).
     pub usd_per_hour: f64,
+    /// A rate limiter's counters and buckets (`None` for every other kind).
+    pub limiter: Option<LimiterMetrics>,
+}
+
+/// A rate limiter's decisions since counting started, and its buckets now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimiterMetrics {
+    pub admitted: u64,
+    /// Calls refused for an empty bucket (`rate_limited`).
+    pub rejected: u64,
+    /// Buckets kept now (per user or client: the recently busy ones; full ones are forgotten).
+    pub buckets: u64,
+    /// Of them, those without a whole token now.
+    pub empty_buckets: u64,
+    /// The lowest fill over the kept buckets, 0 to 1 (1 when none is kept).
+    pub lowest_fill: f64,
 }
 
 /// A server's resource that can run out.
@@ -449,5 +465,18 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
             }
         }),
         usd_per_hour: u.usd_per_hour,
+        limiter: match &u.role {
+            Role::Limiter(l) => {
+                let (buckets, empty_buckets, lowest_fill) = l.fill_at(now);
+                Some(LimiterMetrics {
+                    admitted: l.admitted,
+                    rejected: l.rejected,
+                    buckets,
+                    empty_buckets,
+                    lowest_fill,
+                })
+            }
+            _ => None,
+        },
     }
 }

@@ -33,6 +33,8 @@ mod health;
 mod ix;
 mod jobs;
 mod lb;
+mod limiter;
+pub use limiter::LimiterLive;
 pub mod limits;
 pub mod metrics;
 mod mq;
@@ -64,7 +66,7 @@ pub use data::{ReplicaLag, ShardMove, ShardShare};
 pub use ix::UnitIx;
 use ix::{CallIx, PolicyIx, ReqIx};
 pub use limits::{Halt, HaltCause, Limits, Work};
-pub use metrics::{LatencyMs, Metrics, NodeMetrics, RequestCounts, UnitId};
+pub use metrics::{LatencyMs, LimiterMetrics, Metrics, NodeMetrics, RequestCounts, UnitId};
 pub use mq::{QueueCounts, QueueMetrics, QueueState};
 pub use request::{FailReason, Outcome};
 pub use series::Series;
@@ -231,6 +233,8 @@ struct Totals {
     interval_latency: Histogram<u64>,
     interval_completed: u64,
     interval_failed: u64,
+    /// Of them, failed with `rate_limited`.
+    interval_rate_limited: u64,
     interval_cache_hits: u64,
     interval_cache_misses: u64,
     interval_db_reads: u64,
@@ -268,6 +272,7 @@ impl Totals {
             interval_latency: metrics::new_interval_histogram(),
             interval_completed: 0,
             interval_failed: 0,
+            interval_rate_limited: 0,
             interval_cache_hits: 0,
             interval_cache_misses: 0,
             interval_db_reads: 0,
@@ -961,6 +966,7 @@ impl Sim {
         let counts = window::SampleCounts {
             completed: t.interval_completed,
             failed: t.interval_failed,
+            rate_limited: t.interval_rate_limited,
             cache_hits: t.interval_cache_hits,
             cache_misses: t.interval_cache_misses,
         };
@@ -972,6 +978,7 @@ impl Sim {
         t.interval_db_writes = 0;
         t.interval_completed = 0;
         t.interval_failed = 0;
+        t.interval_rate_limited = 0;
         while s.units.len() < self.units.len() {
             s.add_unit();
         }
@@ -996,6 +1003,9 @@ impl Sim {
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
             u.sampled_cpu_area = u.stats.cpu_area;
             u.sampled_cores_area = u.stats.cores_area;
+            if let Role::Limiter(l) = &mut u.role {
+                l.sample(now);
+            }
             if matches!(u.role, Role::Server { .. }) {
                 if u.recent_sat.len() > unit::RECENT_SAMPLES {
                     u.recent_sat.pop_front();

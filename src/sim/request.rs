@@ -20,11 +20,14 @@ pub enum FailReason {
     CallLimit,
     /// A message queue's backlog was full: the write was dropped.
     MessageQueueFull,
+    /// A rate limiter's bucket had no token for it (HTTP 429); not retried: the answer says
+    /// to slow down, and a retry at once would meet the same empty bucket.
+    RateLimited,
 }
 
 impl FailReason {
     /// Every reason, in report order.
-    pub const ALL: [FailReason; 8] = [
+    pub const ALL: [FailReason; 9] = [
         FailReason::QueueFull,
         FailReason::NoBackend,
         FailReason::NodeDown,
@@ -33,6 +36,7 @@ impl FailReason {
         FailReason::Timeout,
         FailReason::CallLimit,
         FailReason::MessageQueueFull,
+        FailReason::RateLimited,
     ];
 
     /// The reason's name in reports (`queue_full`).
@@ -46,6 +50,7 @@ impl FailReason {
             FailReason::Timeout => "timeout",
             FailReason::CallLimit => "call_limit",
             FailReason::MessageQueueFull => "message_queue_full",
+            FailReason::RateLimited => "rate_limited",
         }
     }
 

@@ -72,7 +72,9 @@ impl Sim {
     pub(super) fn caller_failed(&mut self, parent: CallIx, policy: PolicyIx, reason: FailReason) {
         let p = &self.calls[parent];
         let (attempt, caller, req) = (p.attempt, p.callee, p.req);
-        if reason != FailReason::CallLimit && self.may_retry(policy, attempt) {
+        if !matches!(reason, FailReason::CallLimit | FailReason::RateLimited)
+            && self.may_retry(policy, attempt)
+        {
             let p = &mut self.calls[parent];
             p.attempt += 1;
             let epoch = p.epoch;
@@ -107,7 +109,9 @@ impl Sim {
             return;
         }
         let (attempt, client) = (r.attempt, r.client);
-        if reason != FailReason::CallLimit && self.may_retry(policy, attempt) {
+        if !matches!(reason, FailReason::CallLimit | FailReason::RateLimited)
+            && self.may_retry(policy, attempt)
+        {
             let r = &mut self.reqs[req];
             r.attempt += 1;
             r.refs += 1;
@@ -144,6 +148,7 @@ impl Sim {
             }
             Role::Router(_) => self.router_forward(call),
             Role::Cdn(_) => self.cdn_to_origin(call),
+            Role::Limiter(_) => self.limiter_forward(call),
             Role::Client(_) | Role::Queue(_) => {}
         }
     }

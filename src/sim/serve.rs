@@ -62,6 +62,7 @@ impl Sim {
                 self.calls[call].state = CallState::Service;
                 self.entry_forward(call);
             }
+            Role::Limiter(_) => self.limiter_arrive(call),
             Role::Server { service, .. } => {
                 if !self.calls[call].probe {
                     u.stats.demand_ns += service.mean_ns(read) * u.slow;
@@ -202,6 +203,7 @@ impl Sim {
             Role::Balancer(_) => self.lb_forward(call),
             Role::Router(_) => self.router_forward(call),
             Role::Cdn(_) => self.cdn_forward(call),
+            Role::Limiter(_) => self.limiter_forward(call),
             Role::Server { .. } => {
                 u.integrate(now);
                 u.serving -= 1;

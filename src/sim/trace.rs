@@ -119,6 +119,13 @@ pub enum What {
     QueueDropped { capacity: u32 },
     /// Consumer `consumer` pulled the message after it waited `waited_ns` in the backlog.
     Pulled { consumer: UnitIx, waited_ns: u64 },
+    /// A rate limiter took a token (`admitted`) or found none; `tokens_left` whole tokens
+    /// stay in the bucket, and the next one comes in `next_token_ns` (0: there is one now).
+    RateLimit {
+        admitted: bool,
+        tokens_left: u32,
+        next_token_ns: u64,
+    },
 }
 
 /// Everything that happened to one sampled request.

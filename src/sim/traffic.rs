@@ -291,6 +291,9 @@ impl Sim {
             }
             Some(reason) => {
                 self.totals.interval_failed += 1;
+                if reason == FailReason::RateLimited {
+                    self.totals.interval_rate_limited += 1;
+                }
                 if counted {
                     self.totals.failed += 1;
                     self.totals.failed_by[reason.index()] += 1;

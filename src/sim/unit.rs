@@ -455,6 +455,8 @@ pub enum Role {
     Router(Box<RouterState>),
     /// A CDN edge: answers cacheable reads it holds, passes the rest to the origin.
     Cdn(Box<super::cdn::CdnState>),
+    /// A rate limiter: token buckets in front of the node it forwards to.
+    Limiter(Box<super::limiter::LimiterState>),
     /// An app server, session store, cache or database: workers and a queue.
     Server {
         service: ServiceModel,
@@ -669,6 +671,9 @@ impl Unit {
             NodeKind::ShardRouter(p) => Role::Router(Box::new(RouterState::new(p, Vec::new()))),
             NodeKind::Cdn(p) => Role::Cdn(Box::new(super::cdn::CdnState::new(p))),
             NodeKind::Queue(p) => Role::Queue(Box::new(super::mq::QueueState::new(p))),
+            NodeKind::RateLimiter(p) => {
+                Role::Limiter(Box::new(super::limiter::LimiterState::new(p)))
+            }
             _ => match service_model(kind) {
                 Some(service) => Role::Server {
                     service,
@@ -747,6 +752,7 @@ impl Unit {
             (Role::Entry(e), NodeKind::Entry(p)) => e.set_params(p),
             (Role::Cdn(e), NodeKind::Cdn(p)) => e.set_params(p),
             (Role::Queue(q), NodeKind::Queue(p)) => q.set_params(p),
+            (Role::Limiter(l), NodeKind::RateLimiter(p)) => l.set_params(p),
             (Role::Balancer(lb), NodeKind::LoadBalancer(p)) => lb.set_params(p),
             (Role::Router(r), NodeKind::ShardRouter(p)) => {
                 let shards = r.shards.clone();
@@ -823,6 +829,9 @@ impl Unit {
         self.sampled_cpu_area = 0;
         self.sampled_cores_area = 0;
         self.recent_sat.clear();
+        if let Role::Limiter(l) = &mut self.role {
+            l.reset_counts();
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Recent {
     /// Requests that completed or failed in the window (every request, warm-up or not).
     pub completed: u64,
     pub failed: u64,
+    /// Of the failed, those a rate limiter refused (`rate_limited`), apart from overload.
+    pub rate_limited: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
     /// Latency percentiles of the requests completed in the window, ms; `None` when none did.
@@ -75,6 +77,7 @@ struct Slot {
     latency: Histogram<u64>,
     completed: u64,
     failed: u64,
+    rate_limited: u64,
     cache_hits: u64,
     cache_misses: u64,
 }
@@ -84,6 +87,7 @@ struct Slot {
 pub struct SampleCounts {
     pub completed: u64,
     pub failed: u64,
+    pub rate_limited: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
 }
@@ -108,6 +112,7 @@ impl Default for RecentWindow {
                 latency: metrics::new_interval_histogram(),
                 completed: 0,
                 failed: 0,
+                rate_limited: 0,
                 cache_hits: 0,
                 cache_misses: 0,
             },
@@ -139,6 +144,7 @@ impl RecentWindow {
                 latency: metrics::new_interval_histogram(),
                 completed: counts.completed,
                 failed: counts.failed,
+                rate_limited: counts.rate_limited,
                 cache_hits: counts.cache_hits,
                 cache_misses: counts.cache_misses,
             });
@@ -150,6 +156,7 @@ impl RecentWindow {
             let old = &mut self.slots[i];
             self.sum.completed -= old.completed;
             self.sum.failed -= old.failed;
+            self.sum.rate_limited -= old.rate_limited;
             self.sum.cache_hits -= old.cache_hits;
             self.sum.cache_misses -= old.cache_misses;
             if self.sum.latency.subtract(&old.latency).is_err() {
@@ -164,6 +171,7 @@ impl RecentWindow {
             old.latency.reset();
             old.completed = counts.completed;
             old.failed = counts.failed;
+            old.rate_limited = counts.rate_limited;
             old.cache_hits = counts.cache_hits;
             old.cache_misses = counts.cache_misses;
             old
@@ -174,6 +182,7 @@ impl RecentWindow {
         let _ = self.sum.latency.add(&slot.latency);
         self.sum.completed += slot.completed;
         self.sum.failed += slot.failed;
+        self.sum.rate_limited += slot.rate_limited;
         self.sum.cache_hits += slot.cache_hits;
         self.sum.cache_misses += slot.cache_misses;
     }
@@ -189,6 +198,7 @@ impl RecentWindow {
             to_ns: self.last_ns,
             completed: self.sum.completed,
             failed: self.sum.failed,
+            rate_limited: self.sum.rate_limited,
             cache_hits: self.sum.cache_hits,
             cache_misses: self.sum.cache_misses,
             latency_p50_ms: ms(0.50),

@@ -251,7 +251,9 @@ fn bars_of_call(
     let serve_kind = match callee_kind {
         Some(KindTag::Cache) => BarKind::Cache,
         Some(KindTag::Database) => BarKind::Database,
-        Some(KindTag::LoadBalancer | KindTag::ShardRouter | KindTag::Entry) => BarKind::Relay,
+        Some(
+            KindTag::LoadBalancer | KindTag::ShardRouter | KindTag::Entry | KindTag::RateLimiter,
+        ) => BarKind::Relay,
         _ => BarKind::Service,
     };
     let arrive = c.arrive_ns.min(until);
@@ -462,6 +464,11 @@ pub enum WhatLine {
         consumer: String,
         waited_ms: f64,
     },
+    RateLimit {
+        admitted: bool,
+        tokens_left: u32,
+        next_token_ms: f64,
+    },
 }
 
 impl WhatLine {
@@ -552,6 +559,15 @@ impl WhatLine {
             } => WhatLine::Pulled {
                 consumer: name(consumer),
                 waited_ms: waited_ns as f64 / 1e6,
+            },
+            What::RateLimit {
+                admitted,
+                tokens_left,
+                next_token_ns,
+            } => WhatLine::RateLimit {
+                admitted,
+                tokens_left,
+                next_token_ms: next_token_ns as f64 / 1e6,
             },
         }
     }

@@ -19,6 +19,7 @@ mod hall;
 mod input;
 mod layouts;
 mod lessons;
+mod limiter;
 mod limits;
 mod limits_ui;
 mod live;

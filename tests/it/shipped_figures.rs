@@ -772,6 +772,8 @@ fn deep_probes_say_their_loads_and_the_failures_of_each_probe() {
 /// Files checked above.
 const CHECKED: &[&str] = &[
     "mm4",
+    // Checked in tests/it/limiter.rs.
+    "rate-limit",
     "scale-up",
     "scale-out",
     "replica-failover",

@@ -104,6 +104,10 @@ fn decided(sim: &Sim, t: &Trace) -> Vec<(String, &'static str)> {
                 What::Enqueued { .. } => "enqueued",
                 What::QueueDropped { .. } => "queue dropped",
                 What::Pulled { .. } => "pulled",
+                What::RateLimit { admitted: true, .. } => "admitted",
+                What::RateLimit {
+                    admitted: false, ..
+                } => "rate limited",
             };
             (who, kind)
         })
@@ -344,4 +348,50 @@ fn a_request_sent_in_every_shipped_layout_reaches_an_end_with_its_decisions_reco
         walked += 1;
     }
     assert!(walked >= 10, "only {walked} shipped layouts have a client");
+}
+
+/// The rate limiter in the stepper: a request that finds a token goes on through the
+/// balancer; with the bucket (one token, refilled once in 1000 s) drained, the next one of the
+/// same user is refused at the limiter at once, and nothing behind it is asked.
+#[test]
+fn a_stepped_request_takes_a_token_and_the_next_finds_the_bucket_empty() {
+    let mut l = layout("rate-limit.ron");
+    let client = id(&l, "users");
+    let limiter = id(&l, "limiter");
+    if let Some(layout::NodeKind::Client(c)) = l.node_mut(client).map(|n| &mut n.kind) {
+        c.qps = 0.0;
+    }
+    if let Some(layout::NodeKind::RateLimiter(p)) = l.node_mut(limiter).map(|n| &mut n.kind) {
+        p.rate_per_s = 0.001;
+        p.burst = 1;
+    }
+    let mut sim = core(&l);
+    let first = send(&mut sim, client, true, 7);
+    let d = decided(&sim, &first);
+    assert_eq!(kinds(&d), ["admitted", "balanced"]);
+    assert!(matches!(first.outcome, Some(Outcome::Read)));
+    let second = send(&mut sim, client, true, 7);
+    let d = decided(&sim, &second);
+    assert_eq!(kinds(&d), ["rate limited", "failed"]);
+    assert_eq!(d[0].0, "limiter");
+    assert_eq!(
+        second.outcome,
+        Some(Outcome::Failed(FailReason::RateLimited))
+    );
+    let refused = second.decisions.iter().find_map(|d| match d.what {
+        What::RateLimit {
+            tokens_left,
+            next_token_ns,
+            ..
+        } => Some((tokens_left, next_token_ns)),
+        _ => None,
+    });
+    // 1 token per 1000 s, and the first request took it a few milliseconds ago.
+    let Some((0, next_ns)) = refused else {
+        panic!("the refusal says no token is left: {refused:?}");
+    };
+    assert!(
+        next_ns > 999_000_000_000 && next_ns <= 1_000_000_000_000,
+        "{next_ns}"
+    );
 }
