@@ -42,6 +42,7 @@ pub mod bench;
 
 pub use animate::{Animate, AnimationSpec};
 pub use config::Config;
+pub use palette::palette_label;
 pub use live::{DotClass, DotCounts, classify_hops};
 pub use sweep::SweepWindow;
 

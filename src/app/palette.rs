@@ -13,9 +13,12 @@ impl TierlabApp {
         ui.add_space(6.0);
         // Entries shrink (down to a readable minimum) so every kind fits the panel rather than
         // the last one being cut off at its edge; below that minimum the panel scrolls.
+        // Each entry takes its height, the gap after it and the ui's own item spacing.
         let gap = 4.0;
         let kinds = KindTag::ALL.len() as f32;
-        let entry_h = ((ui.available_height() - 2.0) / kinds - gap).clamp(ENTRY_H_MIN, ENTRY_H);
+        let step_extra = gap + ui.spacing().item_spacing.y;
+        let entry_h =
+            ((ui.available_height() - 2.0) / kinds - step_extra).clamp(ENTRY_H_MIN, ENTRY_H);
         for tag in KindTag::ALL {
             let (rect, resp) = ui
                 .allocate_exact_size(vec2(ui.available_width(), entry_h), Sense::click_and_drag());
@@ -78,7 +81,7 @@ fn paint_entry(ui: &Ui, rect: egui::Rect, tag: KindTag, label: &str, highlight: 
 }
 
 /// "Load balancer": the kind's label with a capital.
-fn palette_label(tag: KindTag) -> String {
+pub fn palette_label(tag: KindTag) -> String {
     let l = tag.label();
     let mut c = l.chars();
     match c.next() {

@@ -168,6 +168,22 @@ fn ui_zoom_from_the_menu_and_the_keys_and_at_1_5_the_canvas_shows_every_node() {
 }
 
 #[test]
+fn at_1280x800_every_kind_in_the_palette_is_shown_whole_without_scrolling() {
+    // Eleven kinds since the rate limiter, CDN edge and message queue: the entries shrink to
+    // fit the panel, so the last one is not hidden under the run panel.
+    let h = window(vec2(1280.0, 800.0));
+    let run_panel_top = h.get_by_label("Play").rect().top();
+    for tag in KindTag::ALL {
+        let label = tierlab::app::palette_label(tag);
+        let r = h.get_by_label(&label).rect();
+        assert!(
+            r.top() >= 0.0 && r.bottom() <= run_panel_top && r.height() >= 20.0,
+            "{label} {r:?} is cut off (the run panel starts at y = {run_panel_top})"
+        );
+    }
+}
+
+#[test]
 fn at_1024x768_every_kind_is_reachable_and_the_canvas_has_the_larger_share() {
     let mut h = window(vec2(1024.0, 768.0));
     let canvas = h.state().canvas_rect();
