@@ -423,6 +423,7 @@ pub fn grade(lesson: &Lesson, answer: &Layout, progress: &Progress) -> Result<Gr
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            ..TraceConfig::default()
         },
     };
     let mut sim = match Sim::new(answer, config) {

@@ -386,6 +386,7 @@ mod tests {
             trace: TraceConfig {
                 every: 1,
                 capacity: 8000,
+                ..TraceConfig::default()
             },
         };
         let Ok(sim) = Sim::new(&layout, config) else {

@@ -42,8 +42,8 @@ pub mod bench;
 
 pub use animate::{Animate, AnimationSpec};
 pub use config::Config;
-pub use palette::palette_label;
 pub use live::{DotClass, DotCounts, classify_hops};
+pub use palette::palette_label;
 pub use sweep::SweepWindow;
 
 use std::path::{Path, PathBuf};

@@ -123,6 +123,7 @@ impl RunState {
             trace: TraceConfig {
                 every: live::trace_every(layout),
                 capacity: TRACE_CAPACITY,
+                ..TraceConfig::default()
             },
         };
         match Sim::new(layout, config.clone()) {

@@ -21,6 +21,7 @@ pub fn rewind_cmd(file: &str, seconds: f64, budget_mib: u64) -> Result<ExitCode>
         trace: TraceConfig {
             every: 100,
             capacity: 8000,
+            ..TraceConfig::default()
         },
     };
     let mut sim = Sim::new(&layout, config).map_err(super::problems_error)?;

@@ -149,6 +149,9 @@ pub struct Trace {
     pub asked: bool,
 }
 
+/// How long finished traces are kept by default: the 300 s the series rings hold.
+pub const TRACE_KEEP_NS: u64 = 300_000_000_000;
+
 /// Trace settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceConfig {
@@ -156,6 +159,10 @@ pub struct TraceConfig {
     pub every: u64,
     /// Finished traces kept (the oldest are dropped).
     pub capacity: usize,
+    /// Finished traces older than this (simulated ns before the newest finished) are dropped
+    /// too, so a long run holds the traces of its last few minutes, like the plots' rings,
+    /// rather than growing until `capacity` (0: no age limit).
+    pub keep_ns: u64,
 }
 
 impl Default for TraceConfig {
@@ -163,6 +170,7 @@ impl Default for TraceConfig {
         TraceConfig {
             every: 1000,
             capacity: 2000,
+            keep_ns: TRACE_KEEP_NS,
         }
     }
 }
@@ -301,6 +309,13 @@ impl Traces {
         }
         if self.done.len() >= self.config.capacity {
             self.done.pop_front();
+        }
+        // Traces finish in time order, so the oldest are at the front.
+        if self.config.keep_ns > 0 {
+            let oldest = end_ns.saturating_sub(self.config.keep_ns);
+            while self.done.front().is_some_and(|f| f.end_ns < Some(oldest)) {
+                self.done.pop_front();
+            }
         }
         self.done.push_back(t);
     }

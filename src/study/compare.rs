@@ -251,6 +251,7 @@ pub fn compare(
             trace: TraceConfig {
                 every: 0,
                 capacity: 0,
+                ..TraceConfig::default()
             },
         };
         let mut sim = match Sim::new(layout, sim_config) {

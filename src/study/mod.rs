@@ -143,6 +143,7 @@ pub fn run_report(
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            ..TraceConfig::default()
         },
     };
     let mut sim = match Sim::new(layout, config) {

@@ -305,6 +305,7 @@ fn one_run(
             trace: TraceConfig {
                 every: 0,
                 capacity: 0,
+                ..TraceConfig::default()
             },
         },
     )

@@ -300,6 +300,7 @@ fn measure(
             trace: TraceConfig {
                 every: 0,
                 capacity: 0,
+                ..TraceConfig::default()
             },
         },
     );

@@ -29,7 +29,11 @@ fn sim_traced(text: &str, seed: u64, warmup_s: f64, every: u64, capacity: usize)
         SimConfig {
             seed: Some(seed),
             warmup_s,
-            trace: TraceConfig { every, capacity },
+            trace: TraceConfig {
+                every,
+                capacity,
+                keep_ns: 0,
+            },
         },
     )
     .unwrap_or_else(|p| panic!("the layout cannot run: {p:?}"))

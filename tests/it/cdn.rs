@@ -73,6 +73,7 @@ fn run_edge(layout: &Layout, seed: u64, warmup_s: f64, seconds: f64) -> (Metrics
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            keep_ns: 0,
         },
     };
     let sim: Sim = match report::run(layout, &config) {
@@ -346,6 +347,7 @@ fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            keep_ns: 0,
         },
     };
     let mut sim = Sim::new(&l, config).unwrap_or_else(|p| panic!("{p:?}"));

@@ -60,6 +60,7 @@ pub fn run(layout: &Layout, seed: u64, warmup_s: f64, seconds: f64) -> Metrics {
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            keep_ns: 0,
         },
     };
     match report::run(layout, &config) {
@@ -153,6 +154,7 @@ pub fn quiet_sim(text: &str, seed: u64) -> tierlab::sim::Sim {
             trace: TraceConfig {
                 every: 0,
                 capacity: 0,
+                keep_ns: 0,
             },
         },
     )

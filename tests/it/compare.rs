@@ -23,6 +23,7 @@ fn arrivals(layout: &Layout, seed: u64, seconds: f64) -> Vec<(u64, usize, u64, u
         trace: TraceConfig {
             every: 1,
             capacity: 100_000,
+            keep_ns: 0,
         },
     };
     let mut sim = Sim::new(layout, config).unwrap_or_else(|e| panic!("runs: {e:?}"));

@@ -24,6 +24,7 @@ fn sim(text: &str, seed: u64, warmup_s: f64) -> Sim {
             trace: TraceConfig {
                 every: 0,
                 capacity: 0,
+                keep_ns: 0,
             },
         },
     )
@@ -960,6 +961,7 @@ fn the_json_report_carries_the_data_tier() {
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            keep_ns: 0,
         },
     };
     let sim = report::run(&layout, &config).unwrap_or_else(|p| panic!("{p:?}"));

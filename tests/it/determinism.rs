@@ -225,6 +225,7 @@ fn traces_change_no_result() {
             trace: TraceConfig {
                 every,
                 capacity: 500,
+                keep_ns: 0,
             },
             ..SimConfig::default()
         };

@@ -143,6 +143,7 @@ fn run_one(text: &str, closed_users: u64, open_qps: f64) -> Outcome {
         trace: TraceConfig {
             every: 7,
             capacity: 16,
+            keep_ns: 0,
         },
         ..SimConfig::default()
     };

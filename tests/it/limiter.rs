@@ -192,6 +192,7 @@ fn per_user_the_heaviest_user_is_limited_first() {
                 trace: TraceConfig {
                     every: 1,
                     capacity: 40_000,
+                    keep_ns: 0,
                 },
             },
         )

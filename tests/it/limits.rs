@@ -344,6 +344,7 @@ fn a_trace_holds_a_bounded_number_of_hops_and_decisions() {
             trace: TraceConfig {
                 every: 1,
                 capacity: 50,
+                keep_ns: 0,
             },
             ..SimConfig::default()
         },
@@ -617,4 +618,48 @@ fn every_shipped_layout_stays_far_inside_the_limits() {
             "{name}"
         );
     }
+}
+
+/// A long run keeps the sampled traces of its last five minutes, as the plots keep their last
+/// 300 s, rather than growing for half an hour until the store's count is reached (which made
+/// a simulated hour of request-flow.ron use about 30 % more memory than a minute).
+#[test]
+fn a_long_run_holds_the_traces_of_its_last_five_minutes_not_its_whole_length() {
+    let text = tierlab::shipped::find("request-flow.ron")
+        .unwrap_or_else(|| panic!("request-flow is shipped"));
+    let mut s = sim(text);
+    let ends = |s: &Sim| -> Vec<u64> { s.traces().done.iter().filter_map(|t| t.end_ns).collect() };
+    // After 100 s nothing is old enough to drop: the first traces, from the first second, are
+    // still held.
+    run_to(&mut s, 100.0);
+    let early = ends(&s);
+    assert!(
+        early.first().is_some_and(|&e| e < 1_000_000_000),
+        "oldest {:?}",
+        early.first()
+    );
+    // After 600 s the store reaches back 300 s, not further (and not much less).
+    run_to(&mut s, 600.0);
+    let late = ends(&s);
+    let (Some(&oldest), Some(&newest)) = (late.first(), late.last()) else {
+        panic!("no traces after 600 s");
+    };
+    let span_s = (newest - oldest) as f64 / 1e9;
+    println!(
+        "traces held at 100 s: {}; at 600 s: {} spanning {span_s:.2} s",
+        early.len(),
+        late.len()
+    );
+    assert!(
+        (299.0..=300.0).contains(&span_s),
+        "the traces held span {span_s} s"
+    );
+    // About as many as were held after 100 s, three times over (the rate is steady).
+    let ratio = late.len() as f64 / early.len() as f64;
+    assert!(
+        (2.7..3.3).contains(&ratio),
+        "{} traces against {} at 100 s",
+        late.len(),
+        early.len()
+    );
 }

@@ -31,6 +31,7 @@ fn sim(layout: &Layout) -> Sim {
         trace: TraceConfig {
             every: 50,
             capacity: 2000,
+            keep_ns: 0,
         },
     };
     Sim::new(layout, config).unwrap_or_else(|e| panic!("runs: {e:?}"))

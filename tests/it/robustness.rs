@@ -236,6 +236,7 @@ fn chaos(name: &str, layout: &layout::Layout, seed: u64, mut d: Dice, steps: usi
         trace: TraceConfig {
             every: 7,
             capacity: 50,
+            keep_ns: 0,
         },
     };
     let mut sim = Sim::new(layout, config.clone()).unwrap_or_else(|p| panic!("{what}: {p:?}"));

@@ -138,6 +138,7 @@ fn mm4_says_what_erlang_c_predicts_and_the_run_agrees() {
                     trace: TraceConfig {
                         every: 0,
                         capacity: 0,
+                        keep_ns: 0,
                     },
                 },
             )

@@ -193,6 +193,7 @@ fn resizing_a_running_box_serves_the_new_size_s_ceiling() {
                 trace: TraceConfig {
                     every: 0,
                     capacity: 0,
+                    keep_ns: 0,
                 },
             },
         )

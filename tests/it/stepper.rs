@@ -22,6 +22,7 @@ fn core(l: &Layout) -> Sim {
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            keep_ns: 0,
         },
     };
     match Sim::new(l, config) {

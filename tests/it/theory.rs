@@ -181,6 +181,7 @@ fn a_closed_loop_matches_exact_mean_value_analysis() {
                 trace: TraceConfig {
                     every: 0,
                     capacity: 0,
+                    keep_ns: 0,
                 },
             };
             let mut sim = Sim::new(&layout, config).unwrap_or_else(|p| panic!("{p:?}"));
@@ -247,6 +248,7 @@ fn replication_intervals_cover_the_true_mean_about_95_percent_of_the_time() {
         trace: TraceConfig {
             every: 0,
             capacity: 0,
+            keep_ns: 0,
         },
     };
     let covered = (0..SETS)

@@ -35,7 +35,11 @@ fn config(seed: u64, every: u64, capacity: usize) -> SimConfig {
     SimConfig {
         seed: Some(seed),
         warmup_s: 0.0,
-        trace: TraceConfig { every, capacity },
+        trace: TraceConfig {
+            every,
+            capacity,
+            keep_ns: 0,
+        },
     }
 }
 
