@@ -193,6 +193,25 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
                 painter.rect_stroke(r, 1.0, stroke, StrokeKind::Inside);
             }
         }
+        KindTag::Cdn | KindTag::Queue | KindTag::RateLimiter => {
+            building_block_icon(painter, tag, c, s, stroke)
+        }
+        _ => {
+            // A server: a box with two slots.
+            let r = Rect::from_center_size(c, vec2(s * 1.4, s * 1.8));
+            painter.rect_stroke(r, 2.0, stroke, StrokeKind::Inside);
+            for k in [0.35, 0.65] {
+                let y = r.top() + r.height() * k;
+                painter.line_segment([pos2(r.left() + 3.0, y), pos2(r.right() - 3.0, y)], stroke);
+            }
+        }
+    }
+}
+
+/// The icons of the building blocks a scaling design reaches for beyond the lesson's tiers: the
+/// CDN edge, the message queue and the rate limiter (centre `c`, half-size `s`).
+fn building_block_icon(painter: &Painter, tag: KindTag, c: Pos2, s: f32, stroke: Stroke) {
+    match tag {
         KindTag::Cdn => {
             // A cloud edge: a cloud outline with a short bolt under it.
             painter.circle_stroke(c + vec2(-s * 0.4, 0.0), s * 0.4, stroke);
@@ -224,15 +243,7 @@ pub fn icon(painter: &Painter, tag: KindTag, rect: Rect) {
             painter.line_segment([br, tr], stroke);
             painter.circle_stroke(c - vec2(0.0, s * 0.75), s * 0.2, stroke);
         }
-        _ => {
-            // A server: a box with two slots.
-            let r = Rect::from_center_size(c, vec2(s * 1.4, s * 1.8));
-            painter.rect_stroke(r, 2.0, stroke, StrokeKind::Inside);
-            for k in [0.35, 0.65] {
-                let y = r.top() + r.height() * k;
-                painter.line_segment([pos2(r.left() + 3.0, y), pos2(r.right() - 3.0, y)], stroke);
-            }
-        }
+        _ => {}
     }
 }
 
