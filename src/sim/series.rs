@@ -21,7 +21,7 @@ pub struct Ring<T = f32> {
 impl<T> Default for Ring<T> {
     fn default() -> Self {
         Ring {
-            buf: Vec::with_capacity(64),
+            buf: Vec::new(),
             head: 0,
             pushed: 0,
         }
@@ -34,9 +34,15 @@ impl<T: Copy> Ring<T> {
         (self.buf.capacity() * std::mem::size_of::<T>()) as u64
     }
 
-    /// Append a value, dropping the oldest when full.
+    /// Append a value, dropping the oldest when full. The first value takes the whole ring's
+    /// room at once, so a ring in use is its fixed size from the start: a long run uses no more
+    /// memory than a short one (and no doubling overshoots the capacity), while a series that
+    /// is never written costs nothing.
     pub fn push(&mut self, v: T) {
         if self.buf.len() < SERIES_CAPACITY {
+            if self.buf.capacity() == 0 {
+                self.buf.reserve_exact(SERIES_CAPACITY);
+            }
             self.buf.push(v);
         } else {
             self.buf[self.head] = v;
