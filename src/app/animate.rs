@@ -465,20 +465,7 @@ impl TierlabApp {
         if let Some(file) = self.doc.file() {
             return file.with_extension("gif");
         }
-        let stem: String = self
-            .doc
-            .layout
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let stem = if stem.is_empty() { "run".into() } else { stem };
+        let stem = self.layout_file_stem();
         self.config.save_dir.join(format!("{stem}.gif"))
     }
 

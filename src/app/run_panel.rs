@@ -94,13 +94,10 @@ impl TierlabApp {
         });
     }
 
-    /// `<save dir>/<layout>-<simulated seconds>s.<ext>`.
-    fn export_path(&self, sim: &Sim, ext: &str) -> PathBuf {
-        let stem: String = self
-            .doc
-            .layout
-            .name
-            .chars()
+    /// The layout's name as a file name: lower case, anything but letters and digits a dash
+    /// ("run" for a layout without a name).
+    pub(super) fn layout_file_stem(&self) -> String {
+        let stem: String = (self.doc.layout.name.chars())
             .map(|c| {
                 if c.is_alphanumeric() {
                     c.to_ascii_lowercase()
@@ -109,7 +106,12 @@ impl TierlabApp {
                 }
             })
             .collect();
-        let stem = if stem.is_empty() { "run".into() } else { stem };
+        if stem.is_empty() { "run".into() } else { stem }
+    }
+
+    /// `<save dir>/<layout>-<simulated seconds>s.<ext>`.
+    fn export_path(&self, sim: &Sim, ext: &str) -> PathBuf {
+        let stem = self.layout_file_stem();
         self.config
             .save_dir
             .join(format!("{stem}-{:.0}s.{ext}", sim.now_ns() as f64 / 1e9))
