@@ -134,6 +134,27 @@ impl Cache {
         self.capacity
     }
 
+    /// How long an entry lives after its put (`None`: until evicted).
+    pub fn ttl_ns(&self) -> Option<u64> {
+        self.ttl_ns
+    }
+
+    /// A new time to live, from `now_ns`: entries put from now on live that long, and a held
+    /// entry expires by then at the latest (as if it had just been put), so a shorter TTL
+    /// takes hold at once rather than when the entries held forever are evicted.
+    pub fn set_ttl_ns(&mut self, ttl_ns: Option<u64>, now_ns: u64) {
+        if self.ttl_ns == ttl_ns {
+            return;
+        }
+        self.ttl_ns = ttl_ns;
+        if let Some(ttl) = ttl_ns {
+            let latest = now_ns.saturating_add(ttl);
+            for e in &mut self.entries {
+                e.expires_ns = e.expires_ns.min(latest);
+            }
+        }
+    }
+
     /// Keys held now (expired ones count until a get finds them).
     pub fn len(&self) -> u32 {
         self.len

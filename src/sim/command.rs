@@ -353,8 +353,9 @@ impl Sim {
                     Some(NodeKind::Client(p)) => p.qps,
                     _ => f64::NAN,
                 };
+                let now = self.now_ns;
                 for i in self.members(n.id) {
-                    self.units[i].set_params(&n.kind);
+                    self.units[i].set_params(&n.kind, now);
                     // More workers (or cores, on a bigger size): start queued work at once.
                     self.next_core(i);
                     self.drain_queue(i);

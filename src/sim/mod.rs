@@ -1034,7 +1034,7 @@ impl Sim {
                 if self.units[i].draining && !self.units[i].removed {
                     let u = &mut self.units[i];
                     u.draining = false;
-                    u.set_params(kind);
+                    u.set_params(kind, self.now_ns);
                     continue;
                 }
                 // A member that was removed comes back as a fresh server.

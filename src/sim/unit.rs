@@ -730,7 +730,7 @@ impl Unit {
     }
 
     /// Take the node's changed parameters, keeping queues, state and statistics.
-    pub fn set_params(&mut self, kind: &NodeKind) {
+    pub fn set_params(&mut self, kind: &NodeKind, now_ns: u64) {
         self.usd_per_hour = kind.billed_size().map_or(0.0, |s| s.usd_per_hour());
         // A resized local cache starts cold; an unchanged one stays warm.
         let want = match kind {
@@ -765,14 +765,19 @@ impl Unit {
                 (self.workers, self.queue_capacity) = workers_and_queue(kind);
                 (self.cores, self.usl) = cores_of(kind);
                 // Kept state stays warm unless its kind of keeping changes, or a data cache is
-                // resized or re-policied (it starts cold); a plain latency change keeps it.
+                // resized or re-policied (it starts cold); a plain latency change keeps it, and
+                // a new time to live applies to the entries put from now on.
                 let fresh = keeping_for(kind);
-                let same = match (&*kept, &fresh) {
+                let same = match (&mut *kept, &fresh) {
                     (Kept::Nothing, Kept::Nothing)
                     | (Kept::LocalSessions(_), Kept::LocalSessions(_))
                     | (Kept::SessionStore(_), Kept::SessionStore(_)) => true,
                     (Kept::DataCache(a), Kept::DataCache(b)) => {
-                        a.capacity() == b.capacity() && a.policy() == b.policy()
+                        let same = a.capacity() == b.capacity() && a.policy() == b.policy();
+                        if same {
+                            a.set_ttl_ns(b.ttl_ns(), now_ns);
+                        }
+                        same
                     }
                     _ => false,
                 };
