@@ -40,6 +40,7 @@ if [ "$running" = 1 ]; then
 else
     out="${1:-docs/screenshots/editor.png}"
 fi
+case "$out" in /*) ;; *) out="$(pwd)/$out" ;; esac  # relative to the repository, or absolute
 mkdir -p "$(dirname "$out")"
 
 if ! command -v xvfb-run >/dev/null; then
@@ -68,7 +69,7 @@ state="$(mktemp -d)"
 trap 'rm -rf "$state"' EXIT
 chmod 700 "$state"
 XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" \
-    TIERLAB_SCREENSHOT="$(pwd)/$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
+    TIERLAB_SCREENSHOT="$out" TIERLAB_NO_NATIVE_DIALOG=1 TIERLAB_SELECT="${TIERLAB_SELECT-app}" \
     timeout 120 xvfb-run -a -s "-screen 0 ${TIERLAB_WINDOW-1280x800}x24" "$bin"
 test -s "$out" || { echo "no screenshot was written" >&2; exit 1; }
 echo "wrote $out"
