@@ -14,6 +14,15 @@ pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// Run `tierlab args...` (the built binary) from the repository root.
+pub fn tierlab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tierlab"))
+        .args(args)
+        .current_dir(repo(""))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start tierlab: {e}"))
+}
+
 /// Parse RON text, failing the test with the user-facing message when it does not load.
 pub fn parse(text: &str) -> Layout {
     layout::from_ron(text).unwrap_or_else(|e| panic!("the layout does not load: {e}"))

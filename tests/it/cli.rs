@@ -2,20 +2,11 @@
 //! intervals, and clear refusals (never a panic) for broken files and absurd arguments.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::check;
-
-/// Run `tierlab args...` from the repository root.
-fn tierlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierlab"))
-        .args(args)
-        .current_dir(check::repo(""))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start tierlab: {e}"))
-}
+use crate::check::tierlab;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -3,21 +3,13 @@
 //! report's new figure, what one shard's death makes unavailable, against a run that kills it.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use tierlab::drill;
 use tierlab::layout::{self, NodeId, Scripted};
 use tierlab::report::{self, RunConfig};
 
-use crate::check;
-
-fn tierlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierlab"))
-        .args(args)
-        .current_dir(check::repo(""))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start tierlab: {e}"))
-}
+use crate::check::{self, tierlab};
 
 /// The answers shipped with the tests: (drill name, file, should pass).
 pub fn answers() -> Vec<(String, PathBuf, bool)> {

@@ -4,7 +4,6 @@
 //! driven by pointer and key events.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use eframe::egui::{Event, Key};
 use egui_kittest::Harness;
@@ -12,16 +11,8 @@ use egui_kittest::kittest::Queryable as _;
 use tierlab::app::TierlabApp;
 use tierlab::layout::s_to_ns;
 
-use crate::check;
+use crate::check::{self, tierlab};
 use crate::window::{click_at, frames, open, sim};
-
-fn tierlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierlab"))
-        .args(args)
-        .current_dir(check::repo(""))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start tierlab: {e}"))
-}
 
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lessons");

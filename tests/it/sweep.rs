@@ -3,21 +3,13 @@
 //! refused naming the bad part.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use serde_json::Value;
 use tierlab::layout::{self, NodeKind};
 
-use crate::check;
-
-fn tierlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tierlab"))
-        .args(args)
-        .current_dir(check::repo(""))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start tierlab: {e}"))
-}
+use crate::check::{self, tierlab};
 
 fn ok_stdout(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
