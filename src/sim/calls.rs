@@ -132,13 +132,20 @@ impl Sim {
         self.release_req(req);
     }
 
-    /// Record a hop on the request's trace, if it is traced and still live.
+    /// Record a hop on the request's trace, if it is traced and still live. Most requests are
+    /// not traced: that check is inlined at every hop, the record is made out of line.
+    #[inline]
     pub(super) fn trace_hop(&mut self, call: CallIx, reply: bool) {
+        let r = &self.reqs[self.calls[call].req];
+        if let Some(slot) = r.trace.filter(|_| r.live) {
+            self.record_hop(call, slot, reply);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_hop(&mut self, call: CallIx, slot: u32, reply: bool) {
         let c = &self.calls[call];
-        let r = &self.reqs[c.req];
-        let Some(slot) = r.trace.filter(|_| r.live) else {
-            return;
-        };
         let (from, to) = if reply {
             (c.callee, c.caller)
         } else {
@@ -164,6 +171,7 @@ impl Sim {
 
     /// Record a decision on the request's trace, if it is traced and still live (`what` is
     /// only worked out then).
+    #[inline]
     pub(super) fn trace_decision(
         &mut self,
         req: ReqIx,
@@ -171,9 +179,13 @@ impl Sim {
         what: impl FnOnce(&Sim) -> What,
     ) {
         let r = &self.reqs[req];
-        let Some(slot) = r.trace.filter(|_| r.live) else {
-            return;
-        };
+        if let Some(slot) = r.trace.filter(|_| r.live) {
+            self.record_decision(slot, unit, what);
+        }
+    }
+
+    #[cold]
+    fn record_decision(&mut self, slot: u32, unit: UnitIx, what: impl FnOnce(&Sim) -> What) {
         // A full trace counts what it leaves out, without even working the record out.
         if let Some(t) = self.traces.get_mut(slot)
             && t.decisions.len() >= super::limits::TRACE_DECISIONS_MAX

@@ -145,6 +145,9 @@ impl QueueState {
 #[derive(Clone, Debug, Default)]
 pub struct MqIndex {
     queues: Vec<UnitIx>,
+    /// A queue has existed in this run (removed ones included: their messages may still be on
+    /// their way). Without one, the hooks on every call's path return at once.
+    ever: bool,
     next_message: u64,
     en_route: BTreeMap<UnitIx, u32>,
 }
@@ -228,6 +231,7 @@ impl Sim {
             .map(UnitIx::at)
             .filter(|&i| matches!(self.units[i].role, Role::Queue(_)) && !self.units[i].removed)
             .collect();
+        self.mq.ever |= !self.mq.queues.is_empty();
         self.mq_dispatch_all();
     }
 
@@ -306,6 +310,9 @@ impl Sim {
 
     /// A call reaches its callee: a message's arrival at its consumer is no longer on its way.
     pub(super) fn mq_delivered(&mut self, call: CallIx) {
+        if !self.mq.ever {
+            return;
+        }
         let c = &self.calls[call];
         if self.units[c.caller].kind != KindTag::Queue {
             return;
@@ -317,6 +324,9 @@ impl Sim {
     /// A call is finished at its callee: if it was a message, it is processed (or failed
     /// there), and its consumer's freed worker pulls the next one.
     pub(super) fn mq_finished(&mut self, call: CallIx) {
+        if !self.mq.ever {
+            return;
+        }
         let c = &self.calls[call];
         let (queue, consumer, req) = (c.caller, c.callee, c.req);
         if self.units[queue].kind != KindTag::Queue {
@@ -369,7 +379,7 @@ impl Sim {
 
     /// Whether request `req` is a message (its "client" is a queue).
     pub(super) fn mq_is_message(&self, req: ReqIx) -> bool {
-        self.units[self.reqs[req].client].kind == KindTag::Queue
+        self.mq.ever && self.units[self.reqs[req].client].kind == KindTag::Queue
     }
 
     // ----- Inside -----
