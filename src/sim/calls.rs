@@ -314,11 +314,15 @@ impl Sim {
     /// once per call, whichever comes first of its answer and its timeout, and whether or not
     /// the call's parent is still waiting for it (an orphan still occupied the backend, and a
     /// count never released would be phantom load for least-connections and power of two).
+    #[inline]
     pub(super) fn release_lb(&mut self, call: CallIx) {
-        let c = &mut self.calls[call];
-        if !c.lb_counted {
-            return;
+        if self.calls[call].lb_counted {
+            self.release_lb_count(call);
         }
+    }
+
+    fn release_lb_count(&mut self, call: CallIx) {
+        let c = &mut self.calls[call];
         c.lb_counted = false;
         let (lb, caller, callee) = (c.lb, c.caller, c.callee);
         if let Role::Balancer(state) = &mut self.units[caller].role {
@@ -397,11 +401,10 @@ impl Sim {
         policy: PolicyIx,
         fail: Option<FailReason>,
     ) {
-        let user_key = self.reqs[self.calls[parent].req].user_key;
         let is_server = match &mut self.units[caller].role {
             Role::Balancer(state) => {
                 if fail == Some(FailReason::NodeDown) {
-                    state.drop_connection(user_key);
+                    state.drop_connection(self.reqs[self.calls[parent].req].user_key);
                 }
                 false
             }
