@@ -276,7 +276,7 @@ fn clicking_a_dot_opens_its_requests_waterfall_with_its_hop_names() {
     let dots = h.state().dots_on_screen().to_vec();
     let nodes: Vec<_> = ["client", "lb", "app", "cache", "db"]
         .iter()
-        .flat_map(|n| h.query_all_by_label(n).map(|x| x.rect().center()))
+        .flat_map(|n| h.query_all_by_label(n).map(|x| x.rect()))
         .collect();
     let sim = crate::window::sim(&h);
     // A dot between nodes (not under one, which would take the click), of a request that
@@ -287,7 +287,7 @@ fn clicking_a_dot_opens_its_requests_waterfall_with_its_hop_names() {
             .done
             .iter()
             .chain(sim.traces().open.iter().flatten());
-        nodes.iter().all(|n| n.distance(*p) > 60.0)
+        nodes.iter().all(|n| !n.expand(12.0).contains(*p))
             && t.any(|t| t.request_id == *id && t.hops.len() >= 4)
     });
     let Some(&(at, id)) = on_first_wire else {
