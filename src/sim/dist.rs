@@ -8,6 +8,8 @@
 //! exact in IEEE 754, so `f64::sqrt` is portable; every other transcendental function here is
 //! `libm`'s.
 
+use std::sync::Arc;
+
 use rand::{Rng as _, RngExt as _};
 
 use super::rng::SimRng;
@@ -147,14 +149,21 @@ impl LogNormal {
 /// rejection-inversion (W. Hörmann and G. Derflinger, "Rejection-inversion to generate variates
 /// from monotone discrete distributions", ACM TOMACS 6(3), 1996), as Apache Commons RNG's
 /// `RejectionInversionZipfSampler` does it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Zipf {
     n: f64,
     s: f64,
     h_integral_x1: f64,
     h_integral_n: f64,
     cut: f64,
+    /// For at most `ALIAS_MAX` values, an alias table of the exact probabilities: one 64-bit
+    /// draw and a comparison per sample instead of a logarithm and two exponentials. Shared,
+    /// so a copy of the core (the window's rewind snapshots) does not copy it.
+    alias: Option<Arc<Alias>>,
 }
+
+/// Zipf laws over at most this many values draw from an alias table (8 bytes a value).
+pub const ALIAS_MAX: f64 = 16_384.0;
 
 impl Zipf {
     /// `None` unless n >= 1 and s > 0 (and both finite).
@@ -169,15 +178,34 @@ impl Zipf {
             h_integral_x1: 0.0,
             h_integral_n: 0.0,
             cut: 0.0,
+            alias: None,
         };
         z.h_integral_x1 = z.h_integral(1.5) - 1.0;
         z.h_integral_n = z.h_integral(n + 0.5);
         z.cut = 2.0 - z.h_integral_inverse(z.h_integral(2.5) - z.h(2.0));
+        if n <= ALIAS_MAX {
+            // k^-s for k = 1..=n, summed in order (the same weights on every machine).
+            let weights: Vec<f64> = (1..=n as u32).map(|k| z.h(f64::from(k))).collect();
+            z.alias = Some(Arc::new(Alias::new(&weights)));
+        }
         Some(z)
+    }
+
+    /// The law's (n, s).
+    pub fn shape(&self) -> (f64, f64) {
+        (self.n, self.s)
+    }
+
+    /// Bytes of its alias table, if it has one.
+    pub fn heap_bytes(&self) -> u64 {
+        self.alias.as_ref().map_or(0, |a| (a.keep.len() * 8) as u64)
     }
 
     /// A draw in 1..=n, as a float holding an integer.
     pub fn sample(&self, rng: &mut SimRng) -> f64 {
+        if let Some(a) = &self.alias {
+            return (a.sample(rng) + 1) as f64;
+        }
         let mut k = 1.0;
         for _ in 0..TRIES_MAX {
             let u =
@@ -206,6 +234,53 @@ impl Zipf {
     fn h_integral_inverse(&self, x: f64) -> f64 {
         let t = (x * (1.0 - self.s)).max(-1.0);
         libm::exp(helper1(t) * x)
+    }
+}
+
+/// Walker's alias method, as Vose builds it ("A Linear Algorithm for Generating Random Numbers
+/// with a Given Distribution", 1991): column i keeps itself with probability keep[i] / 2^32
+/// and otherwise gives alias[i], so a draw is a column and a coin.
+#[derive(Debug, PartialEq)]
+pub struct Alias {
+    keep: Vec<u32>,
+    alias: Vec<u32>,
+}
+
+impl Alias {
+    /// The table for these weights (not all zero, at most 2^32 of them).
+    fn new(weights: &[f64]) -> Alias {
+        let n = weights.len();
+        let total: f64 = weights.iter().sum();
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let mut keep = vec![u32::MAX; n];
+        let mut alias: Vec<u32> = (0..n as u32).collect();
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| scaled[i] < 1.0);
+        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+            small.pop();
+            keep[s] = (scaled[s] * 4_294_967_296.0).min(4_294_967_295.0) as u32;
+            alias[s] = l as u32;
+            scaled[l] = (scaled[l] + scaled[s]) - 1.0;
+            if scaled[l] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // What is left is 1 up to rounding: those columns keep themselves (alias[i] = i).
+        Alias { keep, alias }
+    }
+
+    /// A value in 0..n. The column is the high 32 bits scaled to n (a bias below n / 2^32,
+    /// under 4e-6 at `ALIAS_MAX`), the coin the low 32 bits.
+    #[inline]
+    fn sample(&self, rng: &mut SimRng) -> usize {
+        let bits = rng.next_u64();
+        let col = (((bits >> 32) * self.keep.len() as u64) >> 32) as usize;
+        if (bits as u32) < self.keep[col] {
+            col
+        } else {
+            self.alias[col] as usize
+        }
     }
 }
 
@@ -282,11 +357,52 @@ mod tests {
         }
     }
 
+    /// An alias table gives each value exactly its probability: what the table implies
+    /// (a column's own share plus what other columns give it, over n) against the weights'
+    /// shares summed here, for Zipf laws and a lopsided law, to 2^-30 per value.
+    #[test]
+    fn alias_tables_hold_the_exact_probabilities() {
+        let lopsided: Vec<f64> = (0..300)
+            .map(|i| if i == 7 { 1e6 } else { f64::from(i % 5) })
+            .collect();
+        let zipf = |n: u32, s: f64| (1..=n).map(|k| f64::from(k).powf(-s)).collect::<Vec<_>>();
+        for weights in [zipf(1000, 0.9), zipf(16_384, 1.1), zipf(3, 2.0), lopsided] {
+            let a = Alias::new(&weights);
+            let n = weights.len();
+            let total: f64 = weights.iter().sum();
+            let mut implied = vec![0.0f64; n];
+            for i in 0..n {
+                let own = f64::from(a.keep[i]) / 4_294_967_296.0;
+                let other = a.alias[i] as usize;
+                if other == i {
+                    implied[i] += 1.0 / n as f64;
+                } else {
+                    implied[i] += own / n as f64;
+                    implied[other] += (1.0 - own) / n as f64;
+                }
+            }
+            let worst = (0..n)
+                .map(|i| (implied[i] - weights[i] / total).abs())
+                .fold(0.0, f64::max);
+            show(&format!(
+                "alias table of {n} values: worst probability error {worst:.2e}"
+            ));
+            assert!(worst < 1.0 / 1_073_741_824.0, "{worst}");
+        }
+    }
+
     /// The Zipf sampler against the exact probabilities k^-s / H(n, s) computed here by
     /// summation: a chi-square of the counts over the 20 most likely keys and the rest.
     #[test]
     fn zipf_draws_follow_the_law() {
-        for (n, s) in [(1000.0, 0.9), (50.0, 1.0), (10_000.0, 1.2), (7.0, 0.3)] {
+        // The first four draw from an alias table (n <= ALIAS_MAX), the last by rejection-inversion.
+        for (n, s) in [
+            (1000.0, 0.9),
+            (50.0, 1.0),
+            (10_000.0, 1.2),
+            (7.0, 0.3),
+            (100_000.0, 0.8),
+        ] {
             let z = Zipf::new(n, s).unwrap_or_else(|| panic!("valid"));
             let mut rng = stream(7, 1, 0, Stream::Content);
             let draws = 200_000;

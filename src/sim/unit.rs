@@ -219,6 +219,8 @@ impl ClientState {
             + vec(&self.user_active, self.user_active.capacity())
             + vec(&self.path_cdf, self.path_cdf.capacity())
             + vec(&self.logged_in, self.logged_in.capacity())
+            + self.key_zipf.as_ref().map_or(0, Zipf::heap_bytes)
+            + self.user_zipf.as_ref().map_or(0, Zipf::heap_bytes)
     }
 
     /// Traffic state for `params`, drawing content from `content_rng`.
@@ -245,17 +247,26 @@ impl ClientState {
     /// Adopt changed parameters, keeping the generator and cursor.
     pub fn set_params(&mut self, params: &ClientParams) {
         self.params = params.clone();
-        self.key_zipf = match params.key_dist {
-            KeyDist::Zipf if params.key_zipf_alpha > 0.0 => {
-                Zipf::new(f64::from(params.keys.max(1)), params.key_zipf_alpha)
+        // A law is rebuilt only when its shape changes (an alias table takes a moment).
+        let keep = |old: &mut Option<Zipf>, shape: Option<(f64, f64)>| {
+            if old.as_ref().map(Zipf::shape) != shape {
+                *old = shape.and_then(|(n, s)| Zipf::new(n, s));
             }
-            _ => None,
         };
-        self.user_zipf = if params.user_zipf_alpha > 0.0 && params.mode == LoopMode::Open {
-            Zipf::new(f64::from(params.users.max(1)), params.user_zipf_alpha)
-        } else {
-            None
-        };
+        keep(
+            &mut self.key_zipf,
+            match params.key_dist {
+                KeyDist::Zipf if params.key_zipf_alpha > 0.0 => {
+                    Some((f64::from(params.keys.max(1)), params.key_zipf_alpha))
+                }
+                _ => None,
+            },
+        );
+        keep(
+            &mut self.user_zipf,
+            (params.user_zipf_alpha > 0.0 && params.mode == LoopMode::Open)
+                .then(|| (f64::from(params.users.max(1)), params.user_zipf_alpha)),
+        );
         let total: f64 = params.paths.iter().map(|p| p.share.max(0.0)).sum();
         self.path_cdf = if total > 0.0 {
             let mut acc = 0.0;
