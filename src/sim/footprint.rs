@@ -51,7 +51,7 @@ impl Sim {
         bytes += vec(&s.policies, s.policies.capacity());
         bytes += vec(&s.calls, s.calls.capacity()) + vec(&s.free_calls, s.free_calls.capacity());
         bytes += vec(&s.reqs, s.reqs.capacity()) + vec(&s.free_reqs, s.free_reqs.capacity());
-        bytes += histogram(&s.totals.latency) + histogram(&s.totals.interval_latency);
+        bytes += histogram(&s.totals.latency) + s.totals.interval_latency.heap_bytes();
         bytes += series_bytes(&s.series);
         bytes += s.recent.heap_bytes();
         bytes += s.traces.heap_bytes();

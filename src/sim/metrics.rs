@@ -6,6 +6,7 @@ use hdrhistogram::Histogram;
 use crate::layout::{KindTag, NodeId};
 
 use super::Sim;
+use super::hist::Hist;
 use super::ix::UnitIx;
 use super::request::FailReason;
 use super::unit::{Kept, Role, Unit};
@@ -266,16 +267,14 @@ pub fn new_histogram() -> Histogram<u64> {
 }
 
 /// The histogram behind the 100 ms series and the recent window: microseconds, 1 us to one
-/// hour, 2 significant figures. Small, so reading three quantiles and resetting it ten times
+/// hour, 2 significant figures. Small, so reading three quantiles and clearing it ten times
 /// a simulated second stays cheap; 1 % resolution is plenty for a plot. Microseconds, not the
 /// core's nanoseconds: the window's percentiles are in the JSON report, and buckets of whole
 /// microseconds are what they were recorded with (hdrhistogram's buckets are powers of two
-/// of the lowest value, so a nanosecond histogram could not reproduce them).
-#[allow(clippy::expect_used)] // Constant bounds that hdrhistogram documents as valid.
-pub fn new_interval_histogram() -> Histogram<u64> {
-    let mut h = Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant histogram bounds");
-    h.auto(true);
-    h
+/// of the lowest value, so a nanosecond histogram could not reproduce them). A [`Hist`]: the
+/// buckets of an hdrhistogram of that configuration, touched only where in use.
+pub fn new_interval_histogram() -> Hist {
+    Hist::new(3_600_000_000, 2)
 }
 impl Sim {
     /// Everything measured so far. Reads the counters as they stand (each instance's time

@@ -273,7 +273,7 @@ impl Sim {
         match fail {
             None => {
                 self.totals.interval_completed += 1;
-                super::metrics::record(&mut self.totals.interval_latency, latency_ns / 1000);
+                self.totals.interval_latency.record(latency_ns / 1000);
                 let slow = SlowRequest {
                     request_id: id,
                     latency_ns,
