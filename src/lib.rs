@@ -59,7 +59,7 @@
 //!   where in use); `events.rs` the one event
 //!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
 //!   what a tick, a request, a trace and a run may cost, and the typed `Halt` a run stops
-//!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `hist`, `limits`,
+//!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `limits`,
 //!   `metrics`, `series`, `sizing`, `slowest`, `trace` and `window`; every other module is private to the
 //!   crate.
 //! - [`report`]: metrics to the JSON report, the summary table, goals, and replications with

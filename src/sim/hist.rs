@@ -198,11 +198,6 @@ impl Hist {
         out
     }
 
-    /// The value at one quantile (see [`Hist::values_at`]).
-    pub fn value_at_quantile(&self, quantile: f64) -> u64 {
-        self.values_at([quantile])[0]
-    }
-
     /// The highest value counted, as hdrhistogram's `max` (the top of its bucket); 0 when
     /// empty. One difference: hdrhistogram reads a recorded `u64::MAX` back as itself, this
     /// as `u64::MAX - 1`, the top of the bucket like any other value there (584 years in ns,
@@ -242,7 +237,7 @@ mod tests {
         let want: Vec<u64> = QUANTILES.iter().map(|&q| r.value_at_quantile(q)).collect();
         assert_eq!(h.values_at(QUANTILES).to_vec(), want);
         for &q in &QUANTILES {
-            assert_eq!(h.value_at_quantile(q), r.value_at_quantile(q), "q {q}");
+            assert_eq!(h.values_at([q]), [r.value_at_quantile(q)], "q {q}");
         }
         assert_eq!(h.max(), r.max());
     }

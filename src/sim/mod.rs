@@ -30,7 +30,7 @@ mod footprint;
 mod forward;
 pub mod hash;
 mod health;
-pub mod hist;
+mod hist;
 mod ix;
 mod jobs;
 mod lb;
@@ -54,8 +54,6 @@ mod unit;
 pub mod window;
 
 use std::collections::BTreeMap;
-
-use hdrhistogram::Histogram;
 
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
@@ -226,7 +224,7 @@ struct Totals {
     cache_misses: u64,
     local_cache_hits: u64,
     local_cache_misses: u64,
-    latency: Histogram<u64>,
+    latency: hist::Hist,
     latency_sum_ns: u128,
     /// All live requests, counted or not.
     live_all: u64,

@@ -285,7 +285,7 @@ impl Sim {
                 if counted {
                     self.totals.completed += 1;
                     self.totals.slowest.record(id, latency_ns);
-                    super::metrics::record(&mut self.totals.latency, latency_ns);
+                    self.totals.latency.record(latency_ns);
                     self.totals.latency_sum_ns += u128::from(latency_ns);
                 }
             }
