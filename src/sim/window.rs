@@ -159,9 +159,9 @@ impl RecentWindow {
             self.sum.rate_limited -= old.rate_limited;
             self.sum.cache_hits -= old.cache_hits;
             self.sum.cache_misses -= old.cache_misses;
-            // The sum holds every slot's counts, so this takes away exactly what was added.
-            self.sum.latency.subtract(&old.latency);
-            old.latency.clear();
+            // The sum holds every slot's counts, so this takes away exactly what was added,
+            // and empties the slot's histogram for reuse.
+            self.sum.latency.take_back(&mut old.latency);
             old.completed = counts.completed;
             old.failed = counts.failed;
             old.rate_limited = counts.rate_limited;
