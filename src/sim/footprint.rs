@@ -10,8 +10,6 @@
 use std::collections::VecDeque;
 use std::mem::size_of;
 
-use hdrhistogram::Histogram;
-
 use super::Sim;
 use super::series::{Ring, Series, UnitSeries};
 use super::unit::{Kept, Role, Unit};
@@ -33,11 +31,6 @@ pub(super) fn btree<K, V>(len: usize) -> u64 {
     (len * (size_of::<K>() + size_of::<V>()) * 3 / 2) as u64
 }
 
-/// Bytes of a histogram's buckets.
-pub(super) fn histogram(h: &Histogram<u64>) -> u64 {
-    (h.distinct_values() * size_of::<u64>()) as u64
-}
-
 impl Sim {
     /// Estimated bytes a copy (`clone()`) of this core takes: the struct and every table it
     /// owns. Snapshots for rewind are budgeted by it.
@@ -51,7 +44,7 @@ impl Sim {
         bytes += vec(&s.policies, s.policies.capacity());
         bytes += vec(&s.calls, s.calls.capacity()) + vec(&s.free_calls, s.free_calls.capacity());
         bytes += vec(&s.reqs, s.reqs.capacity()) + vec(&s.free_reqs, s.free_reqs.capacity());
-        bytes += histogram(&s.totals.latency) + histogram(&s.totals.interval_latency);
+        bytes += s.totals.latency.heap_bytes() + s.totals.interval_latency.heap_bytes();
         bytes += series_bytes(&s.series);
         bytes += s.recent.heap_bytes();
         bytes += s.traces.heap_bytes();

@@ -30,6 +30,7 @@ mod footprint;
 mod forward;
 pub mod hash;
 mod health;
+mod hist;
 mod ix;
 mod jobs;
 mod lb;
@@ -53,8 +54,6 @@ mod unit;
 pub mod window;
 
 use std::collections::BTreeMap;
-
-use hdrhistogram::Histogram;
 
 use crate::layout::{self, Command, KindTag, Layout, NodeId, NodeKind, Problem};
 
@@ -225,12 +224,12 @@ struct Totals {
     cache_misses: u64,
     local_cache_hits: u64,
     local_cache_misses: u64,
-    latency: Histogram<u64>,
+    latency: hist::Hist,
     latency_sum_ns: u128,
     /// All live requests, counted or not.
     live_all: u64,
     /// Since the last series sample, every request's latency in us (`new_interval_histogram`).
-    interval_latency: Histogram<u64>,
+    interval_latency: hist::Hist,
     interval_completed: u64,
     interval_failed: u64,
     /// Of them, failed with `rate_limited`.
@@ -939,13 +938,11 @@ impl Sim {
             .push((t.interval_completed as f64 / interval_s) as f32);
         s.failures_per_s
             .push((t.interval_failed as f64 / interval_s) as f32);
-        let mut q = [0.0f32; 3];
-        if !t.interval_latency.is_empty() {
-            let values = t.interval_latency.value_at_quantiles([0.50, 0.95, 0.99]);
-            for (slot, us) in q.iter_mut().zip(values) {
-                *slot = (us as f64 / 1e3) as f32;
-            }
-        }
+        // Empty: all three 0.
+        let q = t
+            .interval_latency
+            .values_at([0.50, 0.95, 0.99])
+            .map(|us| (us as f64 / 1e3) as f32);
         s.latency_p50_ms.push(q[0]);
         s.latency_p95_ms.push(q[1]);
         s.latency_p99_ms.push(q[2]);

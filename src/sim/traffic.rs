@@ -273,7 +273,7 @@ impl Sim {
         match fail {
             None => {
                 self.totals.interval_completed += 1;
-                super::metrics::record(&mut self.totals.interval_latency, latency_ns / 1000);
+                self.totals.interval_latency.record(latency_ns / 1000);
                 let slow = SlowRequest {
                     request_id: id,
                     latency_ns,
@@ -285,7 +285,7 @@ impl Sim {
                 if counted {
                     self.totals.completed += 1;
                     self.totals.slowest.record(id, latency_ns);
-                    super::metrics::record(&mut self.totals.latency, latency_ns);
+                    self.totals.latency.record(latency_ns);
                     self.totals.latency_sum_ns += u128::from(latency_ns);
                 }
             }

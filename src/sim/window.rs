@@ -4,8 +4,7 @@
 //! sum and the one leaving it subtracted, so the window's p99 is a percentile of the window's
 //! latencies (one merged histogram), not an average of per-sample percentiles.
 
-use hdrhistogram::Histogram;
-
+use super::hist::Hist;
 use super::metrics;
 use super::series::SAMPLE_NS;
 
@@ -74,7 +73,7 @@ impl Recent {
 #[derive(Clone, Debug)]
 struct Slot {
     /// Latencies in microseconds (`metrics::new_interval_histogram`).
-    latency: Histogram<u64>,
+    latency: Hist,
     completed: u64,
     failed: u64,
     rate_limited: u64,
@@ -124,19 +123,20 @@ impl Default for RecentWindow {
 impl RecentWindow {
     /// Bytes of its slots' histograms (`footprint.rs`).
     pub(super) fn heap_bytes(&self) -> u64 {
-        use super::footprint::{histogram, vec};
+        use super::footprint::vec;
         vec(&self.slots, self.slots.capacity())
             + self
                 .slots
                 .iter()
-                .map(|s| histogram(&s.latency))
+                .map(|s| s.latency.heap_bytes())
                 .sum::<u64>()
-            + histogram(&self.sum.latency)
+            + self.sum.latency.heap_bytes()
     }
 
     /// Take one sample ending at `at_ns`. The sample's histogram moves into the window and
-    /// `interval` comes back empty (no allocation once the ring is full).
-    pub fn push(&mut self, at_ns: u64, interval: &mut Histogram<u64>, counts: SampleCounts) {
+    /// `interval` comes back empty (no allocation once the ring is full). Clearing, adding and
+    /// subtracting touch only the buckets in use (`hist.rs`), not the whole hour's range.
+    pub(super) fn push(&mut self, at_ns: u64, interval: &mut Hist, counts: SampleCounts) {
         self.last_ns = at_ns;
         let slot = if self.slots.len() < WINDOW_SAMPLES {
             // Only while the ring fills: once full, slots are reused and nothing is allocated.
@@ -159,16 +159,9 @@ impl RecentWindow {
             self.sum.rate_limited -= old.rate_limited;
             self.sum.cache_hits -= old.cache_hits;
             self.sum.cache_misses -= old.cache_misses;
-            if self.sum.latency.subtract(&old.latency).is_err() {
-                self.sum.latency.reset();
-                for (k, s) in self.slots.iter().enumerate() {
-                    if k != i {
-                        let _ = self.sum.latency.add(&s.latency);
-                    }
-                }
-            }
-            let old = &mut self.slots[i];
-            old.latency.reset();
+            // The sum holds every slot's counts, so this takes away exactly what was added,
+            // and empties the slot's histogram for reuse.
+            self.sum.latency.take_back(&mut old.latency);
             old.completed = counts.completed;
             old.failed = counts.failed;
             old.rate_limited = counts.rate_limited;
@@ -178,8 +171,7 @@ impl RecentWindow {
         };
         std::mem::swap(&mut slot.latency, interval);
         let slot = &*slot;
-        // Same bounds on both sides: adding cannot fail.
-        let _ = self.sum.latency.add(&slot.latency);
+        self.sum.latency.add(&slot.latency);
         self.sum.completed += slot.completed;
         self.sum.failed += slot.failed;
         self.sum.rate_limited += slot.rate_limited;
@@ -190,7 +182,8 @@ impl RecentWindow {
     /// What the window holds.
     pub fn recent(&self) -> Recent {
         let h = &self.sum.latency;
-        let ms = |q: f64| (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1e3);
+        let [p50, p99] = h.values_at([0.50, 0.99]);
+        let ms = |us: u64| (!h.is_empty()).then(|| us as f64 / 1e3);
         Recent {
             from_ns: self
                 .last_ns
@@ -201,8 +194,8 @@ impl RecentWindow {
             rate_limited: self.sum.rate_limited,
             cache_hits: self.sum.cache_hits,
             cache_misses: self.sum.cache_misses,
-            latency_p50_ms: ms(0.50),
-            latency_p99_ms: ms(0.99),
+            latency_p50_ms: ms(p50),
+            latency_p99_ms: ms(p99),
         }
     }
 }
@@ -214,7 +207,7 @@ mod tests {
     fn sample(w: &mut RecentWindow, at_ns: u64, latencies_us: &[u64]) {
         let mut h = metrics::new_interval_histogram();
         for &v in latencies_us {
-            h.record(v).unwrap_or_else(|e| panic!("{e}"));
+            h.record(v);
         }
         let counts = SampleCounts {
             completed: latencies_us.len() as u64,
@@ -279,5 +272,52 @@ mod tests {
         sample(&mut w, SAMPLE_NS, &[]);
         assert_eq!(w.recent().latency_p99_ms, None);
         assert_eq!(w.recent().cache_hit_ratio(), None);
+    }
+
+    #[test]
+    fn the_window_reads_what_one_histogram_of_its_last_samples_reads() {
+        // Independent reference: a plain hdrhistogram of the same configuration, rebuilt from
+        // the values of the last WINDOW_SAMPLES samples after every push.
+        let reference = |samples: &[Vec<u64>]| {
+            let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 2)
+                .unwrap_or_else(|e| panic!("{e}"));
+            h.auto(true);
+            let from = samples.len().saturating_sub(WINDOW_SAMPLES);
+            for &v in samples[from..].iter().flatten() {
+                h.record(v.max(1)).unwrap_or_else(|e| panic!("{e}"));
+            }
+            h
+        };
+        let mut w = RecentWindow::default();
+        let mut samples: Vec<Vec<u64>> = Vec::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for k in 1..=3 * WINDOW_SAMPLES as u64 {
+            // Empty samples, in short runs and in one longer than the window (which empties
+            // out entirely), single values at the extremes (0, 1, an hour, past an hour) and
+            // spreads over six decades.
+            let lat: Vec<u64> = match k % 40 {
+                _ if (60..=115).contains(&k) => vec![],
+                0..=4 => vec![],
+                5 => vec![0],
+                6 => vec![3_600_000_000, 1],
+                7 => vec![10_000_000_000],
+                _ => (0..(k % 13) * 7)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x % 10u64.pow(1 + (x >> 61) as u32 % 6)
+                    })
+                    .collect(),
+            };
+            sample(&mut w, k * SAMPLE_NS, &lat);
+            samples.push(lat);
+            let r = reference(&samples);
+            let got = w.recent();
+            let want = |q: f64| (!r.is_empty()).then(|| r.value_at_quantile(q) as f64 / 1e3);
+            assert_eq!(got.latency_p50_ms, want(0.50), "sample {k}");
+            assert_eq!(got.latency_p99_ms, want(0.99), "sample {k}");
+            assert_eq!(got.completed, r.len(), "sample {k}");
+        }
     }
 }

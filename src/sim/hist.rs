@@ -1,0 +1,379 @@
+//! Latency counts in hdrhistogram's bucket layout, cheaper to record, empty, merge and read.
+//!
+//! The core records every completed request twice (the run's histogram in ns and the 100 ms
+//! sample's in us), merges the sample's into the recent window (`window.rs`) ten times a
+//! simulated second, and takes the oldest back out of it and empties it for reuse.
+//! `hdrhistogram::Histogram` spends most of that on generality: a record checks for resizing
+//! and keeps min and max values, a reset clears every bucket, and a merge or a percentile
+//! walks every bucket. A `Hist` keeps the same buckets (lowest discernible value 1, the same
+//! significant figures, so a value lands in the bucket it would land in there) plus the
+//! lowest and highest bucket in use, and touches only that range. Its percentiles and maximum
+//! are computed as hdrhistogram computes them from the same counts, so every reported figure
+//! is unchanged; the tests check this against a `Histogram` fed the same values. It grows
+//! past its initial range as hdrhistogram does with `auto(true)`, up to `u64::MAX`.
+
+/// Buckets a percentile scan sums at once.
+const CHUNK: usize = 8;
+
+/// Counts of values in hdrhistogram's buckets for a lowest discernible value of 1.
+#[derive(Clone, Debug)]
+pub struct Hist {
+    counts: Vec<u64>,
+    total: u64,
+    /// The lowest and highest bucket with a count; `lo > hi` when empty. Exact (not merely
+    /// bounds): a merge or a percentile reads only `lo..=hi`, and `max` reads `hi`.
+    lo: usize,
+    hi: usize,
+    /// log2 of half the sub-buckets of a bucket.
+    half_mag: u32,
+    /// Sub-buckets of a bucket, minus one: values below it fall in bucket 0.
+    sub_mask: u64,
+    /// 64 minus log2 of the sub-buckets of a bucket.
+    lzc_base: u32,
+}
+
+impl Hist {
+    /// Empty counts with `sigfig` significant figures (0 to 5, as hdrhistogram), with room for
+    /// values up to `high` from the start (larger ones grow it).
+    pub fn new(high: u64, sigfig: u8) -> Self {
+        let sigfig = sigfig.min(5);
+        // Single-unit resolution up to 2 x 10^sigfig, in a power-of-two number of sub-buckets.
+        let largest = 2 * 10u64.pow(u32::from(sigfig));
+        let mag = 64 - (largest - 1).leading_zeros();
+        let mut h = Hist {
+            counts: Vec::new(),
+            total: 0,
+            lo: usize::MAX,
+            hi: 0,
+            half_mag: mag - 1,
+            sub_mask: (1u64 << mag) - 1,
+            lzc_base: 64 - mag,
+        };
+        h.grow(h.index(high.max(1)));
+        h
+    }
+
+    /// The bucket of `value` (at least 1): hdrhistogram's `index_for`.
+    #[inline]
+    fn index(&self, value: u64) -> usize {
+        let bucket = self.lzc_base - (value | self.sub_mask).leading_zeros();
+        let sub = (value >> bucket) as usize;
+        (((bucket + 1) as usize) << self.half_mag) + sub - (1usize << self.half_mag)
+    }
+
+    /// The lowest value of bucket `index`, and log2 of its width: hdrhistogram's `value_for`.
+    fn bucket_at(&self, index: usize) -> (u64, u32) {
+        let half = 1usize << self.half_mag;
+        let bucket = (index >> self.half_mag) as i64 - 1;
+        let sub = (index & (half - 1)) + half;
+        if bucket < 0 {
+            ((sub - half) as u64, 0)
+        } else {
+            ((sub as u64) << bucket, bucket as u32)
+        }
+    }
+
+    /// The highest value of bucket `index`: hdrhistogram's `highest_equivalent` of its lowest.
+    fn highest_at(&self, index: usize) -> u64 {
+        let (lowest, width_log2) = self.bucket_at(index);
+        lowest.saturating_add(1u64 << width_log2) - 1
+    }
+
+    /// Room up to bucket `index`, in whole buckets as hdrhistogram resizes.
+    #[cold]
+    fn grow(&mut self, index: usize) {
+        let half = 1usize << self.half_mag;
+        let len = ((index >> self.half_mag) + 1) * half;
+        if len > self.counts.len() {
+            self.counts.resize(len, 0);
+        }
+    }
+
+    /// Count one value; 0 counts as 1, the lowest discernible value.
+    #[inline]
+    pub fn record(&mut self, value: u64) {
+        let i = self.index(value.max(1));
+        if i >= self.counts.len() {
+            self.grow(i);
+        }
+        if let Some(c) = self.counts.get_mut(i) {
+            *c += 1;
+        }
+        self.total += 1;
+        self.lo = self.lo.min(i);
+        self.hi = self.hi.max(i);
+    }
+
+    /// Values counted.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// True when nothing is counted.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Bytes of its buckets (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        (self.counts.capacity() * std::mem::size_of::<u64>()) as u64
+    }
+
+    /// Add another's counts (same significant figures).
+    pub fn add(&mut self, other: &Hist) {
+        debug_assert_eq!(self.half_mag, other.half_mag);
+        if other.is_empty() {
+            return;
+        }
+        if other.hi >= self.counts.len() {
+            self.grow(other.hi);
+        }
+        let (lo, hi) = (other.lo, other.hi);
+        for (c, o) in self.counts[lo..=hi].iter_mut().zip(&other.counts[lo..=hi]) {
+            *c += o;
+        }
+        self.total += other.total;
+        self.lo = self.lo.min(lo);
+        self.hi = self.hi.max(hi);
+    }
+
+    /// Take back a part that was added (`part`'s counts are in `self`) and empty `part`, in
+    /// one pass over the buckets `part` uses: the recent window's oldest sample leaving the
+    /// sum, its histogram then reused for the next sample.
+    pub fn take_back(&mut self, part: &mut Hist) {
+        debug_assert_eq!(self.half_mag, part.half_mag);
+        if part.is_empty() {
+            return;
+        }
+        debug_assert!(self.lo <= part.lo && part.hi <= self.hi && part.total <= self.total);
+        let (lo, hi) = (part.lo, part.hi.min(self.counts.len().saturating_sub(1)));
+        for (c, p) in self.counts[lo..=hi]
+            .iter_mut()
+            .zip(&mut part.counts[lo..=hi])
+        {
+            debug_assert!(*c >= *p, "taking back counts that were not added");
+            *c = c.saturating_sub(*p);
+            *p = 0;
+        }
+        self.total = self.total.saturating_sub(part.total);
+        (part.total, part.lo, part.hi) = (0, usize::MAX, 0);
+        if self.total == 0 {
+            (self.lo, self.hi) = (usize::MAX, 0);
+            return;
+        }
+        // Keep the range exact: move its ends in past buckets just emptied.
+        while self.counts[self.lo] == 0 {
+            self.lo += 1;
+        }
+        while self.counts[self.hi] == 0 {
+            self.hi -= 1;
+        }
+    }
+
+    /// The values at ascending `quantiles` (0 to 1): what hdrhistogram's `value_at_quantile`
+    /// returns for each, in one pass over the buckets in use; all 0 when empty.
+    pub fn values_at<const N: usize>(&self, quantiles: [f64; N]) -> [u64; N] {
+        let mut out = [0; N];
+        if self.is_empty() {
+            return out;
+        }
+        let mut seen = 0u64;
+        let mut at = self.lo;
+        let mut next = self.lo;
+        for (slot, q) in out.iter_mut().zip(quantiles) {
+            let q = q.clamp(0.0, 1.0);
+            let target = ((q * self.total as f64).ceil() as u64).max(1);
+            while seen < target && next <= self.hi {
+                // Whole chunks that stay below the target at once (their sum vectorises),
+                // then bucket by bucket: the same bucket is reached as one by one.
+                if let Some(chunk) = self.counts.get(next..next + CHUNK)
+                    && next + CHUNK <= self.hi
+                {
+                    let sum: u64 = chunk.iter().sum();
+                    if seen + sum < target {
+                        seen += sum;
+                        next += CHUNK;
+                        continue;
+                    }
+                }
+                seen += self.counts[next];
+                at = next;
+                next += 1;
+            }
+            *slot = if q == 0.0 {
+                self.bucket_at(at).0
+            } else {
+                self.highest_at(at)
+            };
+        }
+        out
+    }
+
+    /// The highest value counted, as hdrhistogram's `max` (the top of its bucket); 0 when
+    /// empty. One difference: hdrhistogram reads a recorded `u64::MAX` back as itself, this
+    /// as `u64::MAX - 1`, the top of the bucket like any other value there (584 years in ns,
+    /// which simulated time cannot reach).
+    pub fn max(&self) -> u64 {
+        if self.is_empty() {
+            0
+        } else {
+            self.highest_at(self.hi)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hdrhistogram::Histogram;
+
+    use super::*;
+
+    /// The reference: hdrhistogram as the core used it, growing past `high`.
+    fn reference(high: u64, sigfig: u8) -> Histogram<u64> {
+        let mut h = Histogram::new_with_bounds(1, high, sigfig).unwrap_or_else(|e| panic!("{e}"));
+        h.auto(true);
+        h
+    }
+
+    const QUANTILES: [f64; 9] = [0.0, 0.001, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0];
+
+    /// Every quantile, the maximum and the count agree with hdrhistogram's.
+    fn same(h: &Hist, r: &Histogram<u64>) {
+        assert_eq!(h.len(), r.len());
+        assert_eq!(h.is_empty(), r.is_empty());
+        if r.is_empty() {
+            assert_eq!(h.values_at(QUANTILES), [0; 9]);
+            return;
+        }
+        let want: Vec<u64> = QUANTILES.iter().map(|&q| r.value_at_quantile(q)).collect();
+        assert_eq!(h.values_at(QUANTILES).to_vec(), want);
+        for &q in &QUANTILES {
+            assert_eq!(h.values_at([q]), [r.value_at_quantile(q)], "q {q}");
+        }
+        assert_eq!(h.max(), r.max());
+    }
+
+    /// A deterministic spread of values over many orders of magnitude (xorshift, then a
+    /// random number of bits kept).
+    fn values(n: usize, seed: u64) -> Vec<u64> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let bits = (x >> 58) as u32; // 0 to 63
+                x >> (64 - bits.max(1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quantiles_and_max_match_hdrhistogram_for_both_configurations() {
+        for (high, sigfig) in [(3_600_000_000, 2), (3_600_000_000_000, 3), (1000, 1)] {
+            for seed in [1, 7, 42] {
+                let mut h = Hist::new(high, sigfig);
+                let mut r = reference(high, sigfig);
+                for v in values(5000, seed) {
+                    h.record(v);
+                    r.record(v.max(1)).unwrap_or_else(|e| panic!("{e}"));
+                }
+                same(&h, &r);
+            }
+        }
+    }
+
+    #[test]
+    fn extremes_the_bounds_and_past_them() {
+        for (high, sigfig) in [(3_600_000_000, 2), (3_600_000_000_000, 3)] {
+            let mut h = Hist::new(high, sigfig);
+            let mut r = reference(high, sigfig);
+            same(&h, &r);
+            // The lowest value (0 counts as 1), the configured top, and values that grow
+            // the histogram, up to the top bucket a u64 reaches (see `max` on u64::MAX).
+            for v in [
+                0,
+                1,
+                2,
+                high - 1,
+                high,
+                high + 1,
+                10 * high,
+                u64::MAX / 3,
+                u64::MAX - 1,
+            ] {
+                h.record(v);
+                r.record(v.max(1)).unwrap_or_else(|e| panic!("{e}"));
+                same(&h, &r);
+            }
+        }
+    }
+
+    #[test]
+    fn one_value_and_ties() {
+        let mut h = Hist::new(3_600_000_000, 2);
+        let mut r = reference(3_600_000_000, 2);
+        h.record(12_345);
+        r.record(12_345).unwrap_or_else(|e| panic!("{e}"));
+        same(&h, &r);
+        for _ in 0..99 {
+            h.record(255);
+            r.record(255).unwrap_or_else(|e| panic!("{e}"));
+        }
+        same(&h, &r);
+    }
+
+    #[test]
+    fn add_and_take_back_match_hdrhistogram() {
+        let (high, sigfig) = (3_600_000_000, 2);
+        let parts: Vec<Vec<u64>> = (0..6).map(|k| values(300 * k, 11 + k as u64)).collect();
+        let mut sum = Hist::new(high, sigfig);
+        let mut ref_sum = reference(high, sigfig);
+        let mut slots = Vec::new();
+        for p in &parts {
+            let mut h = Hist::new(high, sigfig);
+            let mut r = reference(high, sigfig);
+            for &v in p {
+                h.record(v);
+                r.record(v.max(1)).unwrap_or_else(|e| panic!("{e}"));
+            }
+            same(&h, &r);
+            sum.add(&h);
+            ref_sum.add(&r).unwrap_or_else(|e| panic!("{e}"));
+            same(&sum, &ref_sum);
+            slots.push((h, r));
+        }
+        // Take the parts back again, largest first (the empty one, parts[0], last).
+        for (h, r) in slots.iter_mut().rev() {
+            sum.take_back(h);
+            ref_sum.subtract(&*r).unwrap_or_else(|e| panic!("{e}"));
+            same(&sum, &ref_sum);
+            r.reset();
+            same(h, r);
+        }
+        assert!(sum.is_empty());
+        // A cleared histogram counts afresh, with nothing left of before.
+        let (h, r) = &mut slots[3];
+        for v in [5, 5, 900_000] {
+            h.record(v);
+            r.record(v).unwrap_or_else(|e| panic!("{e}"));
+        }
+        same(h, r);
+    }
+
+    #[test]
+    fn an_empty_part_changes_nothing() {
+        let mut sum = Hist::new(3_600_000_000, 2);
+        let mut empty = Hist::new(3_600_000_000, 2);
+        sum.record(70);
+        sum.add(&empty);
+        sum.take_back(&mut empty);
+        assert_eq!((sum.len(), sum.max()), (1, 70));
+        let mut part = sum.clone();
+        sum.take_back(&mut part);
+        assert!(sum.is_empty() && part.is_empty());
+        sum.add(&empty);
+        assert!(sum.is_empty());
+        assert_eq!(sum.max(), 0);
+    }
+}
