@@ -37,6 +37,7 @@ mod sweep;
 mod theme;
 mod theory;
 mod waterfall;
+mod wire_mesh;
 
 pub mod bench;
 

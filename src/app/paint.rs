@@ -39,21 +39,27 @@ pub fn draw_grid(painter: &egui::Painter, rect: Rect, t: Transform) {
 }
 
 pub fn draw_arrow(painter: &egui::Painter, points: &[Pos2], stroke: Stroke, zoom: f32) {
-    painter.add(Shape::line(points.to_vec(), stroke));
+    painter.extend(arrow_shapes(points, stroke, zoom));
+}
+
+/// A line along `points` with an arrow head at its end (no head on fewer than two points).
+pub fn arrow_shapes(points: &[Pos2], stroke: Stroke, zoom: f32) -> Vec<Shape> {
+    let mut shapes = vec![Shape::line(points.to_vec(), stroke)];
     let n = points.len();
     if n < 2 {
-        return;
+        return shapes;
     }
     let tip = points[n - 1];
     let dir = (tip - points[n - 2]).normalized();
     let size = 9.0 * zoom.max(0.6);
     let side = dir.rot90() * size * 0.5;
     let base = tip - dir * size;
-    painter.add(Shape::convex_polygon(
+    shapes.push(Shape::convex_polygon(
         vec![tip, base + side, base - side],
         stroke.color,
         Stroke::NONE,
     ));
+    shapes
 }
 
 /// A node's box at `r` (a pool as a stack), its icon, name and kind or members, and a badge
