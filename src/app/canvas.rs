@@ -10,6 +10,7 @@ use eframe::egui::{
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
 use super::live::{DotClass, LiveView, NodeLive};
+use super::node_mesh::{BodyLook, NodeMeshes};
 use super::wire_mesh::{WireLook, WireMesh};
 use super::{paint, theme};
 use crate::layout::check::{may_call, wire_refusal};
@@ -89,10 +90,26 @@ pub struct CanvasState {
     pub dots_screen: Vec<(Pos2, u64)>,
     /// The wires as tessellated last frame, reused while they do not change.
     wire_mesh: WireMesh,
+    /// The nodes' bodies as tessellated last frame, likewise.
+    node_meshes: NodeMeshes,
 }
 
 /// The first frames, while the panels settle on their sizes, fit the layout again.
 const SETTLING_FRAMES: u32 = 3;
+
+#[cfg(test)]
+impl CanvasState {
+    /// Draw the wires and node bodies anew next frame (tests compare the two ways).
+    pub fn forget_meshes(&mut self) {
+        self.wire_mesh = WireMesh::default();
+        self.node_meshes = NodeMeshes::default();
+    }
+
+    /// How many wire and node meshes were built.
+    pub fn mesh_builds(&self) -> u64 {
+        self.wire_mesh.builds + self.node_meshes.builds
+    }
+}
 
 impl Default for CanvasState {
     fn default() -> Self {
@@ -108,6 +125,7 @@ impl Default for CanvasState {
             clicked_request: None,
             dots_screen: Vec::new(),
             wire_mesh: WireMesh::default(),
+            node_meshes: NodeMeshes::default(),
         }
     }
 }
@@ -478,6 +496,7 @@ fn nodes_ui(
     selection: &mut Selection,
 ) -> Vec<Edit> {
     let mut edits = Vec::new();
+    state.node_meshes.begin(&f.painter);
     for node in &f.layout.nodes {
         let Some(r_canvas) = f.rect_of(node.id) else {
             continue;
@@ -489,7 +508,18 @@ fn nodes_ui(
             .filter(|p| p.node == Some(node.id))
             .collect();
         let selected = selection.nodes.contains(&node.id);
-        paint::draw_node(&f.painter, node, r, f.t.zoom, selected, &node_problems);
+        let (tag, count, zoom) = (node.kind.tag(), node.kind.count(), f.t.zoom);
+        let look = BodyLook {
+            tag,
+            count,
+            rect_screen: r,
+            zoom,
+            selected,
+        };
+        state.node_meshes.paint(&f.painter, node.id, look, |p| {
+            paint::draw_node_body(p, tag, count, r, zoom, selected);
+        });
+        paint::draw_node_text(&f.painter, node, r, zoom, &node_problems);
         let node_live = f.live.and_then(|v| v.nodes.get(&node.id));
         if let Some(nl) = node_live {
             let outline_canvas = geo::node_outline(geo::to_pos(r_canvas.min), node.kind.count());
@@ -500,8 +530,7 @@ fn nodes_ui(
         // their node widgets.
         let id = ui.scope_id().with(("canvas node", node.id));
         let resp = ui.interact(r, id, Sense::click_and_drag());
-        let name = node.name.clone();
-        resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &name));
+        resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &node.name));
         edits.extend(node_interaction(ui, &resp, node, state, selection, f));
         resp.context_menu(|ui| fault_menu_ui(ui, node, node_live, &mut edits));
         if !node_problems.is_empty() || node_live.is_some() {
@@ -510,6 +539,7 @@ fn nodes_ui(
         member_badges_ui(ui, node, r, f.t.zoom, node_live, selection, &mut edits, id);
         port_ui(ui, f, state, node, r_canvas, id);
     }
+    state.node_meshes.end();
     edits
 }
 
