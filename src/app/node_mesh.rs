@@ -182,7 +182,7 @@ mod tests {
             }
         });
         let mut cache = NodeMeshes::default();
-        let mut cached = |ctx: &Context, cache: &mut NodeMeshes, shift: f32, selected: bool| {
+        let cached = |ctx: &Context, cache: &mut NodeMeshes, shift: f32, selected: bool| {
             frame(ctx, |p| {
                 cache.begin(p);
                 for (id, l) in looks(shift, selected) {
