@@ -10,6 +10,8 @@ use eframe::egui::{
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
 use super::live::{DotClass, LiveView, NodeLive};
+use super::node_mesh::{BodyLook, NodeMeshes};
+use super::wire_mesh::{WireLook, WireMesh};
 use super::{paint, theme};
 use crate::layout::check::{may_call, wire_refusal};
 use crate::layout::{Command, KindTag, Layout, Node, NodeId, Problem, Severity, Target, Wire};
@@ -86,10 +88,28 @@ pub struct CanvasState {
     pub clicked_request: Option<u64>,
     /// Where each dot was drawn last frame, on screen, and its request.
     pub dots_screen: Vec<(Pos2, u64)>,
+    /// The wires as tessellated last frame, reused while they do not change.
+    wire_mesh: WireMesh,
+    /// The nodes' bodies as tessellated last frame, likewise.
+    node_meshes: NodeMeshes,
 }
 
 /// The first frames, while the panels settle on their sizes, fit the layout again.
 const SETTLING_FRAMES: u32 = 3;
+
+#[cfg(test)]
+impl CanvasState {
+    /// Draw the wires and node bodies anew next frame (tests compare the two ways).
+    pub fn forget_meshes(&mut self) {
+        self.wire_mesh = WireMesh::default();
+        self.node_meshes = NodeMeshes::default();
+    }
+
+    /// How many wire and node meshes were built.
+    pub fn mesh_builds(&self) -> u64 {
+        self.wire_mesh.builds + self.node_meshes.builds
+    }
+}
 
 impl Default for CanvasState {
     fn default() -> Self {
@@ -104,6 +124,8 @@ impl Default for CanvasState {
             frames: 0,
             clicked_request: None,
             dots_screen: Vec::new(),
+            wire_mesh: WireMesh::default(),
+            node_meshes: NodeMeshes::default(),
         }
     }
 }
@@ -227,7 +249,13 @@ pub fn canvas_ui(
     };
 
     state.dots_screen.clear();
-    let (wire_hit, dot_hit) = wires_ui(ui, &frame, selection, &mut state.dots_screen);
+    let (wire_hit, dot_hit) = wires_ui(
+        ui,
+        &frame,
+        selection,
+        &mut state.dots_screen,
+        &mut state.wire_mesh,
+    );
     if bg.clicked() {
         // A click on a dot opens its request's waterfall; elsewhere it selects.
         match dot_hit {
@@ -357,14 +385,6 @@ fn node_rects(layout: &Layout, drag: Option<&Drag>) -> Vec<(NodeId, Rect)> {
         .collect()
 }
 
-/// How many straight segments draw a wire from `from` to `to` on screen: about one per
-/// `WIRE_SEGMENT_PX` of its span, from 6 to 24. A wire zoomed out to a few dozen pixels needs
-/// no more, and hundreds of wires are much of a frame's tessellation.
-fn wire_segments(from: Pos2, to: Pos2) -> usize {
-    const WIRE_SEGMENT_PX: f32 = 30.0;
-    ((from.distance(to) / WIRE_SEGMENT_PX).ceil() as usize).clamp(6, 24)
-}
-
 /// The wires (under the nodes) with their latency, and a run's dots on them (each dot's place
 /// on screen and request into `dots_screen`). Returns the wire under the pointer, which a click
 /// on the empty canvas selects, and the request of the dot under it, which a click opens.
@@ -373,19 +393,20 @@ fn wires_ui(
     f: &Frame<'_>,
     selection: &Selection,
     dots_screen: &mut Vec<(Pos2, u64)>,
+    wire_mesh: &mut WireMesh,
 ) -> (Option<(NodeId, NodeId)>, Option<u64>) {
     let (t, origin) = (f.t, f.origin());
     let (mut wire_hit, mut dot_hit) = (None, None);
     let pointer_screen = ui.input(|i| i.pointer.hover_pos());
-    let mut curves: BTreeMap<(NodeId, NodeId), Vec<Pos2>> = BTreeMap::new();
+    let rects: BTreeMap<NodeId, Rect> = f.rects_canvas.iter().copied().collect();
+    let mut looks = Vec::with_capacity(f.layout.wires.len());
     let mut labels: Vec<(Rect, String)> = Vec::new();
     for w in &f.layout.wires {
-        let (Some(a), Some(b)) = (f.rect_of(w.from), f.rect_of(w.to)) else {
+        let (Some(a), Some(b)) = (rects.get(&w.from), rects.get(&w.to)) else {
             continue;
         };
         let from = t.screen_from_canvas(origin, a.right_center());
         let to = t.screen_from_canvas(origin, b.left_center());
-        let points = geo::sample_curve(&geo::wire_curve(from, to), wire_segments(from, to));
         let selected = selection.wire == Some((w.from, w.to));
         let colour = if selected {
             theme::WIRE_SELECTED
@@ -394,21 +415,34 @@ fn wires_ui(
         };
         let bold = if f.options.projector { 1.6 } else { 1.0 };
         let width = if selected { 3.0 } else { 1.6 * bold } * t.zoom.max(0.6);
-        paint::draw_arrow(&f.painter, &points, Stroke::new(width, colour), t.zoom);
-        if let Some(p) = pointer_screen
-            && geo::distance_to_polyline(p, &points) < 6.0
-        {
-            wire_hit = Some((w.from, w.to));
-        }
+        looks.push(WireLook {
+            from_to: (w.from, w.to),
+            from_screen: from,
+            to_screen: to,
+            stroke: Stroke::new(width, colour),
+        });
         if let Some(text) = geo::wire_label(w.latency_ms)
             && t.zoom > geo::SMALL_TEXT_ZOOM_MIN
         {
             labels.push((geo::wire_label_rect(from, to, &text, t.zoom), text));
         }
-        if f.live.is_some() {
-            curves.insert((w.from, w.to), points);
+    }
+    // The wires stay put while a run's dots move: drawn from last frame's mesh unless a node,
+    // a wire, the selection or the view changed.
+    let ends: Vec<(NodeId, NodeId)> = looks.iter().map(|l| l.from_to).collect();
+    let sampled = wire_mesh.paint(&f.painter, looks, t.zoom);
+    if let Some(p) = pointer_screen {
+        for (points, ends) in sampled.iter().zip(&ends) {
+            if geo::distance_to_polyline(p, points) < 6.0 {
+                wire_hit = Some(*ends);
+            }
         }
     }
+    let curves: BTreeMap<(NodeId, NodeId), &Vec<Pos2>> = if f.live.is_some() {
+        ends.iter().copied().zip(sampled).collect()
+    } else {
+        BTreeMap::new()
+    };
     if let Some(view) = f.live {
         let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
         let rim = Stroke::new(1.0, Color32::WHITE);
@@ -462,6 +496,7 @@ fn nodes_ui(
     selection: &mut Selection,
 ) -> Vec<Edit> {
     let mut edits = Vec::new();
+    state.node_meshes.begin(&f.painter);
     for node in &f.layout.nodes {
         let Some(r_canvas) = f.rect_of(node.id) else {
             continue;
@@ -473,7 +508,18 @@ fn nodes_ui(
             .filter(|p| p.node == Some(node.id))
             .collect();
         let selected = selection.nodes.contains(&node.id);
-        paint::draw_node(&f.painter, node, r, f.t.zoom, selected, &node_problems);
+        let (tag, count, zoom) = (node.kind.tag(), node.kind.count(), f.t.zoom);
+        let look = BodyLook {
+            tag,
+            count,
+            rect_screen: r,
+            zoom,
+            selected,
+        };
+        state.node_meshes.paint(&f.painter, node.id, look, |p| {
+            paint::draw_node_body(p, tag, count, r, zoom, selected);
+        });
+        paint::draw_node_text(&f.painter, node, r, zoom, &node_problems);
         let node_live = f.live.and_then(|v| v.nodes.get(&node.id));
         if let Some(nl) = node_live {
             let outline_canvas = geo::node_outline(geo::to_pos(r_canvas.min), node.kind.count());
@@ -484,8 +530,7 @@ fn nodes_ui(
         // their node widgets.
         let id = ui.scope_id().with(("canvas node", node.id));
         let resp = ui.interact(r, id, Sense::click_and_drag());
-        let name = node.name.clone();
-        resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &name));
+        resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &node.name));
         edits.extend(node_interaction(ui, &resp, node, state, selection, f));
         resp.context_menu(|ui| fault_menu_ui(ui, node, node_live, &mut edits));
         if !node_problems.is_empty() || node_live.is_some() {
@@ -494,6 +539,7 @@ fn nodes_ui(
         member_badges_ui(ui, node, r, f.t.zoom, node_live, selection, &mut edits, id);
         port_ui(ui, f, state, node, r_canvas, id);
     }
+    state.node_meshes.end();
     edits
 }
 

@@ -14,7 +14,8 @@ pub struct Config {
     pub screenshot_after_s: f64,
     /// `TIERLAB_EXIT_AFTER_FRAMES=N`: close after N frames.
     pub exit_after_frames: Option<u64>,
-    /// `TIERLAB_LAYOUT=name.ron`: open this shipped layout at start.
+    /// `TIERLAB_LAYOUT=name.ron`: open this shipped layout at start (`bench-200-nodes`: the
+    /// generated 200-node layout of `tierlab bench-frame --two-hundred-nodes`).
     pub layout: Option<String>,
     /// `TIERLAB_SPEED=x`: the run's speed, simulated seconds per wall-clock second.
     pub speed: Option<f64>,

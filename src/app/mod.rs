@@ -13,6 +13,8 @@ pub mod drill;
 mod edge;
 mod edit;
 mod files;
+#[cfg(test)]
+mod frame_tests;
 mod geometry;
 mod history;
 mod hooks;
@@ -23,6 +25,7 @@ mod limiter;
 mod live;
 mod mq;
 mod narrate;
+mod node_mesh;
 mod paint;
 mod palette;
 mod plan;
@@ -37,6 +40,7 @@ mod sweep;
 mod theme;
 mod theory;
 mod waterfall;
+mod wire_mesh;
 
 pub mod bench;
 
@@ -104,6 +108,9 @@ impl Default for AppConfig {
         }
     }
 }
+
+/// `TIERLAB_LAYOUT` naming the benchmark's generated layout of 200 nodes.
+pub const BENCH_200_NODES: &str = "bench-200-nodes";
 
 /// Wall-clock time of the last frame's parts that come before drawing: the core's ticks and
 /// reading the live view (node load and dots) out of the core.
@@ -686,6 +693,10 @@ impl TierlabApp {
             && let Some(shipped_name) = shipped::names().find(|n| *n == name.as_str())
         {
             self.open_shipped(shipped_name);
+        }
+        // The layout `tierlab bench-frame --two-hundred-nodes` draws, for a screenshot of it.
+        if env.layout.as_deref() == Some(BENCH_200_NODES) {
+            self.set_document(bench::two_hundred_nodes(20_000.0), Source::Untitled);
         }
         if let Some(n) = env.lesson {
             self.open_gallery_lesson(n - 1);

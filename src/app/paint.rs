@@ -39,35 +39,39 @@ pub fn draw_grid(painter: &egui::Painter, rect: Rect, t: Transform) {
 }
 
 pub fn draw_arrow(painter: &egui::Painter, points: &[Pos2], stroke: Stroke, zoom: f32) {
-    painter.add(Shape::line(points.to_vec(), stroke));
+    painter.extend(arrow_shapes(points, stroke, zoom));
+}
+
+/// A line along `points` with an arrow head at its end (no head on fewer than two points).
+pub fn arrow_shapes(points: &[Pos2], stroke: Stroke, zoom: f32) -> Vec<Shape> {
+    let mut shapes = vec![Shape::line(points.to_vec(), stroke)];
     let n = points.len();
     if n < 2 {
-        return;
+        return shapes;
     }
     let tip = points[n - 1];
     let dir = (tip - points[n - 2]).normalized();
     let size = 9.0 * zoom.max(0.6);
     let side = dir.rot90() * size * 0.5;
     let base = tip - dir * size;
-    painter.add(Shape::convex_polygon(
+    shapes.push(Shape::convex_polygon(
         vec![tip, base + side, base - side],
         stroke.color,
         Stroke::NONE,
     ));
+    shapes
 }
 
-/// A node's box at `r` (a pool as a stack), its icon, name and kind or members, and a badge
-/// for the worst of its problems.
-pub fn draw_node(
+/// A node's box (a pool as a stack), its selection ring and its icon: what stays the same from
+/// frame to frame, so the canvas can keep it tessellated (`node_mesh.rs`).
+pub fn draw_node_body(
     painter: &egui::Painter,
-    node: &Node,
+    tag: KindTag,
+    count: u32,
     r: Rect,
     zoom: f32,
     selected: bool,
-    problems: &[&Problem],
 ) {
-    let tag = node.kind.tag();
-    let count = node.kind.count();
     let rounding = theme::rounding(tag, zoom);
     let stroke = Stroke::new(1.2, theme::outline(tag));
     // A pool: the other members as boxes stacked behind the first.
@@ -85,20 +89,33 @@ pub fn draw_node(
             StrokeKind::Outside,
         );
     }
-    let text_size = 14.0 * zoom;
     let icon_rect = Rect::from_center_size(
         r.left_top() + vec2(16.0, 17.0) * zoom,
         Vec2::splat(16.0 * zoom),
     );
     theme::icon(painter, tag, icon_rect);
-    let title = if count > 1 {
-        format!("{} ×{count}", node.name)
-    } else {
-        node.name.clone()
-    };
+}
+
+/// Over a node's body: its name and kind or members, and a badge for the worst of its problems.
+pub fn draw_node_text(
+    painter: &egui::Painter,
+    node: &Node,
+    r: Rect,
+    zoom: f32,
+    problems: &[&Problem],
+) {
+    let tag = node.kind.tag();
+    let count = node.kind.count();
+    let stroke = Stroke::new(1.2, theme::outline(tag));
+    let text_size = 14.0 * zoom;
     // Text too small to read (a zoomed-out overview of hundreds of nodes) is not drawn: the
     // icon and colour still tell the kind, and zooming in brings the names back.
     if text_size >= TEXT_PX_MIN {
+        let title = if count > 1 {
+            format!("{} ×{count}", node.name)
+        } else {
+            node.name.clone()
+        };
         painter.text(
             r.left_top() + vec2(30.0, 17.0) * zoom,
             Align2::LEFT_CENTER,
