@@ -38,8 +38,9 @@
 //!   cacheable read it holds is answered there, a miss is filled from the origin's answer,
 //!   writes and uncacheable reads pass through; its counters and `cdn_metrics`);
 //!   `cache.rs` and `ring.rs` the eviction and placement
-//!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (on the
-//!   `libm` crate); `mq.rs` message queues: a write is appended to the backlog and
+//!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (tables
+//!   built with the `libm` crate: a ziggurat for exponentials, alias tables for Zipf laws of
+//!   up to 16,384 values); `mq.rs` message queues: a write is appended to the backlog and
 //!   acknowledged at once, and a consumer's free worker pulls the oldest message, which is
 //!   then a request of its own (its "client" is the queue) served like any call and counted
 //!   in the queue's figures, not the clients'. The consumers are the app servers a queue is
@@ -177,8 +178,9 @@
 //!   only serialisable output types are in `report` and `study`.
 //! - Ids are stable and never reused: `Layout::allocate_id`; a pool member is (node id, index).
 //!
-//! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm,
-//! hdrhistogram (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`).
+//! Who may use whom: `layout` -> std, serde, ron. `sim` -> `layout`, rand, rand_pcg, libm
+//! (`rand_distr` in its tests only: its maths is the platform's, see `dist.rs`; hdrhistogram
+//! in its tests only, as the reference for `hist.rs`).
 //! `report` -> `sim`, `layout`, serde, rayon. `study` -> `report`, `sim`, `layout`, rayon,
 //! serde, csv. `lesson` -> `layout`, `sim`, `shipped`, serde. `drill` -> `lesson`, `report`,
 //! `study`, `sim`, `layout`.
