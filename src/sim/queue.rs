@@ -141,7 +141,7 @@ fn sort_ascending(v: &mut [Entry]) {
 pub struct EventQueue {
     run: Vec<Entry>,
     head: usize,
-    wheel: Vec<Vec<Entry>>,
+    wheel: Box<[Vec<Entry>; SLOTS]>,
     occupied: [u64; WORDS],
     far: BinaryHeap<Entry>,
     cur: u64,
@@ -154,7 +154,7 @@ impl Default for EventQueue {
         EventQueue {
             run: Vec::new(),
             head: 0,
-            wheel: vec![Vec::new(); SLOTS],
+            wheel: Box::new(std::array::from_fn(|_| Vec::new())),
             occupied: [0; WORDS],
             far: BinaryHeap::new(),
             cur: 0,
@@ -166,23 +166,39 @@ impl Default for EventQueue {
 
 impl EventQueue {
     /// Schedule `ev` at `time_ns`.
-    #[inline]
+    ///
+    /// Inlined where the core schedules: the common case, a bucket of the calendar ahead of
+    /// the current one, is an append and a bit; the rest is out of line.
+    #[inline(always)]
     pub fn push(&mut self, time_ns: u64, ev: Ev) {
         self.seq += 1;
-        let key = (u128::from(time_ns) << 64) | u128::from(self.seq);
-        let entry = Entry { key, ev };
-        let slot = slot_of(key);
-        if self.len == 0 {
-            // Nothing pending anywhere: the calendar can start at this event.
-            self.cur = slot;
-        }
         self.len += 1;
-        if slot <= self.cur {
-            self.insert_into_run(entry);
-        } else if slot - self.cur < SLOTS as u64 {
+        let entry = Entry {
+            key: (u128::from(time_ns) << 64) | u128::from(self.seq),
+            ev,
+        };
+        let slot = slot_of(entry.key);
+        // Buckets `cur + 1 ..= cur + SLOTS - 1`; the current one (0) and the past wrap round to
+        // the top of the range and take the other path with the far future.
+        if slot.wrapping_sub(self.cur).wrapping_sub(1) < SLOTS as u64 - 1 {
             let i = (slot & SLOT_MASK) as usize;
             self.wheel[i].push(entry);
             self.occupied[i / 64] |= 1 << (i % 64);
+        } else {
+            self.push_off_calendar(entry);
+        }
+    }
+
+    /// Push an event of the current bucket (or before it), or of the far future.
+    #[inline(never)]
+    fn push_off_calendar(&mut self, entry: Entry) {
+        let slot = slot_of(entry.key);
+        if self.len == 1 {
+            // Nothing else pending anywhere: the calendar can start at this event.
+            self.cur = slot;
+        }
+        if slot <= self.cur {
+            self.insert_into_run(entry);
         } else {
             self.far.push(entry);
         }
@@ -320,7 +336,7 @@ impl EventQueue {
         let entries = self.run.capacity()
             + self.far.capacity()
             + self.wheel.iter().map(Vec::capacity).sum::<usize>();
-        entries * ENTRY_BYTES + self.wheel.capacity() * std::mem::size_of::<Vec<Entry>>()
+        entries * ENTRY_BYTES + SLOTS * std::mem::size_of::<Vec<Entry>>()
     }
 
     /// Number of pending events.
