@@ -111,22 +111,66 @@ fn time_of(key: u128) -> u64 {
     (key >> 64) as u64
 }
 
-/// Sort a bucket by ascending key. Events reach a bucket mostly in time order (a later push
-/// usually means a later time), so an insertion sort does little more than one comparison
-/// per event; a crowded bucket in random order goes to the general sort.
-fn sort_ascending(v: &mut [Entry]) {
-    if v.len() > 16 {
-        v.sort_unstable_by_key(|e| e.key);
-        return;
-    }
+/// Buckets up to this many events are sorted by insertion alone.
+const SMALL_BUCKET: usize = 16;
+/// log2 of the parts a crowded bucket is spread over, by time, before its insertion sort.
+const SPREAD_BITS: u32 = 5;
+
+/// Sort by ascending key a small bucket, or a part of a crowded one: an insertion sort, which
+/// passes over an event already in place with one comparison.
+fn insertion_sort(v: &mut [Entry]) {
     for i in 1..v.len() {
         let e = v[i];
+        if v[i - 1].key <= e.key {
+            continue;
+        }
         let mut j = i;
         while j > 0 && v[j - 1].key > e.key {
             v[j] = v[j - 1];
             j -= 1;
         }
         v[j] = e;
+    }
+}
+
+/// Sort the events of one bucket, `run`, by ascending key. A crowded bucket (hundreds of
+/// events at 100,000 requests per second) is first spread over `2^SPREAD_BITS` equal parts of
+/// the bucket's time span, a counting sort through `spare` that keeps the events' order within
+/// a part, and each part is then sorted on its own: a few events each, instead of one general
+/// sort of them all (which cost about 14,000 instructions a bucket at 50 events).
+fn sort_bucket(run: &mut [Entry], spare: &mut Vec<Entry>) {
+    if run.len() <= SMALL_BUCKET {
+        insertion_sort(run);
+        return;
+    }
+    // The parts order the events only because they all lie in one bucket.
+    debug_assert!(run.iter().all(|e| slot_of(e.key) == slot_of(run[0].key)));
+    const PARTS: usize = 1 << SPREAD_BITS;
+    let part = |e: &Entry| ((time_of(e.key) >> (SLOT_SHIFT - SPREAD_BITS)) as usize) & (PARTS - 1);
+    let mut start = [0usize; PARTS + 1];
+    for e in run.iter() {
+        start[part(e) + 1] += 1;
+    }
+    for i in 1..=PARTS {
+        start[i] += start[i - 1];
+    }
+    spare.clear();
+    spare.extend_from_slice(run);
+    let mut next = start;
+    for e in spare.iter() {
+        let p = part(e);
+        if let Some(slot) = run.get_mut(next[p]) {
+            *slot = *e;
+        }
+        next[p] += 1;
+    }
+    for w in start.windows(2) {
+        let part = &mut run[w[0]..w[1]];
+        if part.len() <= SMALL_BUCKET {
+            insertion_sort(part);
+        } else {
+            part.sort_unstable_by_key(|e| e.key);
+        }
     }
 }
 
@@ -141,6 +185,8 @@ fn sort_ascending(v: &mut [Entry]) {
 pub struct EventQueue {
     run: Vec<Entry>,
     head: usize,
+    /// Room for a crowded bucket while it is sorted.
+    spare: Vec<Entry>,
     wheel: Box<[Vec<Entry>; SLOTS]>,
     occupied: [u64; WORDS],
     far: BinaryHeap<Entry>,
@@ -154,6 +200,7 @@ impl Default for EventQueue {
         EventQueue {
             run: Vec::new(),
             head: 0,
+            spare: Vec::new(),
             wheel: Box::new(std::array::from_fn(|_| Vec::new())),
             occupied: [0; WORDS],
             far: BinaryHeap::new(),
@@ -288,7 +335,7 @@ impl EventQueue {
                 self.run.push(e);
             }
         }
-        sort_ascending(&mut self.run);
+        sort_bucket(&mut self.run, &mut self.spare);
         !self.run.is_empty()
     }
 
@@ -334,6 +381,7 @@ impl EventQueue {
     /// and the far heap, and the calendar itself.
     pub fn heap_bytes(&self) -> usize {
         let entries = self.run.capacity()
+            + self.spare.capacity()
             + self.far.capacity()
             + self.wheel.iter().map(Vec::capacity).sum::<usize>();
         entries * ENTRY_BYTES + SLOTS * std::mem::size_of::<Vec<Entry>>()
@@ -739,6 +787,44 @@ mod tests {
             Pop,
         ]);
         ops.extend([Push(last + (n + 69) * b), Push(last + n * b), Pop, Pop]);
+        check_against_sorted_list(&ops);
+    }
+
+    /// Crowded buckets (hundreds of events, as at 100,000 requests per second) spread over
+    /// the parts of their time span: events in random order, ties at one time, a run of events
+    /// pushed in decreasing time order into one part, a crowded part, and far-heap events that
+    /// join calendar events in the same crowded bucket.
+    #[test]
+    fn crowded_buckets_pop_in_order() {
+        let b = 1u64 << SLOT_SHIFT;
+        let n = SLOTS as u64;
+        use Op::{Pop, Push};
+        let mut ops = vec![Push(0)];
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = crate::sim::hash::splitmix64(x);
+            x
+        };
+        for k in 0..600 {
+            let r = next();
+            let t = match k % 6 {
+                0 => 5 * b + 1_000,
+                1 => 5 * b + b - 1 - k,
+                2 => 5 * b + (r % 3_000),
+                _ => 5 * b + r % b,
+            };
+            ops.push(Push(t));
+            // The same spread, beyond the calendar's horizon: the far heap.
+            ops.push(Push((n + 5) * b + r % b));
+        }
+        ops.extend(std::iter::repeat_n(Pop, 400));
+        // The calendar has moved on to bucket 5: these join the far events in the wheel.
+        for k in 0..300 {
+            ops.push(Push((n + 5) * b + next() % b));
+            if k % 3 == 0 {
+                ops.push(Pop);
+            }
+        }
         check_against_sorted_list(&ops);
     }
 }
