@@ -95,6 +95,9 @@ pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 /// event than finding it), and a few hundred at 100,000.
 const SLOT_SHIFT: u32 = 17;
 /// Buckets in the calendar (a power of two): with `SLOT_SHIFT`, 268 ms of near future.
+/// (1,024 buckets of 262 us were measured against these: 0.7 % and 1 % fewer instructions per
+/// request on mm4 and request-flow, 1 % more on three-tier, and 5 % more in the 200-node core
+/// at 100,000 requests/s, where more pushes land in the crowded bucket being drained.)
 const SLOTS: usize = 2048;
 const SLOT_MASK: u64 = SLOTS as u64 - 1;
 const WORDS: usize = SLOTS / 64;
