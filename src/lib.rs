@@ -107,7 +107,8 @@
 //!   `recovery.rs` the autosave to a recovery file, its offer at launch, and the file's state
 //!   on disk that Save compares before writing over it. `palette.rs`, `inspector.rs` and
 //!   `canvas.rs` (pan/zoom, wires, nodes, wire drag, box select, palette drop: a function
-//!   each) return `Edit`s: the core's `Command`s (faults from a node's menu among them, as
+//!   each; `wire_mesh.rs` and `node_mesh.rs` keep the wires and each node's body tessellated
+//!   until what they depend on changes) return `Edit`s: the core's `Command`s (faults from a node's menu among them, as
 //!   run-only commands), plus moves and renames. `apply.rs` stores each edit with its
 //!   inverse for undo; `inspector.rs` draws every widget from the parameter table, which
 //!   holds everything settable. `paint.rs` is how nodes and wires look (`edge.rs`: a CDN
