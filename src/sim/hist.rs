@@ -84,7 +84,11 @@ impl Hist {
     fn grow(&mut self, index: usize) {
         let half = 1usize << self.half_mag;
         let len = ((index >> self.half_mag) + 1) * half;
-        if len > self.counts.len() {
+        if self.counts.is_empty() {
+            // Zeroed by the allocator: pages no value reaches are never touched (an hour's
+            // range is mostly buckets a run never uses), as with hdrhistogram.
+            self.counts = vec![0; len];
+        } else if len > self.counts.len() {
             self.counts.resize(len, 0);
         }
     }
