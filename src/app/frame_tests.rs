@@ -55,8 +55,18 @@ fn texts(out: &egui::FullOutput) -> Vec<(String, f32)> {
     found
 }
 
+/// One frame painting through `paint` on a 400x300 canvas, tessellated as the window would:
+/// each triangle's vertices in drawing order (the kept meshes' tests compare with it).
+pub(super) fn painted(ctx: &egui::Context, mut paint: impl FnMut(&egui::Painter)) -> Vec<Vertex> {
+    let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+        paint(&ui.painter_at(Rect::from_min_size(pos2(0.0, 0.0), vec2(400.0, 300.0))));
+    });
+    out.textures_delta.clear();
+    triangles(ctx, out)
+}
+
 /// The frame's triangles as the renderer gets them: each triangle's vertices, in order.
-fn triangles(ctx: &egui::Context, out: egui::FullOutput) -> Vec<Vertex> {
+pub(super) fn triangles(ctx: &egui::Context, out: egui::FullOutput) -> Vec<Vertex> {
     ctx.tessellate(out.shapes, out.pixels_per_point)
         .into_iter()
         .filter_map(|p| match p.primitive {

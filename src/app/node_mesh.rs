@@ -149,27 +149,7 @@ mod tests {
         crate::app::paint::draw_node_body(p, l.tag, l.count, l.rect_screen, l.zoom, l.selected);
     }
 
-    /// One frame painting through `paint`, tessellated as the window would: each triangle's
-    /// vertices in drawing order.
-    fn frame(ctx: &Context, mut paint: impl FnMut(&egui::Painter)) -> Vec<egui::epaint::Vertex> {
-        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
-            paint(&ui.painter_at(Rect::from_min_size(pos2(0.0, 0.0), vec2(400.0, 300.0))));
-        });
-        out.textures_delta.clear();
-        ctx.tessellate(out.shapes, out.pixels_per_point)
-            .into_iter()
-            .filter_map(|p| match p.primitive {
-                egui::epaint::Primitive::Mesh(m) => Some(m),
-                egui::epaint::Primitive::Callback(_) => None,
-            })
-            .flat_map(|m| {
-                m.indices
-                    .iter()
-                    .map(|i| m.vertices[*i as usize])
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    }
+    use crate::app::frame_tests::painted as frame;
 
     /// Every kind's body, from its mesh, draws the very triangles egui draws from its shapes;
     /// a still view builds each mesh once, and a moved or selected node gets a new one.

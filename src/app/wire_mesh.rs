@@ -108,7 +108,7 @@ impl WireMesh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eframe::egui::{Color32, Context, pos2, vec2};
+    use eframe::egui::{Color32, Context, pos2};
 
     fn looks(shift: f32) -> Vec<WireLook> {
         (0..20u32)
@@ -121,29 +121,7 @@ mod tests {
             .collect()
     }
 
-    /// Run one frame painting through `draw`, and tessellate it as the window would.
-    fn frame(ctx: &Context, draw: impl FnMut(&egui::Painter)) -> Vec<egui::epaint::Vertex> {
-        let mut draw = draw;
-        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
-            let painter = ui.painter_at(Rect::from_min_size(pos2(0.0, 0.0), vec2(400.0, 300.0)));
-            draw(&painter);
-        });
-        out.textures_delta.clear();
-        let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
-        prims
-            .into_iter()
-            .filter_map(|p| match p.primitive {
-                egui::epaint::Primitive::Mesh(m) => Some(m),
-                egui::epaint::Primitive::Callback(_) => None,
-            })
-            .flat_map(|m| {
-                m.indices
-                    .iter()
-                    .map(|i| m.vertices[*i as usize])
-                    .collect::<Vec<_>>()
-            })
-            .collect()
-    }
+    use crate::app::frame_tests::painted as frame;
 
     /// The cached mesh draws the very triangles the window draws when it paints each wire
     /// and arrow as shapes of its own, and a view that does not change reuses it.
