@@ -6,39 +6,10 @@
 
 use rayon::prelude::*;
 use tierlab::layout::Layout;
-use tierlab::report::{self, RunConfig};
 use tierlab::sim::{CdnMetrics, Metrics, Sim, TraceConfig};
 
 use crate::check::{self, SEEDS};
-
-/// Zipf popularities p_k = k^-alpha / H(n, alpha), k = 1..=n.
-fn zipf(n: u32, alpha: f64) -> Vec<f64> {
-    let w: Vec<f64> = (1..=n).map(|k| f64::from(k).powf(-alpha)).collect();
-    let total: f64 = w.iter().sum();
-    w.iter().map(|x| x / total).collect()
-}
-
-/// Che's approximation for an LRU cache of `capacity` objects under independent requests
-/// with popularities `p`: the characteristic time T (in requests) solves
-/// sum_k (1 - exp(-p_k T)) = capacity, found here by bisection; the hit ratio is
-/// sum_k p_k (1 - exp(-p_k T)).
-fn che(p: &[f64], capacity: f64) -> f64 {
-    let filled = |t: f64| p.iter().map(|q| 1.0 - (-q * t).exp()).sum::<f64>();
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-    while filled(hi) < capacity {
-        hi *= 2.0;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if filled(mid) < capacity {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let t = 0.5 * (lo + hi);
-    p.iter().map(|q| q * (1.0 - (-q * t).exp())).sum()
-}
+use crate::theory::{che_hit_ratio as che, zipf};
 
 /// Client -> CDN edge -> app server. The app server is large enough that nothing queues.
 fn edge_layout(
@@ -66,20 +37,7 @@ fn edge_layout(
 
 /// Run `layout` on `seed` (warm-up uncounted) and read the metrics and the one edge.
 fn run_edge(layout: &Layout, seed: u64, warmup_s: f64, seconds: f64) -> (Metrics, CdnMetrics) {
-    let config = RunConfig {
-        seconds,
-        warmup_s,
-        seed: Some(seed),
-        trace: TraceConfig {
-            every: 0,
-            capacity: 0,
-            keep_ns: 0,
-        },
-    };
-    let sim: Sim = match report::run(layout, &config) {
-        Ok(sim) => sim,
-        Err(problems) => panic!("the layout cannot run: {problems:?}"),
-    };
+    let sim = check::run_sim(layout, seed, warmup_s, seconds);
     let edges = sim.cdn_metrics();
     assert_eq!(edges.len(), 1, "one edge");
     (sim.metrics(), edges[0].clone())
@@ -331,7 +289,7 @@ fn the_window_shows_the_edge_hit_ratio_of_the_shipped_layout() {
 /// leaves the edge, and a write passes through; each step is a typed record in the trace.
 #[test]
 fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
-    use tierlab::layout::{Command, NodeKind};
+    use tierlab::layout::NodeKind;
     use tierlab::sim::{Outcome, SimConfig, Trace, What};
     let mut l = check::parse(tierlab::shipped::find("cdn.ron").unwrap_or_else(|| panic!("cdn")));
     let client = l
@@ -351,31 +309,7 @@ fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
         },
     };
     let mut sim = Sim::new(&l, config).unwrap_or_else(|p| panic!("{p:?}"));
-    let mut send = |read: bool| -> Trace {
-        let command = Command::SendRequest {
-            client,
-            read,
-            key: 42,
-            user: 0,
-            path: None,
-        };
-        sim.apply(command)
-            .unwrap_or_else(|why| panic!("refused: {why}"));
-        let id = (sim.traces().open.iter().flatten())
-            .filter(|t| t.asked)
-            .map(|t| t.request_id)
-            .max()
-            .unwrap_or_else(|| panic!("the sent request is traced"));
-        for _ in 0..100_000 {
-            if let Some(t) = sim.traces().asked_for(id)
-                && t.end_ns.is_some()
-            {
-                return t.clone();
-            }
-            sim.run_ticks(1);
-        }
-        panic!("the request never finished");
-    };
+    let mut send = |read: bool| crate::stepper::send(&mut sim, client, read, 42);
     let edge_records = |t: &Trace| -> Vec<&'static str> {
         t.decisions
             .iter()

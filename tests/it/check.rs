@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use tierlab::layout::{self, AppParams, ClientParams, Layout, Node, NodeId, NodeKind, Pos, Wire};
 use tierlab::report::{self, RunConfig};
-use tierlab::sim::{FailReason, Metrics, TraceConfig};
+use tierlab::sim::{FailReason, Metrics, Sim, TraceConfig};
 
 /// The seeds every statistical test runs on, chosen once before any test ran and never tuned.
 pub const SEEDS: [u64; 3] = [11, 22, 33];
@@ -62,6 +62,11 @@ pub fn client_to_server(client: ClientParams, server: AppParams) -> Layout {
 
 /// Run `layout` headless on `seed`: `warmup_s` uncounted, then `seconds` measured; traces off.
 pub fn run(layout: &Layout, seed: u64, warmup_s: f64, seconds: f64) -> Metrics {
+    run_sim(layout, seed, warmup_s, seconds).metrics()
+}
+
+/// `run`, giving the core itself (for what `Metrics` does not hold).
+pub fn run_sim(layout: &Layout, seed: u64, warmup_s: f64, seconds: f64) -> Sim {
     let config = RunConfig {
         seconds,
         warmup_s,
@@ -73,7 +78,7 @@ pub fn run(layout: &Layout, seed: u64, warmup_s: f64, seconds: f64) -> Metrics {
         },
     };
     match report::run(layout, &config) {
-        Ok(sim) => sim.metrics(),
+        Ok(sim) => sim,
         Err(problems) => panic!("the layout cannot run: {problems:?}"),
     }
 }

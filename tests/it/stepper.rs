@@ -39,7 +39,7 @@ fn id(l: &Layout, name: &str) -> NodeId {
 }
 
 /// Send GET or PUT /u/`key` from `client` and run until it has its answer; its trace.
-fn send(sim: &mut Sim, client: NodeId, read: bool, key: u32) -> Trace {
+pub(crate) fn send(sim: &mut Sim, client: NodeId, read: bool, key: u32) -> Trace {
     let command = Command::SendRequest {
         client,
         read,

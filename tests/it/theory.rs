@@ -17,7 +17,7 @@ use crate::check::{self, Row, SEEDS};
 
 /// Zipf popularities of keys 1..=n with exponent `alpha` (P(k) proportional to k^-alpha),
 /// the law `rand_distr::Zipf` and the client's `key_dist: zipf` follow.
-fn zipf(n: u32, alpha: f64) -> Vec<f64> {
+pub(crate) fn zipf(n: u32, alpha: f64) -> Vec<f64> {
     let w: Vec<f64> = (1..=n).map(|k| f64::from(k).powf(-alpha)).collect();
     let total: f64 = w.iter().sum();
     w.into_iter().map(|x| x / total).collect()
@@ -26,7 +26,7 @@ fn zipf(n: u32, alpha: f64) -> Vec<f64> {
 /// Che's approximation of an LRU cache of `capacity` entries: the characteristic time T solves
 /// sum_k (1 - exp(-p_k T)) = capacity (bisection), and the hit ratio is
 /// sum_k p_k (1 - exp(-p_k T)) (Che, Tung and Wang 2002; Fricker, Robert and Roberts 2012).
-fn che_hit_ratio(p: &[f64], capacity: f64) -> f64 {
+pub(crate) fn che_hit_ratio(p: &[f64], capacity: f64) -> f64 {
     let filled = |t: f64| p.iter().map(|&q| 1.0 - (-q * t).exp()).sum::<f64>();
     let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
     while filled(hi) < capacity {
