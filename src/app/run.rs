@@ -25,6 +25,16 @@ const FRAME_DT_MAX_S: f64 = 0.1;
 /// Finished traces the core keeps for the dots.
 const TRACE_CAPACITY: usize = 8000;
 
+/// The window's trace sampling for `layout`: about two thousand requests a simulated second
+/// traced for the dots (`live::trace_every`), the last [`TRACE_CAPACITY`] kept.
+pub fn trace_config(layout: &Layout) -> TraceConfig {
+    TraceConfig {
+        every: live::trace_every(layout),
+        capacity: TRACE_CAPACITY,
+        ..TraceConfig::default()
+    }
+}
+
 /// The run's state: the core, the clock that drives it, and what the canvas shows of it.
 pub struct RunState {
     pub sim: Option<Sim>,
@@ -120,11 +130,7 @@ impl RunState {
         let config = SimConfig {
             seed: Some(self.seed),
             warmup_s: 0.0,
-            trace: TraceConfig {
-                every: live::trace_every(layout),
-                capacity: TRACE_CAPACITY,
-                ..TraceConfig::default()
-            },
+            trace: trace_config(layout),
         };
         match Sim::new(layout, config.clone()) {
             Ok(sim) => {

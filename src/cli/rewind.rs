@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::layout;
-use crate::sim::{Sim, SimConfig, TraceConfig};
+use crate::sim::{Sim, SimConfig};
 use crate::study::rewind::{EVERY_S, Timeline};
 
 /// Run `file` for `seconds`, recording snapshots every simulated 100 ms sample as the window's
@@ -17,12 +17,8 @@ pub fn rewind_cmd(file: &str, seconds: f64, budget_mib: u64) -> Result<ExitCode>
     let config = SimConfig {
         seed: None,
         warmup_s: 0.0,
-        // The window keeps up to 8,000 finished traces; sample one request in 100.
-        trace: TraceConfig {
-            every: 100,
-            capacity: 8000,
-            ..TraceConfig::default()
-        },
+        // Traced as the window traces for its dots: every snapshot copies these traces.
+        trace: crate::app::window_trace_config(&layout),
     };
     let mut sim = Sim::new(&layout, config).map_err(super::problems_error)?;
     let mut timeline = Timeline::new(EVERY_S, budget_mib << 20);
