@@ -147,11 +147,19 @@ fn insertion_sort(v: &mut [Entry]) {
 /// the bucket's time span, a counting sort through `spare` that keeps the events' order within
 /// a part, and each part is then sorted on its own: a few events each, instead of one general
 /// sort of them all (which cost about 14,000 instructions a bucket at 50 events).
+#[inline]
 fn sort_bucket(run: &mut [Entry], spare: &mut Vec<Entry>) {
     if run.len() <= SMALL_BUCKET {
         insertion_sort(run);
-        return;
+    } else {
+        spread_and_sort(run, spare);
     }
+}
+
+/// `sort_bucket` of a crowded bucket, out of line so that `refill`, which mostly meets a few
+/// events, does not set up its tables on every call.
+#[inline(never)]
+fn spread_and_sort(run: &mut [Entry], spare: &mut Vec<Entry>) {
     // The parts order the events only because they all lie in one bucket.
     debug_assert!(run.iter().all(|e| slot_of(e.time) == slot_of(run[0].time)));
     const PARTS: usize = 1 << SPREAD_BITS;
@@ -353,17 +361,27 @@ impl EventQueue {
     }
 
     /// The first bucket after `cur` that holds events, if any does.
+    #[inline]
     fn next_occupied(&self) -> Option<u64> {
         let start = ((self.cur + 1) & SLOT_MASK) as usize;
         let (w0, b0) = (start / 64, start % 64);
-        // The current bucket's bit is always clear, so one lap over the words (the first one
-        // from `b0`, and again below `b0` at the end) finds the nearest bucket.
-        for k in 0..=WORDS {
+        // Mostly the next event is a few buckets ahead, in the same word.
+        let bits = self.occupied[w0] >> b0;
+        if bits != 0 {
+            return Some(self.cur + 1 + u64::from(bits.trailing_zeros()));
+        }
+        self.next_occupied_after(start)
+    }
+
+    /// `next_occupied` past the word of `start`, the bucket after `cur`.
+    #[inline(never)]
+    fn next_occupied_after(&self, start: usize) -> Option<u64> {
+        let w0 = start / 64;
+        // The current bucket's bit is always clear, so one lap over the words (from the next
+        // one, and the first one again, below `start`, at the end) finds the nearest bucket.
+        for k in 1..=WORDS {
             let w = (w0 + k) % WORDS;
-            let mut bits = self.occupied[w];
-            if k == 0 {
-                bits &= u64::MAX << b0;
-            }
+            let bits = self.occupied[w];
             if bits != 0 {
                 let i = (w * 64) as u64 + u64::from(bits.trailing_zeros());
                 return Some(self.cur + 1 + ((i.wrapping_sub(start as u64)) & SLOT_MASK));
