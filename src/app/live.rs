@@ -281,14 +281,20 @@ fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView, unit_node: &mut U
             node.last_pick = Some(p.name.to_string());
         }
     }
-    for (id, node) in &mut view.nodes {
+    for node in view.nodes.values_mut() {
         let alive = node.members.iter().filter(|m| m.alive);
         let (sum, n) = alive.fold((0.0_f32, 0usize), |(s, n), m| (s + m.utilization, n + 1));
         node.utilization = sum / n.max(1) as f32;
-        if let Some(l) = layout.node(*id)
-            && let NodeKind::LoadBalancer(p) = &l.kind
-        {
-            node.algorithm = Some(p.algorithm.label());
+    }
+    // A balancer's algorithm, from the layout in one pass (a lookup by id scans the list:
+    // quadratic at 200 nodes). Backwards, so the first node of an id has the last word, as a
+    // lookup would find it.
+    for l in layout.nodes.iter().rev() {
+        if let Some(node) = view.nodes.get_mut(&l.id) {
+            node.algorithm = match &l.kind {
+                NodeKind::LoadBalancer(p) => Some(p.algorithm.label()),
+                _ => None,
+            };
         }
     }
 }
