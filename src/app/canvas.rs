@@ -421,8 +421,9 @@ fn wires_ui(
             to_screen: to,
             stroke: Stroke::new(width, colour),
         });
-        if let Some(text) = geo::wire_label(w.latency_ms)
-            && t.zoom > geo::SMALL_TEXT_ZOOM_MIN
+        // The zoom first: a label too small to draw is not worth its two formats (587 wires).
+        if t.zoom > geo::SMALL_TEXT_ZOOM_MIN
+            && let Some(text) = geo::wire_label(w.latency_ms)
         {
             labels.push((geo::wire_label_rect(from, to, &text, t.zoom), text));
         }
@@ -497,10 +498,9 @@ fn nodes_ui(
 ) -> Vec<Edit> {
     let mut edits = Vec::new();
     state.node_meshes.begin(&f.painter);
-    for node in &f.layout.nodes {
-        let Some(r_canvas) = f.rect_of(node.id) else {
-            continue;
-        };
+    // `rects_canvas` is made from the layout's nodes in order: no search per node.
+    for (node, &(id, r_canvas)) in f.layout.nodes.iter().zip(&f.rects_canvas) {
+        debug_assert_eq!(node.id, id);
         let r = f.t.screen_rect_from_canvas(f.origin(), r_canvas);
         let node_problems: Vec<&Problem> = f
             .problems
@@ -638,8 +638,10 @@ fn port_ui(ui: &Ui, f: &Frame<'_>, state: &mut CanvasState, node: &Node, r_canva
     let radius = geo::PORT_RADIUS_CANVAS * f.t.zoom.max(0.7);
     let port_rect = Rect::from_center_size(port, Vec2::splat(radius * 2.6));
     let port_resp = ui.interact(port_rect, id.with("output"), Sense::drag());
-    let port_label = format!("output of {}", node.name);
-    port_resp.widget_info(|| WidgetInfo::labeled(egui::Role::Button, true, &port_label));
+    // Its label only when asked for (accessibility, tests): 200 formats a frame otherwise.
+    port_resp.widget_info(|| {
+        WidgetInfo::labeled(egui::Role::Button, true, format!("output of {}", node.name))
+    });
     let port_hot = port_resp.hovered() || port_resp.dragged();
     f.painter.circle(
         port,

@@ -59,32 +59,40 @@ impl DotClass {
 /// Classify every hop of a trace, in order. A hop's class depends only on the request and on
 /// the hops before it (and itself), so it never changes while the trace grows.
 pub fn classify_hops(trace: &Trace, kind_of: impl Fn(UnitIx) -> Option<KindTag>) -> Vec<DotClass> {
+    let mut classes = Vec::with_capacity(trace.hops.len());
+    classify_hops_into(trace, kind_of, &mut classes);
+    classes
+}
+
+/// [`classify_hops`] into `classes` (emptied first), reusing its room.
+fn classify_hops_into(
+    trace: &Trace,
+    kind_of: impl Fn(UnitIx) -> Option<KindTag>,
+    classes: &mut Vec<DotClass>,
+) {
     let mut saw_db = false;
     let mut saw_cache_reply = false;
-    trace
-        .hops
-        .iter()
-        .map(|h| {
-            let touches_db = kind_of(h.to) == Some(KindTag::Database)
-                || kind_of(h.from) == Some(KindTag::Database);
-            saw_db |= touches_db;
-            let class = if h.failed {
-                DotClass::Failed
-            } else if !trace.read {
-                DotClass::Write
-            } else if saw_db {
-                DotClass::DbRead
-            } else if saw_cache_reply {
-                DotClass::CacheHit
-            } else {
-                DotClass::Read
-            };
-            if h.reply && kind_of(h.from) == Some(KindTag::Cache) {
-                saw_cache_reply = true;
-            }
-            class
-        })
-        .collect()
+    classes.clear();
+    classes.extend(trace.hops.iter().map(|h| {
+        let touches_db =
+            kind_of(h.to) == Some(KindTag::Database) || kind_of(h.from) == Some(KindTag::Database);
+        saw_db |= touches_db;
+        let class = if h.failed {
+            DotClass::Failed
+        } else if !trace.read {
+            DotClass::Write
+        } else if saw_db {
+            DotClass::DbRead
+        } else if saw_cache_reply {
+            DotClass::CacheHit
+        } else {
+            DotClass::Read
+        };
+        if h.reply && kind_of(h.from) == Some(KindTag::Cache) {
+            saw_cache_reply = true;
+        }
+        class
+    }));
 }
 
 /// One dot: a sampled request on a wire, `along` from the caller (0) to the callee (1).
@@ -165,6 +173,15 @@ pub struct LiveView {
     pub dots_skipped: usize,
     /// One dot stands for this many requests.
     pub every: u64,
+    /// Room reused from frame to frame: each instance's node and kind, a trace's hop classes.
+    scratch: Scratch,
+}
+
+/// What [`build_into`] works in, kept so that a frame allocates nothing new.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    unit_node: UnitNodes,
+    classes: Vec<DotClass>,
 }
 
 /// Read the core's state now. `prev_ns` is the simulated time of the previous frame (`None`
@@ -174,24 +191,51 @@ pub struct LiveView {
 /// [`DOT_FRAMES_MIN`] frames of the current frame's simulated length (at most
 /// [`DOT_STRETCH_NS_MAX`]), so in slow motion short hops stay visible for several frames
 /// (counted once, in the frame they left).
+#[cfg(test)]
 pub fn build(sim: &Sim, layout: &Layout, prev_ns: Option<u64>, counts: &mut DotCounts) -> LiveView {
-    let mut view = LiveView {
-        every: sim.traces().config.every,
-        ..LiveView::default()
-    };
-    let unit_node = read_nodes(sim, layout, &mut view);
-    super::mq::read(sim, &mut view);
-    read_dots(sim, prev_ns, &unit_node, counts, &mut view);
-    super::edge::read_edges(sim, &mut view);
+    let mut view = LiveView::default();
+    build_into(sim, layout, prev_ns, counts, &mut view);
     view
+}
+
+/// [`build`] into last frame's `view`, reusing its room: the nodes' entries and members, the
+/// dots. What it holds after is what `build` returns (a node the core no longer has is gone).
+pub fn build_into(
+    sim: &Sim,
+    layout: &Layout,
+    prev_ns: Option<u64>,
+    counts: &mut DotCounts,
+    view: &mut LiveView,
+) {
+    for node in view.nodes.values_mut() {
+        let mut members = std::mem::take(&mut node.members);
+        members.clear();
+        *node = NodeLive {
+            members,
+            ..NodeLive::default()
+        };
+    }
+    view.dots.clear();
+    view.dots_skipped = 0;
+    view.every = sim.traces().config.every;
+    let mut scratch = std::mem::take(&mut view.scratch);
+    read_nodes(sim, layout, view, &mut scratch.unit_node);
+    super::mq::read(sim, view);
+    read_dots(sim, prev_ns, &mut scratch, counts, view);
+    super::edge::read_edges(sim, view);
+    view.scratch = scratch;
+    // The entries `build` would have made: a node with a member, a queue or an edge.
+    view.nodes
+        .retain(|_, n| !n.members.is_empty() || n.mq.is_some() || n.edge.is_some());
 }
 
 /// Each instance's node and kind, by instance index (`None`: no such instance).
 type UnitNodes = Vec<Option<(NodeId, KindTag)>>;
 
 /// The per-node figures of the frame: members, load over the last second, queues, workers.
-fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView) -> UnitNodes {
-    let mut unit_node: UnitNodes = Vec::with_capacity(sim.unit_count());
+fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView, unit_node: &mut UnitNodes) {
+    unit_node.clear();
+    unit_node.reserve(sim.unit_count());
     let series = sim.series();
     for i in sim.unit_ixs() {
         let Some(u) = sim.unit_info(i) else {
@@ -237,32 +281,34 @@ fn read_nodes(sim: &Sim, layout: &Layout, view: &mut LiveView) -> UnitNodes {
             node.last_pick = Some(p.name.to_string());
         }
     }
-    for (id, node) in &mut view.nodes {
-        let alive: Vec<f32> = node
-            .members
-            .iter()
-            .filter(|m| m.alive)
-            .map(|m| m.utilization)
-            .collect();
-        node.utilization = alive.iter().sum::<f32>() / alive.len().max(1) as f32;
-        if let Some(l) = layout.node(*id)
-            && let NodeKind::LoadBalancer(p) = &l.kind
-        {
-            node.algorithm = Some(p.algorithm.label());
+    for node in view.nodes.values_mut() {
+        let alive = node.members.iter().filter(|m| m.alive);
+        let (sum, n) = alive.fold((0.0_f32, 0usize), |(s, n), m| (s + m.utilization, n + 1));
+        node.utilization = sum / n.max(1) as f32;
+    }
+    // A balancer's algorithm, from the layout in one pass (a lookup by id scans the list:
+    // quadratic at 200 nodes). Backwards, so the first node of an id has the last word, as a
+    // lookup would find it.
+    for l in layout.nodes.iter().rev() {
+        if let Some(node) = view.nodes.get_mut(&l.id) {
+            node.algorithm = match &l.kind {
+                NodeKind::LoadBalancer(p) => Some(p.algorithm.label()),
+                _ => None,
+            };
         }
     }
-
-    unit_node
 }
 
 /// The dots of the frame: every sampled hop on its wire at some time since the previous frame.
 fn read_dots(
     sim: &Sim,
     prev_ns: Option<u64>,
-    unit_node: &UnitNodes,
+    scratch: &mut Scratch,
     counts: &mut DotCounts,
     view: &mut LiveView,
 ) {
+    let Scratch { unit_node, classes } = scratch;
+    let unit_node = &*unit_node;
     let now = sim.now_ns();
     let kind_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.1);
     let node_of = |u: UnitIx| unit_node.get(u.index()).copied().flatten().map(|x| x.0);
@@ -296,8 +342,8 @@ fn read_dots(
         if !trace.hops.iter().any(|h| shown(h.depart_ns, h.arrive_ns)) {
             continue;
         }
-        let classes = classify_hops(trace, kind_of);
-        for (hop, class) in trace.hops.iter().zip(classes) {
+        classify_hops_into(trace, kind_of, classes);
+        for (hop, &class) in trace.hops.iter().zip(classes.iter()) {
             if !shown(hop.depart_ns, hop.arrive_ns) {
                 continue;
             }
@@ -443,6 +489,67 @@ mod tests {
         let again = build(&sim, &layout, prev, &mut counts);
         assert!(!view.dots.is_empty());
         assert_eq!(view.dots, again.dots);
+    }
+
+    /// The view refilled frame after frame shows what a view built afresh shows: every node's
+    /// numbers and every dot, a killed member dead in the next frame, and a node removed from
+    /// the run gone in the next frame (no phantom left from the frames before).
+    #[test]
+    fn a_reused_view_shows_what_a_fresh_one_shows() {
+        use crate::layout::{Command, Target};
+        let (layout, mut sim) = starter();
+        let (Some(app), Some(cache)) = (layout.node_named("app"), layout.node_named("cache"))
+        else {
+            panic!("app and cache");
+        };
+        let (app, cache) = (app.id, cache.id);
+        let (mut fresh_counts, mut reused_counts) = (DotCounts::new(), DotCounts::new());
+        let mut reused = LiveView::default();
+        let mut prev = None;
+        let mut compared = 0;
+        for frame in 0..120 {
+            if frame == 40 {
+                let Ok(()) = sim.apply(Command::Kill(Target::member(app, 1))) else {
+                    panic!("kill app[1]");
+                };
+            }
+            if frame == 80 {
+                let Ok(()) = sim.apply(Command::RemoveNode(cache)) else {
+                    panic!("remove the cache");
+                };
+            }
+            for _ in 0..17 {
+                sim.tick();
+            }
+            let fresh = build(&sim, &layout, prev, &mut fresh_counts);
+            build_into(&sim, &layout, prev, &mut reused_counts, &mut reused);
+            assert_eq!(reused.nodes, fresh.nodes, "frame {frame}");
+            assert_eq!(reused.dots, fresh.dots, "frame {frame}");
+            assert_eq!(reused.dots_skipped, fresh.dots_skipped);
+            assert_eq!(reused.every, fresh.every);
+            compared += fresh.dots.len();
+            let dead = |v: &LiveView| {
+                v.nodes.get(&app).map(|n| {
+                    n.members
+                        .iter()
+                        .filter(|m| !m.alive)
+                        .map(|m| m.member)
+                        .collect::<Vec<_>>()
+                })
+            };
+            if frame == 40 {
+                assert_eq!(dead(&reused), Some(vec![1]), "the kill shows at once");
+            }
+            if frame == 79 {
+                assert!(reused.nodes.contains_key(&cache));
+            }
+            if frame == 80 {
+                assert!(!reused.nodes.contains_key(&cache), "no phantom cache");
+            }
+            prev = Some(sim.now_ns());
+        }
+        assert!(compared > 1000, "{compared} dots compared");
+        assert_eq!(reused_counts, fresh_counts);
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod node_mesh;
 mod paint;
 mod palette;
 mod plan;
+mod plot_axis;
 mod plots;
 mod recovery;
 mod rewind;

@@ -738,7 +738,7 @@ impl<'a> PlotFrame<'a> {
     }
 
     fn plot(&self, id: &str) -> Plot<'static> {
-        Plot::new(id.to_string())
+        super::plot_axis::x_axis(Plot::new(id.to_string()))
             .height(self.height)
             .legend(
                 // Top left: over the oldest samples, never the newest at the right edge.

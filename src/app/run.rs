@@ -277,7 +277,13 @@ impl RunState {
             return;
         };
         let now = sim.now_ns();
-        self.view = live::build(sim, layout, self.prev_overlay_ns, &mut self.dot_counts);
+        live::build_into(
+            sim,
+            layout,
+            self.prev_overlay_ns,
+            &mut self.dot_counts,
+            &mut self.view,
+        );
         self.prev_overlay_ns = Some(now);
     }
 
