@@ -246,6 +246,8 @@ impl Sim {
         let c = &self.calls[call];
         if c.latency_ns == 0 {
             self.deliver(call);
+        } else if let Some(relay_ns) = self.merged_relay_ns(call) {
+            self.send_relayed(call, relay_ns);
         } else {
             let ev = Ev::Deliver { call, epoch };
             self.events.push(self.now_ns + c.latency_ns, ev);
