@@ -1137,6 +1137,7 @@ impl Sim {
                 to_kind,
                 placement: None,
                 next: 0,
+                first: self.unit_index.get(&(w.to, 0)).copied(),
             });
         }
         by_node
