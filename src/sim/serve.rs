@@ -172,6 +172,11 @@ impl Sim {
                 self.totals.session_misses += 1;
             }
         }
+        // Most requests are not traced: one check for the records below.
+        let r = &self.reqs[req];
+        if r.trace.is_none() || !r.live {
+            return;
+        }
         self.trace_decision(req, unit, |_| What::Started);
         // The trace's records of what this server looked up, in the order it looked.
         if let Some(hit) = local_hit {
