@@ -53,15 +53,16 @@ impl Sim {
         let r = &mut self.reqs[req];
         r.refs += 1;
         r.calls += 1;
-        self.work.max_calls_per_request = self.work.max_calls_per_request.max(r.calls);
+        let (calls, attempt, counted) = (r.calls, r.attempt, r.counted);
+        self.work.max_calls_per_request = self.work.max_calls_per_request.max(calls);
         let (parent_epoch, resent) = match parent {
-            None => (0, self.reqs[req].attempt > 0),
+            None => (0, attempt > 0),
             Some(parent) => {
                 let p = &self.calls[parent];
                 (p.epoch, p.resent || p.attempt > 0)
             }
         };
-        if self.reqs[req].counted {
+        if counted {
             self.totals.calls += 1;
             if !resent {
                 self.totals.first_calls += 1;
@@ -229,16 +230,20 @@ impl Sim {
         let c = &mut self.calls[call];
         c.state = CallState::Transit;
         let (epoch, policy, parent, req) = (c.epoch, c.policy, c.parent, c.req);
-        // A first attempt pays into its wire's retry budget; retries draw from it.
-        let is_retry = match parent {
-            None => self.reqs[req].attempt > 0,
-            Some(parent) => self.calls[parent].attempt > 0,
-        };
-        let p = &mut self.policies[policy];
-        if !is_retry && p.budget > 0.0 {
-            p.tokens = (p.tokens + p.budget).min(super::RETRY_TOKENS_MAX);
+        let p = &self.policies[policy];
+        let (budget, timeout_ns) = (p.budget, p.timeout_ns);
+        // A first attempt pays into its wire's retry budget; retries draw from it. Most wires
+        // have no budget: whether this is a retry is only looked up for one that has.
+        if budget > 0.0 {
+            let is_retry = match parent {
+                None => self.reqs[req].attempt > 0,
+                Some(parent) => self.calls[parent].attempt > 0,
+            };
+            if !is_retry {
+                let p = &mut self.policies[policy];
+                p.tokens = (p.tokens + budget).min(super::RETRY_TOKENS_MAX);
+            }
         }
-        let timeout_ns = p.timeout_ns;
         if timeout_ns > 0 {
             self.events
                 .push(self.now_ns + timeout_ns, Ev::Timeout { call, epoch });
@@ -246,6 +251,8 @@ impl Sim {
         let c = &self.calls[call];
         if c.latency_ns == 0 {
             self.deliver(call);
+        } else if let Some(relay_ns) = self.merged_relay_ns(call) {
+            self.send_relayed(call, relay_ns);
         } else {
             let ev = Ev::Deliver { call, epoch };
             self.events.push(self.now_ns + c.latency_ns, ev);

@@ -312,6 +312,7 @@ impl Sim {
         if self.units[unit].kind == crate::layout::KindTag::Database {
             self.on_db_killed(unit);
         }
+        self.unmerge_relays(unit);
         // Fail, in slot order, every call the instance holds.
         let inside: Vec<CallIx> = (0..self.calls.len())
             .map(CallIx::at)
@@ -355,6 +356,7 @@ impl Sim {
                 };
                 let now = self.now_ns;
                 for i in self.members(n.id) {
+                    self.unmerge_relays(i);
                     self.units[i].set_params(&n.kind, now);
                     // More workers (or cores, on a bigger size): start queued work at once.
                     self.next_core(i);

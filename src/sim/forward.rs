@@ -155,8 +155,13 @@ impl Sim {
         if route.units.is_empty() {
             return self.finish(call, Some(FailReason::NoBackend));
         }
-        let (lat, policy, to_kind, to_node) =
-            (route.latency_ns, route.policy, route.to_kind, route.to_node);
+        let (lat, policy, to_kind, to_node, first) = (
+            route.latency_ns,
+            route.policy,
+            route.to_kind,
+            route.to_node,
+            route.first,
+        );
         let r = &self.reqs[req];
         let (key, read) = (r.key, r.read);
         let to = match (to_kind, &route.placement) {
@@ -165,6 +170,11 @@ impl Sim {
                 .member(key, route.units.len())
                 .map(|i| route.units[i])
                 .unwrap_or(route.units[0]),
+            // A database without replicas anywhere: its first instance, as `resolve_db` finds.
+            (KindTag::Database, _) if self.repl.is_empty() => match first {
+                Some(u) => u,
+                None => return self.finish(call, Some(FailReason::NoBackend)),
+            },
             // A database: writes to the primary, reads as it spreads them.
             (KindTag::Database, _) => match self.resolve_db(to_node, read) {
                 Some(u) => u,

@@ -40,6 +40,7 @@ pub mod limits;
 pub mod metrics;
 mod mq;
 mod queue;
+mod relay;
 mod request;
 mod retry;
 mod ring;
@@ -114,6 +115,9 @@ enum CallState {
     Waiting,
     /// The reply is crossing the wire back.
     Replying,
+    /// Crossing the wire to a balancer and then paying its latency there, as one event
+    /// (`relay.rs`).
+    Relay,
 }
 
 /// One call of one request, from a caller instance to a callee instance.
@@ -159,7 +163,8 @@ struct Call {
     /// calls nothing, and its answer (or timeout) is a health verdict.
     probe: bool,
     fail: Option<FailReason>,
-    /// When it joined its callee's queue for a worker (its wait is counted when it starts).
+    /// When it joined its callee's queue for a worker (its wait is counted when it starts);
+    /// for a `Relay` call, when it reaches its balancer.
     queued_ns: u64,
 }
 
@@ -871,8 +876,13 @@ impl Sim {
                 }
             }
             Ev::Deliver { call, epoch } => {
-                if self.call_is(call, epoch, CallState::Transit) {
-                    self.deliver(call);
+                let c = &self.calls[call];
+                if c.epoch == epoch {
+                    match c.state {
+                        CallState::Transit => self.deliver(call),
+                        CallState::Relay => self.relay(call),
+                        _ => {}
+                    }
                 }
             }
             Ev::Done { call, epoch } => {
@@ -1138,6 +1148,7 @@ impl Sim {
                 to_kind,
                 placement: None,
                 next: 0,
+                first: self.unit_index.get(&(w.to, 0)).copied(),
             });
         }
         by_node

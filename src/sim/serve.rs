@@ -15,10 +15,7 @@ impl Sim {
     pub(super) fn deliver(&mut self, call: CallIx) {
         self.mq_delivered(call);
         let now = self.now_ns;
-        let (unit, read) = {
-            let c = &self.calls[call];
-            (c.callee, self.reqs[c.req].read)
-        };
+        let unit = self.calls[call].callee;
         let u = &mut self.units[unit];
         u.stats.calls += 1;
         if u.removed {
@@ -64,7 +61,9 @@ impl Sim {
             }
             Role::Limiter(_) => self.limiter_arrive(call),
             Role::Server { service, .. } => {
-                if !self.calls[call].probe {
+                let c = &self.calls[call];
+                if !c.probe {
+                    let read = self.reqs[c.req].read;
                     u.stats.demand_ns += service.mean_ns(read) * u.slow;
                 }
                 if u.held < u.workers {
@@ -172,6 +171,11 @@ impl Sim {
             if cs.log_in(user) && self.reqs[req].counted {
                 self.totals.session_misses += 1;
             }
+        }
+        // Most requests are not traced: one check for the records below.
+        let r = &self.reqs[req];
+        if r.trace.is_none() || !r.live {
+            return;
         }
         self.trace_decision(req, unit, |_| What::Started);
         // The trace's records of what this server looked up, in the order it looked.

@@ -397,6 +397,9 @@ pub struct Route {
     pub placement: Option<std::sync::Arc<KeyPlacement>>,
     /// Round-robin cursor over `units` when the caller is not a balancer.
     pub next: usize,
+    /// The called node's first instance (member 0), up or not: where a call to a database
+    /// goes when no database has replicas (`data.rs`'s `resolve_db` without its lookups).
+    pub first: Option<UnitIx>,
 }
 
 /// What a server keeps in memory between calls: users' sessions, or a data cache's keys.

@@ -29,6 +29,7 @@ mod nothing_lost;
 mod params_table;
 mod properties;
 mod queueing;
+mod relay;
 mod replicas;
 mod rewind;
 mod rewind_ui;
