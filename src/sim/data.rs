@@ -652,15 +652,17 @@ impl Sim {
         };
         let member = route.units[i];
         let latency_ns = route.latency_ns;
-        let on_write = match self.layout.node(route.to_node).map(|n| &n.kind) {
-            Some(NodeKind::Cache(p)) => p.on_write,
-            _ => OnWrite::Invalidate,
-        };
         // The fill or invalidation is a call to the cache that takes its lookup time and a
-        // worker there; the app server sends it and answers without waiting for it.
-        let op = match (read, on_write) {
-            (true, _) | (false, OnWrite::Update) => CacheOp::Put,
-            (false, OnWrite::Invalidate) => CacheOp::Invalidate,
+        // worker there; the app server sends it and answers without waiting for it. A read
+        // fills; a write updates or drops the key as the cache's node says (looked up only
+        // then: `Layout::node` scans the nodes, 200 of them in a large layout).
+        let op = if read {
+            CacheOp::Put
+        } else {
+            match self.layout.node(route.to_node).map(|n| &n.kind) {
+                Some(NodeKind::Cache(p)) if p.on_write == OnWrite::Update => CacheOp::Put,
+                _ => CacheOp::Invalidate,
+            }
         };
         self.send_job(member, JobKind::Cache { key, op }, latency_ns);
         self.trace_decision(req, unit, |sim| match read {
@@ -672,7 +674,7 @@ impl Sim {
             false => super::trace::What::CacheWrite {
                 cache: member,
                 key,
-                updated: on_write == OnWrite::Update,
+                updated: matches!(op, CacheOp::Put),
             },
         });
     }
