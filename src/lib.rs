@@ -26,7 +26,9 @@
 //!   `calls.rs` the call lifecycle (request and call slots, a call crossing its wire, the reply
 //!   travelling back, trace hops); `serve.rs` a callee's queue, workers and cores; `forward.rs` how a
 //!   balancer, an entry or an app server picks its next call; `retry.rs` timeouts, retries with
-//!   backoff and the retry budgets; `health.rs` balancers' probes and entries' checks. `lb.rs`
+//!   backoff and the retry budgets; `relay.rs` a call to a balancer as one event for its wire
+//!   and the balancer's latency, split back into two steps before a kill, removal or change
+//!   of the balancer; `health.rs` balancers' probes and entries' checks. `lb.rs`
 //!   is a balancer's state (groups built from its wires, in-flight, health, L4 connections)
 //!   and `balance/` its algorithms, one file each; `entry.rs` the floating IP and DNS;
 //!   `data.rs` the data tier (cache-aside, replication, promotion, shard routing);
@@ -118,8 +120,9 @@
 //!   The run panel (`run_panel.rs`, `run.rs`, `live.rs`, `plots.rs`) owns a `Sim` built from
 //!   the layout: each frame turns wall-clock time × speed into ticks within a time budget; an
 //!   edit's commands are forwarded to the running core as it is made (undo forwards the
-//!   inverse), with no diffing of layouts; dots are the core's sampled traces; plots read
-//!   `series()` (egui_plot). `rewind.rs` is the timeline under the plots: seek, branch on
+//!   inverse), with no diffing of layouts; dots are the core's sampled traces; `live.rs`
+//!   refills last frame's view rather than allocating one; plots read `series()` (egui_plot,
+//!   with `plot_axis.rs` formatting only the time labels it draws). `rewind.rs` is the timeline under the plots: seek, branch on
 //!   an edit, and the original beside the branch (dashed on the plots). `lesson.rs` is the scenario gallery (cards with a miniature of
 //!   each layout) and the open lesson: it stops the run at the lesson's pause and checkpoint
 //!   times through the run's stop time, and draws the caption and the checkpoints; presentation

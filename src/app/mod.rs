@@ -49,7 +49,6 @@ pub use animate::{Animate, AnimationSpec};
 pub use config::Config;
 pub use live::{DotClass, DotCounts, classify_hops};
 pub use palette::palette_label;
-pub use run::trace_config as window_trace_config;
 pub use sweep::SweepWindow;
 
 use std::path::{Path, PathBuf};

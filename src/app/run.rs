@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::layout::{self, Command, Layout, Scripted};
-use crate::sim::{Sim, SimConfig, TraceConfig};
+use crate::sim::{Sim, SimConfig};
 
 use super::edit::Edit;
 use super::live::{self, DotCounts, LiveView};
@@ -22,19 +22,6 @@ pub const STEP_CHOICES: [(f64, &str); 3] = [(0.01, "10 ms"), (0.1, "100 ms"), (1
 pub const BUDGET_MS: f64 = 8.0;
 /// Longest wall-clock gap one frame makes up for (after a stall, time does not jump).
 const FRAME_DT_MAX_S: f64 = 0.1;
-/// Finished traces the core keeps for the dots.
-const TRACE_CAPACITY: usize = 8000;
-
-/// The window's trace sampling for `layout`: about two thousand requests a simulated second
-/// traced for the dots (`live::trace_every`), the last [`TRACE_CAPACITY`] kept.
-pub fn trace_config(layout: &Layout) -> TraceConfig {
-    TraceConfig {
-        every: live::trace_every(layout),
-        capacity: TRACE_CAPACITY,
-        ..TraceConfig::default()
-    }
-}
-
 /// The run's state: the core, the clock that drives it, and what the canvas shows of it.
 pub struct RunState {
     pub sim: Option<Sim>,
@@ -130,7 +117,7 @@ impl RunState {
         let config = SimConfig {
             seed: Some(self.seed),
             warmup_s: 0.0,
-            trace: trace_config(layout),
+            trace: crate::study::dots::window_trace_config(layout),
         };
         match Sim::new(layout, config.clone()) {
             Ok(sim) => {

@@ -18,7 +18,7 @@ pub fn rewind_cmd(file: &str, seconds: f64, budget_mib: u64) -> Result<ExitCode>
         seed: None,
         warmup_s: 0.0,
         // Traced as the window traces for its dots: every snapshot copies these traces.
-        trace: crate::app::window_trace_config(&layout),
+        trace: crate::study::dots::window_trace_config(&layout),
     };
     let mut sim = Sim::new(&layout, config).map_err(super::problems_error)?;
     let mut timeline = Timeline::new(EVERY_S, budget_mib << 20);

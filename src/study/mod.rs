@@ -9,6 +9,7 @@
 //! results do not depend on how many cores there are or in which order runs finish.
 
 pub mod compare;
+pub mod dots;
 pub mod plan;
 pub mod spof;
 pub mod stress;
