@@ -375,6 +375,15 @@ fn helper2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pearson's chi-square of `counts` over cells of equal probability, `n` draws in all.
+    fn chi_square(counts: &[u64], n: u64) -> f64 {
+        let expect = n as f64 / counts.len() as f64;
+        counts
+            .iter()
+            .map(|&c| (c as f64 - expect).powi(2) / expect)
+            .sum()
+    }
     use crate::sim::balance::test_util::show;
     use crate::sim::rng::{Stream, stream};
 
@@ -402,11 +411,7 @@ mod tests {
                 sum += x;
                 sum2 += x * x;
             }
-            let expect = n as f64 / cells as f64;
-            let chi2: f64 = counts
-                .iter()
-                .map(|&c| (c as f64 - expect).powi(2) / expect)
-                .sum();
+            let chi2 = chi_square(&counts, n);
             // 63 degrees of freedom: mean 63, sd 11.2; 0.1 % upper point about 103.
             let mean = sum / n as f64;
             let var = sum2 / n as f64 - mean * mean;
@@ -452,11 +457,7 @@ mod tests {
                 sum += x;
                 sum2 += x * x;
             }
-            let expect = n as f64 / cells as f64;
-            let chi2: f64 = counts
-                .iter()
-                .map(|&c| (c as f64 - expect).powi(2) / expect)
-                .sum();
+            let chi2 = chi_square(&counts, n);
             let mean = sum / n as f64;
             let var = sum2 / n as f64 - mean * mean;
             let (e_r, e_45) = (n as f64 * beyond(NORMAL_R), n as f64 * beyond(4.5));
@@ -495,11 +496,7 @@ mod tests {
                 let j = ((1.0 - survival(t)) * cells as f64) as usize;
                 counts[j.min(cells - 1)] += 1;
             }
-            let expect = n as f64 / cells as f64;
-            let chi2: f64 = counts
-                .iter()
-                .map(|&c| (c as f64 - expect).powi(2) / expect)
-                .sum();
+            let chi2 = chi_square(&counts, n);
             show(&format!(
                 "normal tail beyond r, seed {seed}: chi2 {chi2:.1} ({} df)",
                 cells - 1

@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 use tierlab::layout::Layout;
-use tierlab::sim::{CdnMetrics, Metrics, Sim, TraceConfig};
+use tierlab::sim::{CdnMetrics, Metrics, Sim};
 
 use crate::check::{self, SEEDS};
 use crate::theory::{che_hit_ratio as che, zipf};
@@ -290,7 +290,7 @@ fn the_window_shows_the_edge_hit_ratio_of_the_shipped_layout() {
 #[test]
 fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
     use tierlab::layout::NodeKind;
-    use tierlab::sim::{Outcome, SimConfig, Trace, What};
+    use tierlab::sim::{Outcome, Trace, What};
     let mut l = check::parse(tierlab::shipped::find("cdn.ron").unwrap_or_else(|| panic!("cdn")));
     let client = l
         .node_named("users")
@@ -299,16 +299,7 @@ fn a_sent_read_misses_then_hits_at_the_edge_and_a_write_passes_through() {
     if let Some(NodeKind::Client(c)) = l.node_mut(client).map(|n| &mut n.kind) {
         c.qps = 0.0;
     }
-    let config = SimConfig {
-        seed: None,
-        warmup_s: 0.0,
-        trace: TraceConfig {
-            every: 0,
-            capacity: 0,
-            keep_ns: 0,
-        },
-    };
-    let mut sim = Sim::new(&l, config).unwrap_or_else(|p| panic!("{p:?}"));
+    let mut sim = crate::stepper::core(&l);
     let mut send = |read: bool| crate::stepper::send(&mut sim, client, read, 42);
     let edge_records = |t: &Trace| -> Vec<&'static str> {
         t.decisions

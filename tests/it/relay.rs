@@ -6,7 +6,7 @@
 //! balancer's latencies added by hand.
 
 use tierlab::layout::{self, Command, NodeId, Target};
-use tierlab::sim::{FailReason, Outcome, Sim, SimConfig, Trace, TraceConfig};
+use tierlab::sim::{FailReason, Outcome, Sim, Trace};
 
 /// One client, 10 ms from a balancer of 5 ms latency, 1 ms from one app server serving in a
 /// constant 1 ms; no traffic but the request a test sends.
@@ -28,17 +28,21 @@ const LAYOUT: &str = r#"(
 const MS: u64 = 1_000_000;
 
 fn sim() -> Sim {
-    let l = layout::from_ron(LAYOUT).unwrap_or_else(|e| panic!("{e}"));
-    let config = SimConfig {
-        seed: None,
-        warmup_s: 0.0,
-        trace: TraceConfig {
-            every: 0,
-            capacity: 0,
-            keep_ns: 0,
+    crate::stepper::core(&layout::from_ron(LAYOUT).unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Send GET /u/1 from the client now.
+fn send(s: &mut Sim) {
+    apply(
+        s,
+        Command::SendRequest {
+            client: NodeId(0),
+            read: true,
+            key: 1,
+            user: 0,
+            path: None,
         },
-    };
-    Sim::new(&l, config).unwrap_or_else(|p| panic!("{p:?}"))
+    );
 }
 
 fn apply(s: &mut Sim, c: Command) {
@@ -49,16 +53,7 @@ fn apply(s: &mut Sim, c: Command) {
 /// request has its answer: its trace.
 fn send_then(at_ms: u64, commands: Vec<Command>) -> (Sim, Trace) {
     let mut s = sim();
-    apply(
-        &mut s,
-        Command::SendRequest {
-            client: NodeId(0),
-            read: true,
-            key: 1,
-            user: 0,
-            path: None,
-        },
-    );
+    send(&mut s);
     s.run_ticks(at_ms);
     assert_eq!(s.now_ns(), at_ms * MS);
     for c in commands {
@@ -131,16 +126,7 @@ fn a_balancer_killed_with_the_call_on_the_wire_fails_it_when_it_arrives() {
 #[test]
 fn a_balancer_back_before_the_call_arrives_relays_it() {
     let mut s = sim();
-    apply(
-        &mut s,
-        Command::SendRequest {
-            client: NodeId(0),
-            read: true,
-            key: 1,
-            user: 0,
-            path: None,
-        },
-    );
+    send(&mut s);
     s.run_ticks(5);
     apply(&mut s, kill_lb());
     s.run_ticks(3);
@@ -177,16 +163,7 @@ fn a_balancer_killed_counts_the_call_that_reached_it() {
     // Killed at 12 ms with the call inside, as at 16 ms after it has left: one call each time.
     for at_ms in [12, 16] {
         let mut s = sim();
-        apply(
-            &mut s,
-            Command::SendRequest {
-                client: NodeId(0),
-                read: true,
-                key: 1,
-                user: 0,
-                path: None,
-            },
-        );
+        send(&mut s);
         s.run_ticks(at_ms);
         apply(&mut s, kill_lb());
         let m = s.metrics();

@@ -15,7 +15,7 @@ fn layout(name: &str) -> Layout {
 }
 
 /// A core with sampling off: only asked-for requests are traced.
-fn core(l: &Layout) -> Sim {
+pub(crate) fn core(l: &Layout) -> Sim {
     let config = SimConfig {
         seed: None,
         warmup_s: 0.0,
