@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 use tierlab::layout::Layout;
-use tierlab::sim::{CdnMetrics, Metrics, Sim};
+use tierlab::sim::{CdnMetrics, Metrics};
 
 use crate::check::{self, SEEDS};
 use crate::theory::{che_hit_ratio as che, zipf};
