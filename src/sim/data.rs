@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::layout::{
-    KindTag, LagDist, NodeId, NodeKind, OnWrite, ReadFrom, ReplicationMode, ms_to_ns,
-};
+use crate::layout::{KindTag, LagDist, NodeId, NodeKind, ReadFrom, ReplicationMode, ms_to_ns};
 
 use super::ix::{CallIx, UnitIx};
 use super::jobs::{CacheOp, JobKind};
@@ -244,13 +242,21 @@ impl Sim {
     /// The database instance a call for `node` goes to: writes to the group's primary (even a
     /// dead one: writes fail until a replica is promoted), reads as the primary's `reads`
     /// setting says, skipping replicas that are down.
-    pub(super) fn resolve_db(&mut self, node: NodeId, read: bool) -> Option<UnitIx> {
+    pub(super) fn resolve_db(
+        &mut self,
+        node: NodeId,
+        first: Option<UnitIx>,
+        read: bool,
+    ) -> Option<UnitIx> {
+        if self.repl.is_empty() {
+            return first;
+        }
         let Some((gi, replica)) = self.repl_role(node) else {
-            return self.first_unit(node);
+            return first;
         };
         if replica.is_some() {
             // Wired straight to a replica: it serves what it is sent.
-            return self.first_unit(node);
+            return first;
         }
         let (primary, origin) = (self.repl[gi].primary, self.repl[gi].origin);
         if !read {
@@ -654,15 +660,11 @@ impl Sim {
         let latency_ns = route.latency_ns;
         // The fill or invalidation is a call to the cache that takes its lookup time and a
         // worker there; the app server sends it and answers without waiting for it. A read
-        // fills; a write updates or drops the key as the cache's node says (looked up only
-        // then: `Layout::node` scans the nodes, 200 of them in a large layout).
-        let op = if read {
+        // fills; a write updates or drops the key as the cache's node says.
+        let op = if read || route.cache_updates {
             CacheOp::Put
         } else {
-            match self.layout.node(route.to_node).map(|n| &n.kind) {
-                Some(NodeKind::Cache(p)) if p.on_write == OnWrite::Update => CacheOp::Put,
-                _ => CacheOp::Invalidate,
-            }
+            CacheOp::Invalidate
         };
         self.send_job(member, JobKind::Cache { key, op }, latency_ns);
         self.trace_decision(req, unit, |sim| match read {
@@ -706,8 +708,8 @@ impl Sim {
         else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
-        let (lat, policy) = (route.latency_ns, route.policy);
-        let Some(to) = self.resolve_db(shard_node, read) else {
+        let (lat, policy, first) = (route.latency_ns, route.policy, route.first);
+        let Some(to) = self.resolve_db(shard_node, first, read) else {
             return self.finish(call, Some(FailReason::NoBackend));
         };
         self.trace_decision(req, unit, |_| super::trace::What::Sharded { to, key });

@@ -170,13 +170,8 @@ impl Sim {
                 .member(key, route.units.len())
                 .map(|i| route.units[i])
                 .unwrap_or(route.units[0]),
-            // A database without replicas anywhere: its first instance, as `resolve_db` finds.
-            (KindTag::Database, _) if self.repl.is_empty() => match first {
-                Some(u) => u,
-                None => return self.finish(call, Some(FailReason::NoBackend)),
-            },
             // A database: writes to the primary, reads as it spreads them.
-            (KindTag::Database, _) => match self.resolve_db(to_node, read) {
+            (KindTag::Database, _) => match self.resolve_db(to_node, first, read) {
                 Some(u) => u,
                 None => return self.finish(call, Some(FailReason::NoBackend)),
             },

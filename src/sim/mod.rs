@@ -1130,12 +1130,17 @@ impl Sim {
     fn wire_routes(&mut self) -> BTreeMap<NodeId, Vec<unit::Route>> {
         let mut by_node: BTreeMap<NodeId, Vec<unit::Route>> = BTreeMap::new();
         let wires = self.layout.wires.clone();
-        // Kinds by id, built once: a lookup per wire in the node list would be quadratic.
-        let kinds: BTreeMap<NodeId, KindTag> = (self.layout.nodes.iter())
-            .map(|n| (n.id, n.kind.tag()))
+        // Kinds by id, built once: a lookup per wire in the node list would be quadratic. With
+        // each its cache's write setting (false for anything but a cache that updates).
+        let kinds: BTreeMap<NodeId, (KindTag, bool)> = (self.layout.nodes.iter())
+            .map(|n| {
+                let update =
+                    matches!(&n.kind, NodeKind::Cache(p) if p.on_write == layout::OnWrite::Update);
+                (n.id, (n.kind.tag(), update))
+            })
             .collect();
         for w in &wires {
-            let Some(&to_kind) = kinds.get(&w.to) else {
+            let Some(&(to_kind, cache_updates)) = kinds.get(&w.to) else {
                 continue;
             };
             let policy = self.policy_for(w);
@@ -1149,6 +1154,7 @@ impl Sim {
                 placement: None,
                 next: 0,
                 first: self.unit_index.get(&(w.to, 0)).copied(),
+                cache_updates,
             });
         }
         by_node

@@ -309,6 +309,12 @@ impl Sim {
     }
 
     /// A call reaches its callee: a message's arrival at its consumer is no longer on its way.
+    /// A queue has existed in this run: only then can a call come from one.
+    #[inline]
+    pub(super) fn had_queue(&self) -> bool {
+        self.mq.ever
+    }
+
     pub(super) fn mq_delivered(&mut self, call: CallIx) {
         if !self.mq.ever {
             return;

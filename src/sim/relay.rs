@@ -1,11 +1,15 @@
 //! A call to a balancer crosses its wire and then waits out the balancer's latency before it
-//! is routed. Nothing a balancer does at the arrival is seen before the end of that latency
-//! (it counts the call and checks it is up; it records no trace decision), so the two are one
-//! event: the call is `Relay` on its way, and one `Deliver` at arrival + latency counts it and
-//! routes it. What could happen in between is a kill, a removal or new parameters of the
-//! balancer; each first turns its merged calls back into the two steps (`unmerge_relays`):
-//! a call already inside is counted at its arrival and ends its latency as before, a call
-//! still on the wire is delivered at its arrival, so both keep their meaning exactly.
+//! is routed. What a balancer does at the arrival (it counts the call and checks it is up; it
+//! records no trace decision) changes nothing the call's path depends on before the end of that
+//! latency, so the two are one event: the call is `Relay` on its way, and one `Deliver` at
+//! arrival + latency counts it and routes it. Two things differ from two events: the
+//! balancer's `calls` figure counts a call one latency later (a call inside at the end of a run
+//! is not counted yet), and the merged event is queued when the call leaves, so among events
+//! of the same nanosecond it is ordered by that time rather than by its arrival. What could
+//! happen in between is a kill, a removal (which kills first) or new parameters of the
+//! balancer; each first turns its merged calls back into the two steps (`unmerge_relays`): a
+//! call already inside is counted at its arrival and ends its latency as before, a call still
+//! on the wire is delivered at its arrival.
 
 use super::ix::{CallIx, UnitIx};
 use super::queue::Ev;
@@ -28,7 +32,7 @@ impl Sim {
                     && u.alive
                     && !u.removed
                     && !c.probe
-                    && self.units[c.caller].kind != KindTag::Queue =>
+                    && (!self.had_queue() || self.units[c.caller].kind != KindTag::Queue) =>
             {
                 Some(lb.latency_ns)
             }

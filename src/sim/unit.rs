@@ -398,8 +398,12 @@ pub struct Route {
     /// Round-robin cursor over `units` when the caller is not a balancer.
     pub next: usize,
     /// The called node's first instance (member 0), up or not: where a call to a database
-    /// goes when no database has replicas (`data.rs`'s `resolve_db` without its lookups).
+    /// goes when it has no replication group (`data.rs`'s `resolve_db`), kept here so that
+    /// is not looked up per call.
     pub first: Option<UnitIx>,
+    /// A cache that updates its copy of a key on a write (`on_write: update`) rather than
+    /// dropping it; read off the layout when routes are built (again after every edit).
+    pub cache_updates: bool,
 }
 
 /// What a server keeps in memory between calls: users' sessions, or a data cache's keys.
