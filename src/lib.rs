@@ -41,7 +41,7 @@
 //!   writes and uncacheable reads pass through; its counters and `cdn_metrics`);
 //!   `cache.rs` and `ring.rs` the eviction and placement
 //!   structures; `dist.rs` the portable exponential, log-normal and Zipf draws (tables
-//!   built with the `libm` crate: a ziggurat for exponentials, alias tables for Zipf laws of
+//!   built with the `libm` crate: ziggurats for exponentials and normals, alias tables for Zipf laws of
 //!   up to 16,384 values); `mq.rs` message queues: a write is appended to the backlog and
 //!   acknowledged at once, and a consumer's free worker pulls the oldest message, which is
 //!   then a request of its own (its "client" is the queue) served like any call and counted

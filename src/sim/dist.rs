@@ -215,7 +215,8 @@ impl LogNormal {
     }
 }
 
-/// The Zipf distribution on 1..=n with exponent `s` > 0 (P(k) proportional to k^-s), sampled by
+/// The Zipf distribution on 1..=n with exponent `s` > 0 (P(k) proportional to k^-s), sampled
+/// from an alias table of its exact probabilities up to [`ALIAS_MAX`] values, and above that by
 /// rejection-inversion (W. Hörmann and G. Derflinger, "Rejection-inversion to generate variates
 /// from monotone discrete distributions", ACM TOMACS 6(3), 1996), as Apache Commons RNG's
 /// `RejectionInversionZipfSampler` does it.
@@ -266,7 +267,8 @@ impl Zipf {
         (self.n, self.s)
     }
 
-    /// Bytes of its alias table, if it has one.
+    /// Bytes of its alias table, if it has one: counted in each copy's footprint although
+    /// copies share it, so rewind's estimate of a snapshot errs high (at most 128 KiB a law).
     pub fn heap_bytes(&self) -> u64 {
         self.alias.as_ref().map_or(0, |a| (a.keep.len() * 8) as u64)
     }

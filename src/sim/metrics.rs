@@ -247,7 +247,8 @@ pub(super) fn latency_summary(h: &Hist, sum_ns: u128) -> LatencyMs {
 /// A latency histogram in nanoseconds: 1 ns to one hour, 3 significant figures, growing
 /// past an hour when a latency needs it, so a longer one is recorded as it was and not clamped
 /// (a clamped maximum fell below the mean). A [`Hist`]: an hdrhistogram's buckets of that
-/// configuration, recorded without its range checks and read only where in use.
+/// configuration, recorded without hdrhistogram's minimum and maximum upkeep and `Result`,
+/// and read only where in use.
 pub(super) fn new_histogram() -> Hist {
     Hist::new(3_600_000_000_000, 3)
 }
