@@ -175,3 +175,20 @@ fn a_balancer_killed_counts_the_call_that_reached_it() {
         assert_eq!(lb.calls, 1, "at {at_ms} ms");
     }
 }
+
+#[test]
+fn a_balancer_removed_fails_the_call_inside_at_once_and_one_on_the_wire_at_once() {
+    // A removal kills the balancer, then drops its wires. Inside at 12 ms, the call fails
+    // there as at a kill and its failure crosses back (10 ms, home at 22); on the wire at 5 ms,
+    // the wire it is on is gone and the client fails it at once, as it would any call on a
+    // removed wire.
+    for (at_ms, reason, end) in [
+        (12u64, FailReason::NodeRemoved, 22.0),
+        (5, FailReason::WireRemoved, 5.0),
+    ] {
+        let (s, t) = send_then(at_ms, vec![Command::RemoveNode(NodeId(1))]);
+        assert_eq!(t.outcome, Some(Outcome::Failed(reason)), "at {at_ms} ms");
+        assert_eq!(relayed_at_ms(&s, &t), None, "at {at_ms} ms");
+        assert_eq!(end_ms(&t), end, "at {at_ms} ms");
+    }
+}
