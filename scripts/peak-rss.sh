@@ -10,8 +10,8 @@ bin=$1; file=$2; shift 2
 speed="${TIERLAB_SPEED-100}"
 for s in "$@"; do
     headless=$(/usr/bin/time -f %M "$bin" run "$file" --seconds "$s" --json 2>&1 >/dev/null | tail -1)
-    state="$(mktemp -d)"
-    chmod 700 "$state"
+    state="$(mktemp -d)"  # private (0700), as XDG_RUNTIME_DIR must be
+    trap 'rm -rf "$state"' EXIT
     XDG_RUNTIME_DIR="$state" XDG_DATA_HOME="$state/data" TIERLAB_NO_NATIVE_DIALOG=1 \
         TIERLAB_SCREENSHOT="$state/shot.png" TIERLAB_SCREENSHOT_AFTER_S="$s" TIERLAB_PLAY=1 \
         TIERLAB_LAYOUT="$(basename "$file")" TIERLAB_SPEED="$speed" \
