@@ -32,6 +32,22 @@ pub struct Hist {
     lzc_base: u32,
 }
 
+/// The counts of one histogram's buckets in use, sparse: what `Hist::move_into` moved out,
+/// so that `Hist::take_back` can take the same counts back out of the sum later.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// (bucket, count), ascending by bucket, no zero counts.
+    buckets: Vec<(u32, u64)>,
+    total: u64,
+}
+
+impl Tally {
+    /// Bytes of its buckets (`footprint.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        (self.buckets.capacity() * std::mem::size_of::<(u32, u64)>()) as u64
+    }
+}
+
 impl Hist {
     /// Empty counts with `sigfig` significant figures (0 to 5, as hdrhistogram), with room for
     /// values up to `high` from the start (larger ones grow it).
@@ -123,44 +139,53 @@ impl Hist {
         (self.counts.capacity() * std::mem::size_of::<u64>()) as u64
     }
 
-    /// Add another's counts (same significant figures).
-    pub fn add(&mut self, other: &Hist) {
-        debug_assert_eq!(self.half_mag, other.half_mag);
-        if other.is_empty() {
+    /// Move every count into `sum` (same significant figures), write the buckets it used to
+    /// `tally`, and leave this histogram empty for the next sample, in one pass over the
+    /// buckets in use: a 100 ms sample entering the recent window (`window.rs`). The tally
+    /// holds a sample's few dozen buckets in a few hundred bytes where a histogram of the
+    /// hour's range holds 25 kB, so fifty of them cost little to keep and to copy into a
+    /// snapshot, and a run's memory does not creep up as rare slow requests touch new pages
+    /// of fifty histograms.
+    pub fn move_into(&mut self, sum: &mut Hist, tally: &mut Tally) {
+        debug_assert_eq!(self.half_mag, sum.half_mag);
+        tally.buckets.clear();
+        tally.total = self.total;
+        if self.is_empty() {
             return;
         }
-        if other.hi >= self.counts.len() {
-            self.grow(other.hi);
+        if self.hi >= sum.counts.len() {
+            sum.grow(self.hi);
         }
-        let (lo, hi) = (other.lo, other.hi);
-        for (c, o) in self.counts[lo..=hi].iter_mut().zip(&other.counts[lo..=hi]) {
-            *c += o;
+        let (lo, hi) = (self.lo, self.hi);
+        let part = &mut self.counts[lo..=hi];
+        for (s, c) in sum.counts[lo..=hi].iter_mut().zip(&*part) {
+            *s += c;
         }
-        self.total += other.total;
-        self.lo = self.lo.min(lo);
-        self.hi = self.hi.max(hi);
+        for (i, c) in part.iter_mut().enumerate() {
+            if *c > 0 {
+                tally.buckets.push(((lo + i) as u32, *c));
+                *c = 0;
+            }
+        }
+        sum.total += self.total;
+        sum.lo = sum.lo.min(lo);
+        sum.hi = sum.hi.max(hi);
+        (self.total, self.lo, self.hi) = (0, usize::MAX, 0);
     }
 
-    /// Take back a part that was added (`part`'s counts are in `self`) and empty `part`, in
-    /// one pass over the buckets `part` uses: the recent window's oldest sample leaving the
-    /// sum, its histogram then reused for the next sample.
-    pub fn take_back(&mut self, part: &mut Hist) {
-        debug_assert_eq!(self.half_mag, part.half_mag);
-        if part.is_empty() {
+    /// Take back a tally that `move_into` added (its counts are in `self`): the recent
+    /// window's oldest sample leaving the sum.
+    pub fn take_back(&mut self, tally: &Tally) {
+        if tally.total == 0 {
             return;
         }
-        debug_assert!(self.lo <= part.lo && part.hi <= self.hi && part.total <= self.total);
-        let (lo, hi) = (part.lo, part.hi.min(self.counts.len().saturating_sub(1)));
-        for (c, p) in self.counts[lo..=hi]
-            .iter_mut()
-            .zip(&mut part.counts[lo..=hi])
-        {
-            debug_assert!(*c >= *p, "taking back counts that were not added");
-            *c = c.saturating_sub(*p);
-            *p = 0;
+        for &(i, n) in &tally.buckets {
+            if let Some(c) = self.counts.get_mut(i as usize) {
+                debug_assert!(*c >= n, "taking back counts that were not added");
+                *c = c.saturating_sub(n);
+            }
         }
-        self.total = self.total.saturating_sub(part.total);
-        (part.total, part.lo, part.hi) = (0, usize::MAX, 0);
+        self.total = self.total.saturating_sub(tally.total);
         if self.total == 0 {
             (self.lo, self.hi) = (usize::MAX, 0);
             return;
@@ -328,56 +353,60 @@ mod tests {
     }
 
     #[test]
-    fn add_and_take_back_match_hdrhistogram() {
+    fn move_into_and_take_back_match_hdrhistogram() {
         let (high, sigfig) = (3_600_000_000, 2);
         let parts: Vec<Vec<u64>> = (0..6).map(|k| values(300 * k, 11 + k as u64)).collect();
         let mut sum = Hist::new(high, sigfig);
         let mut ref_sum = reference(high, sigfig);
-        let mut slots = Vec::new();
+        // One histogram reused for every part, as the core reuses its sample's.
+        let mut h = Hist::new(high, sigfig);
+        let mut tallies = Vec::new();
         for p in &parts {
-            let mut h = Hist::new(high, sigfig);
             let mut r = reference(high, sigfig);
             for &v in p {
                 h.record(v);
                 r.record(v.max(1)).unwrap_or_else(|e| panic!("{e}"));
             }
             same(&h, &r);
-            sum.add(&h);
+            let mut tally = Tally::default();
+            h.move_into(&mut sum, &mut tally);
+            same(&h, &reference(high, sigfig));
             ref_sum.add(&r).unwrap_or_else(|e| panic!("{e}"));
             same(&sum, &ref_sum);
-            slots.push((h, r));
+            tallies.push((tally, r));
         }
         // Take the parts back again, largest first (the empty one, parts[0], last).
-        for (h, r) in slots.iter_mut().rev() {
-            sum.take_back(h);
-            ref_sum.subtract(&*r).unwrap_or_else(|e| panic!("{e}"));
+        for (tally, r) in tallies.iter().rev() {
+            sum.take_back(tally);
+            ref_sum.subtract(r).unwrap_or_else(|e| panic!("{e}"));
             same(&sum, &ref_sum);
-            r.reset();
-            same(h, r);
         }
         assert!(sum.is_empty());
-        // A cleared histogram counts afresh, with nothing left of before.
-        let (h, r) = &mut slots[3];
+        // The reused histogram counts afresh, with nothing left of before.
+        let mut r = reference(high, sigfig);
         for v in [5, 5, 900_000] {
             h.record(v);
             r.record(v).unwrap_or_else(|e| panic!("{e}"));
         }
-        same(h, r);
+        same(&h, &r);
     }
 
     #[test]
     fn an_empty_part_changes_nothing() {
         let mut sum = Hist::new(3_600_000_000, 2);
         let mut empty = Hist::new(3_600_000_000, 2);
+        let mut tally = Tally::default();
         sum.record(70);
-        sum.add(&empty);
-        sum.take_back(&mut empty);
+        empty.move_into(&mut sum, &mut tally);
+        sum.take_back(&tally);
         assert_eq!((sum.len(), sum.max()), (1, 70));
-        let mut part = sum.clone();
-        sum.take_back(&mut part);
+        let mut part = Hist::new(3_600_000_000, 2);
+        part.record(70);
+        part.move_into(&mut sum, &mut tally);
+        assert_eq!((sum.len(), sum.max()), (2, 70));
+        sum.take_back(&tally);
+        sum.take_back(&tally);
         assert!(sum.is_empty() && part.is_empty());
-        sum.add(&empty);
-        assert!(sum.is_empty());
         assert_eq!(sum.max(), 0);
     }
 }

@@ -4,7 +4,7 @@
 //! sum and the one leaving it subtracted, so the window's p99 is a percentile of the window's
 //! latencies (one merged histogram), not an average of per-sample percentiles.
 
-use super::hist::Hist;
+use super::hist::{Hist, Tally};
 use super::metrics;
 use super::series::SAMPLE_NS;
 
@@ -69,11 +69,12 @@ impl Recent {
     }
 }
 
-/// One 100 ms sample's share of the window.
+/// One 100 ms sample's share of the window (`L`: a sample's latencies, sparse), or the sum of
+/// the window's samples (`L`: a histogram).
 #[derive(Clone, Debug)]
-struct Slot {
-    /// Latencies in microseconds (`metrics::new_interval_histogram`).
-    latency: Hist,
+struct Slot<L> {
+    /// Latencies in microseconds (`metrics::new_interval_histogram`'s buckets).
+    latency: L,
     completed: u64,
     failed: u64,
     rate_limited: u64,
@@ -94,10 +95,10 @@ pub struct SampleCounts {
 /// The ring of the last samples and their sum.
 #[derive(Clone, Debug)]
 pub struct RecentWindow {
-    slots: Vec<Slot>,
+    slots: Vec<Slot<Tally>>,
     /// The slot the next sample replaces once the ring is full.
     next: usize,
-    sum: Slot,
+    sum: Slot<Hist>,
     /// Time of the last sample.
     last_ns: u64,
 }
@@ -133,15 +134,17 @@ impl RecentWindow {
             + self.sum.latency.heap_bytes()
     }
 
-    /// Take one sample ending at `at_ns`. The sample's histogram moves into the window and
-    /// `interval` comes back empty (no allocation once the ring is full). Clearing, adding and
-    /// subtracting touch only the buckets in use (`hist.rs`), not the whole hour's range.
+    /// Take one sample ending at `at_ns`. The sample's counts move into the window's sum, the
+    /// buckets they used into the sample's slot, and `interval` comes back empty (no
+    /// allocation once the ring is full and its tallies have grown to the samples' size).
+    /// Adding and subtracting touch only the buckets in use (`hist.rs`), not the whole
+    /// hour's range.
     pub(super) fn push(&mut self, at_ns: u64, interval: &mut Hist, counts: SampleCounts) {
         self.last_ns = at_ns;
         let slot = if self.slots.len() < WINDOW_SAMPLES {
             // Only while the ring fills: once full, slots are reused and nothing is allocated.
             self.slots.push(Slot {
-                latency: metrics::new_interval_histogram(),
+                latency: Tally::default(),
                 completed: counts.completed,
                 failed: counts.failed,
                 rate_limited: counts.rate_limited,
@@ -159,9 +162,8 @@ impl RecentWindow {
             self.sum.rate_limited -= old.rate_limited;
             self.sum.cache_hits -= old.cache_hits;
             self.sum.cache_misses -= old.cache_misses;
-            // The sum holds every slot's counts, so this takes away exactly what was added,
-            // and empties the slot's histogram for reuse.
-            self.sum.latency.take_back(&mut old.latency);
+            // The sum holds every slot's counts, so this takes away exactly what was added.
+            self.sum.latency.take_back(&old.latency);
             old.completed = counts.completed;
             old.failed = counts.failed;
             old.rate_limited = counts.rate_limited;
@@ -169,9 +171,8 @@ impl RecentWindow {
             old.cache_misses = counts.cache_misses;
             old
         };
-        std::mem::swap(&mut slot.latency, interval);
+        interval.move_into(&mut self.sum.latency, &mut slot.latency);
         let slot = &*slot;
-        self.sum.latency.add(&slot.latency);
         self.sum.completed += slot.completed;
         self.sum.failed += slot.failed;
         self.sum.rate_limited += slot.rate_limited;
