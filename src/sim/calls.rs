@@ -260,6 +260,9 @@ impl Sim {
     }
 
     /// Send a call's reply (or failure) back over its wire.
+    ///
+    /// Always inlined: a few lines on every reply (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn send_reply(&mut self, call: CallIx) {
         self.calls[call].state = CallState::Replying;
         self.trace_hop(call, true);

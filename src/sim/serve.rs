@@ -228,6 +228,9 @@ impl Sim {
     }
 
     /// Give free workers to queued work, oldest first.
+    ///
+    /// Always inlined (see `take_core`).
+    #[inline(always)]
     pub(super) fn drain_queue(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         loop {
@@ -245,6 +248,9 @@ impl Sim {
     }
 
     /// Work that holds a worker asks for a core: served at once if one is free, else it waits.
+    ///
+    /// Always inlined: a few lines, on every call a server starts (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn take_core(&mut self, unit: UnitIx, work: Task) {
         let now = self.now_ns;
         let u = &mut self.units[unit];
@@ -276,6 +282,9 @@ impl Sim {
 
     /// Serve work on a free core. Its service time is drawn now, slowed by the cores busy
     /// (USL, on a sized box) and by a slow-down fault.
+    ///
+    /// Always inlined (see `take_core`).
+    #[inline(always)]
     fn serve_on_core(&mut self, unit: UnitIx, work: Task) {
         let now = self.now_ns;
         let read = match work {
