@@ -12,6 +12,8 @@ use super::{CallState, Sim};
 
 impl Sim {
     /// A call reaches its callee.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn deliver(&mut self, call: CallIx) {
         self.mq_delivered(call);
         let now = self.now_ns;
@@ -86,6 +88,8 @@ impl Sim {
     }
 
     /// A server gives a worker to a call and starts serving it.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn start(&mut self, call: CallIx) {
         let now = self.now_ns;
         let c = &mut self.calls[call];
@@ -199,6 +203,8 @@ impl Sim {
     }
 
     /// The callee finished its own work on a call.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn done(&mut self, call: CallIx) {
         let now = self.now_ns;
         let unit = self.calls[call].callee;

@@ -40,6 +40,8 @@ impl Sim {
     }
 
     /// Schedule the next open-loop arrival of a client at its current rate.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn schedule_arrival(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         let u = &mut self.units[unit];
@@ -55,6 +57,8 @@ impl Sim {
         }
     }
 
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn on_arrival(&mut self, unit: UnitIx, epoch: u32) {
         let u = &mut self.units[unit];
         let Role::Client(c) = &mut u.role else {
@@ -264,6 +268,8 @@ impl Sim {
     }
 
     /// The client has its answer (or its failure).
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn finish_request(&mut self, req: ReqIx, fail: Option<FailReason>) {
         if self.mq_is_message(req) {
             return self.mq_replied(req, fail);
