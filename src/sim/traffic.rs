@@ -1,7 +1,6 @@
 //! Traffic: clients start their arrivals or users, follow ramps, issue requests and take
 //! their answers (a closed-loop user then thinks and asks again).
 
-use super::hash::mix;
 use super::ix::{ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
@@ -114,6 +113,7 @@ impl Sim {
         let trace = self.traces.wants(id);
         let content = Content {
             user,
+            user_key: c.user_key(user),
             key,
             read,
             path,
@@ -168,6 +168,7 @@ impl Sim {
         let cacheable = read && c.params.cacheable_share > 0.0;
         let content = Content {
             user,
+            user_key: c.user_key(user),
             key,
             read,
             path,
@@ -185,7 +186,6 @@ impl Sim {
     fn launch(&mut self, client: UnitIx, id: u64, content: Content, traced: bool, asked: bool) {
         let now = self.now_ns;
         let counted = now >= self.warmup_ns;
-        let node = self.units[client].node;
         self.units[client].stats.calls += 1;
         if counted {
             self.totals.arrived += 1;
@@ -194,6 +194,7 @@ impl Sim {
         self.totals.live_all += 1;
         let Content {
             user,
+            user_key,
             key,
             read,
             path,
@@ -219,7 +220,7 @@ impl Sim {
             id,
             client,
             user,
-            user_key: mix(&[u64::from(node.0), u64::from(user)]),
+            user_key,
             key,
             path,
             read,
@@ -357,6 +358,8 @@ impl Sim {
 /// paths).
 struct Content {
     user: u32,
+    /// `ClientState::user_key` of `user`.
+    user_key: u64,
     key: u32,
     read: bool,
     path: Option<u16>,

@@ -209,6 +209,8 @@ pub struct ClientState {
     path_cdf: Vec<f64>,
     /// One bit per user: has logged in before (allocated on first use).
     logged_in: Vec<u64>,
+    /// `hash::mix(&[node])`, the first half of every `user_key` of this client, hashed once.
+    user_key_base: u64,
 }
 
 impl ClientState {
@@ -223,8 +225,8 @@ impl ClientState {
             + self.user_zipf.as_ref().map_or(0, Zipf::heap_bytes)
     }
 
-    /// Traffic state for `params`, drawing content from `content_rng`.
-    pub fn new(params: &ClientParams, content_rng: SimRng) -> Self {
+    /// Traffic state for `params` of client node `node`, drawing content from `content_rng`.
+    pub fn new(params: &ClientParams, node: NodeId, content_rng: SimRng) -> Self {
         let mut c = ClientState {
             params: params.clone(),
             qps: params.qps,
@@ -239,6 +241,7 @@ impl ClientState {
             user_zipf: None,
             path_cdf: Vec::new(),
             logged_in: Vec::new(),
+            user_key_base: super::hash::mix(&[u64::from(node.0)]),
         };
         c.set_params(params);
         c
@@ -367,6 +370,13 @@ impl ClientState {
         };
         let read = self.content_rng.random::<f64>() < self.params.read_share;
         (key, read)
+    }
+
+    /// The key that sessions, sticky balancing and per-user limits know `user` by:
+    /// `hash::mix(&[node, user])`, chained on from the node's half hashed once.
+    #[inline]
+    pub fn user_key(&self, user: u32) -> u64 {
+        super::hash::splitmix64(self.user_key_base ^ u64::from(user))
     }
 
     /// Draw the user of an open-loop request.
@@ -682,6 +692,7 @@ impl Unit {
         let role = match kind {
             NodeKind::Client(p) => Role::Client(Box::new(ClientState::new(
                 p,
+                node,
                 stream(seed, node.0, member, Stream::Content),
             ))),
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
@@ -933,5 +944,29 @@ fn keeping_for(kind: &NodeKind) -> Kept {
         }
         NodeKind::Cache(p) => Kept::DataCache(Box::new(data_cache(p))),
         _ => Kept::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key a user is known by (sessions, sticky balancing, per-user limits) is the named
+    /// hash of (node, user), whatever the half hashed ahead of time.
+    #[test]
+    fn a_users_key_is_the_hash_of_its_node_and_user() {
+        for node in [0u32, 1, 7, 4_000_000] {
+            let c = ClientState::new(
+                &ClientParams::default(),
+                NodeId(node),
+                stream(1, node, 0, Stream::Content),
+            );
+            for user in [0u32, 1, 999, u32::MAX] {
+                assert_eq!(
+                    c.user_key(user),
+                    super::super::hash::mix(&[u64::from(node), u64::from(user)])
+                );
+            }
+        }
     }
 }
