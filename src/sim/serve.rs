@@ -277,7 +277,9 @@ impl Sim {
     }
 
     /// A core came free: give it to the oldest work waiting for one (more cores after a
-    /// resize: to as many as fit).
+    /// resize: to as many as fit). Always inlined, as the plain path's other steps (see
+    /// `Sim::issue`).
+    #[inline(always)]
     pub(super) fn next_core(&mut self, unit: UnitIx) {
         loop {
             let u = &mut self.units[unit];

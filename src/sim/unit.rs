@@ -67,6 +67,9 @@ impl ServiceModel {
     }
 
     /// Draw one service time, in ns.
+    ///
+    /// Always inlined: once a call, and its one caller already holds what it needs.
+    #[inline(always)]
     pub fn sample_ns(&self, read: bool, rng: &mut SimRng) -> u64 {
         let mean = self.mean_ns(read);
         let x = match self.dist {
@@ -324,6 +327,9 @@ impl ClientState {
     }
 
     /// The gap to the next open-loop arrival at the current rate, or `None` at rate 0.
+    ///
+    /// Always inlined: once a request, into `schedule_arrival`.
+    #[inline(always)]
     pub fn gap_ns(&self, rng: &mut SimRng) -> Option<u64> {
         if self.qps.is_nan() || self.qps <= 0.0 || self.params.mode != LoopMode::Open {
             return None;
