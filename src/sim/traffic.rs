@@ -200,8 +200,9 @@ impl Sim {
             path,
             cacheable,
         } = content;
-        let trace = traced.then(|| {
-            self.traces.open(Trace {
+        // Most requests are not traced: the record is made out of line.
+        let trace = if traced {
+            Some(self.open_trace(Trace {
                 request_id: id,
                 client,
                 user,
@@ -214,8 +215,10 @@ impl Sim {
                 decisions: Vec::new(),
                 dropped: 0,
                 asked,
-            })
-        });
+            }))
+        } else {
+            None
+        };
         let req = self.alloc_req(Req {
             id,
             client,
@@ -237,6 +240,13 @@ impl Sim {
         self.send_top(req);
     }
 
+    /// Open a launched request's trace; out of line, as few requests are traced.
+    #[cold]
+    #[inline(never)]
+    fn open_trace(&mut self, trace: Trace) -> u32 {
+        self.traces.open(trace)
+    }
+
     /// Send (or resend) a request's first call from its client.
     ///
     /// Always inlined (see `issue`).
@@ -255,8 +265,13 @@ impl Sim {
         let dest = if total == 0 {
             None
         } else {
-            let i = c.next_dest % total;
-            c.next_dest = (c.next_dest + 1) % total;
+            // The cursor is below `total` unless the routes shrank since: no division then.
+            let i = if c.next_dest < total {
+                c.next_dest
+            } else {
+                c.next_dest % total
+            };
+            c.next_dest = if i + 1 == total { 0 } else { i + 1 };
             unit::nth_target(&u.routes, i)
         };
         match dest {
