@@ -12,6 +12,8 @@ use crate::layout::KindTag;
 
 impl Sim {
     /// Put a new request in a free slot (or a new one).
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn alloc_req(&mut self, r: Req) -> ReqIx {
         match self.free_reqs.pop() {
             Some(i) => {
@@ -31,6 +33,8 @@ impl Sim {
 
     /// One reference to a request fewer (the client's wait, or a call's); the slot is free
     /// once none is left.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn release_req(&mut self, req: ReqIx) {
         let r = &mut self.reqs[req];
         debug_assert!(r.refs > 0, "a request released more often than referred to");
@@ -41,6 +45,8 @@ impl Sim {
     }
 
     /// Make a call of request `req` on behalf of `parent` (`None`: the client's own call).
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn alloc_call(
         &mut self,
         req: ReqIx,
@@ -123,6 +129,8 @@ impl Sim {
     }
 
     /// The call has ended: its slot is free and it no longer holds its request.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn free_call(&mut self, call: CallIx) {
         let c = &mut self.calls[call];
         debug_assert_ne!(c.state, CallState::Free, "a call released twice");
@@ -225,6 +233,8 @@ impl Sim {
     }
 
     /// Put a call on its wire towards the callee, with its timeout if the wire has one.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn send(&mut self, call: CallIx) {
         self.trace_hop(call, false);
         let c = &mut self.calls[call];
@@ -260,6 +270,9 @@ impl Sim {
     }
 
     /// Send a call's reply (or failure) back over its wire.
+    ///
+    /// Always inlined: a few lines on every reply (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn send_reply(&mut self, call: CallIx) {
         self.calls[call].state = CallState::Replying;
         self.trace_hop(call, true);
@@ -338,6 +351,8 @@ impl Sim {
     }
 
     /// A reply reaches the caller.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn reply(&mut self, call: CallIx) {
         self.release_lb(call);
         let c = &self.calls[call];

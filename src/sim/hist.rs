@@ -109,8 +109,9 @@ impl Hist {
         }
     }
 
-    /// Count one value; 0 counts as 1, the lowest discernible value.
-    #[inline]
+    /// Count one value; 0 counts as 1, the lowest discernible value. Always inlined: twice a
+    /// request, and a call's register saves cost as much as the count.
+    #[inline(always)]
     pub fn record(&mut self, value: u64) {
         let i = self.index(value.max(1));
         if i >= self.counts.len() {

@@ -12,6 +12,8 @@ use super::{CallState, Sim};
 
 impl Sim {
     /// A call reaches its callee.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn deliver(&mut self, call: CallIx) {
         self.mq_delivered(call);
         let now = self.now_ns;
@@ -24,68 +26,75 @@ impl Sim {
         if !u.alive {
             return self.reject(call, FailReason::NodeDown);
         }
-        if let Role::Server { .. } = u.role {
-            let (queued, busy, workers) = (u.queue.len() as u32, u.held, u.workers);
-            let req = self.calls[call].req;
-            self.trace_decision(req, unit, |_| What::Arrived {
-                queued,
-                busy,
-                workers,
-            });
-        }
-        let u = &mut self.units[unit];
-        let relay_latency = match &u.role {
-            Role::Balancer(lb) => Some(lb.latency_ns),
-            Role::Router(r) => Some(r.latency_ns),
-            Role::Cdn(e) => Some(e.latency_ns),
-            _ => None,
-        };
-        match &u.role {
-            Role::Balancer(_) | Role::Router(_) | Role::Cdn(_) => {
-                let done_at = now + relay_latency.unwrap_or(0);
-                let c = &mut self.calls[call];
-                c.state = CallState::Service;
-                let ev = Ev::Done {
-                    call,
-                    epoch: c.epoch,
-                };
-                if done_at == now {
-                    self.done(call);
-                } else {
-                    self.events.push(done_at, ev);
-                }
-            }
+        // One look at the role: a server (the common case) first, then the relays.
+        let relay_ns = match &u.role {
+            Role::Server { .. } => return self.arrive_at_server(call, unit, now),
+            Role::Balancer(lb) => lb.latency_ns,
+            Role::Router(r) => r.latency_ns,
+            Role::Cdn(e) => e.latency_ns,
             Role::Entry(_) => {
                 self.calls[call].state = CallState::Service;
-                self.entry_forward(call);
+                return self.entry_forward(call);
             }
-            Role::Limiter(_) => self.limiter_arrive(call),
-            Role::Server { service, .. } => {
-                let c = &self.calls[call];
-                if !c.probe {
-                    let read = self.reqs[c.req].read;
-                    u.stats.demand_ns += service.mean_ns(read) * u.slow;
-                }
-                if u.held < u.workers {
-                    self.start(call);
-                } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
-                    u.integrate(now);
-                    u.queue.push_back(Task::Call(call));
-                    u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
-                    let c = &mut self.calls[call];
-                    c.state = CallState::Queued;
-                    c.queued_ns = now;
-                } else {
-                    u.stats.queue_full += 1;
-                    self.reject(call, FailReason::QueueFull);
-                }
+            Role::Limiter(_) => return self.limiter_arrive(call),
+            Role::Client(_) => return self.reject(call, FailReason::NoBackend),
+            Role::Queue(_) => return self.mq_write(call, unit),
+        };
+        let done_at = now + relay_ns;
+        let c = &mut self.calls[call];
+        c.state = CallState::Service;
+        let ev = Ev::Done {
+            call,
+            epoch: c.epoch,
+        };
+        if done_at == now {
+            self.done(call);
+        } else {
+            self.events.push(done_at, ev);
+        }
+    }
+
+    /// A call reaches a server that is up: a free worker starts it, else it queues (or is
+    /// refused when the queue is full).
+    /// Always inlined into `deliver`, its one caller.
+    #[inline(always)]
+    fn arrive_at_server(&mut self, call: CallIx, unit: UnitIx, now: u64) {
+        let req = self.calls[call].req;
+        // What the call finds, worked out only for a traced request.
+        self.trace_decision(req, unit, |sim| {
+            let u = &sim.units[unit];
+            What::Arrived {
+                queued: u.queue.len() as u32,
+                busy: u.held,
+                workers: u.workers,
             }
-            Role::Client(_) => self.reject(call, FailReason::NoBackend),
-            Role::Queue(_) => self.mq_write(call, unit),
+        });
+        let u = &mut self.units[unit];
+        let Role::Server { service, .. } = &u.role else {
+            return;
+        };
+        if !self.calls[call].probe {
+            let read = self.reqs[req].read;
+            u.stats.demand_ns += service.mean_ns(read) * u.slow;
+        }
+        if u.held < u.workers {
+            self.start(call);
+        } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
+            u.integrate(now);
+            u.queue.push_back(Task::Call(call));
+            u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
+            let c = &mut self.calls[call];
+            c.state = CallState::Queued;
+            c.queued_ns = now;
+        } else {
+            u.stats.queue_full += 1;
+            self.reject(call, FailReason::QueueFull);
         }
     }
 
     /// A server gives a worker to a call and starts serving it.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn start(&mut self, call: CallIx) {
         let now = self.now_ns;
         let c = &mut self.calls[call];
@@ -199,6 +208,8 @@ impl Sim {
     }
 
     /// The callee finished its own work on a call.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn done(&mut self, call: CallIx) {
         let now = self.now_ns;
         let unit = self.calls[call].callee;
@@ -228,6 +239,9 @@ impl Sim {
     }
 
     /// Give free workers to queued work, oldest first.
+    ///
+    /// Always inlined (see `take_core`).
+    #[inline(always)]
     pub(super) fn drain_queue(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         loop {
@@ -245,6 +259,9 @@ impl Sim {
     }
 
     /// Work that holds a worker asks for a core: served at once if one is free, else it waits.
+    ///
+    /// Always inlined: a few lines, on every call a server starts (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn take_core(&mut self, unit: UnitIx, work: Task) {
         let now = self.now_ns;
         let u = &mut self.units[unit];
@@ -260,7 +277,9 @@ impl Sim {
     }
 
     /// A core came free: give it to the oldest work waiting for one (more cores after a
-    /// resize: to as many as fit).
+    /// resize: to as many as fit). Always inlined, as the plain path's other steps (see
+    /// `Sim::issue`).
+    #[inline(always)]
     pub(super) fn next_core(&mut self, unit: UnitIx) {
         loop {
             let u = &mut self.units[unit];
@@ -276,6 +295,9 @@ impl Sim {
 
     /// Serve work on a free core. Its service time is drawn now, slowed by the cores busy
     /// (USL, on a sized box) and by a slow-down fault.
+    ///
+    /// Always inlined (see `take_core`).
+    #[inline(always)]
     fn serve_on_core(&mut self, unit: UnitIx, work: Task) {
         let now = self.now_ns;
         let read = match work {

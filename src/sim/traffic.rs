@@ -1,7 +1,6 @@
 //! Traffic: clients start their arrivals or users, follow ramps, issue requests and take
 //! their answers (a closed-loop user then thinks and asks again).
 
-use super::hash::mix;
 use super::ix::{ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
@@ -40,6 +39,8 @@ impl Sim {
     }
 
     /// Schedule the next open-loop arrival of a client at its current rate.
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn schedule_arrival(&mut self, unit: UnitIx) {
         let now = self.now_ns;
         let u = &mut self.units[unit];
@@ -55,6 +56,8 @@ impl Sim {
         }
     }
 
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn on_arrival(&mut self, unit: UnitIx, epoch: u32) {
         let u = &mut self.units[unit];
         let Role::Client(c) = &mut u.role else {
@@ -93,6 +96,10 @@ impl Sim {
     }
 
     /// A client sends a new request from `user`.
+    ///
+    /// An arrival's whole path, so always inlined: each out-of-line step saves and restores six
+    /// registers, which on mm4 cost more than the step's own work (callgrind).
+    #[inline(always)]
     pub(super) fn issue(&mut self, client: UnitIx, user: u32) {
         let id = self.next_req_id;
         self.next_req_id += 1;
@@ -106,6 +113,7 @@ impl Sim {
         let trace = self.traces.wants(id);
         let content = Content {
             user,
+            user_key: c.user_key(user),
             key,
             read,
             path,
@@ -160,6 +168,7 @@ impl Sim {
         let cacheable = read && c.params.cacheable_share > 0.0;
         let content = Content {
             user,
+            user_key: c.user_key(user),
             key,
             read,
             path,
@@ -171,10 +180,12 @@ impl Sim {
 
     /// Start request `id` from `client`: count it, open its trace if `traced`, and send its
     /// first call. `asked`: sent on purpose (`send_request`), its trace kept apart.
+    ///
+    /// Always inlined into `issue` (see there).
+    #[inline(always)]
     fn launch(&mut self, client: UnitIx, id: u64, content: Content, traced: bool, asked: bool) {
         let now = self.now_ns;
         let counted = now >= self.warmup_ns;
-        let node = self.units[client].node;
         self.units[client].stats.calls += 1;
         if counted {
             self.totals.arrived += 1;
@@ -183,13 +194,15 @@ impl Sim {
         self.totals.live_all += 1;
         let Content {
             user,
+            user_key,
             key,
             read,
             path,
             cacheable,
         } = content;
-        let trace = traced.then(|| {
-            self.traces.open(Trace {
+        // Most requests are not traced: the record is made out of line.
+        let trace = if traced {
+            Some(self.open_trace(Trace {
                 request_id: id,
                 client,
                 user,
@@ -202,13 +215,15 @@ impl Sim {
                 decisions: Vec::new(),
                 dropped: 0,
                 asked,
-            })
-        });
+            }))
+        } else {
+            None
+        };
         let req = self.alloc_req(Req {
             id,
             client,
             user,
-            user_key: mix(&[u64::from(node.0), u64::from(user)]),
+            user_key,
             key,
             path,
             read,
@@ -225,7 +240,17 @@ impl Sim {
         self.send_top(req);
     }
 
+    /// Open a launched request's trace; out of line, as few requests are traced.
+    #[cold]
+    #[inline(never)]
+    fn open_trace(&mut self, trace: Trace) -> u32 {
+        self.traces.open(trace)
+    }
+
     /// Send (or resend) a request's first call from its client.
+    ///
+    /// Always inlined (see `issue`).
+    #[inline(always)]
     pub(super) fn send_top(&mut self, req: ReqIx) {
         if self.at_call_limit(req) {
             return self.finish_request(req, Some(FailReason::CallLimit));
@@ -240,8 +265,13 @@ impl Sim {
         let dest = if total == 0 {
             None
         } else {
-            let i = c.next_dest % total;
-            c.next_dest = (c.next_dest + 1) % total;
+            // The cursor is below `total` unless the routes shrank since: no division then.
+            let i = if c.next_dest < total {
+                c.next_dest
+            } else {
+                c.next_dest % total
+            };
+            c.next_dest = if i + 1 == total { 0 } else { i + 1 };
             unit::nth_target(&u.routes, i)
         };
         match dest {
@@ -254,6 +284,8 @@ impl Sim {
     }
 
     /// The client has its answer (or its failure).
+    /// Always inlined, as the plain path's other steps (see `Sim::issue`).
+    #[inline(always)]
     pub(super) fn finish_request(&mut self, req: ReqIx, fail: Option<FailReason>) {
         if self.mq_is_message(req) {
             return self.mq_replied(req, fail);
@@ -341,6 +373,8 @@ impl Sim {
 /// paths).
 struct Content {
     user: u32,
+    /// `ClientState::user_key` of `user`.
+    user_key: u64,
     key: u32,
     read: bool,
     path: Option<u16>,

@@ -67,6 +67,9 @@ impl ServiceModel {
     }
 
     /// Draw one service time, in ns.
+    ///
+    /// Always inlined: once a call, and its one caller already holds what it needs.
+    #[inline(always)]
     pub fn sample_ns(&self, read: bool, rng: &mut SimRng) -> u64 {
         let mean = self.mean_ns(read);
         let x = match self.dist {
@@ -209,6 +212,8 @@ pub struct ClientState {
     path_cdf: Vec<f64>,
     /// One bit per user: has logged in before (allocated on first use).
     logged_in: Vec<u64>,
+    /// `hash::mix(&[node])`, the first half of every `user_key` of this client, hashed once.
+    user_key_base: u64,
 }
 
 impl ClientState {
@@ -223,8 +228,8 @@ impl ClientState {
             + self.user_zipf.as_ref().map_or(0, Zipf::heap_bytes)
     }
 
-    /// Traffic state for `params`, drawing content from `content_rng`.
-    pub fn new(params: &ClientParams, content_rng: SimRng) -> Self {
+    /// Traffic state for `params` of client node `node`, drawing content from `content_rng`.
+    pub fn new(params: &ClientParams, node: NodeId, content_rng: SimRng) -> Self {
         let mut c = ClientState {
             params: params.clone(),
             qps: params.qps,
@@ -239,6 +244,7 @@ impl ClientState {
             user_zipf: None,
             path_cdf: Vec::new(),
             logged_in: Vec::new(),
+            user_key_base: super::hash::mix(&[u64::from(node.0)]),
         };
         c.set_params(params);
         c
@@ -321,6 +327,9 @@ impl ClientState {
     }
 
     /// The gap to the next open-loop arrival at the current rate, or `None` at rate 0.
+    ///
+    /// Always inlined: once a request, into `schedule_arrival`.
+    #[inline(always)]
     pub fn gap_ns(&self, rng: &mut SimRng) -> Option<u64> {
         if self.qps.is_nan() || self.qps <= 0.0 || self.params.mode != LoopMode::Open {
             return None;
@@ -367,6 +376,13 @@ impl ClientState {
         };
         let read = self.content_rng.random::<f64>() < self.params.read_share;
         (key, read)
+    }
+
+    /// The key that sessions, sticky balancing and per-user limits know `user` by:
+    /// `hash::mix(&[node, user])`, chained on from the node's half hashed once.
+    #[inline]
+    pub fn user_key(&self, user: u32) -> u64 {
+        super::hash::splitmix64(self.user_key_base ^ u64::from(user))
     }
 
     /// Draw the user of an open-loop request.
@@ -682,6 +698,7 @@ impl Unit {
         let role = match kind {
             NodeKind::Client(p) => Role::Client(Box::new(ClientState::new(
                 p,
+                node,
                 stream(seed, node.0, member, Stream::Content),
             ))),
             NodeKind::Entry(p) => Role::Entry(Box::new(EntryState::new(p))),
@@ -808,7 +825,9 @@ impl Unit {
     }
 
     /// Bring the time integrals up to `now_ns`. Call before changing any counted quantity.
-    #[inline]
+    /// Always inlined: called before every change of a server's load, mostly at an instant
+    /// already integrated, where it is one comparison.
+    #[inline(always)]
     pub fn integrate(&mut self, now_ns: u64) {
         // Most calls come at an instant already integrated: skip reading the load then.
         if now_ns > self.stats.last_ns {
@@ -931,5 +950,29 @@ fn keeping_for(kind: &NodeKind) -> Kept {
         }
         NodeKind::Cache(p) => Kept::DataCache(Box::new(data_cache(p))),
         _ => Kept::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key a user is known by (sessions, sticky balancing, per-user limits) is the named
+    /// hash of (node, user), whatever the half hashed ahead of time.
+    #[test]
+    fn a_users_key_is_the_hash_of_its_node_and_user() {
+        for node in [0u32, 1, 7, 4_000_000] {
+            let c = ClientState::new(
+                &ClientParams::default(),
+                NodeId(node),
+                stream(1, node, 0, Stream::Content),
+            );
+            for user in [0u32, 1, 999, u32::MAX] {
+                assert_eq!(
+                    c.user_key(user),
+                    super::super::hash::mix(&[u64::from(node), u64::from(user)])
+                );
+            }
+        }
     }
 }
