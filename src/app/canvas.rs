@@ -7,6 +7,7 @@ use eframe::egui::{
     Shape, Stroke, StrokeKind, Ui, Vec2, WidgetInfo, vec2,
 };
 
+use super::dot_mesh::DotMeshes;
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
 use super::live::{DotClass, LiveView, NodeLive};
@@ -92,6 +93,8 @@ pub struct CanvasState {
     wire_mesh: WireMesh,
     /// The nodes' bodies as tessellated last frame, likewise.
     node_meshes: NodeMeshes,
+    /// The run's dots, copied from discs tessellated once.
+    dot_meshes: DotMeshes,
 }
 
 /// The first frames, while the panels settle on their sizes, fit the layout again.
@@ -126,6 +129,7 @@ impl Default for CanvasState {
             dots_screen: Vec::new(),
             wire_mesh: WireMesh::default(),
             node_meshes: NodeMeshes::default(),
+            dot_meshes: DotMeshes::default(),
         }
     }
 }
@@ -255,6 +259,7 @@ pub fn canvas_ui(
         selection,
         &mut state.dots_screen,
         &mut state.wire_mesh,
+        &mut state.dot_meshes,
     );
     if bg.clicked() {
         // A click on a dot opens its request's waterfall; elsewhere it selects.
@@ -394,6 +399,7 @@ fn wires_ui(
     selection: &Selection,
     dots_screen: &mut Vec<(Pos2, u64)>,
     wire_mesh: &mut WireMesh,
+    dot_meshes: &mut DotMeshes,
 ) -> (Option<(NodeId, NodeId)>, Option<u64>) {
     let (t, origin) = (f.t, f.origin());
     let (mut wire_hit, mut dot_hit) = (None, None);
@@ -430,26 +436,22 @@ fn wires_ui(
     }
     // The wires stay put while a run's dots move: drawn from last frame's mesh unless a node,
     // a wire, the selection or the view changed.
-    let ends: Vec<(NodeId, NodeId)> = looks.iter().map(|l| l.from_to).collect();
-    let sampled = wire_mesh.paint(&f.painter, looks, t.zoom);
+    wire_mesh.paint(&f.painter, looks, t.zoom);
     if let Some(p) = pointer_screen {
-        for (points, ends) in sampled.iter().zip(&ends) {
+        for (ends, points) in wire_mesh.curves() {
             if geo::distance_to_polyline(p, points) < 6.0 {
-                wire_hit = Some(*ends);
+                wire_hit = Some(ends);
             }
         }
     }
-    let curves: BTreeMap<(NodeId, NodeId), &Vec<Pos2>> = if f.live.is_some() {
-        ends.iter().copied().zip(sampled).collect()
-    } else {
-        BTreeMap::new()
-    };
     if let Some(view) = f.live {
         let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
         let rim = Stroke::new(1.0, Color32::WHITE);
         let mut nearest = f32::INFINITY;
+        // The dots move every frame: copied from one tessellated disc per colour.
+        dot_meshes.begin(&f.painter);
         for d in &view.dots {
-            if let Some(points) = curves.get(&(d.from, d.to)) {
+            if let Some(points) = wire_mesh.curve_between(d.from, d.to) {
                 let p = paint::point_along(points, d.along);
                 dots_screen.push((p, d.request_id));
                 if let Some(at) = pointer_screen
@@ -463,14 +465,20 @@ fn wires_ui(
                     // A cross as well as a colour: failures read without colour vision.
                     let k = radius * 1.1;
                     let s = Stroke::new(2.5 * t.zoom.clamp(0.6, 1.5), theme::dot(d.class));
-                    f.painter.line_segment([p - vec2(k, k), p + vec2(k, k)], s);
-                    f.painter
-                        .line_segment([p - vec2(k, -k), p + vec2(k, -k)], s);
+                    dot_meshes.shape(
+                        &f.painter,
+                        Shape::line_segment([p - vec2(k, k), p + vec2(k, k)], s),
+                    );
+                    dot_meshes.shape(
+                        &f.painter,
+                        Shape::line_segment([p - vec2(k, -k), p + vec2(k, -k)], s),
+                    );
                 } else {
-                    f.painter.circle(p, radius, theme::dot(d.class), rim);
+                    dot_meshes.disc(&f.painter, p, radius, theme::dot(d.class), rim);
                 }
             }
         }
+        dot_meshes.end(&f.painter);
     }
     // Labels last, on a plate of the canvas colour: neither their wire nor its dots cross them.
     for (plate, text) in labels {
