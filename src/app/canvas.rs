@@ -95,6 +95,8 @@ pub struct CanvasState {
     node_meshes: NodeMeshes,
     /// The run's dots, copied from discs tessellated once.
     dot_meshes: DotMeshes,
+    /// The nodes' output ports, likewise, drawn over the nodes.
+    port_meshes: DotMeshes,
 }
 
 /// The first frames, while the panels settle on their sizes, fit the layout again.
@@ -102,15 +104,20 @@ const SETTLING_FRAMES: u32 = 3;
 
 #[cfg(test)]
 impl CanvasState {
-    /// Draw the wires and node bodies anew next frame (tests compare the two ways).
+    /// Draw the wires, node bodies, dots and ports anew next frame (tests compare the two ways).
     pub fn forget_meshes(&mut self) {
         self.wire_mesh = WireMesh::default();
         self.node_meshes = NodeMeshes::default();
+        self.dot_meshes = DotMeshes::default();
+        self.port_meshes = DotMeshes::default();
     }
 
-    /// How many wire and node meshes were built.
+    /// How many wire and node meshes and dot and port templates were built.
     pub fn mesh_builds(&self) -> u64 {
-        self.wire_mesh.builds + self.node_meshes.builds
+        self.wire_mesh.builds
+            + self.node_meshes.builds
+            + self.dot_meshes.builds
+            + self.port_meshes.builds
     }
 }
 
@@ -130,6 +137,7 @@ impl Default for CanvasState {
             wire_mesh: WireMesh::default(),
             node_meshes: NodeMeshes::default(),
             dot_meshes: DotMeshes::default(),
+            port_meshes: DotMeshes::default(),
         }
     }
 }
@@ -506,6 +514,7 @@ fn nodes_ui(
 ) -> Vec<Edit> {
     let mut edits = Vec::new();
     state.node_meshes.begin(&f.painter);
+    state.port_meshes.begin(&f.painter);
     // `rects_canvas` is made from the layout's nodes in order: no search per node.
     for (node, &(id, r_canvas)) in f.layout.nodes.iter().zip(&f.rects_canvas) {
         debug_assert_eq!(node.id, id);
@@ -548,6 +557,8 @@ fn nodes_ui(
         port_ui(ui, f, state, node, r_canvas, id);
     }
     state.node_meshes.end();
+    // The ports in one mesh over all the nodes (each was drawn right after its own node).
+    state.port_meshes.end(&f.painter);
     edits
 }
 
@@ -651,7 +662,8 @@ fn port_ui(ui: &Ui, f: &Frame<'_>, state: &mut CanvasState, node: &Node, r_canva
         WidgetInfo::labeled(egui::Role::Button, true, format!("output of {}", node.name))
     });
     let port_hot = port_resp.hovered() || port_resp.dragged();
-    f.painter.circle(
+    state.port_meshes.disc(
+        &f.painter,
         port,
         if port_hot { radius * 1.3 } else { radius },
         if port_hot {
