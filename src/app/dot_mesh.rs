@@ -158,7 +158,9 @@ impl DotMeshes {
         }
         let kept = std::mem::take(&mut self.meshes[slot]);
         let mut mesh = Arc::try_unwrap(kept).unwrap_or_default();
-        mesh.clear();
+        // Not `Mesh::clear`, which lets the vertices' buffer go.
+        mesh.indices.clear();
+        mesh.vertices.clear();
         mesh
     }
 
