@@ -7,7 +7,6 @@ use eframe::egui::{
     Shape, Stroke, StrokeKind, Ui, Vec2, WidgetInfo, vec2,
 };
 
-use super::dot_mesh::DotMeshes;
 use super::edit::{Edit, fresh_name};
 use super::geometry::{self as geo, Transform};
 use super::live::{DotClass, LiveView, NodeLive};
@@ -93,10 +92,6 @@ pub struct CanvasState {
     wire_mesh: WireMesh,
     /// The nodes' bodies as tessellated last frame, likewise.
     node_meshes: NodeMeshes,
-    /// The run's dots, copied from discs tessellated once.
-    dot_meshes: DotMeshes,
-    /// The nodes' output ports, likewise, drawn over the nodes.
-    port_meshes: DotMeshes,
 }
 
 /// The first frames, while the panels settle on their sizes, fit the layout again.
@@ -104,20 +99,15 @@ const SETTLING_FRAMES: u32 = 3;
 
 #[cfg(test)]
 impl CanvasState {
-    /// Draw the wires, node bodies, dots and ports anew next frame (tests compare the two ways).
+    /// Draw the wires and node bodies anew next frame (tests compare the two ways).
     pub fn forget_meshes(&mut self) {
         self.wire_mesh = WireMesh::default();
         self.node_meshes = NodeMeshes::default();
-        self.dot_meshes = DotMeshes::default();
-        self.port_meshes = DotMeshes::default();
     }
 
-    /// How many wire and node meshes and dot and port templates were built.
+    /// How many wire and node meshes were built.
     pub fn mesh_builds(&self) -> u64 {
-        self.wire_mesh.builds
-            + self.node_meshes.builds
-            + self.dot_meshes.builds
-            + self.port_meshes.builds
+        self.wire_mesh.builds + self.node_meshes.builds
     }
 }
 
@@ -136,8 +126,6 @@ impl Default for CanvasState {
             dots_screen: Vec::new(),
             wire_mesh: WireMesh::default(),
             node_meshes: NodeMeshes::default(),
-            dot_meshes: DotMeshes::default(),
-            port_meshes: DotMeshes::default(),
         }
     }
 }
@@ -267,7 +255,6 @@ pub fn canvas_ui(
         selection,
         &mut state.dots_screen,
         &mut state.wire_mesh,
-        &mut state.dot_meshes,
     );
     if bg.clicked() {
         // A click on a dot opens its request's waterfall; elsewhere it selects.
@@ -407,7 +394,6 @@ fn wires_ui(
     selection: &Selection,
     dots_screen: &mut Vec<(Pos2, u64)>,
     wire_mesh: &mut WireMesh,
-    dot_meshes: &mut DotMeshes,
 ) -> (Option<(NodeId, NodeId)>, Option<u64>) {
     let (t, origin) = (f.t, f.origin());
     let (mut wire_hit, mut dot_hit) = (None, None);
@@ -456,8 +442,6 @@ fn wires_ui(
         let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
         let rim = Stroke::new(1.0, Color32::WHITE);
         let mut nearest = f32::INFINITY;
-        // The dots move every frame: copied from one tessellated disc per colour.
-        dot_meshes.begin(&f.painter);
         for d in &view.dots {
             if let Some(points) = wire_mesh.curve_between(d.from, d.to) {
                 let p = paint::point_along(points, d.along);
@@ -473,20 +457,14 @@ fn wires_ui(
                     // A cross as well as a colour: failures read without colour vision.
                     let k = radius * 1.1;
                     let s = Stroke::new(2.5 * t.zoom.clamp(0.6, 1.5), theme::dot(d.class));
-                    dot_meshes.shape(
-                        &f.painter,
-                        Shape::line_segment([p - vec2(k, k), p + vec2(k, k)], s),
-                    );
-                    dot_meshes.shape(
-                        &f.painter,
-                        Shape::line_segment([p - vec2(k, -k), p + vec2(k, -k)], s),
-                    );
+                    f.painter.line_segment([p - vec2(k, k), p + vec2(k, k)], s);
+                    f.painter
+                        .line_segment([p - vec2(k, -k), p + vec2(k, -k)], s);
                 } else {
-                    dot_meshes.disc(&f.painter, p, radius, theme::dot(d.class), rim);
+                    f.painter.circle(p, radius, theme::dot(d.class), rim);
                 }
             }
         }
-        dot_meshes.end(&f.painter);
     }
     // Labels last, on a plate of the canvas colour: neither their wire nor its dots cross them.
     for (plate, text) in labels {
@@ -514,7 +492,6 @@ fn nodes_ui(
 ) -> Vec<Edit> {
     let mut edits = Vec::new();
     state.node_meshes.begin(&f.painter);
-    state.port_meshes.begin(&f.painter);
     // `rects_canvas` is made from the layout's nodes in order: no search per node.
     for (node, &(id, r_canvas)) in f.layout.nodes.iter().zip(&f.rects_canvas) {
         debug_assert_eq!(node.id, id);
@@ -557,8 +534,6 @@ fn nodes_ui(
         port_ui(ui, f, state, node, r_canvas, id);
     }
     state.node_meshes.end();
-    // The ports in one mesh over all the nodes (each was drawn right after its own node).
-    state.port_meshes.end(&f.painter);
     edits
 }
 
@@ -662,8 +637,7 @@ fn port_ui(ui: &Ui, f: &Frame<'_>, state: &mut CanvasState, node: &Node, r_canva
         WidgetInfo::labeled(egui::Role::Button, true, format!("output of {}", node.name))
     });
     let port_hot = port_resp.hovered() || port_resp.dragged();
-    state.port_meshes.disc(
-        &f.painter,
+    f.painter.circle(
         port,
         if port_hot { radius * 1.3 } else { radius },
         if port_hot {

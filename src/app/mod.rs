@@ -9,7 +9,6 @@ pub mod compare;
 mod config;
 mod dialogs;
 mod document;
-mod dot_mesh;
 pub mod drill;
 mod edge;
 mod edit;
