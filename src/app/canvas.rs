@@ -430,26 +430,20 @@ fn wires_ui(
     }
     // The wires stay put while a run's dots move: drawn from last frame's mesh unless a node,
     // a wire, the selection or the view changed.
-    let ends: Vec<(NodeId, NodeId)> = looks.iter().map(|l| l.from_to).collect();
-    let sampled = wire_mesh.paint(&f.painter, looks, t.zoom);
+    wire_mesh.paint(&f.painter, looks, t.zoom);
     if let Some(p) = pointer_screen {
-        for (points, ends) in sampled.iter().zip(&ends) {
+        for (ends, points) in wire_mesh.curves() {
             if geo::distance_to_polyline(p, points) < 6.0 {
-                wire_hit = Some(*ends);
+                wire_hit = Some(ends);
             }
         }
     }
-    let curves: BTreeMap<(NodeId, NodeId), &Vec<Pos2>> = if f.live.is_some() {
-        ends.iter().copied().zip(sampled).collect()
-    } else {
-        BTreeMap::new()
-    };
     if let Some(view) = f.live {
         let radius = 4.0 * t.zoom.clamp(0.6, 1.5);
         let rim = Stroke::new(1.0, Color32::WHITE);
         let mut nearest = f32::INFINITY;
         for d in &view.dots {
-            if let Some(points) = curves.get(&(d.from, d.to)) {
+            if let Some(points) = wire_mesh.curve_between(d.from, d.to) {
                 let p = paint::point_along(points, d.along);
                 dots_screen.push((p, d.request_id));
                 if let Some(at) = pointer_screen

@@ -152,3 +152,78 @@ fn a_frame_from_kept_meshes_draws_what_a_frame_drawn_anew_draws() {
     assert!(anew.len() > 100_000, "{} vertices", anew.len());
     assert!(anew == kept, "the frames differ");
 }
+
+/// The wires' curves each dot is placed on, computed afresh from the layout and the view.
+fn curves_now(
+    app: &TierlabApp,
+) -> Vec<(
+    (crate::layout::NodeId, crate::layout::NodeId),
+    Vec<egui::Pos2>,
+)> {
+    use super::geometry as geo;
+    let (t, origin) = (app.canvas.transform, app.canvas.rect_screen.min);
+    let l = app.layout();
+    l.wires
+        .iter()
+        .filter_map(|w| {
+            let (a, b) = (l.node(w.from)?, l.node(w.to)?);
+            let p = t.screen_from_canvas(origin, geo::node_rect(a.pos).right_center());
+            let q = t.screen_from_canvas(origin, geo::node_rect(b.pos).left_center());
+            let n = super::wire_mesh::wire_segments(p, q);
+            Some(((w.from, w.to), geo::sample_curve(&geo::wire_curve(p, q), n)))
+        })
+        .collect()
+}
+
+/// A node moved during a run: in the very next frame every dot sits on a wire where the
+/// layout now puts it, and dots ride the moved node's wires at their new place (the kept
+/// wire mesh and its curves are not last frame's).
+#[test]
+fn after_a_move_during_a_run_the_next_frame_puts_the_dots_on_the_moved_wires() {
+    use super::geometry::distance_to_polyline;
+    let ctx = egui::Context::default();
+    let layout = two_hundred_nodes(20_000.0);
+    let lb = layout.nodes[2].id;
+    let mut big = app(layout);
+    big.play();
+    if let Some(sim) = big.run.sim.as_mut() {
+        sim.run_until_s(1.0);
+    }
+    for k in 0..5 {
+        frame(&ctx, &mut big, k);
+    }
+    let before = curves_now(&big);
+    let Some(pos) = big.layout().node(lb).map(|n| n.pos) else {
+        panic!("the balancer is in the layout");
+    };
+    let moved = crate::layout::Pos {
+        x: pos.x,
+        y: pos.y + 600.0,
+    };
+    big.apply_edits(vec![super::edit::Edit::Move(vec![(lb, moved)])]);
+    frame(&ctx, &mut big, 5);
+    let after = curves_now(&big);
+    let dots = big.dots_on_screen();
+    assert!(dots.len() > 20, "{} dots", dots.len());
+    for (p, _) in dots {
+        assert!(
+            after
+                .iter()
+                .any(|(_, c)| distance_to_polyline(*p, c) < 0.01),
+            "a dot at {p:?} is on no wire of the layout as it is"
+        );
+    }
+    // Dots on the balancer's wires, far from where those wires were.
+    let on_moved = dots
+        .iter()
+        .filter(|(p, _)| {
+            after
+                .iter()
+                .any(|(e, c)| (e.0 == lb || e.1 == lb) && distance_to_polyline(*p, c) < 0.01)
+                && before
+                    .iter()
+                    .all(|(_, c)| distance_to_polyline(*p, c) > 2.0)
+        })
+        .count();
+    assert!(on_moved > 0, "no dot rides the moved balancer's wires");
+}

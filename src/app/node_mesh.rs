@@ -9,6 +9,7 @@ use std::sync::Arc;
 use eframe::egui::{
     self, Rect, Shape,
     epaint::{Mesh, TessellationOptions, Tessellator},
+    layers::ShapeIdx,
 };
 
 use crate::layout::{KindTag, NodeId};
@@ -80,33 +81,46 @@ impl NodeMeshes {
         let ctx = painter.ctx();
         let start = ctx.graphics_mut(|g| g.entry(layer).next_idx()).0;
         draw(painter);
-        let shapes: Vec<Shape> = ctx.graphics(|g| {
-            g.get(layer).map_or_else(Vec::new, |list| {
-                list.all_entries()
-                    .skip(start)
-                    .map(|c| c.shape.clone())
-                    .collect()
-            })
-        });
         let Some(frame) = self.frame else {
             return;
         };
-        let mut tessellator =
-            Tessellator::new(frame.pixels_per_point, frame.options, [1, 1], Vec::new());
-        tessellator.set_clip_rect(frame.clip_screen);
-        let mut mesh = Mesh::default();
-        for shape in shapes {
+        // The shapes just painted become the kept mesh, which is drawn in their place: a
+        // frame that builds a mesh tessellates them once, not once here and again in egui.
+        let mesh = ctx.graphics_mut(|g| {
+            let list = g.entry(layer);
+            let end = list.next_idx().0;
             // A filled circle is drawn from the font atlas's prepared discs, a text from its
             // glyphs: neither is part of a body, and one that were could not be kept.
-            let filled_circle =
-                matches!(&shape, Shape::Circle(c) if c.fill != egui::Color32::TRANSPARENT);
-            if filled_circle || matches!(shape, Shape::Text(_) | Shape::Callback(_)) {
-                return;
+            let keepable = list.all_entries().skip(start).all(|c| {
+                let filled_circle =
+                    matches!(&c.shape, Shape::Circle(c) if c.fill != egui::Color32::TRANSPARENT);
+                !(filled_circle || matches!(c.shape, Shape::Text(_) | Shape::Callback(_)))
+            });
+            if !keepable {
+                return None;
             }
-            tessellator.tessellate_shape(shape, &mut mesh);
+            let mut tessellator =
+                Tessellator::new(frame.pixels_per_point, frame.options, [1, 1], Vec::new());
+            tessellator.set_clip_rect(frame.clip_screen);
+            let mut mesh = Mesh::default();
+            for i in start..end {
+                list.mutate_shape(ShapeIdx(i), |c| {
+                    let shape = std::mem::replace(&mut c.shape, Shape::Noop);
+                    tessellator.tessellate_shape(shape, &mut mesh);
+                });
+            }
+            let mesh = Arc::new(mesh);
+            if !mesh.is_empty() {
+                list.mutate_shape(ShapeIdx(start), |c| {
+                    c.shape = Shape::Mesh(Arc::clone(&mesh));
+                });
+            }
+            Some(mesh)
+        });
+        if let Some(mesh) = mesh {
+            self.meshes.insert(id, (look, mesh));
+            self.builds += 1;
         }
-        self.meshes.insert(id, (look, Arc::new(mesh)));
-        self.builds += 1;
     }
 
     /// End the frame: forget the nodes that were not drawn.
@@ -187,5 +201,39 @@ mod tests {
         assert_ne!(selected, second);
         cached(&ctx, &mut cache, 4.0, true);
         assert_eq!(cache.builds, 2 * kinds + 1, "every node moved");
+    }
+
+    /// A frame that builds the meshes (the first, or every frame of a drag, pan or zoom)
+    /// hands egui the meshes in place of the shapes, so they are tessellated once.
+    #[test]
+    fn a_frame_that_builds_the_meshes_draws_them_instead_of_the_shapes() {
+        let ctx = Context::default();
+        let mut cache = NodeMeshes::default();
+        let mut kinds = Vec::new();
+        for shift in [0.0, 4.0] {
+            let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+                let p = ui.painter_at(Rect::from_min_size(pos2(0.0, 0.0), vec2(400.0, 300.0)));
+                cache.begin(&p);
+                for (id, l) in looks(shift, true) {
+                    cache.paint(&p, id, l, |p| draw(p, &l));
+                }
+                cache.end();
+            });
+            out.textures_delta.clear();
+            kinds = out
+                .shapes
+                .iter()
+                .filter(|c| !matches!(c.shape, Shape::Noop))
+                .map(|c| std::mem::discriminant(&c.shape))
+                .collect();
+        }
+        assert_eq!(
+            cache.builds,
+            2 * KindTag::ALL.len() as u64,
+            "both frames built"
+        );
+        let mesh = std::mem::discriminant(&Shape::Mesh(Arc::new(Mesh::default())));
+        assert_eq!(kinds.len(), KindTag::ALL.len(), "one mesh a node");
+        assert!(kinds.iter().all(|k| *k == mesh));
     }
 }

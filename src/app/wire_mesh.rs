@@ -2,6 +2,7 @@
 //! at 200 nodes the ~600 wires and their arrow heads were most of each frame's tessellation,
 //! and during a run they stay put frame after frame (the dots move, not the wires).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use eframe::egui::{
@@ -41,6 +42,8 @@ pub struct WireMesh {
     key: Option<Key>,
     /// Each wire's sampled curve on screen, in the order of the looks it was built from.
     curves: Vec<Vec<Pos2>>,
+    /// Each wire's curve by its ends (the dots find their wire here), built with the mesh.
+    by_ends: BTreeMap<(NodeId, NodeId), usize>,
     mesh: Arc<Mesh>,
     /// How many times the mesh was built (a test sees a still view reuse it).
     pub builds: u64,
@@ -63,14 +66,9 @@ pub fn wire_points(look: &WireLook) -> Vec<Pos2> {
 }
 
 impl WireMesh {
-    /// Paint `looks` with `painter` (reusing last frame's mesh when nothing changed) and return
-    /// each wire's sampled curve, in the order of `looks`.
-    pub fn paint(
-        &mut self,
-        painter: &egui::Painter,
-        looks: Vec<WireLook>,
-        zoom: f32,
-    ) -> &[Vec<Pos2>] {
+    /// Paint `looks` with `painter` (reusing last frame's mesh when nothing changed); the
+    /// curves are then `curves` and `curve_between`.
+    pub fn paint(&mut self, painter: &egui::Painter, looks: Vec<WireLook>, zoom: f32) {
         let ctx = painter.ctx();
         let key = Key {
             looks,
@@ -85,11 +83,31 @@ impl WireMesh {
         if !self.mesh.is_empty() {
             painter.add(Shape::Mesh(Arc::clone(&self.mesh)));
         }
-        &self.curves
+    }
+
+    /// Each painted wire's ends and sampled curve on screen, in the order of the looks.
+    pub fn curves(&self) -> impl Iterator<Item = ((NodeId, NodeId), &[Pos2])> {
+        let looks = self.key.as_ref().map_or(&[][..], |k| &k.looks[..]);
+        looks
+            .iter()
+            .zip(&self.curves)
+            .map(|(l, c)| (l.from_to, &c[..]))
+    }
+
+    /// The sampled curve of the wire from `from` to `to`, as painted.
+    pub fn curve_between(&self, from: NodeId, to: NodeId) -> Option<&[Pos2]> {
+        let at = *self.by_ends.get(&(from, to))?;
+        self.curves.get(at).map(|c| &c[..])
     }
 
     fn rebuild(&mut self, key: Key) {
         self.curves = key.looks.iter().map(wire_points).collect();
+        self.by_ends = key
+            .looks
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.from_to, i))
+            .collect();
         let mut tessellator =
             Tessellator::new(key.pixels_per_point, key.options, [1, 1], Vec::new());
         tessellator.set_clip_rect(key.clip_screen);
