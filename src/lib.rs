@@ -57,9 +57,9 @@
 //!   `slowest.rs` (the ids of the slowest requests, over the run and per sample) and
 //!   `metrics.rs` what is measured (`metrics()` reads the counters without
 //!   changing or cloning an instance); `window.rs` the last 5 s for the window's summary (a
-//!   ring of per-sample latency histograms and their running sum); `hist.rs` the latency
-//!   counts behind them (hdrhistogram's buckets, recorded, cleared, merged and read only
-//!   where in use); `events.rs` the one event
+//!   ring of per-sample sparse tallies of latency buckets and their running sum); `hist.rs`
+//!   the latency counts behind them (hdrhistogram's buckets, recorded, moved, taken back and
+//!   read only where in use); `events.rs` the one event
 //!   stream (kills, health verdicts, failovers, promotions, flushes, scale-outs); `limits.rs`
 //!   what a tick, a request, a trace and a run may cost, and the typed `Halt` a run stops
 //!   with when it crosses a limit; `hash.rs` the named fixed hashes. Public: `Sim` and what it returns, `events`, `hash`, `limits`,

@@ -1,6 +1,7 @@
 //! The recent window: what the last few seconds measured, for a summary that recovers after a
-//! spike. A ring of the last `WINDOW_SAMPLES` 100 ms samples, each with its own latency
-//! histogram and counters, and their running sum: a sample entering the window is added to the
+//! spike. A ring of the last `WINDOW_SAMPLES` 100 ms samples, each with the latency buckets
+//! it used (a sparse `Tally`) and counters, and their running sum, one histogram: a sample
+//! entering the window is added to the
 //! sum and the one leaving it subtracted, so the window's p99 is a percentile of the window's
 //! latencies (one merged histogram), not an average of per-sample percentiles.
 
@@ -122,7 +123,7 @@ impl Default for RecentWindow {
 }
 
 impl RecentWindow {
-    /// Bytes of its slots' histograms (`footprint.rs`).
+    /// Bytes of its slots' tallies and of the sum's histogram (`footprint.rs`).
     pub(super) fn heap_bytes(&self) -> u64 {
         use super::footprint::vec;
         vec(&self.slots, self.slots.capacity())
@@ -142,7 +143,8 @@ impl RecentWindow {
     pub(super) fn push(&mut self, at_ns: u64, interval: &mut Hist, counts: SampleCounts) {
         self.last_ns = at_ns;
         let slot = if self.slots.len() < WINDOW_SAMPLES {
-            // Only while the ring fills: once full, slots are reused and nothing is allocated.
+            // Only while the ring fills: once full, slots are reused (a tally grows only when a
+            // sample uses more buckets than its slot has held before).
             self.slots.push(Slot {
                 latency: Tally::default(),
                 completed: counts.completed,
