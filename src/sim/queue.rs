@@ -727,10 +727,9 @@ mod tests {
         trickle(&mut alone, bucket_ns);
         assert_eq!((with_burst.len(), with_burst.pop()), (0, None));
         let (got, want) = (with_burst.heap_bytes(), alone.heap_bytes());
-        println!("after a burst of {BURST}: {got} bytes; the trickle alone: {want}");
         assert!(
             got <= want + BURST * ENTRY_BYTES / 10,
-            "{got} against {want}"
+            "after a burst of {BURST}: {got} bytes; the trickle alone: {want}"
         );
     }
 
