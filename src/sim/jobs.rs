@@ -167,7 +167,7 @@ impl Sim {
         u.stats.demand_ns += demand;
         u.integrate(now);
         u.held += 1;
-        self.take_core(unit, Task::Job(job));
+        self.take_core(unit, Task::Job(job), read);
     }
 
     /// A job has been served: free its core and worker, then let it take effect.
@@ -226,7 +226,7 @@ impl Sim {
             .chain(u.cpu_queue.iter())
             .filter_map(|t| match t {
                 Task::Job(j) => Some(*j),
-                Task::Call(_) => None,
+                Task::Call(..) => None,
             })
             .collect();
         lost.extend(u.apply_backlog.drain(..));

@@ -3,7 +3,7 @@
 //! and frees its worker when done. A server's own jobs (replicated writes, cache fills) take
 //! the same queue, worker and core.
 
-use super::ix::{CallIx, UnitIx};
+use super::ix::{CallIx, ReqIx, UnitIx};
 use super::queue::Ev;
 use super::request::FailReason;
 use super::trace::What;
@@ -78,10 +78,10 @@ impl Sim {
             u.stats.demand_ns += service.mean_ns(read) * u.slow;
         }
         if u.held < u.workers {
-            self.start(call);
+            self.start(call, req);
         } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
             u.integrate(now);
-            u.queue.push_back(Task::Call(call));
+            u.queue.push_back(Task::Call(call, req));
             u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
             let c = &mut self.calls[call];
             c.state = CallState::Queued;
@@ -95,7 +95,7 @@ impl Sim {
     /// A server gives a worker to a call and starts serving it.
     /// Always inlined, as the plain path's other steps (see `Sim::issue`).
     #[inline(always)]
-    pub(super) fn start(&mut self, call: CallIx) {
+    pub(super) fn start(&mut self, call: CallIx, req: ReqIx) {
         let now = self.now_ns;
         let c = &mut self.calls[call];
         // Only a call taken from the worker queue is `Queued` here (it waits for a core later).
@@ -121,7 +121,7 @@ impl Sim {
             self.events.push(now, ev);
             return;
         }
-        let req = c.req;
+        debug_assert!(c.req == req, "a task's request is its call's");
         let r = &self.reqs[req];
         let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
         let counted = r.counted;
@@ -174,7 +174,7 @@ impl Sim {
         u.integrate(now);
         debug_assert!(u.held < u.workers, "a call started with every worker held");
         u.held += 1;
-        self.take_core(unit, Task::Call(call));
+        self.take_core(unit, Task::Call(call, req), read);
         if !had_session && let Role::Client(cs) = &mut self.units[client].role {
             // A user who had logged in before lost their session: logged out.
             if cs.log_in(user) && self.reqs[req].counted {
@@ -252,25 +252,26 @@ impl Sim {
             u.integrate(now);
             match u.queue.pop_front() {
                 None => return,
-                Some(Task::Call(next)) => self.start(next),
+                Some(Task::Call(next, req)) => self.start(next, req),
                 Some(Task::Job(job)) => self.start_job(job),
             }
         }
     }
 
     /// Work that holds a worker asks for a core: served at once if one is free, else it waits.
+    /// `read`: the work is a read (its service time is a read's).
     ///
     /// Always inlined: a few lines, on every call a server starts (see `Sim::issue`).
     #[inline(always)]
-    pub(super) fn take_core(&mut self, unit: UnitIx, work: Task) {
+    pub(super) fn take_core(&mut self, unit: UnitIx, work: Task, read: bool) {
         let now = self.now_ns;
         let u = &mut self.units[unit];
         if u.serving < u.cores {
-            self.serve_on_core(unit, work);
+            self.serve_on_core(unit, work, read);
         } else {
             u.integrate(now);
             u.cpu_queue.push_back(work);
-            if let Task::Call(call) = work {
+            if let Task::Call(call, _) = work {
                 self.calls[call].state = CallState::Queued;
             }
         }
@@ -289,21 +290,21 @@ impl Sim {
             let Some(work) = u.cpu_queue.pop_front() else {
                 return;
             };
-            self.serve_on_core(unit, work);
+            let read = match work {
+                Task::Call(_, req) => self.reqs[req].read,
+                Task::Job(job) => self.job_is_read(job),
+            };
+            self.serve_on_core(unit, work, read);
         }
     }
 
-    /// Serve work on a free core. Its service time is drawn now, slowed by the cores busy
-    /// (USL, on a sized box) and by a slow-down fault.
+    /// Serve work on a free core. Its service time (a read's if `read`) is drawn now, slowed by
+    /// the cores busy (USL, on a sized box) and by a slow-down fault.
     ///
     /// Always inlined (see `take_core`).
     #[inline(always)]
-    fn serve_on_core(&mut self, unit: UnitIx, work: Task) {
+    fn serve_on_core(&mut self, unit: UnitIx, work: Task, read: bool) {
         let now = self.now_ns;
-        let read = match work {
-            Task::Call(call) => self.reqs[self.calls[call].req].read,
-            Task::Job(job) => self.job_is_read(job),
-        };
         let u = &mut self.units[unit];
         u.integrate(now);
         u.serving += 1;
@@ -318,7 +319,7 @@ impl Sim {
             unit::ns(service_ns as f64 * slowdown)
         };
         match work {
-            Task::Call(call) => {
+            Task::Call(call, _) => {
                 let c = &mut self.calls[call];
                 c.state = CallState::Service;
                 let ev = Ev::Done {

@@ -1,7 +1,7 @@
 //! A simulated instance ("unit"): one client, balancer, database, or one member of an app pool.
 //! Each keeps its own queue, workers, random stream and statistics.
 
-use super::ix::{CallIx, PolicyIx, UnitIx};
+use super::ix::{CallIx, PolicyIx, ReqIx, UnitIx};
 use std::collections::{BTreeSet, VecDeque};
 
 use rand::RngExt as _;
@@ -664,9 +664,15 @@ impl SatSample {
 
 /// What waits in a server's queues: a call of a request, or a job of the server's own (a
 /// replicated write to apply, a cache fill or invalidation), by its slot in the core's table.
+///
+/// A call carries its request's slot too (still 8 bytes). In an overloaded layout (a 200-node
+/// layout at 100,000 requests a second holds about 200,000 requests in queues) a queued call's
+/// record and its request's have left the processor's caches by the time a worker takes it:
+/// with the request's slot at hand, the two loads are made at once instead of one after the
+/// other. About a tenth less time per request there (README "Performance").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
-    Call(CallIx),
+    Call(CallIx, ReqIx),
     Job(u32),
 }
 
