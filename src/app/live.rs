@@ -338,8 +338,12 @@ fn read_dots(
         depart_ns <= now && prev_drawn.is_none_or(|p| shown_end(depart_ns, arrive_ns) > p)
     };
     for trace in finished.chain(open) {
-        // Most open traces have no hop in this frame: classify only those that have one.
-        if !trace.hops.iter().any(|h| shown(h.depart_ns, h.arrive_ns)) {
+        // Most open traces have no hop in this frame: classify only those that have one. A
+        // trace whose hops all ended before the previous frame is skipped without reading them
+        // (each hop is shown until at most its arrival plus `shown_ns_min`).
+        if prev_drawn.is_some_and(|p| trace.hops_until_ns.saturating_add(shown_ns_min) <= p)
+            || !trace.hops.iter().any(|h| shown(h.depart_ns, h.arrive_ns))
+        {
             continue;
         }
         classify_hops_into(trace, kind_of, classes);
@@ -452,6 +456,69 @@ mod tests {
         let again = build(&sim, &layout, prev, &mut counts);
         assert!(!view.dots.is_empty());
         assert_eq!(view.dots, again.dots);
+    }
+
+    /// Every hop a traced request makes is drawn: counted once, in the frame it departs in,
+    /// whatever the frame's length (none to 40 ticks). The layout is overloaded, so requests
+    /// wait in queues for hundreds of milliseconds between hops, and the frames that skip a
+    /// trace whose hops all ended before them must still find the hop it makes after its wait.
+    #[test]
+    fn every_traced_hop_is_drawn_once_even_after_a_long_wait() {
+        let text = r#"(version: 1, name: "overloaded", seed: 5, tick_ms: 1.0,
+            nodes: [
+                (id: 0, name: "clients", pos: (x: 0, y: 0), kind: client(qps: 900)),
+                (id: 1, name: "lb", pos: (x: 200, y: 0), kind: load_balancer()),
+                (id: 2, name: "app", pos: (x: 400, y: 0),
+                    kind: app_server(workers: 4, service_ms: 1.0)),
+                (id: 3, name: "db", pos: (x: 600, y: 0),
+                    kind: database(workers: 2, read_ms: 3.0, write_ms: 3.0)),
+            ],
+            wires: [
+                (from: 0, to: 1, latency_ms: 1.0),
+                (from: 1, to: 2, latency_ms: 0.2),
+                (from: 2, to: 3, latency_ms: 0.5),
+            ])"#;
+        let Ok(layout) = crate::layout::from_ron(text) else {
+            panic!("the overloaded layout parses");
+        };
+        let config = SimConfig {
+            seed: Some(5),
+            warmup_s: 0.0,
+            trace: TraceConfig {
+                every: 1,
+                capacity: 1_000_000,
+                ..TraceConfig::default()
+            },
+        };
+        let Ok(mut sim) = Sim::new(&layout, config) else {
+            panic!("the overloaded layout runs");
+        };
+        let mut counts = DotCounts::new();
+        let mut prev = None;
+        let mut longest_wait_ns = 0;
+        for frame in 0..400 {
+            for _ in 0..[0, 1, 5, 17, 40][frame % 5] {
+                sim.tick();
+            }
+            let _ = build(&sim, &layout, prev, &mut counts);
+            prev = Some(sim.now_ns());
+        }
+        let traces = sim.traces();
+        let mut hops = 0u64;
+        for t in traces.done.iter().chain(traces.open.iter().flatten()) {
+            hops += t.hops.len() as u64;
+            for pair in t.hops.windows(2) {
+                longest_wait_ns =
+                    longest_wait_ns.max(pair[1].depart_ns.saturating_sub(pair[0].arrive_ns));
+            }
+        }
+        let drawn: u64 = counts.values().sum();
+        assert!(
+            longest_wait_ns > 200_000_000,
+            "a request waited {longest_wait_ns} ns between hops"
+        );
+        assert!(hops > 10_000, "{hops} hops");
+        assert_eq!(drawn, hops, "hops drawn against hops the traces hold");
     }
 
     /// The view refilled frame after frame shows what a view built afresh shows: every node's

@@ -171,6 +171,7 @@ impl Sim {
         };
         if let Some(t) = self.traces.get_mut(slot) {
             if t.hops.len() < super::limits::TRACE_HOPS_MAX {
+                t.hops_until_ns = t.hops_until_ns.max(hop.arrive_ns);
                 t.hops.push(hop);
             } else {
                 t.dropped += 1;

@@ -141,6 +141,10 @@ pub struct Trace {
     pub outcome: Option<Outcome>,
     /// At most `limits::TRACE_HOPS_MAX`.
     pub hops: Vec<Hop>,
+    /// The latest arrival of its hops (0 with none): the window's dots skip a trace whose
+    /// hops all ended before the frame without reading them, as each trace's hops are a heap
+    /// block of their own, out of the processor's caches (`app::live`).
+    pub hops_until_ns: u64,
     /// At most `limits::TRACE_DECISIONS_MAX`.
     pub decisions: Vec<Decision>,
     /// Hops and decisions left out because the trace was full.

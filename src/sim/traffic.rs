@@ -212,6 +212,7 @@ impl Sim {
                 end_ns: None,
                 outcome: None,
                 hops: Vec::new(),
+                hops_until_ns: 0,
                 decisions: Vec::new(),
                 dropped: 0,
                 asked,
