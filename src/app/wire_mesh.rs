@@ -81,7 +81,15 @@ impl WireMesh {
             self.rebuild(key);
         }
         if !self.mesh.is_empty() {
-            painter.add(Shape::Mesh(Arc::clone(&self.mesh)));
+            // A clip rectangle of its own (a hundredth of a point smaller: invisible) makes the
+            // kept mesh an output mesh of its own. egui appends each shape to the output mesh of
+            // its clip rectangle, growing it by reallocation; appended amid the canvas's other
+            // shapes, a 200-node layout's wires (megabytes) were copied again at each growth.
+            // Alone, they are copied once, into a mesh of their exact size.
+            let own_clip = painter.clip_rect().shrink(0.01);
+            painter
+                .with_clip_rect(own_clip)
+                .add(Shape::Mesh(Arc::clone(&self.mesh)));
         }
     }
 
