@@ -16,8 +16,8 @@ def add(name, kind, x, y):
     return len(nodes) - 1
 
 
-c1 = add("client-1", "client(qps: %g)" % (qps / 2), 0, 0)
-c2 = add("client-2", "client(qps: %g)" % (qps / 2), 0, 200)
+c1 = add("client-1", "client(qps: %r)" % (qps / 2), 0, 0)
+c2 = add("client-2", "client(qps: %r)" % (qps / 2), 0, 200)
 lb = add("lb", "load_balancer()", 200, 100)
 apps = [add("app-%d" % i, "app_server()", 400 + (i // 20) * 160, (i % 20) * 80) for i in range(195)]
 cache = add("cache", "cache()", 2100, 400)

@@ -1138,16 +1138,7 @@ fn heat_strip_ui(ui: &mut Ui, state: &mut PlotState, sim: &Sim, first: usize, he
 fn heat_image(sim: &Sim, rows: &[UnitIx], first: usize, columns: usize) -> ColorImage {
     let s = sim.series();
     let mut img = ColorImage::filled([columns, rows.len()], Color32::TRANSPARENT);
-    // The ramp looked up in steps of 1/255 (a colour channel's own step) rather than worked
-    // out for each of the 60,000 cells of 200 instances over 30 s.
-    let ramp: [Color32; 256] = std::array::from_fn(|k| theme::load(k as f32 / 255.0));
-    let colour = |v: f32| {
-        if v.is_finite() {
-            ramp[(v.clamp(0.0, 1.0) * 255.0).round() as usize]
-        } else {
-            theme::load(v)
-        }
-    };
+    let ramp = heat_ramp();
     for (y, i) in rows.iter().enumerate() {
         let Some(us) = s.units.get(i.index()) else {
             continue;
@@ -1159,13 +1150,28 @@ fn heat_image(sim: &Sim, rows: &[UnitIx], first: usize, columns: usize) -> Color
             }
             let alive = up.get(x).copied().unwrap_or(1.0) > 0.5;
             img.pixels[y * columns + x] = if alive {
-                colour(v)
+                heat_colour(&ramp, v)
             } else {
                 Color32::from_gray(60)
             };
         }
     }
     img
+}
+
+/// The load ramp in steps of 1/255 (a colour channel's own step), looked up for each of the
+/// heat strip's cells (60,000 for 200 instances over 30 s) rather than worked out.
+fn heat_ramp() -> [Color32; 256] {
+    std::array::from_fn(|k| theme::load(k as f32 / 255.0))
+}
+
+/// `theme::load(v)` from `heat_ramp`'s steps.
+fn heat_colour(ramp: &[Color32; 256], v: f32) -> Color32 {
+    if v.is_finite() {
+        ramp[(v.clamp(0.0, 1.0) * 255.0).round() as usize]
+    } else {
+        theme::load(v)
+    }
 }
 
 /// The rows' names in the column left of the strip (`rect`, inside `full`).
@@ -1259,5 +1265,15 @@ mod tests {
         }
         assert!(cells >= 5 * 190, "{cells} cells");
         assert!(distinct.len() > 10, "{} colours", distinct.len());
+    }
+
+    /// Idle, saturated, beyond either end and not a number: the looked-up colour is the ramp's
+    /// own.
+    #[test]
+    fn the_heat_lookup_matches_the_ramp_at_its_ends_and_beyond() {
+        let ramp = heat_ramp();
+        for v in [0.0, 1.0, 1.5, -0.5, f32::NAN, f32::INFINITY, -f32::INFINITY] {
+            assert_eq!(heat_colour(&ramp, v), theme::load(v), "utilization {v}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use eframe::egui::{
     self, Pos2, Rect, Shape, Stroke,
+    emath::GuiRounding as _,
     epaint::{Mesh, TessellationOptions, Tessellator},
 };
 
@@ -81,12 +82,14 @@ impl WireMesh {
             self.rebuild(key);
         }
         if !self.mesh.is_empty() {
-            // A clip rectangle of its own (a hundredth of a point smaller: invisible) makes the
-            // kept mesh an output mesh of its own. egui appends each shape to the output mesh of
-            // its clip rectangle, growing it by reallocation; appended amid the canvas's other
-            // shapes, a 200-node layout's wires (megabytes) were copied again at each growth.
-            // Alone, they are copied once, into a mesh of their exact size.
-            let own_clip = painter.clip_rect().shrink(0.01);
+            // A clip rectangle of its own makes the kept mesh an output mesh of its own. egui
+            // appends each shape to the output mesh of its clip rectangle, growing it by
+            // reallocation; appended amid the canvas's other shapes, a 200-node layout's wires
+            // (megabytes) were copied again at each growth. Alone, they are copied once, into a
+            // mesh of their exact size. The rectangle is the canvas's rounded to whole pixels, as
+            // the renderer rounds it, then a hundredth of a point smaller: the same pixels.
+            let ppp = painter.ctx().pixels_per_point();
+            let own_clip = painter.clip_rect().round_to_pixels(ppp).shrink(0.01);
             painter
                 .with_clip_rect(own_clip)
                 .add(Shape::Mesh(Arc::clone(&self.mesh)));

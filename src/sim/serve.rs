@@ -98,6 +98,7 @@ impl Sim {
     pub(super) fn start(&mut self, call: CallIx, req: ReqIx) {
         let now = self.now_ns;
         let c = &mut self.calls[call];
+        debug_assert!(c.req == req, "a task's request is its call's");
         // Only a call taken from the worker queue is `Queued` here (it waits for a core later).
         let waited_ns = if c.state == CallState::Queued {
             now.saturating_sub(c.queued_ns)
@@ -121,7 +122,6 @@ impl Sim {
             self.events.push(now, ev);
             return;
         }
-        debug_assert!(c.req == req, "a task's request is its call's");
         let r = &self.reqs[req];
         let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
         let counted = r.counted;

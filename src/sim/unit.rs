@@ -676,6 +676,9 @@ pub enum Task {
     Job(u32),
 }
 
+// The job's number shares the request's bytes; the call's index (never zero) tells them apart.
+const _: () = assert!(std::mem::size_of::<Task>() == 8);
+
 impl Unit {
     /// The slowdown of a service starting now with `busy` cores busy (itself included).
     #[inline]
