@@ -387,25 +387,34 @@ mod tests {
 
     use crate::sim::{SimConfig, TraceConfig};
 
-    /// The starter layout running with every request traced; its lb -> app wire is 0.2 ms.
-    fn starter() -> (Layout, Sim) {
-        let text = crate::shipped::find("request-flow.ron").unwrap_or_default();
+    /// `text` parsed and running from `seed` with every request traced, keeping `capacity`
+    /// finished traces.
+    fn traced(text: &str, seed: u64, capacity: usize) -> (Layout, Sim) {
         let Ok(layout) = crate::layout::from_ron(text) else {
-            panic!("the starter layout parses");
+            panic!("the layout parses");
         };
         let config = SimConfig {
-            seed: Some(3),
+            seed: Some(seed),
             warmup_s: 0.0,
             trace: TraceConfig {
                 every: 1,
-                capacity: 8000,
+                capacity,
                 ..TraceConfig::default()
             },
         };
         let Ok(sim) = Sim::new(&layout, config) else {
-            panic!("the starter layout runs");
+            panic!("the layout runs");
         };
         (layout, sim)
+    }
+
+    /// The starter layout running with every request traced; its lb -> app wire is 0.2 ms.
+    fn starter() -> (Layout, Sim) {
+        traced(
+            crate::shipped::find("request-flow.ron").unwrap_or_default(),
+            3,
+            8000,
+        )
     }
 
     fn on_wire(counts: &DotCounts, wire: (NodeId, NodeId)) -> u64 {
@@ -481,21 +490,7 @@ mod tests {
                 (from: 1, to: 2, latency_ms: 0.2),
                 (from: 2, to: 3, latency_ms: 0.5),
             ])"#;
-        let Ok(layout) = crate::layout::from_ron(text) else {
-            panic!("the overloaded layout parses");
-        };
-        let config = SimConfig {
-            seed: Some(5),
-            warmup_s: 0.0,
-            trace: TraceConfig {
-                every: 1,
-                capacity: 1_000_000,
-                ..TraceConfig::default()
-            },
-        };
-        let Ok(mut sim) = Sim::new(&layout, config) else {
-            panic!("the overloaded layout runs");
-        };
+        let (layout, mut sim) = traced(text, 5, 1_000_000);
         let mut counts = DotCounts::new();
         let mut prev: Option<u64> = None;
         let (mut frames_with_dots, mut dots) = (0, 0);

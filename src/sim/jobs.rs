@@ -122,10 +122,8 @@ impl Sim {
         }
         if u.held < u.workers {
             self.start_job(job);
-        } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
-            u.integrate(now);
-            u.queue.push_back(Task::Job(job));
-            u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
+        } else if u.queue_has_room() {
+            u.queue_task(Task::Job(job), now);
         } else {
             u.stats.queue_full += 1;
             self.free_job(job);
@@ -147,9 +145,7 @@ impl Sim {
         if u.held < u.workers {
             self.start_job(job);
         } else {
-            u.integrate(now);
-            u.queue.push_back(Task::Job(job));
-            u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
+            u.queue_task(Task::Job(job), now);
         }
     }
 

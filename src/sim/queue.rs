@@ -123,6 +123,14 @@ fn slot_of(time_ns: u64) -> u64 {
 /// A drained bucket's buffer keeps room for at least this many events (`refill`).
 const MIN_KEPT: usize = 4;
 
+/// Shrink a drained run's buffer to `held` events' room (`refill`): out of line, as it is rare
+/// and `refill` is inlined where events pop.
+#[cold]
+#[inline(never)]
+fn give_back_room(run: &mut Vec<Entry>, held: usize) {
+    run.shrink_to(held);
+}
+
 /// Buckets up to this many events are sorted by insertion alone.
 const SMALL_BUCKET: usize = 16;
 /// log2 of the parts a crowded bucket is spread over, by time, before its insertion sort.
@@ -348,7 +356,7 @@ impl EventQueue {
         let held = self.run.len().max(MIN_KEPT);
         self.run.clear();
         if self.run.capacity() > 2 * held {
-            self.run.shrink_to(held);
+            give_back_room(&mut self.run, held);
         }
         self.head = 0;
         let near = self.next_occupied();

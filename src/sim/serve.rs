@@ -79,10 +79,8 @@ impl Sim {
         }
         if u.held < u.workers {
             self.start(call, req);
-        } else if (u.queue.len() as u64) < u64::from(u.queue_capacity) {
-            u.integrate(now);
-            u.queue.push_back(Task::Call(call, req));
-            u.stats.max_queue = u.stats.max_queue.max(u.queue.len() as u32);
+        } else if u.queue_has_room() {
+            u.queue_task(Task::Call(call, req), now);
             let c = &mut self.calls[call];
             c.state = CallState::Queued;
             c.queued_ns = now;

@@ -833,6 +833,21 @@ impl Unit {
         }
     }
 
+    /// Put `task` at the back of the worker queue at `now_ns` (the caller checked for room, or
+    /// the task may overfill it: a replicated write to apply is never refused).
+    #[inline(always)]
+    pub fn queue_task(&mut self, task: Task, now_ns: u64) {
+        self.integrate(now_ns);
+        self.queue.push_back(task);
+        self.stats.max_queue = self.stats.max_queue.max(self.queue.len() as u32);
+    }
+
+    /// The worker queue has room for one more task.
+    #[inline(always)]
+    pub fn queue_has_room(&self) -> bool {
+        (self.queue.len() as u64) < u64::from(self.queue_capacity)
+    }
+
     /// Bring the time integrals up to `now_ns`. Call before changing any counted quantity.
     /// Always inlined: called before every change of a server's load, mostly at an instant
     /// already integrated, where it is one comparison.
