@@ -144,8 +144,12 @@ impl Sim {
     /// Record a hop on the request's trace, if it is traced and still live. Most requests are
     /// not traced: that check is inlined at every hop, the record is made out of line.
     #[inline]
-    pub(super) fn trace_hop(&mut self, call: CallIx, reply: bool) {
-        let r = &self.reqs[self.calls[call].req];
+    pub(super) fn trace_hop(&mut self, call: CallIx, req: ReqIx, reply: bool) {
+        debug_assert!(
+            self.calls[call].req == req,
+            "a call's hop on its own request"
+        );
+        let r = &self.reqs[req];
         if let Some(slot) = r.trace.filter(|_| r.live) {
             self.record_hop(call, slot, reply);
         }
@@ -237,10 +241,11 @@ impl Sim {
     /// Always inlined, as the plain path's other steps (see `Sim::issue`).
     #[inline(always)]
     pub(super) fn send(&mut self, call: CallIx) {
-        self.trace_hop(call, false);
         let c = &mut self.calls[call];
         c.state = CallState::Transit;
         let (epoch, policy, parent, req) = (c.epoch, c.policy, c.parent, c.req);
+        let latency_ns = c.latency_ns;
+        self.trace_hop(call, req, false);
         let p = &self.policies[policy];
         let (budget, timeout_ns) = (p.budget, p.timeout_ns);
         // A first attempt pays into its wire's retry budget; retries draw from it. Most wires
@@ -259,14 +264,13 @@ impl Sim {
             self.events
                 .push(self.now_ns + timeout_ns, Ev::Timeout { call, epoch });
         }
-        let c = &self.calls[call];
-        if c.latency_ns == 0 {
+        if latency_ns == 0 {
             self.deliver(call);
         } else if let Some(relay_ns) = self.merged_relay_ns(call) {
             self.send_relayed(call, relay_ns);
         } else {
             let ev = Ev::Deliver { call, epoch };
-            self.events.push(self.now_ns + c.latency_ns, ev);
+            self.events.push(self.now_ns + latency_ns, ev);
         }
     }
 
@@ -275,17 +279,15 @@ impl Sim {
     /// Always inlined: a few lines on every reply (see `Sim::issue`).
     #[inline(always)]
     pub(super) fn send_reply(&mut self, call: CallIx) {
-        self.calls[call].state = CallState::Replying;
-        self.trace_hop(call, true);
-        let c = &self.calls[call];
-        if c.latency_ns == 0 {
+        let c = &mut self.calls[call];
+        c.state = CallState::Replying;
+        let (req, epoch, latency_ns) = (c.req, c.epoch, c.latency_ns);
+        self.trace_hop(call, req, true);
+        if latency_ns == 0 {
             self.reply(call);
         } else {
-            let ev = Ev::Reply {
-                call,
-                epoch: c.epoch,
-            };
-            self.events.push(self.now_ns + c.latency_ns, ev);
+            let ev = Ev::Reply { call, epoch };
+            self.events.push(self.now_ns + latency_ns, ev);
         }
     }
 

@@ -352,10 +352,13 @@ pub struct Sim {
     /// Why the run stopped, once it has: `tick()` then does nothing.
     halt: Option<Halt>,
     work: Work,
-    /// Events handled in the current tick, and the current run of events at one instant.
-    tick_events: u64,
+    /// `work.events` when the current tick began, and the most it may reach in this tick
+    /// without crossing a limit (per tick or per run): one comparison an event.
+    tick_start_events: u64,
+    events_ok_until: u64,
+    /// The instant of the current run of events at one time, and `work.events` before it.
     instant_ns: u64,
-    instant_events: u64,
+    instant_start_events: u64,
     /// Event-heap size after the last compaction (stale events are dropped when it doubles).
     compact_at: usize,
     /// The message queues and the messages on their way to each consumer (`mq.rs`).
@@ -423,9 +426,10 @@ impl Sim {
             limits,
             halt: None,
             work: Work::default(),
-            tick_events: 0,
+            tick_start_events: 0,
+            events_ok_until: 0,
             instant_ns: 0,
-            instant_events: 0,
+            instant_start_events: 0,
             compact_at: COMPACT_MIN,
             mq: mq::MqIndex::default(),
         };
@@ -622,11 +626,15 @@ impl Sim {
             return;
         }
         let end = self.now_ns + self.tick_ns;
-        self.tick_events = 0;
+        self.tick_start_events = self.work.events;
+        self.events_ok_until = (self.work.events)
+            .saturating_add(self.limits.events_per_tick)
+            .min(self.limits.run_events);
         if !self.run_until(end) {
             return;
         }
-        self.work.max_events_per_tick = self.work.max_events_per_tick.max(self.tick_events);
+        let tick_events = self.work.events - self.tick_start_events;
+        self.work.max_events_per_tick = self.work.max_events_per_tick.max(tick_events);
         self.now_ns = end;
         self.tick += 1;
         debug_assert_eq!(
@@ -780,18 +788,30 @@ impl Sim {
 
     /// Count one event against the limits; false (and the run stopped) when it crosses one.
     /// The event that crosses is not handled, so the state stays consistent.
+    ///
+    /// Always inlined into the event loop: the common case is a count and two comparisons.
+    #[inline(always)]
     fn count_event(&mut self, t: u64, ev: Ev) -> bool {
-        self.tick_events += 1;
-        self.work.events += 1;
-        if t == self.instant_ns {
-            self.instant_events += 1;
-        } else {
+        if t != self.instant_ns {
             self.instant_ns = t;
-            self.instant_events = 1;
+            self.instant_start_events = self.work.events;
         }
+        self.work.events += 1;
+        if self.work.events <= self.events_ok_until {
+            return true;
+        }
+        self.cross_event_limit(t, ev)
+    }
+
+    /// `count_event` past `events_ok_until`: which limit the event crosses, and the stop.
+    #[cold]
+    #[inline(never)]
+    fn cross_event_limit(&mut self, t: u64, ev: Ev) -> bool {
         let max = self.limits.events_per_tick;
-        let cause = if self.tick_events > max {
-            if self.instant_events > max / 2 {
+        let tick_events = self.work.events - self.tick_start_events;
+        let instant_events = self.work.events - self.instant_start_events;
+        let cause = if tick_events > max {
+            if instant_events > max / 2 {
                 HaltCause::TimeStopped { events: max }
             } else {
                 HaltCause::TickTooBusy {

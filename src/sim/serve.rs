@@ -103,12 +103,12 @@ impl Sim {
         } else {
             0
         };
-        let stats = &mut self.units[c.callee].stats;
-        stats.started += 1;
-        stats.wait_ns += u128::from(waited_ns);
+        let unit = c.callee;
+        let u = &mut self.units[unit];
+        u.stats.started += 1;
+        u.stats.wait_ns += u128::from(waited_ns);
         if c.probe {
             // A deep probe holds a worker only to answer: no work, no lookups.
-            let u = &mut self.units[c.callee];
             u.integrate(now);
             u.held += 1;
             u.serving += 1;
@@ -123,8 +123,6 @@ impl Sim {
         let r = &self.reqs[req];
         let (read, user_key, client, user, key) = (r.read, r.user_key, r.client, r.user, r.key);
         let counted = r.counted;
-        let unit = c.callee;
-        let u = &mut self.units[unit];
         let is_db = u.kind == crate::layout::KindTag::Database;
         let Role::Server { kept, .. } = &mut u.role else {
             return;
@@ -175,7 +173,7 @@ impl Sim {
         self.take_core(unit, Task::Call(call, req), read);
         if !had_session && let Role::Client(cs) = &mut self.units[client].role {
             // A user who had logged in before lost their session: logged out.
-            if cs.log_in(user) && self.reqs[req].counted {
+            if cs.log_in(user) && counted {
                 self.totals.session_misses += 1;
             }
         }
