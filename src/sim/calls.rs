@@ -142,7 +142,8 @@ impl Sim {
     }
 
     /// Record a hop on the request's trace, if it is traced and still live. Most requests are
-    /// not traced: that check is inlined at every hop, the record is made out of line.
+    /// not traced: that check is inlined at every hop, the record is made out of line. `req`
+    /// is the call's request, which the caller already holds (checked in debug builds).
     #[inline]
     pub(super) fn trace_hop(&mut self, call: CallIx, req: ReqIx, reply: bool) {
         debug_assert!(

@@ -352,12 +352,14 @@ pub struct Sim {
     /// Why the run stopped, once it has: `tick()` then does nothing.
     halt: Option<Halt>,
     work: Work,
-    /// `work.events` when the current tick began, and the most it may reach in this tick
-    /// without crossing a limit (per tick or per run): one comparison an event.
+    /// `work.events` when the current tick began.
     tick_start_events: u64,
+    /// The most `work.events` may reach in this tick without crossing a limit (per tick or
+    /// per run): an event's limit check is one comparison.
     events_ok_until: u64,
-    /// The instant of the current run of events at one time, and `work.events` before it.
+    /// The time of the current run of events at one instant.
     instant_ns: u64,
+    /// `work.events` before that run's first event.
     instant_start_events: u64,
     /// Event-heap size after the last compaction (stale events are dropped when it doubles).
     compact_at: usize,
@@ -824,6 +826,8 @@ impl Sim {
                 max: self.limits.run_events,
             }
         } else {
+            // Not reached while `tick()` sets the bound before its events; kept so that a
+            // bound out of step with the limits can only let an event through.
             return true;
         };
         let node = self.event_node(ev).map(|u| self.units[u].name.clone());
