@@ -143,6 +143,10 @@ pub enum Cmd {
         /// Frames measured.
         #[arg(long, default_value_t = 300)]
         frames: usize,
+        /// Write the layout it would measure (with `--qps` applied) to this RON file instead,
+        /// to run it headless with `tierlab run`.
+        #[arg(long, value_name = "OUT")]
+        write_layout: Option<std::path::PathBuf>,
     },
     /// Run a layout keeping rewind snapshots as the window does, and report what they cost:
     /// snapshots held, their spacing, their estimated bytes and the process's peak memory.

@@ -22,12 +22,14 @@ fn main() -> ExitCode {
             two_hundred_nodes,
             warmup,
             frames,
+            write_layout,
         }) => bench_frame(&FrameBench {
             file,
             qps: *qps,
             two_hundred_nodes: *two_hundred_nodes,
             warmup_s: *warmup,
             frames: *frames,
+            write_layout: write_layout.as_deref(),
         }),
         Some(_) => tierlab::cli::main_with(cli),
     }

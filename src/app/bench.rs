@@ -21,6 +21,8 @@ pub struct FrameBench<'a> {
     pub warmup_s: f64,
     /// Frames measured.
     pub frames: usize,
+    /// Write the layout to this file instead of measuring it.
+    pub write_layout: Option<&'a std::path::Path>,
 }
 
 /// `tierlab bench-frame`: measure and print the window's frame cost, headless.
@@ -41,6 +43,18 @@ pub fn bench_frame(args: &FrameBench<'_>) -> ExitCode {
             }
         }
     };
+    if let Some(out) = args.write_layout {
+        return match std::fs::write(out, crate::layout::to_ron(&layout)) {
+            Ok(()) => {
+                println!("wrote {}", out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                ExitCode::from(2)
+            }
+        };
+    }
     let name = layout.name.clone();
     let frames = args.frames;
     let r = frame_cost(layout, args.warmup_s, frames);
@@ -242,4 +256,40 @@ pub fn two_hundred_nodes(qps: f64) -> Layout {
         l.wires.push(Wire::new(a, db, 0.5));
     }
     l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--write-layout` writes the layout the benchmark measures, at the rate asked for: read
+    /// back, it is the generated layout with every client at half the rate, and it runs.
+    #[test]
+    fn the_written_layout_is_the_one_measured() {
+        let out = std::env::temp_dir().join(format!("tierlab-n200-{}.ron", std::process::id()));
+        let code = bench_frame(&FrameBench {
+            file: "request-flow.ron",
+            qps: Some(100_000.0),
+            two_hundred_nodes: true,
+            warmup_s: 0.0,
+            frames: 0,
+            write_layout: Some(&out),
+        });
+        assert_eq!(code, ExitCode::SUCCESS);
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let _ = std::fs::remove_file(&out);
+        let Ok(read) = crate::layout::from_ron(&text) else {
+            panic!("the written layout parses: {text:.200}");
+        };
+        let rates: Vec<f64> = (read.nodes.iter())
+            .filter_map(|n| match &n.kind {
+                NodeKind::Client(c) => Some(c.qps),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rates, [50_000.0, 50_000.0]);
+        assert_eq!((read.nodes.len(), read.wires.len()), (200, 587));
+        assert_eq!(read, two_hundred_nodes(100_000.0));
+        assert!(crate::sim::Sim::new(&read, crate::sim::SimConfig::default()).is_ok());
+    }
 }
