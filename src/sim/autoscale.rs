@@ -156,21 +156,21 @@ impl Sim {
         let mut cap = 0u128;
         let mut queue = 0usize;
         for &u in &ready {
-            let unit = &mut self.units[u];
-            unit.integrate(now);
+            let unit = &self.units[u];
+            let a = unit.areas_at(now);
             let prev = self.autoscalers[index as usize]
                 .sampled
                 .get(&u)
                 .copied()
-                .unwrap_or((unit.stats.cpu_area, unit.stats.cores_area));
-            cpu += unit.stats.cpu_area.saturating_sub(prev.0);
-            cap += unit.stats.cores_area.saturating_sub(prev.1);
+                .unwrap_or((a.cpu, a.cores));
+            cpu += a.cpu.saturating_sub(prev.0);
+            cap += a.cores.saturating_sub(prev.1);
             queue += unit.queue.len();
         }
         let mut sampled = BTreeMap::new();
         for &u in &ready {
-            let s = &self.units[u].stats;
-            sampled.insert(u, (s.cpu_area, s.cores_area));
+            let a = self.units[u].areas_at(now);
+            sampled.insert(u, (a.cpu, a.cores));
         }
         self.autoscalers[index as usize].sampled = sampled;
         let value = match metric {
@@ -239,10 +239,11 @@ impl Sim {
         let u = &mut self.units[unit];
         if u.draining && u.held == 0 && u.queue.is_empty() && !u.removed {
             let now = self.now_ns;
-            u.integrate(now);
+            let before = u.load();
             u.removed = true;
             u.alive = false;
             u.draining = false;
+            u.account(before, now);
             self.record_event(unit, super::events::EventKind::Removed, None);
         }
     }

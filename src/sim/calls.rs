@@ -322,9 +322,7 @@ impl Sim {
             u.stats.served += 1;
         }
         if let Role::Server { .. } = u.role {
-            u.integrate(now);
-            debug_assert!(u.held > 0, "a worker freed that was not held");
-            u.held -= 1;
+            u.unhold(now);
             self.drain_queue(unit);
             if self.units[unit].draining {
                 self.retire_if_idle(unit);

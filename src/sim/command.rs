@@ -188,8 +188,9 @@ impl Sim {
         if u.alive {
             return;
         }
-        u.integrate(now);
+        let before = u.load();
         u.alive = true;
+        u.account(before, now);
         u.slow = 1.0;
         let is_db = u.kind == crate::layout::KindTag::Database;
         self.record_event(i, super::events::EventKind::Up, None);
@@ -261,20 +262,22 @@ impl Sim {
     /// Take an instance down: every call inside it fails with `reason`.
     fn kill(&mut self, unit: UnitIx, reason: FailReason) {
         let now = self.now_ns;
-        {
+        let before = {
             let u = &mut self.units[unit];
             if !u.alive {
                 return;
             }
-            u.integrate(now);
+            let before = u.load();
             u.alive = false;
-        }
+            before
+        };
         self.drop_jobs(unit);
         {
             let u = &mut self.units[unit];
             u.queue.clear();
             u.serving = 0;
             u.held = 0;
+            u.account(before, now);
             // A crash loses the sessions kept in the box's memory (or in the store), and the
             // keys of a data cache or of an app server's local cache; each counted as what it is.
             let mut sessions = 0;
@@ -433,9 +436,12 @@ impl Sim {
             self.record_event(unit, super::events::EventKind::Removed, None);
         }
         self.kill(unit, FailReason::NodeRemoved);
+        let now = self.now_ns;
         let u = &mut self.units[unit];
+        let before = u.load();
         u.removed = true;
         u.alive = false;
+        u.account(before, now);
     }
 
     /// Callers waiting on a call over a removed wire fail with `wire_removed`; the orphaned

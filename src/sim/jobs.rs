@@ -161,8 +161,7 @@ impl Sim {
         };
         let u = &mut self.units[unit];
         u.stats.demand_ns += demand;
-        u.integrate(now);
-        u.held += 1;
+        u.hold(now);
         self.take_core(unit, Task::Job(job), read);
     }
 
@@ -174,9 +173,8 @@ impl Sim {
         let now = self.now_ns;
         let j = self.jobs[job as usize];
         let u = &mut self.units[j.unit];
-        u.integrate(now);
-        u.serving -= 1;
-        u.held -= 1;
+        u.unserve(now);
+        u.unhold(now);
         u.stats.jobs += 1;
         self.free_job(job);
         if matches!(j.kind, JobKind::Apply { .. }) {

@@ -337,10 +337,7 @@ impl Sim {
         self.units
             .iter()
             .map(|u| {
-                let mut billed = u.stats.billed_ns;
-                if !u.removed {
-                    billed += u128::from(now.saturating_sub(u.stats.last_ns));
-                }
+                let billed = u.areas_at(now).billed_ns;
                 billed as f64 / 3.6e12 * u.usd_per_hour
             })
             .sum()
@@ -369,7 +366,8 @@ fn load_max_over_mean(nodes: &[NodeMetrics]) -> f64 {
 
 /// One instance's figures, its time integrals brought up to `now`.
 fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
-    let s = u.stats_at(now);
+    let s = &u.stats;
+    let a = u.areas_at(now);
     let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let span = u128::from(now.saturating_sub(s.since_ns));
     let ceiling_cores = if u.usl {
@@ -377,20 +375,20 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
     } else {
         f64::from(u.cores)
     };
-    let cpu_capacity = s.alive_ns as f64 * ceiling_cores;
+    let cpu_capacity = a.alive_ns as f64 * ceiling_cores;
     let offered_load = if cpu_capacity > 0.0 {
         s.demand_ns / cpu_capacity
     } else {
         0.0
     };
-    let share = |a: u128| {
-        if s.alive_ns > 0 {
-            a as f64 / s.alive_ns as f64
+    let share = |x: u128| {
+        if a.alive_ns > 0 {
+            x as f64 / a.alive_ns as f64
         } else {
             0.0
         }
     };
-    let (all_cores_busy, all_workers_held) = (share(s.all_busy_ns), share(s.all_held_ns));
+    let (all_cores_busy, all_workers_held) = (share(a.all_busy_ns), share(a.all_held_ns));
     let backlog_now = (u.queue.len() + u.cpu_queue.len()) as i64;
     let (unstable, saturated) = if matches!(u.role, Role::Server { .. }) {
         saturation(
@@ -422,9 +420,9 @@ fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
         calls: s.calls,
         served: s.served,
         failed: s.failed,
-        cpu_utilization: ratio(s.cpu_area, s.cores_area),
-        worker_utilization: ratio(s.held_area, s.capacity_area),
-        mean_queue: ratio(s.queue_area, span),
+        cpu_utilization: ratio(a.cpu, a.cores),
+        worker_utilization: ratio(a.held, a.capacity),
+        mean_queue: ratio(a.queue, span),
         started: s.started,
         mean_wait_ms: if s.started == 0 {
             0.0

@@ -1028,9 +1028,9 @@ impl Sim {
             s.add_unit();
         }
         for (u, us) in self.units.iter_mut().zip(s.units.iter_mut()) {
-            u.integrate(now);
-            let cpu = u.stats.cpu_area - u.sampled_cpu_area;
-            let cap = u.stats.cores_area - u.sampled_cores_area;
+            let areas = u.areas_at(now);
+            let cpu = areas.cpu - u.sampled_cpu_area;
+            let cap = areas.cores - u.sampled_cores_area;
             us.cpu_utilization.push(if cap > 0 {
                 (cpu as f64 / cap as f64) as f32
             } else {
@@ -1046,8 +1046,8 @@ impl Sim {
                 .push(((u.stats.failed - failed) as f64 / interval_s) as f32);
             u.sampled_calls_failed = (u.stats.calls, u.stats.failed);
             us.up.push(if u.alive && !u.removed { 1.0 } else { 0.0 });
-            u.sampled_cpu_area = u.stats.cpu_area;
-            u.sampled_cores_area = u.stats.cores_area;
+            u.sampled_cpu_area = areas.cpu;
+            u.sampled_cores_area = areas.cores;
             if let Role::Limiter(l) = &mut u.role {
                 l.sample(now);
             }
@@ -1055,7 +1055,7 @@ impl Sim {
                 if u.recent_sat.len() > unit::RECENT_SAMPLES {
                     u.recent_sat.pop_front();
                 }
-                u.recent_sat.push_back(unit::SatSample::of(u));
+                u.recent_sat.push_back(unit::SatSample::of(u, &areas));
             }
             u.sampled_served = u.stats.served;
         }
@@ -1083,10 +1083,8 @@ impl Sim {
                     continue;
                 }
                 // A member that was removed comes back as a fresh server.
-                let old_stats = self.units[i].stats.clone();
-                let mut u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns);
-                u.stats = old_stats;
-                u.integrate(self.now_ns);
+                let u = Unit::new(self.seed, node, member, unit_name, kind, self.now_ns)
+                    .replacing(&self.units[i], self.now_ns);
                 self.units[i] = u;
                 continue;
             }

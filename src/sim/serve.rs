@@ -109,9 +109,8 @@ impl Sim {
         u.stats.wait_ns += u128::from(waited_ns);
         if c.probe {
             // A deep probe holds a worker only to answer: no work, no lookups.
-            u.integrate(now);
-            u.held += 1;
-            u.serving += 1;
+            u.hold(now);
+            u.serve(now);
             c.state = CallState::Service;
             let ev = Ev::Done {
                 call,
@@ -167,9 +166,8 @@ impl Sim {
                 self.totals.interval_db_writes += 1;
             }
         }
-        u.integrate(now);
         debug_assert!(u.held < u.workers, "a call started with every worker held");
-        u.held += 1;
+        u.hold(now);
         self.take_core(unit, Task::Call(call, req), read);
         if !had_session && let Role::Client(cs) = &mut self.units[client].role {
             // A user who had logged in before lost their session: logged out.
@@ -216,8 +214,7 @@ impl Sim {
             Role::Cdn(_) => self.cdn_forward(call),
             Role::Limiter(_) => self.limiter_forward(call),
             Role::Server { .. } => {
-                u.integrate(now);
-                u.serving -= 1;
+                u.unserve(now);
                 if self.calls[call].probe {
                     return self.finish(call, None);
                 }
@@ -245,8 +242,7 @@ impl Sim {
             if u.held >= u.workers || !u.alive {
                 return;
             }
-            u.integrate(now);
-            match u.queue.pop_front() {
+            match u.take_task(now) {
                 None => return,
                 Some(Task::Call(next, req)) => self.start(next, req),
                 Some(Task::Job(job)) => self.start_job(job),
@@ -260,12 +256,10 @@ impl Sim {
     /// Always inlined: a few lines, on every call a server starts (see `Sim::issue`).
     #[inline(always)]
     pub(super) fn take_core(&mut self, unit: UnitIx, work: Task, read: bool) {
-        let now = self.now_ns;
         let u = &mut self.units[unit];
         if u.serving < u.cores {
             self.serve_on_core(unit, work, read);
         } else {
-            u.integrate(now);
             u.cpu_queue.push_back(work);
             if let Task::Call(call, _) = work {
                 self.calls[call].state = CallState::Queued;
@@ -302,8 +296,7 @@ impl Sim {
     fn serve_on_core(&mut self, unit: UnitIx, work: Task, read: bool) {
         let now = self.now_ns;
         let u = &mut self.units[unit];
-        u.integrate(now);
-        u.serving += 1;
+        u.serve(now);
         let slowdown = u.slowdown(u.serving);
         let Role::Server { service, .. } = &u.role else {
             return;

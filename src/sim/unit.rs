@@ -501,25 +501,14 @@ pub enum Role {
     Queue(Box<super::mq::QueueState>),
 }
 
-/// Statistics of one instance, integrated over time.
+/// Counters of one instance since its statistics were last reset. Its time integrals are
+/// read at an instant: `Unit::areas_at`.
 #[derive(Clone, Debug, Default)]
 pub struct UnitStats {
     /// Calls that reached the instance.
     pub calls: u64,
     pub served: u64,
     pub failed: u64,
-    /// Integrals over time (ns x count) since the last reset.
-    pub cpu_area: u128,
-    pub held_area: u128,
-    /// Workers available (ns x workers), for worker utilization.
-    pub capacity_area: u128,
-    /// Cores available (ns x cores), for CPU utilization.
-    pub cores_area: u128,
-    pub queue_area: u128,
-    /// Time up, time with every worker held, time with every core busy (ns).
-    pub alive_ns: u128,
-    pub all_held_ns: u128,
-    pub all_busy_ns: u128,
     /// Jobs served (replicated writes applied, cache fills and invalidations).
     pub jobs: u64,
     /// Calls refused because the queue was full.
@@ -529,52 +518,134 @@ pub struct UnitStats {
     pub wait_ns: u128,
     /// Work waiting (for a worker or a core) when counting started.
     pub backlog_start: u32,
-    /// Time the instance existed (booting, up or down), ns: what it is paid for.
-    pub billed_ns: u128,
     pub max_queue: u32,
     /// Expected service demand of arrived calls, ns, for the offered load.
     pub demand_ns: f64,
-    pub last_ns: u64,
     pub since_ns: u64,
 }
 
-/// What an instance holds right now, which the time integrals accumulate.
-#[derive(Clone, Copy, Debug)]
-struct Load {
-    serving: u32,
-    held: u32,
-    /// Workers and cores available (0 while the instance is down).
-    workers: u32,
-    cores: u32,
-    queued: usize,
-    /// The instance exists, so it is paid for.
-    billed: bool,
+/// An instance's time integrals since its statistics were last reset, up to an instant
+/// (`Unit::areas_at`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    /// ns x cores busy.
+    pub cpu: u128,
+    /// ns x workers held.
+    pub held: u128,
+    /// ns x workers available (0 while down), for worker utilization.
+    pub capacity: u128,
+    /// ns x cores available (0 while down), for CPU utilization.
+    pub cores: u128,
+    /// ns x calls waiting for a worker.
+    pub queue: u128,
+    /// Time up, time with every worker held, time with every core busy (ns).
+    pub alive_ns: u128,
+    pub all_held_ns: u128,
+    pub all_busy_ns: u128,
+    /// Time the instance existed (booting, up or down), ns: what it is paid for.
+    pub billed_ns: u128,
 }
 
-impl Load {
-    /// Add this load from `stats.last_ns` to `now_ns` to the integrals.
-    #[inline]
-    fn advance(self, s: &mut UnitStats, now_ns: u64) {
-        let dt = u128::from(now_ns.saturating_sub(s.last_ns));
-        if dt > 0 {
-            s.cpu_area += u128::from(self.serving) * dt;
-            s.held_area += u128::from(self.held) * dt;
-            s.capacity_area += u128::from(self.workers) * dt;
-            s.cores_area += u128::from(self.cores) * dt;
-            s.queue_area += self.queued as u128 * dt;
-            if self.workers > 0 {
-                s.alive_ns += dt;
-                if self.held >= self.workers {
-                    s.all_held_ns += dt;
-                }
-                if self.serving >= self.cores {
-                    s.all_busy_ns += dt;
-                }
-            }
-            if self.billed {
-                s.billed_ns += dt;
-            }
-            s.last_ns = now_ns;
+/// What an instance holds right now, whose time integrals `Integrals` keeps: the rates, in
+/// the order of `Areas`' fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Load([u64; RATES]);
+
+const RATES: usize = 9;
+const CPU: usize = 0;
+const HELD: usize = 1;
+const QUEUE: usize = 4;
+const ALL_HELD: usize = 6;
+const ALL_BUSY: usize = 7;
+
+/// The time integrals kept as running sums, one per rate of `Load`: the integral of a rate
+/// up to `now` is its sum plus its value now times `now`, and a change of the rate by `d` at
+/// time `t` takes `d x t` off its sum. A change costs one addition to one sum, where
+/// bringing every integral up to date at each new instant cost a multiplication per rate.
+/// The integrals are the same integers either way.
+#[derive(Clone, Copy, Debug, Default)]
+struct Integrals([i128; RATES]);
+
+impl Integrals {
+    /// Integrals that read zero at `now_ns` with the load `load` from then on.
+    fn starting(load: Load, now_ns: u64) -> Self {
+        Integrals::carrying(Areas::default(), load, now_ns)
+    }
+
+    /// Integrals that read `areas` at `now_ns` with the load `load` from then on.
+    fn carrying(areas: Areas, load: Load, now_ns: u64) -> Self {
+        let held = areas.as_array();
+        Integrals(std::array::from_fn(|k| {
+            held[k] as i128 - i128::from(load.0[k]) * i128::from(now_ns)
+        }))
+    }
+
+    /// Rate `k` went up by one at `now_ns`.
+    #[inline(always)]
+    fn rise(&mut self, k: usize, now_ns: u64) {
+        self.0[k] -= i128::from(now_ns);
+    }
+
+    /// Rate `k` went down by one at `now_ns`.
+    #[inline(always)]
+    fn fall(&mut self, k: usize, now_ns: u64) {
+        self.0[k] += i128::from(now_ns);
+    }
+
+    /// The load went from `before` to `after` at `now_ns` (any change).
+    fn changed(&mut self, before: Load, after: Load, now_ns: u64) {
+        for ((sum, a), b) in self.0.iter_mut().zip(after.0).zip(before.0) {
+            *sum -= (i128::from(a) - i128::from(b)) * i128::from(now_ns);
+        }
+    }
+
+    /// The integrals up to `now_ns`, the load being `load` since the last change.
+    fn at(&self, load: Load, now_ns: u64) -> Areas {
+        Areas::from_array(std::array::from_fn(|k| {
+            let v = self.0[k] + i128::from(load.0[k]) * i128::from(now_ns);
+            debug_assert!(v >= 0, "a time integral below zero");
+            v.max(0) as u128
+        }))
+    }
+}
+
+impl Areas {
+    fn as_array(&self) -> [u128; RATES] {
+        [
+            self.cpu,
+            self.held,
+            self.capacity,
+            self.cores,
+            self.queue,
+            self.alive_ns,
+            self.all_held_ns,
+            self.all_busy_ns,
+            self.billed_ns,
+        ]
+    }
+
+    fn from_array(a: [u128; RATES]) -> Self {
+        let [
+            cpu,
+            held,
+            capacity,
+            cores,
+            queue,
+            alive_ns,
+            all_held_ns,
+            all_busy_ns,
+            billed_ns,
+        ] = a;
+        Areas {
+            cpu,
+            held,
+            capacity,
+            cores,
+            queue,
+            alive_ns,
+            all_held_ns,
+            all_busy_ns,
+            billed_ns,
         }
     }
 }
@@ -625,6 +696,8 @@ pub struct Unit {
     pub routes: Vec<Route>,
     pub rng: SimRng,
     pub stats: UnitStats,
+    /// The time integrals of its load (`areas_at`).
+    sums: Integrals,
     /// Counters at the previous series sample.
     pub sampled_served: u64,
     pub sampled_calls_failed: (u64, u64),
@@ -649,12 +722,12 @@ pub struct SatSample {
 }
 
 impl SatSample {
-    /// The counters of `u` now (its integrals brought up to date by the caller).
-    pub fn of(u: &Unit) -> Self {
+    /// The counters of `u` now, with its integrals `areas` read now.
+    pub fn of(u: &Unit, areas: &Areas) -> Self {
         SatSample {
-            alive_ns: u.stats.alive_ns,
-            all_busy_ns: u.stats.all_busy_ns,
-            all_held_ns: u.stats.all_held_ns,
+            alive_ns: areas.alive_ns,
+            all_busy_ns: areas.all_busy_ns,
+            all_held_ns: areas.all_held_ns,
             calls: u.stats.calls,
             refused: u.stats.queue_full,
             backlog: (u.queue.len() + u.cpu_queue.len()) as u32,
@@ -734,7 +807,7 @@ impl Unit {
         let usd_per_hour = kind.billed_size().map_or(0.0, |s| s.usd_per_hour());
         let local_cache = local_cache_for(kind);
         let (cores, usl) = cores_of(kind);
-        Unit {
+        let mut u = Unit {
             node,
             member,
             kind: kind.tag(),
@@ -761,20 +834,36 @@ impl Unit {
             routes: Vec::new(),
             rng,
             stats: UnitStats {
-                last_ns: now_ns,
                 since_ns: now_ns,
                 ..Default::default()
             },
+            sums: Integrals::default(),
             sampled_served: 0,
             sampled_calls_failed: (0, 0),
             sampled_cpu_area: 0,
             sampled_cores_area: 0,
             recent_sat: VecDeque::new(),
-        }
+        };
+        u.sums = Integrals::starting(u.load(), now_ns);
+        u
+    }
+
+    /// A fresh instance in place of `old` (a pool member removed before and added again),
+    /// keeping its statistics: its integrals go on from what they read at `now_ns`.
+    pub fn replacing(mut self, old: &Unit, now_ns: u64) -> Self {
+        self.stats = old.stats.clone();
+        self.sums = Integrals::carrying(old.areas_at(now_ns), self.load(), now_ns);
+        self
     }
 
     /// Take the node's changed parameters, keeping queues, state and statistics.
     pub fn set_params(&mut self, kind: &NodeKind, now_ns: u64) {
+        let before = self.load();
+        self.set_params_inner(kind, now_ns);
+        self.account(before, now_ns);
+    }
+
+    fn set_params_inner(&mut self, kind: &NodeKind, now_ns: u64) {
         self.usd_per_hour = kind.billed_size().map_or(0.0, |s| s.usd_per_hour());
         // A resized local cache starts cold; an unchanged one stays warm.
         let want = match kind {
@@ -837,9 +926,19 @@ impl Unit {
     /// the task may overfill it: a replicated write to apply is never refused).
     #[inline(always)]
     pub fn queue_task(&mut self, task: Task, now_ns: u64) {
-        self.integrate(now_ns);
         self.queue.push_back(task);
+        self.sums.rise(QUEUE, now_ns);
         self.stats.max_queue = self.stats.max_queue.max(self.queue.len() as u32);
+    }
+
+    /// Take the oldest task from the worker queue at `now_ns`.
+    #[inline(always)]
+    pub fn take_task(&mut self, now_ns: u64) -> Option<Task> {
+        let task = self.queue.pop_front();
+        if task.is_some() {
+            self.sums.fall(QUEUE, now_ns);
+        }
+        task
     }
 
     /// The worker queue has room for one more task.
@@ -848,43 +947,86 @@ impl Unit {
         (self.queue.len() as u64) < u64::from(self.queue_capacity)
     }
 
-    /// Bring the time integrals up to `now_ns`. Call before changing any counted quantity.
-    /// Always inlined: called before every change of a server's load, mostly at an instant
-    /// already integrated, where it is one comparison.
+    // Every worker held, and every core busy, are 0-or-1 rates (while up, with workers): a
+    // step of one changes them only where it crosses the count of workers or cores.
+
+    /// One more worker held, from `now_ns`.
     #[inline(always)]
-    pub fn integrate(&mut self, now_ns: u64) {
-        // Most calls come at an instant already integrated: skip reading the load then.
-        if now_ns > self.stats.last_ns {
-            let load = self.load();
-            load.advance(&mut self.stats, now_ns);
+    pub fn hold(&mut self, now_ns: u64) {
+        self.held += 1;
+        self.sums.rise(HELD, now_ns);
+        if self.held == self.workers && self.alive {
+            self.sums.rise(ALL_HELD, now_ns);
         }
     }
 
-    /// The statistics as they will read at `now_ns` if nothing changes before then, without
-    /// touching the instance (for reading metrics from a shared reference).
-    pub fn stats_at(&self, now_ns: u64) -> UnitStats {
-        let mut stats = self.stats.clone();
-        self.load().advance(&mut stats, now_ns);
-        stats
+    /// One worker fewer held, from `now_ns`.
+    #[inline(always)]
+    pub fn unhold(&mut self, now_ns: u64) {
+        debug_assert!(self.held > 0, "a worker freed that was not held");
+        if self.held == self.workers && self.alive {
+            self.sums.fall(ALL_HELD, now_ns);
+        }
+        self.held -= 1;
+        self.sums.fall(HELD, now_ns);
     }
 
+    /// One more core busy, from `now_ns`.
+    #[inline(always)]
+    pub fn serve(&mut self, now_ns: u64) {
+        self.serving += 1;
+        self.sums.rise(CPU, now_ns);
+        if self.serving == self.cores && self.alive && self.workers > 0 {
+            self.sums.rise(ALL_BUSY, now_ns);
+        }
+    }
+
+    /// One core fewer busy, from `now_ns`.
+    #[inline(always)]
+    pub fn unserve(&mut self, now_ns: u64) {
+        debug_assert!(self.serving > 0, "a core freed that was not busy");
+        if self.serving == self.cores && self.alive && self.workers > 0 {
+            self.sums.fall(ALL_BUSY, now_ns);
+        }
+        self.serving -= 1;
+        self.sums.fall(CPU, now_ns);
+    }
+
+    /// What the instance holds now, for `account` after a change other than the ones above
+    /// (a kill, a revival, a removal, a resize): `let before = u.load(); ...;
+    /// u.account(before, now)`, every change made at `now`.
     #[inline]
-    fn load(&self) -> Load {
-        Load {
-            serving: self.serving,
-            held: self.held,
-            workers: if self.alive { self.workers } else { 0 },
-            cores: if self.alive { self.cores } else { 0 },
-            queued: self.queue.len(),
-            billed: !self.removed,
-        }
+    pub fn load(&self) -> Load {
+        let workers = if self.alive { self.workers } else { 0 };
+        let cores = if self.alive { self.cores } else { 0 };
+        Load([
+            u64::from(self.serving),
+            u64::from(self.held),
+            u64::from(workers),
+            u64::from(cores),
+            self.queue.len() as u64,
+            u64::from(workers > 0),
+            u64::from(workers > 0 && self.held >= workers),
+            u64::from(workers > 0 && self.serving >= cores),
+            u64::from(!self.removed),
+        ])
+    }
+
+    /// The load went from `before` to what it is now, at `now_ns`.
+    pub fn account(&mut self, before: Load, now_ns: u64) {
+        let after = self.load();
+        self.sums.changed(before, after, now_ns);
+    }
+
+    /// The time integrals since the last reset, up to `now_ns` (at or after the last change).
+    pub fn areas_at(&self, now_ns: u64) -> Areas {
+        self.sums.at(self.load(), now_ns)
     }
 
     /// Start counting afresh at `now_ns` (end of the warm-up).
     pub fn reset_stats(&mut self, now_ns: u64) {
-        self.integrate(now_ns);
+        self.sums = Integrals::starting(self.load(), now_ns);
         self.stats = UnitStats {
-            last_ns: now_ns,
             since_ns: now_ns,
             max_queue: self.queue.len() as u32,
             backlog_start: (self.queue.len() + self.cpu_queue.len()) as u32,
@@ -996,6 +1138,125 @@ mod tests {
                     c.user_key(user),
                     super::super::hash::mix(&[u64::from(node), u64::from(user)])
                 );
+            }
+        }
+    }
+
+    /// The running sums read the same integrals as adding up rate x time between changes,
+    /// worked out here from what the instance holds, over random sequences of changes.
+    mod integrals {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Hold,
+            Unhold,
+            Serve,
+            Unserve,
+            Queue,
+            Take,
+            Kill,
+            Revive,
+            Resize(u32, u32),
+            Remove,
+            Reset,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                6 => Just(Op::Hold),
+                6 => Just(Op::Unhold),
+                6 => Just(Op::Serve),
+                6 => Just(Op::Unserve),
+                4 => Just(Op::Queue),
+                4 => Just(Op::Take),
+                1 => Just(Op::Kill),
+                1 => Just(Op::Revive),
+                1 => (0u32..5, 0u32..5).prop_map(|(w, c)| Op::Resize(w, c)),
+                1 => Just(Op::Remove),
+                1 => Just(Op::Reset),
+            ]
+        }
+
+        /// Each integral's rate, from the instance's fields, in `Areas`' order.
+        fn rates(u: &Unit) -> [u128; 9] {
+            let up = u.alive && u.workers > 0;
+            let (workers, cores) = if u.alive {
+                (u.workers, u.cores)
+            } else {
+                (0, 0)
+            };
+            [
+                u128::from(u.serving),
+                u128::from(u.held),
+                u128::from(workers),
+                u128::from(cores),
+                u.queue.len() as u128,
+                u128::from(up),
+                u128::from(up && u.held >= u.workers),
+                u128::from(up && u.serving >= u.cores),
+                u128::from(!u.removed),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn the_running_sums_read_the_integrals_of_the_load(
+                steps in proptest::collection::vec((0u64..3_000_000, op()), 1..120)
+            ) {
+                let kind = NodeKind::AppServer(crate::layout::AppParams {
+                    workers: 2,
+                    ..Default::default()
+                });
+                let start = 1_000;
+                let mut u = Unit::new(1, NodeId(1), 0, "app".into(), &kind, start);
+                let mut want = [0u128; 9];
+                let (mut last, mut now) = (start, start);
+                for (dt, op) in steps {
+                    now += dt;
+                    let r = rates(&u);
+                    for k in 0..9 {
+                        want[k] += r[k] * u128::from(now - last);
+                    }
+                    last = now;
+                    match op {
+                        Op::Hold if !u.removed => u.hold(now),
+                        Op::Unhold if u.held > 0 => u.unhold(now),
+                        Op::Serve if !u.removed => u.serve(now),
+                        Op::Unserve if u.serving > 0 => u.unserve(now),
+                        Op::Queue if !u.removed => u.queue_task(Task::Job(0), now),
+                        Op::Take => {
+                            u.take_task(now);
+                        }
+                        Op::Kill | Op::Remove | Op::Revive | Op::Resize(..) if !u.removed => {
+                            let before = u.load();
+                            match op {
+                                Op::Kill | Op::Remove => {
+                                    u.alive = false;
+                                    u.queue.clear();
+                                    (u.serving, u.held) = (0, 0);
+                                    u.removed = matches!(op, Op::Remove);
+                                }
+                                Op::Revive => u.alive = true,
+                                Op::Resize(w, c) => (u.workers, u.cores) = (w, c),
+                                _ => {}
+                            }
+                            u.account(before, now);
+                        }
+                        Op::Reset => {
+                            u.reset_stats(now);
+                            want = [0; 9];
+                        }
+                        _ => {}
+                    }
+                }
+                now += 12_345;
+                let r = rates(&u);
+                for k in 0..9 {
+                    want[k] += r[k] * u128::from(now - last);
+                }
+                prop_assert_eq!(u.areas_at(now).as_array(), want);
             }
         }
     }

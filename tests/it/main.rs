@@ -17,6 +17,7 @@ mod edit_live;
 mod generated;
 mod hall;
 mod input;
+mod integrals;
 mod layouts;
 mod lessons;
 mod limiter;
