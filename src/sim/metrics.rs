@@ -265,8 +265,7 @@ pub(super) fn new_interval_histogram() -> Hist {
 }
 impl Sim {
     /// Everything measured so far. Reads the counters as they stand (each instance's time
-    /// integrals brought up to now on a copy of its statistics), so the window may call it on
-    /// every frame.
+    /// integrals read at now, `Unit::areas_at`), so the window may call it on every frame.
     pub fn metrics(&self) -> Metrics {
         let now = self.now_ns;
         let measured_ns = now.saturating_sub(if self.warmup_done {
@@ -364,7 +363,7 @@ fn load_max_over_mean(nodes: &[NodeMetrics]) -> f64 {
     }
 }
 
-/// One instance's figures, its time integrals brought up to `now`.
+/// One instance's figures, its time integrals read at `now`.
 fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
     let s = &u.stats;
     let a = u.areas_at(now);

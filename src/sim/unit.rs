@@ -849,10 +849,15 @@ impl Unit {
     }
 
     /// A fresh instance in place of `old` (a pool member removed before and added again),
-    /// keeping its statistics: its integrals go on from what they read at `now_ns`.
+    /// keeping its statistics: its integrals go on from what they read at `now_ns`, and its
+    /// next series sample counts from the one before (not from the start of the run).
     pub fn replacing(mut self, old: &Unit, now_ns: u64) -> Self {
         self.stats = old.stats.clone();
         self.sums = Integrals::carrying(old.areas_at(now_ns), self.load(), now_ns);
+        self.sampled_served = old.sampled_served;
+        self.sampled_calls_failed = old.sampled_calls_failed;
+        self.sampled_cpu_area = old.sampled_cpu_area;
+        self.sampled_cores_area = old.sampled_cores_area;
         self
     }
 

@@ -1,9 +1,11 @@
 //! A server's time integrals (the utilizations and the cost in every report) count each
 //! change of its load from the instant it happens: a resize made while the server sits idle
 //! applies from the resize on, not back to the server's last request, and a pool member
-//! removed and later added back is paid for only while it exists.
+//! removed and later added back is paid for only while it exists, and its plots go on from
+//! where they were.
 
-use tierlab::layout::NodeKind;
+use tierlab::layout::{NodeId, NodeKind};
+use tierlab::sim::UnitId;
 
 use crate::check::{self, SEEDS};
 
@@ -21,19 +23,20 @@ const SERVER: &str = r#"(
 
 #[test]
 fn workers_added_while_the_server_is_idle_count_from_the_resize_on() {
-    // Traffic for 10 s, none for the next 10, then 2 -> 4 workers at 20 s, and 10 s more.
+    // Traffic for 10 s, none for the next 10, then 2 -> 4 workers at 20.05 s (between two
+    // series samples, which bring every instance's figures up to date), and on to 30 s.
     let layout = check::parse(&SERVER.replace(
         "SCRIPT",
         "(at_s: 10, command: set_qps(node: 0, qps: 0)), \
-         (at_s: 20, command: set_param(node: 1, param: \"workers\", value: 4))",
+         (at_s: 20.05, command: set_param(node: 1, param: \"workers\", value: 4))",
     ));
     for seed in SEEDS {
         let m = check::run(&layout, seed, 0.0, 30.0);
         let app = &m.nodes[1];
         // Worker-seconds held: each request served held one for 10 ms. Available: 2 workers
-        // for 20 s, then 4 for 10 s.
+        // for 20.05 s, then 4 for 9.95 s.
         let held = app.served as f64 * 0.010;
-        let expected = held / (2.0 * 20.0 + 4.0 * 10.0);
+        let expected = held / (2.0 * 20.05 + 4.0 * 9.95);
         println!(
             "seed {seed}: {} served, worker utilization {:.5}, expected {expected:.5}",
             app.served, app.worker_utilization
@@ -49,16 +52,16 @@ fn workers_added_while_the_server_is_idle_count_from_the_resize_on() {
 
 #[test]
 fn a_pool_member_removed_and_added_back_is_paid_for_only_while_it_exists() {
-    // Two priced servers and no traffic; the second removed at 5 s and back at 15 s: 30
-    // server-seconds paid over 20 s.
+    // Two priced servers and no traffic; the second removed at 5.05 s and back at 15.05 s
+    // (between series samples): 30 server-seconds paid over 20 s.
     let layout = check::parse(
         &SERVER
             .replace("client(qps: 100)", "client(qps: 0)")
             .replace("workers: 2,", "workers: 2, count: 2, size: large,")
             .replace(
                 "SCRIPT",
-                "(at_s: 5, command: set_param(node: 1, param: \"count\", value: 1)), \
-                 (at_s: 15, command: set_param(node: 1, param: \"count\", value: 2))",
+                "(at_s: 5.05, command: set_param(node: 1, param: \"count\", value: 1)), \
+                 (at_s: 15.05, command: set_param(node: 1, param: \"count\", value: 2))",
             ),
     );
     let price = match &layout.nodes[1].kind {
@@ -77,4 +80,47 @@ fn a_pool_member_removed_and_added_back_is_paid_for_only_while_it_exists() {
         "cost {} $/h where {expected} is expected",
         m.cost_usd_per_hour
     );
+}
+
+#[test]
+fn a_pool_member_added_back_plots_what_it_serves_not_what_it_served_before() {
+    // Two servers sharing 200 requests/s; the second removed at 5.05 s and back at 15.05 s.
+    let layout = check::parse(
+        &SERVER
+            .replace("client(qps: 100)", "client(qps: 200)")
+            .replace("workers: 2,", "workers: 2, count: 2,")
+            .replace(
+                "SCRIPT",
+                "(at_s: 5.05, command: set_param(node: 1, param: \"count\", value: 1)), \
+                 (at_s: 15.05, command: set_param(node: 1, param: \"count\", value: 2))",
+            ),
+    );
+    for seed in SEEDS {
+        let s = check::run_sim(&layout, seed, 0.0, 20.0);
+        let id = UnitId {
+            node: NodeId(1),
+            member: 1,
+        };
+        let Some(i) = s.unit_index(id) else {
+            panic!("seed {seed}: no member 1")
+        };
+        let series = &s.series().units[i.index()];
+        let served: Vec<f32> = series.served_per_s.iter().collect();
+        let busy: Vec<f32> = series.cpu_utilization.iter().collect();
+        let top = served.iter().copied().fold(0.0, f32::max);
+        let top_busy = busy.iter().copied().fold(0.0, f32::max);
+        println!(
+            "seed {seed}: member 1's highest served {top:.0}/s, highest CPU {top_busy:.3} over {} samples",
+            served.len()
+        );
+        // No instance serves more than the whole stream: a 100 ms sample of a Poisson stream
+        // of 20 requests on average over 40 is about a 1-in-100,000 event. A sample counted
+        // from the start of the run would read what the member served before, about 500, as
+        // served in 100 ms.
+        assert!(
+            top > 0.0 && top <= 400.0,
+            "seed {seed}: served {top}/s in one sample"
+        );
+        assert!(top_busy <= 1.0, "seed {seed}: CPU {top_busy} in one sample");
+    }
 }
