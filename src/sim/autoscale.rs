@@ -21,7 +21,8 @@ pub(super) struct Autoscaler {
     /// Changes of direction within one cool-down of the previous change.
     pub flaps: u64,
     pub max_count: u32,
-    /// Areas at the previous look, per member unit: (cpu, capacity).
+    /// Areas at the previous look (or at the start, the autoscaler's or the measurement's),
+    /// per member unit: (cpu, capacity).
     sampled: BTreeMap<UnitIx, (u128, u128)>,
     /// Autoscaling was switched off at a look, so no look is scheduled; switching it on again
     /// schedules the next one.
@@ -56,6 +57,7 @@ impl Sim {
             if let Some(index) = self.autoscalers.iter().position(|a| a.node == node) {
                 if self.autoscalers[index].stopped {
                     self.autoscalers[index].stopped = false;
+                    self.autoscalers[index].sampled = self.pool_areas(node);
                     self.events.push(
                         self.now_ns + s_to_ns(interval_s).max(1),
                         Ev::Autoscale {
@@ -74,7 +76,9 @@ impl Sim {
                 scale_ins: 0,
                 flaps: 0,
                 max_count: count,
-                sampled: BTreeMap::new(),
+                // The first look measures from now: with nothing to measure from, it would
+                // read no CPU at all and shrink the pool to its minimum.
+                sampled: self.pool_areas(node),
                 stopped: false,
             });
             let index = (self.autoscalers.len() - 1) as u32;
@@ -143,6 +147,29 @@ impl Sim {
         );
     }
 
+    /// The (cpu, capacity) areas of a pool's members that are up, now.
+    fn pool_areas(&self, node: NodeId) -> BTreeMap<UnitIx, (u128, u128)> {
+        let now = self.now_ns;
+        self.members(node)
+            .into_iter()
+            .filter(|&u| self.units[u].alive)
+            .map(|u| {
+                let a = self.units[u].areas_at(now);
+                (u, (a.cpu, a.cores))
+            })
+            .collect()
+    }
+
+    /// The measurement starts afresh (the end of the warm-up): the members' areas read zero
+    /// from now, and so does each autoscaler's previous look.
+    pub(super) fn autoscalers_reset(&mut self) {
+        for a in &mut self.autoscalers {
+            for v in a.sampled.values_mut() {
+                *v = (0, 0);
+            }
+        }
+    }
+
     /// The autoscaler's metric over its pool's ready members since its last look, and how many
     /// members are ready.
     fn pool_metric(&mut self, index: u32, node: NodeId, metric: ScaleMetric) -> (f64, usize) {
@@ -167,12 +194,7 @@ impl Sim {
             cap += a.cores.saturating_sub(prev.1);
             queue += unit.queue.len();
         }
-        let mut sampled = BTreeMap::new();
-        for &u in &ready {
-            let a = self.units[u].areas_at(now);
-            sampled.insert(u, (a.cpu, a.cores));
-        }
-        self.autoscalers[index as usize].sampled = sampled;
+        self.autoscalers[index as usize].sampled = self.pool_areas(node);
         let value = match metric {
             ScaleMetric::CpuUtilization => {
                 if cap > 0 {

@@ -882,6 +882,7 @@ impl Sim {
             for u in &mut self.units {
                 u.reset_stats(at_ns);
             }
+            self.autoscalers_reset();
         }
     }
 

@@ -1545,3 +1545,49 @@ fn the_event_stream_holds_failovers_promotions_and_scale_outs() {
     assert!(counted > 0);
     assert_eq!(outs, counted);
 }
+
+/// Four servers of four workers (exponential service of 10 ms) at 700 requests/s: CPU
+/// utilization 700 x 0.010 / 16 = 0.4375, an autoscaler tracking 0.5 that looks every 5 s.
+const STEADY_POOL: &str = r#"(
+    name: "steady pool",
+    nodes: [
+        (id: 0, name: "client", kind: client(qps: 700)),
+        (id: 1, name: "lb", kind: load_balancer(algorithm: least_connections, health_checks: false)),
+        (id: 2, name: "app", kind: app_server(count: 4, workers: 4, service_ms: 10.0, queue_capacity: 2000,
+            autoscale: (metric: cpu_utilization, target: 0.5, min: 1, max: 20, interval_s: 5, cooldown_s: 15, boot_s: 5))),
+    ],
+    wires: [(from: 0, to: 1), (from: 1, to: 2)],
+)"#;
+
+#[test]
+fn an_autoscaler_s_first_look_measures_the_pool_from_the_start_and_from_the_warm_up() {
+    // Target tracking keeps ceil(4 x 0.4375 / 0.5) = 4 servers. It would take a look's CPU
+    // below 0.375 or above 0.5 to change that: about 6 standard deviations of 5 s of this
+    // traffic (its total work varies by sqrt(2 / 3,500) = 2.4 %). A look with nothing to
+    // measure from reads no CPU at all, and shrinks the pool to its minimum.
+    let layout = check::parse(STEADY_POOL);
+    for warmup_s in [0.0, 10.5] {
+        for seed in SEEDS {
+            let m = check::run(&layout, seed, warmup_s, 30.0);
+            let a = &m.autoscale[0];
+            let cpu: Vec<String> = m
+                .nodes
+                .iter()
+                .filter(|n| n.name.starts_with("app"))
+                .map(|n| format!("{:.3}", n.cpu_utilization))
+                .collect();
+            println!(
+                "warm-up {warmup_s} s, seed {seed}: {} servers, {} scale-outs, {} scale-ins, CPU {}",
+                a.count,
+                a.scale_outs,
+                a.scale_ins,
+                cpu.join(" ")
+            );
+            assert_eq!(
+                (a.count, a.scale_outs, a.scale_ins),
+                (4, 0, 0),
+                "warm-up {warmup_s} s, seed {seed}"
+            );
+        }
+    }
+}
