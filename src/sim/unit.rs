@@ -554,9 +554,13 @@ pub struct Load([u64; RATES]);
 const RATES: usize = 9;
 const CPU: usize = 0;
 const HELD: usize = 1;
+const CAPACITY: usize = 2;
+const CORES: usize = 3;
 const QUEUE: usize = 4;
+const ALIVE: usize = 5;
 const ALL_HELD: usize = 6;
 const ALL_BUSY: usize = 7;
+const BILLED: usize = 8;
 
 /// The time integrals kept as running sums, one per rate of `Load`: the integral of a rate
 /// up to `now` is its sum plus its value now times `now`, and a change of the rate by `d` at
@@ -625,27 +629,16 @@ impl Areas {
     }
 
     fn from_array(a: [u128; RATES]) -> Self {
-        let [
-            cpu,
-            held,
-            capacity,
-            cores,
-            queue,
-            alive_ns,
-            all_held_ns,
-            all_busy_ns,
-            billed_ns,
-        ] = a;
         Areas {
-            cpu,
-            held,
-            capacity,
-            cores,
-            queue,
-            alive_ns,
-            all_held_ns,
-            all_busy_ns,
-            billed_ns,
+            cpu: a[CPU],
+            held: a[HELD],
+            capacity: a[CAPACITY],
+            cores: a[CORES],
+            queue: a[QUEUE],
+            alive_ns: a[ALIVE],
+            all_held_ns: a[ALL_HELD],
+            all_busy_ns: a[ALL_BUSY],
+            billed_ns: a[BILLED],
         }
     }
 }

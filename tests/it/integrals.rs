@@ -21,6 +21,22 @@ const SERVER: &str = r#"(
     script: [SCRIPT],
 )"#;
 
+/// `SERVER` as a pool of two at `qps` requests/s (`params`: the servers' further settings),
+/// whose second member is removed at 5.05 s and added back at 15.05 s (between series
+/// samples).
+fn pool_away_and_back(qps: u32, params: &str) -> tierlab::layout::Layout {
+    check::parse(
+        &SERVER
+            .replace("client(qps: 100)", &format!("client(qps: {qps})"))
+            .replace("workers: 2,", &format!("workers: 2, count: 2, {params}"))
+            .replace(
+                "SCRIPT",
+                "(at_s: 5.05, command: set_param(node: 1, param: \"count\", value: 1)), \
+                 (at_s: 15.05, command: set_param(node: 1, param: \"count\", value: 2))",
+            ),
+    )
+}
+
 #[test]
 fn workers_added_while_the_server_is_idle_count_from_the_resize_on() {
     // Traffic for 10 s, none for the next 10, then 2 -> 4 workers at 20.05 s (between two
@@ -52,18 +68,9 @@ fn workers_added_while_the_server_is_idle_count_from_the_resize_on() {
 
 #[test]
 fn a_pool_member_removed_and_added_back_is_paid_for_only_while_it_exists() {
-    // Two priced servers and no traffic; the second removed at 5.05 s and back at 15.05 s
-    // (between series samples): 30 server-seconds paid over 20 s.
-    let layout = check::parse(
-        &SERVER
-            .replace("client(qps: 100)", "client(qps: 0)")
-            .replace("workers: 2,", "workers: 2, count: 2, size: large,")
-            .replace(
-                "SCRIPT",
-                "(at_s: 5.05, command: set_param(node: 1, param: \"count\", value: 1)), \
-                 (at_s: 15.05, command: set_param(node: 1, param: \"count\", value: 2))",
-            ),
-    );
+    // Two priced servers and no traffic, the second away from 5.05 s to 15.05 s: 30
+    // server-seconds paid over 20 s.
+    let layout = pool_away_and_back(0, "size: large,");
     let price = match &layout.nodes[1].kind {
         NodeKind::AppServer(p) => p.size.map_or(0.0, |s| s.usd_per_hour()),
         other => panic!("{other:?}"),
@@ -84,17 +91,8 @@ fn a_pool_member_removed_and_added_back_is_paid_for_only_while_it_exists() {
 
 #[test]
 fn a_pool_member_added_back_plots_what_it_serves_not_what_it_served_before() {
-    // Two servers sharing 200 requests/s; the second removed at 5.05 s and back at 15.05 s.
-    let layout = check::parse(
-        &SERVER
-            .replace("client(qps: 100)", "client(qps: 200)")
-            .replace("workers: 2,", "workers: 2, count: 2,")
-            .replace(
-                "SCRIPT",
-                "(at_s: 5.05, command: set_param(node: 1, param: \"count\", value: 1)), \
-                 (at_s: 15.05, command: set_param(node: 1, param: \"count\", value: 2))",
-            ),
-    );
+    // Two servers sharing 200 requests/s, the second away from 5.05 s to 15.05 s.
+    let layout = pool_away_and_back(200, "");
     for seed in SEEDS {
         let s = check::run_sim(&layout, seed, 0.0, 20.0);
         let id = UnitId {
