@@ -44,7 +44,7 @@ pub fn bench_frame(args: &FrameBench<'_>) -> ExitCode {
         }
     };
     if let Some(out) = args.write_layout {
-        return match std::fs::write(out, crate::layout::to_ron(&layout)) {
+        return match super::files::save(out, &layout) {
             Ok(()) => {
                 println!("wrote {}", out.display());
                 ExitCode::SUCCESS

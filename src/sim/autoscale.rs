@@ -173,28 +173,19 @@ impl Sim {
     /// The autoscaler's metric over its pool's ready members since its last look, and how many
     /// members are ready.
     fn pool_metric(&mut self, index: u32, node: NodeId, metric: ScaleMetric) -> (f64, usize) {
-        let now = self.now_ns;
-        let ready: Vec<UnitIx> = self
-            .members(node)
-            .into_iter()
-            .filter(|&u| self.units[u].alive)
-            .collect();
+        let now_areas = self.pool_areas(node);
         let mut cpu = 0u128;
         let mut cap = 0u128;
         let mut queue = 0usize;
-        for &u in &ready {
-            let unit = &self.units[u];
-            let a = unit.areas_at(now);
-            let prev = self.autoscalers[index as usize]
-                .sampled
-                .get(&u)
-                .copied()
-                .unwrap_or((a.cpu, a.cores));
-            cpu += a.cpu.saturating_sub(prev.0);
-            cap += a.cores.saturating_sub(prev.1);
-            queue += unit.queue.len();
+        let sampled = &self.autoscalers[index as usize].sampled;
+        for (u, &(c, k)) in &now_areas {
+            let prev = sampled.get(u).copied().unwrap_or((c, k));
+            cpu += c.saturating_sub(prev.0);
+            cap += k.saturating_sub(prev.1);
+            queue += self.units[*u].queue.len();
         }
-        self.autoscalers[index as usize].sampled = self.pool_areas(node);
+        let ready = now_areas.len();
+        self.autoscalers[index as usize].sampled = now_areas;
         let value = match metric {
             ScaleMetric::CpuUtilization => {
                 if cap > 0 {
@@ -203,9 +194,9 @@ impl Sim {
                     0.0
                 }
             }
-            ScaleMetric::QueueLength => queue as f64 / ready.len().max(1) as f64,
+            ScaleMetric::QueueLength => queue as f64 / ready.max(1) as f64,
         };
-        (value, ready.len())
+        (value, ready)
     }
 
     /// Change a pool's size by itself (not a user's command): new members boot first, members
