@@ -735,7 +735,8 @@ impl SatSample {
 /// layout at 100,000 requests a second holds about 200,000 requests in queues) a queued call's
 /// record and its request's have left the processor's caches by the time a worker takes it:
 /// with the request's slot at hand, the two loads are made at once instead of one after the
-/// other. About a tenth less time per request there (README "Performance").
+/// other. About a tenth less time per request there (docs/performance-log.md, the round
+/// 16bc071 → ed9cb4f).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
     Call(CallIx, ReqIx),
