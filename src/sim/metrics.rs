@@ -7,7 +7,7 @@ use super::Sim;
 use super::hist::Hist;
 use super::ix::UnitIx;
 use super::request::FailReason;
-use super::unit::{Kept, Role, Unit};
+use super::unit::{Areas, Kept, Role, Unit};
 
 /// The request counters of a run, counting requests that arrived after the warm-up.
 /// `arrived == completed + failed + in_flight` after every tick.
@@ -274,16 +274,24 @@ impl Sim {
             now
         });
         let measured_s = measured_ns as f64 / 1e9;
-        let mut nodes: Vec<NodeMetrics> = self
-            .units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| !u.removed)
-            .map(|(i, u)| node_metrics(u, now, self.marked_down(UnitIx::at(i))))
-            .collect();
+        // One reading of each instance's integrals: its figures, and what it cost (every
+        // priced instance, for the time it existed, removed ones too).
+        let mut nodes: Vec<NodeMetrics> = Vec::with_capacity(self.units.len());
+        let mut dollars = 0.0;
+        for (i, u) in self.units.iter().enumerate() {
+            let areas = u.areas_at(now);
+            dollars += areas.billed_ns as f64 / 3.6e12 * u.usd_per_hour;
+            if !u.removed {
+                nodes.push(node_metrics(
+                    u,
+                    &areas,
+                    now,
+                    self.marked_down(UnitIx::at(i)),
+                ));
+            }
+        }
         nodes.sort_by_key(|n| n.id);
         let t = &self.totals;
-        let dollars = self.dollars_billed(now);
         let lookups = t.cache_hits + t.cache_misses;
         let failures = FailReason::ALL
             .iter()
@@ -330,17 +338,6 @@ impl Sim {
             nodes,
         }
     }
-
-    /// What the measured window cost: every priced instance, for the time it existed.
-    fn dollars_billed(&self, now: u64) -> f64 {
-        self.units
-            .iter()
-            .map(|u| {
-                let billed = u.areas_at(now).billed_ns;
-                billed as f64 / 3.6e12 * u.usd_per_hour
-            })
-            .sum()
-    }
 }
 
 /// `a / b`, or `otherwise` when `b` is not positive.
@@ -363,10 +360,9 @@ fn load_max_over_mean(nodes: &[NodeMetrics]) -> f64 {
     }
 }
 
-/// One instance's figures, its time integrals read at `now`.
-fn node_metrics(u: &Unit, now: u64, marked_down: bool) -> NodeMetrics {
+/// One instance's figures, with its time integrals `a` read at `now`.
+fn node_metrics(u: &Unit, a: &Areas, now: u64, marked_down: bool) -> NodeMetrics {
     let s = &u.stats;
-    let a = u.areas_at(now);
     let ratio = |a: u128, b: u128| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let span = u128::from(now.saturating_sub(s.since_ns));
     let ceiling_cores = if u.usl {
